@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks and builds the cached tools. Idempotent: a warm run takes
+# seconds. Used by the test and demo commands.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Node packages: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.k2k-lock; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.k2k-lock
+fi
+
+# Debian packages the scripts use.
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+bash hack/build-k8s.sh
+bash hack/build-s3.sh

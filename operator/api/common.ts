@@ -1,0 +1,115 @@
+// Schemas shared by the three k2k kinds: conditions, object-storage access, scheduling.
+import Type, { type Static } from 'typebox';
+import { ObjectName, Quantity, StringEnum, StringMap } from './schema.ts';
+
+export const GROUP = 'k2k.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** metav1.Condition, as Kubernetes defines it. */
+export const Condition = Type.Object(
+  {
+    type: Type.String({ description: 'Type of the condition, in CamelCase (for example Ready, Succeeded).', maxLength: 316 }),
+    status: StringEnum(['True', 'False', 'Unknown'], { description: 'Status of the condition: True, False or Unknown.' }),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'The .metadata.generation the condition was set from.', minimum: 0 }),
+    ),
+    lastTransitionTime: Type.String({
+      description: 'Last time the condition changed from one status to another.',
+      format: 'date-time',
+    }),
+    reason: Type.String({
+      description: 'A CamelCase, machine-readable reason for the last transition.',
+      maxLength: 1024,
+      minLength: 1,
+    }),
+    message: Type.String({ description: 'A human-readable message about the transition.', maxLength: 32768 }),
+  },
+  { description: 'A metav1.Condition.' },
+);
+export type Condition = Static<typeof Condition>;
+
+export const Conditions = Type.Array(Condition, {
+  description: 'The latest observations of the object, one per condition type.',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+  maxItems: 32,
+});
+
+export const SecretReference = Type.Object(
+  { name: ObjectName('Name of a Secret in the same namespace.') },
+  { description: 'A reference to a Secret in the same namespace.' },
+);
+
+export const Storage = Type.Object(
+  {
+    endpoint: Type.Optional(
+      Type.String({
+        description:
+          'S3 endpoint URL, for an S3-compatible server (for example http://seaweedfs.storage:8333). Empty means AWS S3.',
+        pattern: '^https?://[^\\s]+$',
+        maxLength: 2048,
+      }),
+    ),
+    region: Type.String({ description: 'S3 region.', default: 'us-east-1', maxLength: 64, minLength: 1 }),
+    forcePathStyle: Type.Boolean({
+      description: 'Address buckets as path segments (http://host/bucket/key), as most S3-compatible servers need.',
+      default: true,
+    }),
+    credentialsSecretRef: Type.Optional(
+      Type.Object(
+        { name: ObjectName('Name of a Secret in the same namespace.') },
+        {
+          description:
+            'Secret with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Credentials are only ever passed by reference; omit it to use the pod identity (for example IRSA).',
+        },
+      ),
+    ),
+  },
+  { description: 'How to reach object storage for s3:// URIs. Ignored for file:// URIs.' },
+);
+export type Storage = Static<typeof Storage>;
+
+export const Toleration = Type.Object(
+  {
+    key: Type.Optional(Type.String({ description: 'Taint key the toleration applies to; empty matches all keys.' })),
+    operator: Type.Optional(StringEnum(['Exists', 'Equal'], { description: 'Exists or Equal (default Equal).' })),
+    value: Type.Optional(Type.String({ description: 'Taint value the toleration matches (with operator Equal).' })),
+    effect: Type.Optional(
+      StringEnum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
+        description: 'Taint effect to match; empty matches all effects.',
+      }),
+    ),
+    tolerationSeconds: Type.Optional(
+      Type.Integer({ description: 'With effect NoExecute: how long the pod stays bound after the taint appears.' }),
+    ),
+  },
+  { description: 'A core/v1 Toleration.' },
+);
+
+export const Resources = Type.Object(
+  {
+    gpus: Type.Integer({
+      description:
+        'Number of GPUs (the nvidia.com/gpu extended resource) requested and limited for the pod. 0 runs on CPU.',
+      minimum: 0,
+      maximum: 16,
+      default: 0,
+    }),
+    cpu: Type.Optional(Quantity({ description: 'CPU request, for example 500m or 2.' })),
+    memory: Type.Optional(Quantity({ description: 'Memory request and limit, for example 2Gi.' })),
+    cpuLimit: Type.Optional(Quantity({ description: 'CPU limit; unset means no CPU limit (no throttling).' })),
+  },
+  { description: 'Compute resources for the pod.' },
+);
+export type Resources = Static<typeof Resources>;
+
+export const Scheduling = {
+  nodeSelector: Type.Optional(
+    StringMap(Type.String(), { description: 'Node labels the pod must be scheduled on (core/v1 nodeSelector).' }),
+  ),
+  tolerations: Type.Optional(Type.Array(Toleration, { description: 'Tolerations for node taints.', maxItems: 32 })),
+  serviceAccountName: Type.Optional(
+    ObjectName('ServiceAccount the pod runs as. Default: one the operator creates with only the rights the pod needs.'),
+  ),
+};

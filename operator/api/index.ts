@@ -1,0 +1,5 @@
+export * from './common.ts';
+export * from './modeldeployment.ts';
+export * from './sweep.ts';
+export * from './training.ts';
+export * from './trainingjob.ts';

@@ -1,0 +1,137 @@
+import Type, { type Static } from 'typebox';
+import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { ObjectName, ObjectURI, rules } from './schema.ts';
+
+export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
+export const MODELDEPLOYMENT_PLURAL = 'modeldeployments';
+
+export const ModelDeploymentConditionType = {
+  Ready: 'Ready',
+  Available: 'Available',
+  Progressing: 'Progressing',
+  Drifting: 'Drifting',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+} as const;
+
+export const ModelSource = Type.Object(
+  {
+    artifactURI: Type.Optional(
+      ObjectURI('A k2k artifact: a version (…/<model>/<version>/) or a model (…/<model>/: its newest complete version).'),
+    ),
+    trainingJobRef: Type.Optional(
+      Type.Object(
+        { name: ObjectName('Name of a TrainingJob in the same namespace; its status.artifact is served once it succeeded.') },
+        { description: 'Serve what a TrainingJob produced.' },
+      ),
+    ),
+  },
+  {
+    description: 'What to serve: exactly one of artifactURI and trainingJobRef.',
+    ...rules({
+      rule: 'has(self.artifactURI) != has(self.trainingJobRef)',
+      message: 'exactly one of artifactURI and trainingJobRef must be set',
+    }),
+  },
+);
+
+export const ModelDeploymentSpec = Type.Object(
+  {
+    model: ModelSource,
+    storage: Type.Optional(Storage),
+    replicas: Type.Object(
+      {
+        min: Type.Integer({ description: 'Fewest replicas.', minimum: 1, maximum: 1000, default: 1 }),
+        max: Type.Integer({ description: 'Most replicas.', minimum: 1, maximum: 1000, default: 3 }),
+      },
+      {
+        description: 'Replica bounds of the autoscaler.',
+        default: { min: 1, max: 3 },
+        ...rules({ rule: 'self.min <= self.max', message: 'replicas.min must not exceed replicas.max' }),
+      },
+    ),
+    autoscaling: Type.Object(
+      {
+        targetCPUUtilization: Type.Integer({
+          description: 'Average CPU utilisation (percent of the request) the HorizontalPodAutoscaler aims for.',
+          minimum: 1,
+          maximum: 100,
+          default: 70,
+        }),
+      },
+      { description: 'Autoscaling on CPU.', default: {} },
+    ),
+    resources: Type.Unsafe<Static<typeof Resources>>({ ...Resources, default: {} }),
+    image: Type.Optional(Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 })),
+    batching: Type.Object(
+      {
+        maxBatchSize: Type.Integer({ description: 'Most rows in one predict call.', minimum: 1, maximum: 4096, default: 32 }),
+        maxDelayMs: Type.Number({
+          description: 'Longest a request waits for others to fill a batch, in milliseconds.',
+          minimum: 0,
+          maximum: 1000,
+          default: 2,
+        }),
+      },
+      { description: 'Micro-batching of concurrent requests.', default: {} },
+    ),
+    drift: Type.Object(
+      {
+        windowSize: Type.Integer({
+          description: 'Recent input rows the drift statistics are computed over.',
+          minimum: 10,
+          maximum: 1000000,
+          default: 1000,
+        }),
+        psiThreshold: Type.Number({
+          description: 'Population stability index above which a feature drifts (0.1 slight, 0.25 significant).',
+          exclusiveMinimum: 0,
+          default: 0.25,
+        }),
+        ksPValueThreshold: Type.Number({
+          description: 'Kolmogorov-Smirnov p-value below which a feature drifts (before the correction for many features).',
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          default: 0.01,
+        }),
+        minSamples: Type.Integer({
+          description: 'Drift is not judged on fewer rows than this.',
+          minimum: 1,
+          default: 100,
+        }),
+      },
+      { description: 'Data-drift monitoring against the artifact’s training-data profile.', default: {} },
+    ),
+    ...Scheduling,
+  },
+  { description: 'A model served by the k2k model server, autoscaled, with metrics and drift monitoring.' },
+);
+export type ModelDeploymentSpec = Static<typeof ModelDeploymentSpec>;
+
+export const ModelDeploymentStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer({ description: 'The generation this status describes.' })),
+    conditions: Type.Optional(Conditions),
+    url: Type.Optional(Type.String({ description: 'In-cluster URL of the model’s Service.' })),
+    artifact: Type.Optional(
+      Type.Object(
+        {
+          uri: Type.String({ description: 'The artifact version being served.' }),
+          version: Type.Optional(Type.String({ description: 'Its version.' })),
+        },
+        { description: 'What is being served.' },
+      ),
+    ),
+    replicas: Type.Optional(Type.Integer({ description: 'Pods of the serving Deployment.' })),
+    readyReplicas: Type.Optional(Type.Integer({ description: 'Ready pods of the serving Deployment.' })),
+  },
+  { description: 'Observed state of the ModelDeployment.' },
+);
+
+export interface ModelDeployment {
+  apiVersion: typeof API_VERSION;
+  kind: typeof MODELDEPLOYMENT_KIND;
+  metadata: import('@kubernetes/client-node').V1ObjectMeta;
+  spec: ModelDeploymentSpec;
+  status?: Static<typeof ModelDeploymentStatus>;
+}

@@ -1,0 +1,295 @@
+// The training specification: what the trainer program consumes. It is embedded in
+// TrainingJob.spec (and in a HyperparameterSweep's trial template) and validated by the
+// trainer with the same schema, so the CRD, the TypeScript types and the trainer's checks
+// cannot drift apart.
+import Type, { type Static } from 'typebox';
+import { FreeForm, ObjectURI, rules, StringEnum, StringMap } from './schema.ts';
+
+export const ARCHITECTURES = ['mnist-mlp', 'cnn', 'lstm-text', 'autoencoder', 'regression-mlp'] as const;
+export const TASKS = ['classification', 'regression', 'anomaly'] as const;
+export const DATASET_FORMATS = ['mnist-idx', 'csv', 'jsonl'] as const;
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta'] as const;
+export const LOSSES = [
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+  'binaryCrossentropy',
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'huber',
+] as const;
+export const METRICS = ['accuracy', 'mse', 'mae', 'precision', 'recall'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export const BaseArtifact = Type.Object(
+  {
+    uri: ObjectURI('URI of a complete k2k artifact version (…/<model>/<version>/) whose weights initialise the model.'),
+    freezeLayers: Type.Integer({
+      description: 'Number of leading layers whose weights are frozen (not trained). 0 fine-tunes every layer.',
+      minimum: 0,
+      maximum: 1000,
+      default: 0,
+    }),
+  },
+  { description: 'Transfer learning: start from an existing artifact.' },
+);
+
+export const ModelSpec = Type.Object(
+  {
+    name: Type.Optional(
+      Type.String({
+        description: 'Artifact name: the path segment under output.uri. Default: the TrainingJob name.',
+        pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$',
+        maxLength: 128,
+      }),
+    ),
+    task: StringEnum(TASKS, {
+      description:
+        'What the model predicts: classification (class probabilities), regression (numbers) or anomaly (an autoencoder whose reconstruction error scores inputs).',
+      default: 'classification',
+    }),
+    architecture: Type.Optional(
+      StringEnum(ARCHITECTURES, {
+        description:
+          'A built-in architecture from the classic Keras examples: mnist-mlp (flatten, dense 512 relu, dense softmax), cnn (conv 32 3x3 relu, max-pool, flatten, dense softmax), lstm-text (embedding + LSTM, binary sentiment), autoencoder (dense encoder/decoder for anomaly detection), regression-mlp.',
+      }),
+    ),
+    topology: Type.Optional(
+      FreeForm({
+        description:
+          "A Keras model topology: the JSON of tf.keras model.to_json() or TensorFlow.js model.toJSON(). Exactly one of architecture, topology and topologyURI.",
+      }),
+    ),
+    topologyURI: Type.Optional(ObjectURI('URI of a Keras model topology JSON file.')),
+    units: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 65536 }), {
+        description: 'Hidden layer sizes for built-in dense architectures (mnist-mlp, autoencoder, regression-mlp).',
+        maxItems: 16,
+      }),
+    ),
+    baseArtifact: Type.Optional(BaseArtifact),
+  },
+  {
+    description: 'The model to train.',
+    ...rules({
+      rule: '[has(self.architecture), has(self.topology), has(self.topologyURI)].filter(x, x).size() == 1',
+      message: 'exactly one of architecture, topology and topologyURI must be set',
+    }),
+  },
+);
+export type ModelSpec = Static<typeof ModelSpec>;
+
+export const Augmentation = Type.Object(
+  {
+    shift: Type.Number({
+      description: 'Maximum random shift as a fraction of width/height.',
+      minimum: 0,
+      maximum: 0.5,
+      default: 0,
+    }),
+    rotate: Type.Number({ description: 'Maximum random rotation in degrees.', minimum: 0, maximum: 180, default: 0 }),
+    flip: Type.Boolean({ description: 'Randomly flip images horizontally.', default: false }),
+  },
+  { description: 'Random image augmentation applied to training batches (images only).' },
+);
+
+export const DatasetSpec = Type.Object(
+  {
+    format: StringEnum(DATASET_FORMATS, {
+      description:
+        'mnist-idx: the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-…, optionally .gz) under uri; csv: a CSV file with a header row; jsonl: one JSON object per line with a text and a label field.',
+    }),
+    uri: ObjectURI('URI of the dataset: a file, or for mnist-idx a prefix holding the IDX files.'),
+    features: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        description: 'csv: the feature columns, in order. Default: every column but the label.',
+        maxItems: 4096,
+      }),
+    ),
+    label: Type.Optional(
+      Type.String({
+        description: 'csv: the label column (one-hot encoded for classification). jsonl: the label field.',
+        minLength: 1,
+        maxLength: 256,
+      }),
+    ),
+    textField: Type.String({ description: 'jsonl: the field holding the text.', default: 'text', minLength: 1 }),
+    vocabularySize: Type.Integer({
+      description: 'jsonl: the tokenizer keeps this many most frequent words (saved with the model).',
+      minimum: 10,
+      maximum: 1000000,
+      default: 10000,
+    }),
+    maxLength: Type.Integer({
+      description: 'jsonl: texts are cut or padded to this many tokens.',
+      minimum: 1,
+      maximum: 10000,
+      default: 100,
+    }),
+    normalize: Type.Boolean({
+      description:
+        'Standardise numeric features with mean and standard deviation computed on the training split only (saved with the model and applied by the server).',
+      default: true,
+    }),
+    augmentation: Type.Optional(Augmentation),
+  },
+  {
+    description: 'The training data.',
+    ...rules(
+      {
+        rule: "self.format == 'mnist-idx' || !has(self.augmentation)",
+        message: 'augmentation applies to image datasets (mnist-idx) only',
+        fieldPath: '.augmentation',
+      },
+    ),
+  },
+);
+export type DatasetSpec = Static<typeof DatasetSpec>;
+
+export const Hyperparameters = Type.Object(
+  {
+    epochs: Type.Integer({ description: 'Passes over the training data.', minimum: 1, maximum: 10000, default: 10 }),
+    batchSize: Type.Integer({ description: 'Samples per gradient update.', minimum: 1, maximum: 65536, default: 32 }),
+    learningRate: Type.Number({
+      description: 'Optimizer learning rate.',
+      exclusiveMinimum: 0,
+      maximum: 10,
+      default: 0.001,
+    }),
+    optimizer: StringEnum(OPTIMIZERS, { description: 'Optimizer.', default: 'adam' }),
+    loss: Type.Optional(
+      StringEnum(LOSSES, {
+        description:
+          'Loss function. Default: categoricalCrossentropy for classification (binaryCrossentropy for lstm-text), meanSquaredError otherwise.',
+      }),
+    ),
+    metrics: Type.Array(StringEnum(METRICS), {
+      description: 'Metrics reported per epoch besides the loss.',
+      maxItems: 8,
+      default: ['accuracy'],
+    }),
+    validationSplit: Type.Number({
+      description:
+        'Fraction of the rows held out for validation, taken after a seeded shuffle (unlike Keras, which takes the last rows).',
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.2,
+    }),
+    earlyStoppingPatience: Type.Integer({
+      description: 'Stop after this many epochs without improvement of val_loss. 0 disables early stopping.',
+      minimum: 0,
+      maximum: 1000,
+      default: 0,
+    }),
+    seed: Type.Integer({
+      description: 'Seed for shuffling, the validation split and weight initialisation.',
+      minimum: 0,
+      maximum: 2147483647,
+      default: 42,
+    }),
+  },
+  { description: 'Training hyperparameters. Unknown or out-of-range values are rejected.', default: {} },
+);
+export type Hyperparameters = Static<typeof Hyperparameters>;
+
+export const OutputSpec = Type.Object(
+  {
+    uri: ObjectURI('Prefix under which the artifact is written, as <uri>/<model name>/<version>/.'),
+    version: Type.Optional(
+      Type.String({
+        description:
+          'Artifact version (a positive integer, as TensorFlow Serving uses). Default: the TrainingJob creation time in Unix seconds. An existing complete version is never overwritten.',
+        pattern: '^[1-9][0-9]{0,18}$',
+      }),
+    ),
+    checkpointEvery: Type.Integer({
+      description: 'Write a checkpoint every this many epochs; a restarted trainer resumes from the newest one. 0 disables checkpoints.',
+      minimum: 0,
+      maximum: 10000,
+      default: 1,
+    }),
+  },
+  { description: 'Where the artifact goes.' },
+);
+export type OutputSpec = Static<typeof OutputSpec>;
+
+/** Everything the trainer needs to know about what to train. */
+export const TrainingSpecProperties = {
+  model: ModelSpec,
+  dataset: DatasetSpec,
+  hyperparameters: Hyperparameters,
+  output: OutputSpec,
+  backend: StringEnum(BACKENDS, {
+    description:
+      'TensorFlow.js backend: auto picks tensorflow (native, GPU when the pod has one) when installed, else wasm, else cpu.',
+    default: 'auto',
+  }),
+};
+
+/** Cross-field rules of a training spec (they need both model and dataset in scope). */
+export const trainingSpecRules = rules({
+  rule: "self.model.task == 'anomaly' || self.dataset.format == 'mnist-idx' || has(self.dataset.label)",
+  message: 'dataset.label is required for csv and jsonl datasets unless model.task is anomaly',
+  fieldPath: '.dataset.label',
+  reason: 'FieldValueRequired',
+});
+
+/** Per-epoch training progress, reported by the trainer (field manager k2k-trainer). */
+export const TrainingProgress = Type.Object(
+  {
+    epoch: Type.Integer({ description: 'Epochs completed.', minimum: 0 }),
+    epochs: Type.Integer({ description: 'Epochs planned.', minimum: 0 }),
+    metrics: StringMap(Type.Number(), { description: 'Metrics of the last completed epoch (loss, val_loss, …).' }),
+    history: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            epoch: Type.Integer({ description: 'Epoch number, from 1.', minimum: 1 }),
+            metrics: StringMap(Type.Number(), { description: 'Metrics of this epoch.' }),
+          },
+          { description: 'One epoch.' },
+        ),
+        { description: 'Metrics of every completed epoch (the newest 500).', maxItems: 500 },
+      ),
+    ),
+    backend: Type.Optional(Type.String({ description: 'TensorFlow.js backend the trainer runs on.' })),
+    updateTime: Type.Optional(Type.String({ description: 'When the trainer last reported.', format: 'date-time' })),
+  },
+  { description: 'Training progress reported by the trainer while it runs.' },
+);
+export type TrainingProgress = Static<typeof TrainingProgress>;
+
+/** Exit codes of the trainer: the TrainingJob's podFailurePolicy does not retry EXIT_INVALID_INPUT. */
+export const TrainerExitCode = {
+  Success: 0,
+  /** The spec, the dataset or the model cannot work; retrying cannot help (sysexits EX_DATAERR). */
+  InvalidInput: 65,
+  /** A transient failure (storage unreachable, ...); the Job retries it (sysexits EX_TEMPFAIL). */
+  Transient: 75,
+} as const;
+
+/** Environment variables of the trainer container (the operator ↔ trainer contract). */
+export const TrainerEnv = {
+  /** JSON of TrainerConfig. */
+  Config: 'K2K_TRAINER_CONFIG',
+  /** S3 settings for s3:// URIs; credentials arrive as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from a Secret. */
+  S3Endpoint: 'AWS_ENDPOINT_URL_S3',
+  S3Region: 'AWS_REGION',
+  S3ForcePathStyle: 'K2K_S3_FORCE_PATH_STYLE',
+} as const;
+
+/** What the trainer reads from K2K_TRAINER_CONFIG. */
+export const TrainerConfig = Type.Object(
+  {
+    ...TrainingSpecProperties,
+    output: Type.Intersect([OutputSpec, Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })]),
+    trainingJob: Type.Optional(
+      Type.Object({
+        namespace: Type.String(),
+        name: Type.String(),
+        uid: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TrainerConfig = Static<typeof TrainerConfig>;

@@ -1,0 +1,42 @@
+// Helpers for metav1.Condition lists, shaped like apimachinery's meta.SetStatusCondition: a
+// condition keeps its lastTransitionTime unless its status changes.
+import type { Condition } from '../api/common.ts';
+
+export type ConditionStatus = Condition['status'];
+
+export interface ConditionInput {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** Returns a new list with `input` set; other conditions are kept as they are. */
+export function setCondition(
+  conditions: readonly Condition[],
+  input: ConditionInput,
+  observedGeneration: number | undefined,
+  now: Date,
+): Condition[] {
+  const existing = conditions.find((c) => c.type === input.type);
+  const lastTransitionTime =
+    existing && existing.status === input.status ? existing.lastTransitionTime : toRFC3339(now);
+  const next: Condition = { ...input, lastTransitionTime };
+  if (observedGeneration !== undefined) next.observedGeneration = observedGeneration;
+  return existing
+    ? conditions.map((c) => (c.type === input.type ? next : c))
+    : [...conditions, next];
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findCondition(conditions, type)?.status === 'True';
+}
+
+/** Kubernetes timestamps have second precision. */
+export function toRFC3339(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}

@@ -1,0 +1,251 @@
+// Pure builders of the objects a TrainingJob owns: the trainer Job, and the ServiceAccount, Role
+// and RoleBinding that let its trainer report progress on (only) its own TrainingJob's status.
+import type { V1Job, V1OwnerReference, V1PodTemplateSpec, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  TRAININGJOB_KIND,
+  TRAININGJOB_PLURAL,
+  TrainerEnv,
+  TrainerExitCode,
+  type TrainerConfig,
+  type TrainingJob,
+} from '../../api/index.ts';
+
+export const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'k2k';
+export const TRAINER_CONTAINER = 'trainer';
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+/** Where a storage credentials Secret is mounted; the trainer reads AWS_* files from it. */
+export const CREDENTIALS_DIR = '/var/run/secrets/k2k.dev/storage';
+export const TERMINATION_LOG = '/dev/termination-log';
+
+export interface TrainerImages {
+  cpu: string;
+  gpu: string;
+}
+
+export function ownerReference(tj: TrainingJob): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: TRAININGJOB_KIND,
+    name: tj.metadata.name!,
+    uid: tj.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function childMetadata(tj: TrainingJob, name: string) {
+  return {
+    name,
+    namespace: tj.metadata.namespace!,
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      'app.kubernetes.io/name': 'k2k-trainer',
+      'app.kubernetes.io/instance': tj.metadata.name!,
+      [LABEL_TRAININGJOB]: tj.metadata.name!,
+    },
+    ownerReferences: [ownerReference(tj)],
+  };
+}
+
+/** The artifact version: spec.output.version, else the creation time in Unix seconds (stable across restarts). */
+export function artifactVersion(tj: TrainingJob): string {
+  if (tj.spec.output.version) return tj.spec.output.version;
+  const created = tj.metadata.creationTimestamp ? new Date(tj.metadata.creationTimestamp) : undefined;
+  if (!created || Number.isNaN(created.getTime())) throw new Error('TrainingJob has no creationTimestamp');
+  return String(Math.floor(created.getTime() / 1000));
+}
+
+export function modelName(tj: TrainingJob): string {
+  return tj.spec.model.name ?? tj.metadata.name!;
+}
+
+export const jobName = (tj: TrainingJob) => tj.metadata.name!;
+export const trainerAccountName = (tj: TrainingJob) => `${tj.metadata.name}-trainer`;
+
+/** What the trainer reads from K2K_TRAINER_CONFIG. */
+export function trainerConfig(tj: TrainingJob): TrainerConfig {
+  const { model, dataset, hyperparameters, output, backend } = tj.spec;
+  return {
+    model: { ...model, name: modelName(tj) },
+    dataset,
+    hyperparameters,
+    output: { ...output, version: artifactVersion(tj) },
+    backend,
+    trainingJob: { namespace: tj.metadata.namespace!, name: tj.metadata.name!, uid: tj.metadata.uid! },
+  };
+}
+
+function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec {
+  const { spec } = tj;
+  const gpus = spec.resources.gpus ?? 0;
+  const storage = spec.storage;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (spec.resources.cpu !== undefined) requests.cpu = String(spec.resources.cpu);
+  if (spec.resources.memory !== undefined) {
+    requests.memory = String(spec.resources.memory);
+    limits.memory = String(spec.resources.memory);
+  }
+  if (spec.resources.cpuLimit !== undefined) limits.cpu = String(spec.resources.cpuLimit);
+  if (gpus > 0) {
+    // Extended resources are not overcommitted: request and limit must be equal.
+    requests[GPU_RESOURCE] = String(gpus);
+    limits[GPU_RESOURCE] = String(gpus);
+  }
+
+  const env = [
+    { name: TrainerEnv.Config, value: JSON.stringify(trainerConfig(tj)) },
+    { name: 'K2K_TERMINATION_LOG', value: TERMINATION_LOG },
+    { name: 'NODE_OPTIONS', value: '--max-old-space-size=4096' },
+  ];
+  if (storage?.endpoint) env.push({ name: TrainerEnv.S3Endpoint, value: storage.endpoint });
+  if (storage) {
+    env.push({ name: TrainerEnv.S3Region, value: storage.region });
+    env.push({ name: TrainerEnv.S3ForcePathStyle, value: String(storage.forcePathStyle) });
+  }
+  const volumes: NonNullable<V1PodTemplateSpec['spec']>['volumes'] = [{ name: 'tmp', emptyDir: {} }];
+  const volumeMounts = [{ name: 'tmp', mountPath: '/tmp' }];
+  if (storage?.credentialsSecretRef) {
+    // Credentials stay in the Secret: mounted as files, never copied into the pod spec.
+    volumes.push({ name: 'storage-credentials', secret: { secretName: storage.credentialsSecretRef.name } });
+    volumeMounts.push({ name: 'storage-credentials', mountPath: CREDENTIALS_DIR, readOnly: true } as never);
+    env.push({ name: 'K2K_S3_CREDENTIALS_DIR', value: CREDENTIALS_DIR });
+  }
+
+  const tolerations = [...(spec.tolerations ?? [])];
+  if (gpus > 0 && !tolerations.some((t) => t.key === GPU_RESOURCE)) {
+    // GPU nodes are commonly tainted nvidia.com/gpu:NoSchedule so that only GPU pods land there.
+    tolerations.push({ key: GPU_RESOURCE, operator: 'Exists', effect: 'NoSchedule' });
+  }
+
+  return {
+    metadata: { labels: childMetadata(tj, '').labels },
+    spec: {
+      restartPolicy: 'Never',
+      serviceAccountName: spec.serviceAccountName ?? trainerAccountName(tj),
+      automountServiceAccountToken: true,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        fsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+      ...(tolerations.length > 0 ? { tolerations } : {}),
+      containers: [
+        {
+          name: TRAINER_CONTAINER,
+          image: spec.image ?? (gpus > 0 ? images.gpu : images.cpu),
+          imagePullPolicy: 'IfNotPresent',
+          env,
+          resources: {
+            ...(Object.keys(requests).length > 0 ? { requests } : {}),
+            ...(Object.keys(limits).length > 0 ? { limits } : {}),
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+          terminationMessagePath: TERMINATION_LOG,
+          terminationMessagePolicy: 'FallbackToLogsOnError',
+          volumeMounts,
+        },
+      ],
+      volumes,
+    },
+  };
+}
+
+/**
+ * The trainer Job. When the Job already exists its pod template is kept as it is (it is
+ * immutable), so that an operator upgrade that changes defaults such as the image does not turn
+ * into apply errors on running TrainingJobs.
+ */
+export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1Job): V1Job {
+  const { spec } = tj;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: childMetadata(tj, jobName(tj)),
+    spec: {
+      backoffLimit: spec.backoffLimit,
+      ...(spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: spec.activeDeadlineSeconds } : {}),
+      ...(spec.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished } : {}),
+      suspend: spec.suspend,
+      completions: 1,
+      parallelism: 1,
+      podFailurePolicy: {
+        rules: [
+          {
+            // Invalid input (bad spec, unreadable data, NaN loss): retrying cannot help.
+            action: 'FailJob',
+            onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [TrainerExitCode.InvalidInput] },
+          },
+          {
+            // Evictions, preemptions and node loss do not count against backoffLimit.
+            action: 'Ignore',
+            onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+          },
+        ],
+      },
+      template: existing?.spec?.template ?? podTemplate(tj, images),
+    },
+  };
+}
+
+export function desiredServiceAccount(tj: TrainingJob): V1ServiceAccount {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: childMetadata(tj, trainerAccountName(tj)),
+    automountServiceAccountToken: false,
+  };
+}
+
+/** Least privilege: the trainer may patch the status of its own TrainingJob and nothing else. */
+export function desiredRole(tj: TrainingJob): V1Role {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: childMetadata(tj, trainerAccountName(tj)),
+    rules: [
+      {
+        apiGroups: ['k2k.dev'],
+        resources: [`${TRAININGJOB_PLURAL}/status`],
+        resourceNames: [tj.metadata.name!],
+        verbs: ['get', 'patch'],
+      },
+    ],
+  };
+}
+
+export function desiredRoleBinding(tj: TrainingJob): V1RoleBinding {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: childMetadata(tj, trainerAccountName(tj)),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: trainerAccountName(tj) },
+    subjects: [
+      {
+        kind: 'ServiceAccount',
+        name: tj.spec.serviceAccountName ?? trainerAccountName(tj),
+        namespace: tj.metadata.namespace!,
+      },
+    ],
+  };
+}
+
+/** Every child, in the order they are applied (the Job last, so its pod finds its account). */
+export function desiredChildren(tj: TrainingJob, images: TrainerImages, existingJob?: V1Job) {
+  return [
+    ...(tj.spec.serviceAccountName ? [] : [desiredServiceAccount(tj)]),
+    desiredRole(tj),
+    desiredRoleBinding(tj),
+    desiredJob(tj, images, existingJob),
+  ];
+}

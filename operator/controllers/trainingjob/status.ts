@@ -1,0 +1,230 @@
+// Computes a TrainingJob's status from what the cluster shows, once per reconcile, as a pure
+// function: the trainer Job, its pods and the error of this pass (if any).
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import {
+  type Condition,
+  type TrainingJob,
+  TrainingJobConditionType as Type,
+  TrainingJobReason as Reason,
+  type TrainingJobStatus,
+} from '../../api/index.ts';
+import { type ConditionInput, findCondition, setCondition, toRFC3339 } from '../conditions.ts';
+import { jobName, TRAINER_CONTAINER } from './desired.ts';
+
+/** The part of status the operator owns (status.progress belongs to the trainer). */
+export type OperatorStatus = Omit<TrainingJobStatus, 'progress'>;
+
+export interface Observed {
+  job?: V1Job;
+  pods: V1Pod[];
+  /** An error of this reconcile pass (for example a failed apply). */
+  error?: Error;
+  now: Date;
+}
+
+/** What the trainer writes to its termination message. */
+export interface TrainerResult {
+  artifact?: { uri: string; version: string; manifestSha256?: string };
+  metrics?: Record<string, number>;
+  backend?: string;
+  error?: { code?: string; message: string };
+}
+
+export function parseTrainerResult(message: string | undefined): TrainerResult | undefined {
+  if (!message) return undefined;
+  try {
+    const parsed = JSON.parse(message);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as TrainerResult) : undefined;
+  } catch {
+    // FallbackToLogsOnError puts the log tail here when the trainer wrote no message.
+    return { error: { message: message.trim().split('\n').slice(-3).join(' ') } };
+  }
+}
+
+function terminationMessage(pod: V1Pod): string | undefined {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER);
+  return status?.state?.terminated?.message ?? status?.lastState?.terminated?.message;
+}
+
+const byCreation = (a: V1Pod, b: V1Pod) =>
+  new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+
+function jobCondition(job: V1Job | undefined, type: string) {
+  return job?.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+interface Summary {
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
+  reason: string;
+  message: string;
+}
+
+/** Why the newest pod is not running yet, in words a user can act on. */
+function pendingSummary(pod: V1Pod | undefined): Summary {
+  if (!pod) return { phase: 'Pending', reason: Reason.Pending, message: 'waiting for the trainer pod to be created' };
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    return {
+      phase: 'Pending',
+      reason: Reason.Unschedulable,
+      message: `trainer pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits'}`,
+    };
+  }
+  const waiting = pod.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER)?.state?.waiting;
+  if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '')) {
+    return {
+      phase: 'Pending',
+      reason: Reason.ImagePullFailed,
+      message: `trainer image cannot be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim(),
+    };
+  }
+  if (!pod.spec?.nodeName) {
+    return {
+      phase: 'Pending',
+      reason: Reason.Pending,
+      message: `trainer pod ${pod.metadata?.name} is waiting to be scheduled on a node`,
+    };
+  }
+  return {
+    phase: 'Pending',
+    reason: Reason.Pending,
+    message: `trainer pod ${pod.metadata?.name} is starting on node ${pod.spec.nodeName}${waiting?.reason ? ` (${waiting.reason})` : ''}`,
+  };
+}
+
+function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
+  const failed = jobCondition(job, 'Failed');
+  const lastFailed = pods.filter((p) => p.status?.phase === 'Failed').sort(byCreation).at(-1);
+  const result = lastFailed ? parseTrainerResult(terminationMessage(lastFailed)) : undefined;
+  const detail = result?.error?.message ? `: ${result.error.message}` : '';
+  switch (failed?.reason) {
+    case 'PodFailurePolicy':
+      return { phase: 'Failed', reason: Reason.InvalidInput, message: `the trainer rejected its input${detail}` };
+    case 'BackoffLimitExceeded':
+      return {
+        phase: 'Failed',
+        reason: Reason.BackoffLimitExceeded,
+        message: `the trainer failed ${job.status?.failed ?? 0} times${detail}`,
+      };
+    case 'DeadlineExceeded':
+      return {
+        phase: 'Failed',
+        reason: Reason.DeadlineExceeded,
+        message: `training ran longer than spec.activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds}s)`,
+      };
+    default:
+      return {
+        phase: 'Failed',
+        reason: Reason.TrainerFailed,
+        message: `${failed?.message ?? 'the trainer Job failed'}${detail}`,
+      };
+  }
+}
+
+function summarize(tj: TrainingJob, { job, pods }: Observed): Summary {
+  if (jobCondition(job, 'Complete')) {
+    return { phase: 'Succeeded', reason: Reason.Succeeded, message: 'the model was trained and its artifact written' };
+  }
+  if (job && jobCondition(job, 'Failed')) return failureSummary(job, pods);
+  if (tj.spec.suspend) {
+    return { phase: 'Suspended', reason: Reason.Suspended, message: 'spec.suspend is true: the trainer is not running' };
+  }
+  if (!job) return { phase: 'Pending', reason: Reason.JobCreated, message: `creating trainer Job ${jobName(tj)}` };
+  const newest = pods.filter((p) => !p.metadata?.deletionTimestamp).sort(byCreation).at(-1);
+  if (newest?.status?.phase === 'Running') {
+    const epoch = tj.status?.progress;
+    const where = epoch ? `, epoch ${epoch.epoch}/${epoch.epochs}` : '';
+    return { phase: 'Running', reason: Reason.Running, message: `training in pod ${newest.metadata?.name}${where}` };
+  }
+  if ((job.status?.failed ?? 0) > 0 && newest?.status?.phase !== 'Running') {
+    const s = pendingSummary(newest);
+    return {
+      ...s,
+      reason: s.reason === Reason.Pending ? Reason.Restarting : s.reason,
+      message: `retrying after ${job.status?.failed} failed attempt(s): ${s.message}`,
+    };
+  }
+  return pendingSummary(newest);
+}
+
+/** The new operator-owned status; conditions keep their transition times when unchanged. */
+export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
+  const { job, pods, error, now } = observed;
+  const generation = tj.metadata.generation;
+  const summary = summarize(tj, observed);
+  const terminal = summary.phase === 'Succeeded' || summary.phase === 'Failed';
+
+  let conditions: Condition[] = [...(tj.status?.conditions ?? [])];
+  const set = (input: ConditionInput) => {
+    conditions = setCondition(conditions, input, generation, now);
+  };
+  const flag = (type: string, on: boolean, reason: string, message: string) =>
+    set({ type, status: on ? 'True' : 'False', reason, message });
+
+  flag(Type.Running, summary.phase === 'Running', summary.reason, summary.message);
+  flag(Type.Succeeded, summary.phase === 'Succeeded', summary.reason, summary.message);
+  flag(Type.Failed, summary.phase === 'Failed', summary.reason, summary.message);
+  flag(
+    Type.Suspended,
+    summary.phase === 'Suspended',
+    summary.phase === 'Suspended' ? Reason.Suspended : Reason.NotSuspended,
+    summary.phase === 'Suspended' ? summary.message : 'spec.suspend is false',
+  );
+
+  if (error && !terminal) {
+    set({ type: Type.Ready, status: 'False', reason: Reason.ReconcileError, message: error.message });
+    flag(Type.Reconciling, true, Reason.ReconcileError, `retrying: ${error.message}`);
+  } else {
+    flag(Type.Ready, summary.phase === 'Succeeded', summary.reason, summary.message);
+    flag(Type.Reconciling, !terminal && summary.phase !== 'Suspended', summary.reason, summary.message);
+  }
+  flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
+
+  const status: OperatorStatus = {
+    observedGeneration: generation,
+    conditions,
+    phase: summary.phase,
+  };
+  if (job) {
+    status.jobName = job.metadata?.name;
+    const attempts = (job.status?.active ?? 0) + (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0);
+    if (attempts > 0) status.attempts = attempts;
+  }
+  const startTime = job?.status?.startTime ?? tj.status?.startTime;
+  if (startTime) status.startTime = toRFC3339(new Date(startTime));
+  if (terminal) {
+    const finished =
+      job?.status?.completionTime ?? jobCondition(job, 'Failed')?.lastTransitionTime ?? tj.status?.completionTime;
+    status.completionTime = finished ? toRFC3339(new Date(finished)) : toRFC3339(now);
+  }
+  if (summary.phase === 'Succeeded') {
+    const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').sort(byCreation).at(-1);
+    const result = succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
+    const artifact = result?.artifact ?? tj.status?.artifact;
+    if (artifact) status.artifact = artifact;
+    const metrics = result?.metrics ?? tj.status?.metrics;
+    if (metrics) status.metrics = metrics;
+  }
+  return status;
+}
+
+/** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
+export function statusChanged(current: TrainingJobStatus | undefined, next: OperatorStatus): boolean {
+  const { progress: _ignored, ...owned } = current ?? {};
+  return JSON.stringify(normalize(owned)) !== JSON.stringify(normalize(next));
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, normalize(v)]),
+    );
+  }
+  return value;
+}
+
+export { findCondition };

@@ -1,0 +1,73 @@
+// The k2k operator: `node dist/operator/main.js [flags]`. Flags fall back to K2K_* environment
+// variables so the same binary runs in a pod (config/manager) and on a laptop (hack/demo.sh).
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
+import { createLogger, Manager } from './runtime/index.ts';
+
+export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
+export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
+
+const { values: flags } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
+    namespace: { type: 'string', default: process.env.K2K_WATCH_NAMESPACE },
+    'trainer-image': { type: 'string', default: process.env.K2K_TRAINER_IMAGE ?? DEFAULT_TRAINER_IMAGE },
+    'trainer-gpu-image': { type: 'string', default: process.env.K2K_TRAINER_GPU_IMAGE ?? DEFAULT_TRAINER_GPU_IMAGE },
+    'probe-address': { type: 'string', default: process.env.K2K_PROBE_ADDRESS ?? '0.0.0.0:8081' },
+    'leader-elect': { type: 'boolean', default: process.env.K2K_LEADER_ELECT !== 'false' },
+    'leader-election-namespace': {
+      type: 'string',
+      default: process.env.K2K_LEADER_ELECTION_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'k2k-system',
+    },
+    'leader-election-id': { type: 'string', default: process.env.K2K_LEADER_ELECTION_ID ?? 'k2k-operator' },
+    identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
+    workers: { type: 'string', default: process.env.K2K_WORKERS ?? '4' },
+    'log-level': { type: 'string', default: process.env.K2K_LOG_LEVEL ?? 'info' },
+  },
+  strict: true,
+});
+
+const logger = createLogger({
+  level: flags['log-level'] as 'debug' | 'info' | 'warn' | 'error',
+  base: { component: 'k2k-operator' },
+});
+
+const kubeConfig = new KubeConfig();
+if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
+else kubeConfig.loadFromDefault();
+
+const manager = new Manager({
+  kubeConfig,
+  logger,
+  probeAddress: flags['probe-address'],
+  leaderElection: flags['leader-elect']
+    ? {
+        namespace: flags['leader-election-namespace']!,
+        name: flags['leader-election-id']!,
+        identity: flags.identity!,
+      }
+    : false,
+});
+
+setupTrainingJobController(manager, {
+  kubeConfig,
+  images: { cpu: flags['trainer-image']!, gpu: flags['trainer-gpu-image']! },
+  namespace: flags.namespace,
+  workers: Number(flags.workers),
+});
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  await manager.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+logger.info('starting', { identity: flags.identity, leaderElection: flags['leader-elect'], namespace: flags.namespace ?? '' });
+await manager.start();
