@@ -14,14 +14,18 @@ const { values: flags } = parseArgs({
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
     namespace: { type: 'string', default: process.env.K2K_WATCH_NAMESPACE },
     'trainer-image': { type: 'string', default: process.env.K2K_TRAINER_IMAGE ?? DEFAULT_TRAINER_IMAGE },
-    'trainer-gpu-image': { type: 'string', default: process.env.K2K_TRAINER_GPU_IMAGE ?? DEFAULT_TRAINER_GPU_IMAGE },
+    'trainer-gpu-image': {
+      type: 'string',
+      default: process.env.K2K_TRAINER_GPU_IMAGE ?? DEFAULT_TRAINER_GPU_IMAGE,
+    },
     'probe-address': { type: 'string', default: process.env.K2K_PROBE_ADDRESS ?? '0.0.0.0:8081' },
-    'leader-elect': { type: 'boolean', default: process.env.K2K_LEADER_ELECT !== 'false' },
+    'leader-elect': { type: 'string', default: process.env.K2K_LEADER_ELECT ?? 'true' },
     'leader-election-namespace': {
       type: 'string',
       default: process.env.K2K_LEADER_ELECTION_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'k2k-system',
     },
     'leader-election-id': { type: 'string', default: process.env.K2K_LEADER_ELECTION_ID ?? 'k2k-operator' },
+    'lease-duration-seconds': { type: 'string', default: process.env.K2K_LEASE_DURATION_SECONDS ?? '15' },
     identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
     workers: { type: 'string', default: process.env.K2K_WORKERS ?? '4' },
     'log-level': { type: 'string', default: process.env.K2K_LOG_LEVEL ?? 'info' },
@@ -29,6 +33,7 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
+const leaderElect = flags['leader-elect'] !== 'false';
 const logger = createLogger({
   level: flags['log-level'] as 'debug' | 'info' | 'warn' | 'error',
   base: { component: 'k2k-operator' },
@@ -42,11 +47,15 @@ const manager = new Manager({
   kubeConfig,
   logger,
   probeAddress: flags['probe-address'],
-  leaderElection: flags['leader-elect']
+  leaderElection: leaderElect
     ? {
         namespace: flags['leader-election-namespace']!,
         name: flags['leader-election-id']!,
         identity: flags.identity!,
+        leaseDurationSeconds: Number(flags['lease-duration-seconds']),
+        // client-go's proportions: renew well before the lease runs out, retry often.
+        renewDeadlineSeconds: Math.max(1, Math.floor((Number(flags['lease-duration-seconds']) * 2) / 3)),
+        retryPeriodSeconds: Math.max(1, Math.floor(Number(flags['lease-duration-seconds']) / 7)),
       }
     : false,
 });
@@ -69,5 +78,9 @@ const shutdown = async (signal: string) => {
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
-logger.info('starting', { identity: flags.identity, leaderElection: flags['leader-elect'], namespace: flags.namespace ?? '' });
+logger.info('starting', {
+  identity: flags.identity,
+  leaderElection: leaderElect,
+  namespace: flags.namespace ?? '',
+});
 await manager.start();

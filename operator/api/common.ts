@@ -9,8 +9,13 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** metav1.Condition, as Kubernetes defines it. */
 export const Condition = Type.Object(
   {
-    type: Type.String({ description: 'Type of the condition, in CamelCase (for example Ready, Succeeded).', maxLength: 316 }),
-    status: StringEnum(['True', 'False', 'Unknown'], { description: 'Status of the condition: True, False or Unknown.' }),
+    type: Type.String({
+      description: 'Type of the condition, in CamelCase (for example Ready, Succeeded).',
+      maxLength: 316,
+    }),
+    status: StringEnum(['True', 'False', 'Unknown'], {
+      description: 'Status of the condition: True, False or Unknown.',
+    }),
     observedGeneration: Type.Optional(
       Type.Integer({ description: 'The .metadata.generation the condition was set from.', minimum: 0 }),
     ),
@@ -53,7 +58,8 @@ export const Storage = Type.Object(
     ),
     region: Type.String({ description: 'S3 region.', default: 'us-east-1', maxLength: 64, minLength: 1 }),
     forcePathStyle: Type.Boolean({
-      description: 'Address buckets as path segments (http://host/bucket/key), as most S3-compatible servers need.',
+      description:
+        'Address buckets as path segments (http://host/bucket/key), as most S3-compatible servers need.',
       default: true,
     }),
     credentialsSecretRef: Type.Optional(
@@ -72,16 +78,24 @@ export type Storage = Static<typeof Storage>;
 
 export const Toleration = Type.Object(
   {
-    key: Type.Optional(Type.String({ description: 'Taint key the toleration applies to; empty matches all keys.' })),
-    operator: Type.Optional(StringEnum(['Exists', 'Equal'], { description: 'Exists or Equal (default Equal).' })),
-    value: Type.Optional(Type.String({ description: 'Taint value the toleration matches (with operator Equal).' })),
+    key: Type.Optional(
+      Type.String({ description: 'Taint key the toleration applies to; empty matches all keys.' }),
+    ),
+    operator: Type.Optional(
+      StringEnum(['Exists', 'Equal'], { description: 'Exists or Equal (default Equal).' }),
+    ),
+    value: Type.Optional(
+      Type.String({ description: 'Taint value the toleration matches (with operator Equal).' }),
+    ),
     effect: Type.Optional(
       StringEnum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
         description: 'Taint effect to match; empty matches all effects.',
       }),
     ),
     tolerationSeconds: Type.Optional(
-      Type.Integer({ description: 'With effect NoExecute: how long the pod stays bound after the taint appears.' }),
+      Type.Integer({
+        description: 'With effect NoExecute: how long the pod stays bound after the taint appears.',
+      }),
     ),
   },
   { description: 'A core/v1 Toleration.' },
@@ -98,7 +112,9 @@ export const Resources = Type.Object(
     }),
     cpu: Type.Optional(Quantity({ description: 'CPU request, for example 500m or 2.' })),
     memory: Type.Optional(Quantity({ description: 'Memory request and limit, for example 2Gi.' })),
-    cpuLimit: Type.Optional(Quantity({ description: 'CPU limit; unset means no CPU limit (no throttling).' })),
+    cpuLimit: Type.Optional(
+      Quantity({ description: 'CPU limit; unset means no CPU limit (no throttling).' }),
+    ),
   },
   { description: 'Compute resources for the pod.' },
 );
@@ -106,10 +122,16 @@ export type Resources = Static<typeof Resources>;
 
 export const Scheduling = {
   nodeSelector: Type.Optional(
-    StringMap(Type.String(), { description: 'Node labels the pod must be scheduled on (core/v1 nodeSelector).' }),
+    StringMap(Type.String(), {
+      description: 'Node labels the pod must be scheduled on (core/v1 nodeSelector).',
+    }),
   ),
-  tolerations: Type.Optional(Type.Array(Toleration, { description: 'Tolerations for node taints.', maxItems: 32 })),
+  tolerations: Type.Optional(
+    Type.Array(Toleration, { description: 'Tolerations for node taints.', maxItems: 32 }),
+  ),
   serviceAccountName: Type.Optional(
-    ObjectName('ServiceAccount the pod runs as. Default: one the operator creates with only the rights the pod needs.'),
+    ObjectName(
+      'ServiceAccount the pod runs as. Default: one the operator creates with only the rights the pod needs.',
+    ),
   ),
 };

@@ -4,7 +4,12 @@
 // unknown fields instead).
 import type { TSchema } from 'typebox';
 import { GROUP, VERSION } from './common.ts';
-import { MODELDEPLOYMENT_KIND, MODELDEPLOYMENT_PLURAL, ModelDeploymentSpec, ModelDeploymentStatus } from './modeldeployment.ts';
+import {
+  MODELDEPLOYMENT_KIND,
+  MODELDEPLOYMENT_PLURAL,
+  ModelDeploymentSpec,
+  ModelDeploymentStatus,
+} from './modeldeployment.ts';
 import { HyperparameterSweepSpec, HyperparameterSweepStatus, SWEEP_KIND, SWEEP_PLURAL } from './sweep.ts';
 import { TRAININGJOB_KIND, TRAININGJOB_PLURAL, TrainingJobSpec, TrainingJobStatus } from './trainingjob.ts';
 
@@ -77,7 +82,11 @@ export interface KindDefinition {
 }
 
 /** A printer column that reads the named condition's field, never "the last condition". */
-export const conditionColumn = (type: string, field: 'status' | 'reason' | 'message', name = type): PrinterColumn => ({
+export const conditionColumn = (
+  type: string,
+  field: 'status' | 'reason' | 'message',
+  name = type,
+): PrinterColumn => ({
   name,
   type: 'string',
   jsonPath: `.status.conditions[?(@.type=="${type}")].${field}`,
@@ -121,7 +130,10 @@ export function customResourceDefinition(def: KindDefinition): JSONSchema {
                   type: 'string',
                   description: 'APIVersion defines the versioned schema of this representation of an object.',
                 },
-                kind: { type: 'string', description: 'Kind is a string value representing the REST resource.' },
+                kind: {
+                  type: 'string',
+                  description: 'Kind is a string value representing the REST resource.',
+                },
                 metadata: { type: 'object' },
                 spec: toOpenAPI(def.spec),
                 status: toOpenAPI(def.status),
@@ -146,9 +158,24 @@ export const KINDS: KindDefinition[] = [
     printerColumns: [
       conditionColumn('Ready', 'status'),
       conditionColumn('Ready', 'reason', 'Status'),
-      { name: 'Epoch', type: 'integer', jsonPath: '.status.progress.epoch', description: 'Epochs completed.' },
-      { name: 'Epochs', type: 'integer', jsonPath: '.status.progress.epochs', description: 'Epochs planned.' },
-      { name: 'Loss', type: 'number', jsonPath: '.status.progress.metrics.loss', description: 'Loss of the last epoch.' },
+      {
+        name: 'Epoch',
+        type: 'integer',
+        jsonPath: '.status.progress.epoch',
+        description: 'Epochs completed.',
+      },
+      {
+        name: 'Epochs',
+        type: 'integer',
+        jsonPath: '.status.progress.epochs',
+        description: 'Epochs planned.',
+      },
+      {
+        name: 'Loss',
+        type: 'number',
+        jsonPath: '.status.progress.metrics.loss',
+        description: 'Loss of the last epoch.',
+      },
       {
         name: 'Artifact',
         type: 'string',
@@ -170,9 +197,19 @@ export const KINDS: KindDefinition[] = [
     printerColumns: [
       conditionColumn('Ready', 'status'),
       conditionColumn('Ready', 'reason', 'Status'),
-      { name: 'Succeeded', type: 'integer', jsonPath: '.status.trialsSucceeded', description: 'Trials that succeeded.' },
+      {
+        name: 'Succeeded',
+        type: 'integer',
+        jsonPath: '.status.trialsSucceeded',
+        description: 'Trials that succeeded.',
+      },
       { name: 'Best', type: 'string', jsonPath: '.status.bestTrial.name', description: 'The best trial.' },
-      { name: 'Objective', type: 'number', jsonPath: '.status.bestTrial.objective', description: 'Its objective.' },
+      {
+        name: 'Objective',
+        type: 'number',
+        jsonPath: '.status.bestTrial.objective',
+        description: 'Its objective.',
+      },
     ],
   },
   {
@@ -186,7 +223,12 @@ export const KINDS: KindDefinition[] = [
     printerColumns: [
       conditionColumn('Ready', 'status'),
       conditionColumn('Ready', 'reason', 'Status'),
-      { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready replicas.' },
+      {
+        name: 'Replicas',
+        type: 'integer',
+        jsonPath: '.status.readyReplicas',
+        description: 'Ready replicas.',
+      },
       conditionColumn('Drifting', 'status', 'Drifting'),
       { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL.', priority: 1 },
     ],

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
-import { ObjectName, ObjectURI, rules } from './schema.ts';
+import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
 export const MODELDEPLOYMENT_PLURAL = 'modeldeployments';
@@ -17,11 +17,17 @@ export const ModelDeploymentConditionType = {
 export const ModelSource = Type.Object(
   {
     artifactURI: Type.Optional(
-      ObjectURI('A k2k artifact: a version (…/<model>/<version>/) or a model (…/<model>/: its newest complete version).'),
+      ObjectURI(
+        'A k2k artifact: a version (…/<model>/<version>/) or a model (…/<model>/: its newest complete version).',
+      ),
     ),
     trainingJobRef: Type.Optional(
       Type.Object(
-        { name: ObjectName('Name of a TrainingJob in the same namespace; its status.artifact is served once it succeeded.') },
+        {
+          name: ObjectName(
+            'Name of a TrainingJob in the same namespace; its status.artifact is served once it succeeded.',
+          ),
+        },
         { description: 'Serve what a TrainingJob produced.' },
       ),
     ),
@@ -53,7 +59,8 @@ export const ModelDeploymentSpec = Type.Object(
     autoscaling: Type.Object(
       {
         targetCPUUtilization: Type.Integer({
-          description: 'Average CPU utilisation (percent of the request) the HorizontalPodAutoscaler aims for.',
+          description:
+            'Average CPU utilisation (percent of the request) the HorizontalPodAutoscaler aims for.',
           minimum: 1,
           maximum: 100,
           default: 70,
@@ -61,11 +68,18 @@ export const ModelDeploymentSpec = Type.Object(
       },
       { description: 'Autoscaling on CPU.', default: {} },
     ),
-    resources: Type.Unsafe<Static<typeof Resources>>({ ...Resources, default: {} }),
-    image: Type.Optional(Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 })),
+    resources: extendObject(Resources, { default: {} }),
+    image: Type.Optional(
+      Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 }),
+    ),
     batching: Type.Object(
       {
-        maxBatchSize: Type.Integer({ description: 'Most rows in one predict call.', minimum: 1, maximum: 4096, default: 32 }),
+        maxBatchSize: Type.Integer({
+          description: 'Most rows in one predict call.',
+          minimum: 1,
+          maximum: 4096,
+          default: 32,
+        }),
         maxDelayMs: Type.Number({
           description: 'Longest a request waits for others to fill a batch, in milliseconds.',
           minimum: 0,
@@ -84,12 +98,14 @@ export const ModelDeploymentSpec = Type.Object(
           default: 1000,
         }),
         psiThreshold: Type.Number({
-          description: 'Population stability index above which a feature drifts (0.1 slight, 0.25 significant).',
+          description:
+            'Population stability index above which a feature drifts (0.1 slight, 0.25 significant).',
           exclusiveMinimum: 0,
           default: 0.25,
         }),
         ksPValueThreshold: Type.Number({
-          description: 'Kolmogorov-Smirnov p-value below which a feature drifts (before the correction for many features).',
+          description:
+            'Kolmogorov-Smirnov p-value below which a feature drifts (before the correction for many features).',
           exclusiveMinimum: 0,
           exclusiveMaximum: 1,
           default: 0.01,

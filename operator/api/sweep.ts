@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
-import { rules, StringEnum } from './schema.ts';
+import { extendObject, rules, StringEnum } from './schema.ts';
 import { TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const SWEEP_KIND = 'HyperparameterSweep';
@@ -19,9 +19,12 @@ export const SWEEP_ALGORITHMS = ['random', 'grid'] as const;
 
 export const SearchParameter = Type.Object(
   {
-    name: StringEnum(['learningRate', 'batchSize', 'epochs', 'optimizer', 'validationSplit', 'seed'] as const, {
-      description: 'The hyperparameter (a field of spec.hyperparameters) this dimension varies.',
-    }),
+    name: StringEnum(
+      ['learningRate', 'batchSize', 'epochs', 'optimizer', 'validationSplit', 'seed'] as const,
+      {
+        description: 'The hyperparameter (a field of spec.hyperparameters) this dimension varies.',
+      },
+    ),
     type: StringEnum(['double', 'int', 'categorical'] as const, {
       description: 'double and int take min/max; categorical takes values.',
     }),
@@ -61,7 +64,7 @@ export const HyperparameterSweepSpec = Type.Object(
       {
         ...TrainingSpecProperties,
         storage: Type.Optional(Storage),
-        resources: Type.Unsafe<Static<typeof Resources>>({ ...Resources, default: {} }),
+        resources: extendObject(Resources, { default: {} }),
         ...Scheduling,
       },
       {
@@ -79,15 +82,25 @@ export const HyperparameterSweepSpec = Type.Object(
     }),
     objective: Type.Object(
       {
-        metric: Type.String({ description: 'Metric to optimise, for example val_loss or val_acc.', minLength: 1 }),
-        goal: StringEnum(['minimize', 'maximize'] as const, { description: 'Whether lower or higher is better.' }),
+        metric: Type.String({
+          description: 'Metric to optimise, for example val_loss or val_acc.',
+          minLength: 1,
+        }),
+        goal: StringEnum(['minimize', 'maximize'] as const, {
+          description: 'Whether lower or higher is better.',
+        }),
       },
       { description: 'What makes one trial better than another.' },
     ),
     algorithm: StringEnum(SWEEP_ALGORITHMS, { description: 'Search algorithm.', default: 'random' }),
     seed: Type.Integer({ description: 'Seed of the search algorithm.', minimum: 0, default: 1 }),
     maxTrials: Type.Integer({ description: 'Trials in total.', minimum: 1, maximum: 1000, default: 10 }),
-    parallelTrials: Type.Integer({ description: 'Trials running at once.', minimum: 1, maximum: 100, default: 2 }),
+    parallelTrials: Type.Integer({
+      description: 'Trials running at once.',
+      minimum: 1,
+      maximum: 100,
+      default: 2,
+    }),
     maxFailedTrials: Type.Integer({
       description: 'The sweep fails once this many trials failed.',
       minimum: 0,
@@ -97,7 +110,8 @@ export const HyperparameterSweepSpec = Type.Object(
       Type.Object(
         {
           rule: StringEnum(['median'] as const, {
-            description: 'median: stop a trial whose objective at an epoch is worse than the median of the other trials at that epoch.',
+            description:
+              'median: stop a trial whose objective at an epoch is worse than the median of the other trials at that epoch.',
           }),
           minEpochs: Type.Integer({
             description: 'Never stop a trial before this many epochs.',

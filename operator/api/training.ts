@@ -22,9 +22,12 @@ export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const BaseArtifact = Type.Object(
   {
-    uri: ObjectURI('URI of a complete k2k artifact version (…/<model>/<version>/) whose weights initialise the model.'),
+    uri: ObjectURI(
+      'URI of a complete k2k artifact version (…/<model>/<version>/) whose weights initialise the model.',
+    ),
     freezeLayers: Type.Integer({
-      description: 'Number of leading layers whose weights are frozen (not trained). 0 fine-tunes every layer.',
+      description:
+        'Number of leading layers whose weights are frozen (not trained). 0 fine-tunes every layer.',
       minimum: 0,
       maximum: 1000,
       default: 0,
@@ -56,13 +59,14 @@ export const ModelSpec = Type.Object(
     topology: Type.Optional(
       FreeForm({
         description:
-          "A Keras model topology: the JSON of tf.keras model.to_json() or TensorFlow.js model.toJSON(). Exactly one of architecture, topology and topologyURI.",
+          'A Keras model topology: the JSON of tf.keras model.to_json() or TensorFlow.js model.toJSON(). Exactly one of architecture, topology and topologyURI.',
       }),
     ),
     topologyURI: Type.Optional(ObjectURI('URI of a Keras model topology JSON file.')),
     units: Type.Optional(
       Type.Array(Type.Integer({ minimum: 1, maximum: 65536 }), {
-        description: 'Hidden layer sizes for built-in dense architectures (mnist-mlp, autoencoder, regression-mlp).',
+        description:
+          'Hidden layer sizes for built-in dense architectures (mnist-mlp, autoencoder, regression-mlp).',
         maxItems: 16,
       }),
     ),
@@ -86,7 +90,12 @@ export const Augmentation = Type.Object(
       maximum: 0.5,
       default: 0,
     }),
-    rotate: Type.Number({ description: 'Maximum random rotation in degrees.', minimum: 0, maximum: 180, default: 0 }),
+    rotate: Type.Number({
+      description: 'Maximum random rotation in degrees.',
+      minimum: 0,
+      maximum: 180,
+      default: 0,
+    }),
     flip: Type.Boolean({ description: 'Randomly flip images horizontally.', default: false }),
   },
   { description: 'Random image augmentation applied to training batches (images only).' },
@@ -112,7 +121,11 @@ export const DatasetSpec = Type.Object(
         maxLength: 256,
       }),
     ),
-    textField: Type.String({ description: 'jsonl: the field holding the text.', default: 'text', minLength: 1 }),
+    textField: Type.String({
+      description: 'jsonl: the field holding the text.',
+      default: 'text',
+      minLength: 1,
+    }),
     vocabularySize: Type.Integer({
       description: 'jsonl: the tokenizer keeps this many most frequent words (saved with the model).',
       minimum: 10,
@@ -134,21 +147,29 @@ export const DatasetSpec = Type.Object(
   },
   {
     description: 'The training data.',
-    ...rules(
-      {
-        rule: "self.format == 'mnist-idx' || !has(self.augmentation)",
-        message: 'augmentation applies to image datasets (mnist-idx) only',
-        fieldPath: '.augmentation',
-      },
-    ),
+    ...rules({
+      rule: "self.format == 'mnist-idx' || !has(self.augmentation)",
+      message: 'augmentation applies to image datasets (mnist-idx) only',
+      fieldPath: '.augmentation',
+    }),
   },
 );
 export type DatasetSpec = Static<typeof DatasetSpec>;
 
 export const Hyperparameters = Type.Object(
   {
-    epochs: Type.Integer({ description: 'Passes over the training data.', minimum: 1, maximum: 10000, default: 10 }),
-    batchSize: Type.Integer({ description: 'Samples per gradient update.', minimum: 1, maximum: 65536, default: 32 }),
+    epochs: Type.Integer({
+      description: 'Passes over the training data.',
+      minimum: 1,
+      maximum: 10000,
+      default: 10,
+    }),
+    batchSize: Type.Integer({
+      description: 'Samples per gradient update.',
+      minimum: 1,
+      maximum: 65536,
+      default: 32,
+    }),
     learningRate: Type.Number({
       description: 'Optimizer learning rate.',
       exclusiveMinimum: 0,
@@ -202,7 +223,8 @@ export const OutputSpec = Type.Object(
       }),
     ),
     checkpointEvery: Type.Integer({
-      description: 'Write a checkpoint every this many epochs; a restarted trainer resumes from the newest one. 0 disables checkpoints.',
+      description:
+        'Write a checkpoint every this many epochs; a restarted trainer resumes from the newest one. 0 disables checkpoints.',
       minimum: 0,
       maximum: 10000,
       default: 1,
@@ -238,7 +260,9 @@ export const TrainingProgress = Type.Object(
   {
     epoch: Type.Integer({ description: 'Epochs completed.', minimum: 0 }),
     epochs: Type.Integer({ description: 'Epochs planned.', minimum: 0 }),
-    metrics: StringMap(Type.Number(), { description: 'Metrics of the last completed epoch (loss, val_loss, …).' }),
+    metrics: StringMap(Type.Number(), {
+      description: 'Metrics of the last completed epoch (loss, val_loss, …).',
+    }),
     history: Type.Optional(
       Type.Array(
         Type.Object(
@@ -252,7 +276,9 @@ export const TrainingProgress = Type.Object(
       ),
     ),
     backend: Type.Optional(Type.String({ description: 'TensorFlow.js backend the trainer runs on.' })),
-    updateTime: Type.Optional(Type.String({ description: 'When the trainer last reported.', format: 'date-time' })),
+    updateTime: Type.Optional(
+      Type.String({ description: 'When the trainer last reported.', format: 'date-time' }),
+    ),
   },
   { description: 'Training progress reported by the trainer while it runs.' },
 );
@@ -281,7 +307,10 @@ export const TrainerEnv = {
 export const TrainerConfig = Type.Object(
   {
     ...TrainingSpecProperties,
-    output: Type.Intersect([OutputSpec, Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) })]),
+    output: Type.Intersect([
+      OutputSpec,
+      Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
+    ]),
     trainingJob: Type.Optional(
       Type.Object({
         namespace: Type.String(),

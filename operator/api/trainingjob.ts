@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { extendObject } from './schema.ts';
 import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const TRAININGJOB_KIND = 'TrainingJob';
@@ -42,34 +43,17 @@ const Immutable = (what: string) => ({
 
 export const TrainingJobSpec = Type.Object(
   {
-    model: Type.Unsafe<Static<typeof TrainingSpecProperties.model>>({
-      ...TrainingSpecProperties.model,
-      'x-kubernetes-validations': [
-        ...TrainingSpecProperties.model['x-kubernetes-validations'],
-        ...Immutable('spec.model')['x-kubernetes-validations'],
-      ],
-    }),
-    dataset: Type.Unsafe<Static<typeof TrainingSpecProperties.dataset>>({
-      ...TrainingSpecProperties.dataset,
-      'x-kubernetes-validations': [
-        ...TrainingSpecProperties.dataset['x-kubernetes-validations'],
-        ...Immutable('spec.dataset')['x-kubernetes-validations'],
-      ],
-    }),
-    hyperparameters: Type.Unsafe<Static<typeof TrainingSpecProperties.hyperparameters>>({
-      ...TrainingSpecProperties.hyperparameters,
-      ...Immutable('spec.hyperparameters'),
-    }),
-    output: Type.Unsafe<Static<typeof TrainingSpecProperties.output>>({
-      ...TrainingSpecProperties.output,
-      ...Immutable('spec.output'),
-    }),
+    model: extendObject(TrainingSpecProperties.model, Immutable('spec.model')),
+    dataset: extendObject(TrainingSpecProperties.dataset, Immutable('spec.dataset')),
+    hyperparameters: extendObject(TrainingSpecProperties.hyperparameters, Immutable('spec.hyperparameters')),
+    output: extendObject(TrainingSpecProperties.output, Immutable('spec.output')),
     backend: TrainingSpecProperties.backend,
     storage: Type.Optional(Storage),
-    resources: Type.Unsafe<Static<typeof Resources>>({ ...Resources, default: {} }),
+    resources: extendObject(Resources, { default: {} }),
     image: Type.Optional(
       Type.String({
-        description: 'Trainer image. Default: the operator’s trainer image (the GPU variant when resources.gpus > 0).',
+        description:
+          'Trainer image. Default: the operator’s trainer image (the GPU variant when resources.gpus > 0).',
         minLength: 1,
         maxLength: 512,
       }),
@@ -83,7 +67,10 @@ export const TrainingJobSpec = Type.Object(
       default: 3,
     }),
     activeDeadlineSeconds: Type.Optional(
-      Type.Integer({ description: 'Fail the TrainingJob after it ran this long, retries included.', minimum: 1 }),
+      Type.Integer({
+        description: 'Fail the TrainingJob after it ran this long, retries included.',
+        minimum: 1,
+      }),
     ),
     ttlSecondsAfterFinished: Type.Optional(
       Type.Integer({
@@ -108,7 +95,9 @@ export const ArtifactStatus = Type.Object(
   {
     uri: Type.String({ description: 'URI of the artifact version (…/<model>/<version>/).' }),
     version: Type.String({ description: 'Artifact version.' }),
-    manifestSha256: Type.Optional(Type.String({ description: 'sha256 of manifest.json: pins the exact artifact.' })),
+    manifestSha256: Type.Optional(
+      Type.String({ description: 'sha256 of manifest.json: pins the exact artifact.' }),
+    ),
   },
   { description: 'The artifact this TrainingJob writes.' },
 );
@@ -122,11 +111,14 @@ export const TrainingJobStatus = Type.Object(
     conditions: Type.Optional(Conditions),
     phase: Type.Optional(
       Type.String({
-        description: 'One word for humans: Pending, Running, Succeeded, Failed or Suspended. Automation reads conditions.',
+        description:
+          'One word for humans: Pending, Running, Succeeded, Failed or Suspended. Automation reads conditions.',
       }),
     ),
     jobName: Type.Optional(Type.String({ description: 'Name of the batch/v1 Job that runs the trainer.' })),
-    startTime: Type.Optional(Type.String({ description: 'When the trainer Job started.', format: 'date-time' })),
+    startTime: Type.Optional(
+      Type.String({ description: 'When the trainer Job started.', format: 'date-time' }),
+    ),
     completionTime: Type.Optional(
       Type.String({ description: 'When the TrainingJob succeeded or failed.', format: 'date-time' }),
     ),

@@ -23,12 +23,13 @@ export function setCondition(
     existing && existing.status === input.status ? existing.lastTransitionTime : toRFC3339(now);
   const next: Condition = { ...input, lastTransitionTime };
   if (observedGeneration !== undefined) next.observedGeneration = observedGeneration;
-  return existing
-    ? conditions.map((c) => (c.type === input.type ? next : c))
-    : [...conditions, next];
+  return existing ? conditions.map((c) => (c.type === input.type ? next : c)) : [...conditions, next];
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

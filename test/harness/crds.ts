@@ -9,5 +9,14 @@ const run = promisify(execFile);
 export async function installCRDs(kubectl: string, kubeconfig: string): Promise<void> {
   const args = ['--kubeconfig', kubeconfig];
   await run(kubectl, [...args, 'apply', '--server-side', '--field-manager=k2k-test', '-k', crdDir]);
-  await run(kubectl, [...args, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', 'trainingjobs.k2k.dev', 'hyperparametersweeps.k2k.dev', 'modeldeployments.k2k.dev']);
+  await run(kubectl, [
+    ...args,
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd',
+    'trainingjobs.k2k.dev',
+    'hyperparametersweeps.k2k.dev',
+    'modeldeployments.k2k.dev',
+  ]);
 }

@@ -19,7 +19,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   try {
     const started = await Promise.allSettled([
       want('s3') ? startS3Server() : undefined,
-      want('controlplane') ? startControlPlane({ log: (line) => console.log(`[controlplane] ${line}`) }) : undefined,
+      want('controlplane')
+        ? startControlPlane({ log: (line) => console.log(`[controlplane] ${line}`) })
+        : undefined,
     ]);
     for (const r of started) if (r.status === 'fulfilled' && r.value) stops.push(() => r.value!.stop());
     const failed = started.find((r) => r.status === 'rejected');

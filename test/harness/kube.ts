@@ -4,14 +4,17 @@ import {
   ApiException,
   CoreV1Api,
   KubeConfig,
-  KubernetesObjectApi,
   type KubernetesObject,
+  KubernetesObjectApi,
 } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 
 export function testKubeConfig(): KubeConfig {
   const path = process.env.K2K_TEST_KUBECONFIG;
-  if (!path) throw new Error('K2K_TEST_KUBECONFIG is not set: run the tests through vitest (its global setup starts the control plane)');
+  if (!path)
+    throw new Error(
+      'K2K_TEST_KUBECONFIG is not set: run the tests through vitest (its global setup starts the control plane)',
+    );
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   return kc;
@@ -29,7 +32,9 @@ export async function loadYAML<T = KubernetesObject>(path: string): Promise<T[]>
 }
 
 /** The API server's message of a failed call, or undefined when it succeeded. */
-export async function rejection(call: () => Promise<unknown>): Promise<{ code: number; message: string } | undefined> {
+export async function rejection(
+  call: () => Promise<unknown>,
+): Promise<{ code: number; message: string } | undefined> {
   try {
     await call();
     return undefined;
@@ -65,7 +70,9 @@ export async function eventually<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs}ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -11,6 +11,7 @@ beforeAll(async () => {
   namespace = await freshNamespace(kc, 'k2k-crd-');
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON in these tests
 type Manifest = KubernetesObject & { spec: Record<string, any> };
 
 const trainingJob = (spec: Record<string, unknown> = {}): Manifest => ({
@@ -69,7 +70,12 @@ describe('CRDs', () => {
     const created = (await create(manifest)) as Manifest;
     expect(created.metadata?.uid).toBeTruthy();
     if (created.kind === 'TrainingJob') {
-      expect(created.spec.hyperparameters).toMatchObject({ epochs: 10, batchSize: 32, optimizer: 'adam', seed: 42 });
+      expect(created.spec.hyperparameters).toMatchObject({
+        epochs: 10,
+        batchSize: 32,
+        optimizer: 'adam',
+        seed: 42,
+      });
       expect(created.spec.resources).toEqual({ gpus: 0 });
       expect(created.spec.backoffLimit).toBe(3);
     }
@@ -135,7 +141,9 @@ describe('the API server rejects', () => {
     ],
     [
       'augmentation on a CSV dataset',
-      trainingJob({ dataset: { format: 'csv', uri: 's3://d/x.csv', label: 'y', augmentation: { flip: true } } }),
+      trainingJob({
+        dataset: { format: 'csv', uri: 's3://d/x.csv', label: 'y', augmentation: { flip: true } },
+      }),
       /spec\.dataset\.augmentation.*augmentation applies to image datasets/,
     ],
     [

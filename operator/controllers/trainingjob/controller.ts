@@ -20,7 +20,14 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import { isTrue } from '../conditions.ts';
-import { desiredChildren, jobName, LABEL_MANAGED_BY, LABEL_TRAININGJOB, MANAGED_BY, type TrainerImages } from './desired.ts';
+import {
+  desiredChildren,
+  jobName,
+  LABEL_MANAGED_BY,
+  LABEL_TRAININGJOB,
+  MANAGED_BY,
+  type TrainerImages,
+} from './desired.ts';
 import { computeStatus, statusChanged } from './status.ts';
 
 export interface TrainingJobControllerOptions {

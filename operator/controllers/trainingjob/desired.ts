@@ -1,13 +1,20 @@
 // Pure builders of the objects a TrainingJob owns: the trainer Job, and the ServiceAccount, Role
 // and RoleBinding that let its trainer report progress on (only) its own TrainingJob's status.
-import type { V1Job, V1OwnerReference, V1PodTemplateSpec, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import type {
+  V1Job,
+  V1OwnerReference,
+  V1PodTemplateSpec,
+  V1Role,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import {
   API_VERSION,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
+  type TrainerConfig,
   TrainerEnv,
   TrainerExitCode,
-  type TrainerConfig,
   type TrainingJob,
 } from '../../api/index.ts';
 
@@ -174,8 +181,12 @@ export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1
     metadata: childMetadata(tj, jobName(tj)),
     spec: {
       backoffLimit: spec.backoffLimit,
-      ...(spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: spec.activeDeadlineSeconds } : {}),
-      ...(spec.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished } : {}),
+      ...(spec.activeDeadlineSeconds !== undefined
+        ? { activeDeadlineSeconds: spec.activeDeadlineSeconds }
+        : {}),
+      ...(spec.ttlSecondsAfterFinished !== undefined
+        ? { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }
+        : {}),
       suspend: spec.suspend,
       completions: 1,
       parallelism: 1,
@@ -184,7 +195,11 @@ export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1
           {
             // Invalid input (bad spec, unreadable data, NaN loss): retrying cannot help.
             action: 'FailJob',
-            onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [TrainerExitCode.InvalidInput] },
+            onExitCodes: {
+              containerName: TRAINER_CONTAINER,
+              operator: 'In',
+              values: [TrainerExitCode.InvalidInput],
+            },
           },
           {
             // Evictions, preemptions and node loss do not count against backoffLimit.

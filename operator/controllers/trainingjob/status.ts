@@ -3,10 +3,10 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
-  type TrainingJob,
-  TrainingJobConditionType as Type,
   TrainingJobReason as Reason,
+  type TrainingJob,
   type TrainingJobStatus,
+  TrainingJobConditionType as Type,
 } from '../../api/index.ts';
 import { type ConditionInput, findCondition, setCondition, toRFC3339 } from '../conditions.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
@@ -47,7 +47,8 @@ function terminationMessage(pod: V1Pod): string | undefined {
 }
 
 const byCreation = (a: V1Pod, b: V1Pod) =>
-  new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+  new Date(a.metadata?.creationTimestamp ?? 0).getTime() -
+  new Date(b.metadata?.creationTimestamp ?? 0).getTime();
 
 function jobCondition(job: V1Job | undefined, type: string) {
   return job?.status?.conditions?.find((c) => c.type === type && c.status === 'True');
@@ -61,7 +62,8 @@ interface Summary {
 
 /** Why the newest pod is not running yet, in words a user can act on. */
 function pendingSummary(pod: V1Pod | undefined): Summary {
-  if (!pod) return { phase: 'Pending', reason: Reason.Pending, message: 'waiting for the trainer pod to be created' };
+  if (!pod)
+    return { phase: 'Pending', reason: Reason.Pending, message: 'waiting for the trainer pod to be created' };
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return {
@@ -94,12 +96,19 @@ function pendingSummary(pod: V1Pod | undefined): Summary {
 
 function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
   const failed = jobCondition(job, 'Failed');
-  const lastFailed = pods.filter((p) => p.status?.phase === 'Failed').sort(byCreation).at(-1);
+  const lastFailed = pods
+    .filter((p) => p.status?.phase === 'Failed')
+    .sort(byCreation)
+    .at(-1);
   const result = lastFailed ? parseTrainerResult(terminationMessage(lastFailed)) : undefined;
   const detail = result?.error?.message ? `: ${result.error.message}` : '';
   switch (failed?.reason) {
     case 'PodFailurePolicy':
-      return { phase: 'Failed', reason: Reason.InvalidInput, message: `the trainer rejected its input${detail}` };
+      return {
+        phase: 'Failed',
+        reason: Reason.InvalidInput,
+        message: `the trainer rejected its input${detail}`,
+      };
     case 'BackoffLimitExceeded':
       return {
         phase: 'Failed',
@@ -123,18 +132,34 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
 
 function summarize(tj: TrainingJob, { job, pods }: Observed): Summary {
   if (jobCondition(job, 'Complete')) {
-    return { phase: 'Succeeded', reason: Reason.Succeeded, message: 'the model was trained and its artifact written' };
+    return {
+      phase: 'Succeeded',
+      reason: Reason.Succeeded,
+      message: 'the model was trained and its artifact written',
+    };
   }
   if (job && jobCondition(job, 'Failed')) return failureSummary(job, pods);
   if (tj.spec.suspend) {
-    return { phase: 'Suspended', reason: Reason.Suspended, message: 'spec.suspend is true: the trainer is not running' };
+    return {
+      phase: 'Suspended',
+      reason: Reason.Suspended,
+      message: 'spec.suspend is true: the trainer is not running',
+    };
   }
-  if (!job) return { phase: 'Pending', reason: Reason.JobCreated, message: `creating trainer Job ${jobName(tj)}` };
-  const newest = pods.filter((p) => !p.metadata?.deletionTimestamp).sort(byCreation).at(-1);
+  if (!job)
+    return { phase: 'Pending', reason: Reason.JobCreated, message: `creating trainer Job ${jobName(tj)}` };
+  const newest = pods
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .sort(byCreation)
+    .at(-1);
   if (newest?.status?.phase === 'Running') {
     const epoch = tj.status?.progress;
     const where = epoch ? `, epoch ${epoch.epoch}/${epoch.epochs}` : '';
-    return { phase: 'Running', reason: Reason.Running, message: `training in pod ${newest.metadata?.name}${where}` };
+    return {
+      phase: 'Running',
+      reason: Reason.Running,
+      message: `training in pod ${newest.metadata?.name}${where}`,
+    };
   }
   if ((job.status?.failed ?? 0) > 0 && newest?.status?.phase !== 'Running') {
     const s = pendingSummary(newest);
@@ -194,11 +219,16 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   if (startTime) status.startTime = toRFC3339(new Date(startTime));
   if (terminal) {
     const finished =
-      job?.status?.completionTime ?? jobCondition(job, 'Failed')?.lastTransitionTime ?? tj.status?.completionTime;
+      job?.status?.completionTime ??
+      jobCondition(job, 'Failed')?.lastTransitionTime ??
+      tj.status?.completionTime;
     status.completionTime = finished ? toRFC3339(new Date(finished)) : toRFC3339(now);
   }
   if (summary.phase === 'Succeeded') {
-    const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').sort(byCreation).at(-1);
+    const succeeded = pods
+      .filter((p) => p.status?.phase === 'Succeeded')
+      .sort(byCreation)
+      .at(-1);
     const result = succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
     const artifact = result?.artifact ?? tj.status?.artifact;
     if (artifact) status.artifact = artifact;

@@ -1,0 +1,67 @@
+// Follows a TrainingJob's status for the demo: prints each change of its Ready condition and a
+// progress bar while it trains, and returns when it finished or cannot make progress here.
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { TrainingJob } from '../operator/api/index.ts';
+
+const [namespace = 'default', name = 'mnist-mlp'] = process.argv.slice(2);
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const core = kc.makeApiClient(CoreV1Api);
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`;
+const bar = (done: number, total: number, width = 30) => {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+};
+
+let last = '';
+let pendingSince: number | undefined;
+for (;;) {
+  const tj = (await custom.getNamespacedCustomObject({
+    group: 'k2k.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'trainingjobs',
+    name,
+  })) as TrainingJob;
+  const ready = tj.status?.conditions?.find((c) => c.type === 'Ready');
+  const progress = tj.status?.progress;
+  const metrics = progress?.metrics
+    ? Object.entries(progress.metrics)
+        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+        .join(' ')
+    : '';
+  const line = ready
+    ? `${tj.status?.phase ?? '?'} (${ready.reason}): ${ready.message}${progress ? `\n        epoch ${bar(progress.epoch, progress.epochs)} ${metrics}` : ''}`
+    : 'waiting for the operator to report status';
+  if (line !== last) {
+    console.log(`${elapsed()}  ${line}`);
+    last = line;
+  }
+  const phase = tj.status?.phase;
+  if (phase === 'Succeeded') {
+    console.log(
+      `\nTrained. Artifact: ${tj.status?.artifact?.uri} (manifest sha256 ${tj.status?.artifact?.manifestSha256 ?? '?'})`,
+    );
+    console.log(`Final metrics: ${JSON.stringify(tj.status?.metrics ?? {})}`);
+    break;
+  }
+  if (phase === 'Failed') {
+    process.exitCode = 1;
+    break;
+  }
+  if (phase === 'Pending' && ready?.reason !== 'JobCreated') {
+    pendingSince ??= Date.now();
+    const nodes = await core.listNode();
+    if (nodes.items.length === 0 && Date.now() - pendingSince > 5000) {
+      console.log(
+        '\nThis cluster has a control plane but no node that runs pods yet, so the trainer pod stays Pending.' +
+          '\nThe operator created the trainer Job and its GPU-requesting pod, and the status above says why it waits.',
+      );
+      break;
+    }
+  } else pendingSince = undefined;
+  await new Promise((r) => setTimeout(r, 1000));
+}

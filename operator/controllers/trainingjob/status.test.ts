@@ -1,0 +1,296 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { Condition, TrainingJob } from '../../api/index.ts';
+import { computeStatus, statusChanged } from './status.ts';
+
+const now = new Date('2026-11-25T10:00:00Z');
+
+function trainingJob(overrides: { suspend?: boolean; status?: TrainingJob['status'] } = {}): TrainingJob {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name: 'mnist', namespace: 'ml', uid: 'u', generation: 2 },
+    spec: { suspend: overrides.suspend ?? false } as TrainingJob['spec'],
+    status: overrides.status,
+  };
+}
+
+const job = (status: V1Job['status'] = {}): V1Job => ({
+  metadata: { name: 'mnist' },
+  spec: { activeDeadlineSeconds: 60, template: {} },
+  status,
+});
+const failedJob = (reason: string, failed = 1) =>
+  job({
+    failed,
+    conditions: [
+      { type: 'Failed', status: 'True', reason, message: `Job has ${reason}`, lastTransitionTime: now },
+    ],
+  });
+
+function pod(
+  phase: string,
+  extra: Partial<V1Pod['status']> = {},
+  created = '2026-11-25T09:00:00Z',
+  nodeName?: string,
+): V1Pod {
+  return {
+    metadata: { name: `mnist-${phase.toLowerCase()}`, creationTimestamp: new Date(created) },
+    spec: { containers: [], ...(nodeName ? { nodeName } : {}) },
+    status: { phase, ...extra },
+  };
+}
+
+const terminated = (message: string, exitCode: number) => ({
+  containerStatuses: [
+    {
+      name: 'trainer',
+      image: 'i',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, message } },
+    },
+  ],
+});
+
+const condition = (conditions: Condition[] | undefined, type: string) =>
+  conditions?.find((c) => c.type === type);
+
+describe('computeStatus', () => {
+  it.each([
+    {
+      name: 'says the Job is being created before it exists',
+      tj: trainingJob(),
+      job: undefined,
+      pods: [],
+      phase: 'Pending',
+      reason: 'JobCreated',
+    },
+    {
+      name: 'reports Unschedulable with the scheduler’s message when no node has a GPU',
+      tj: trainingJob(),
+      job: job({ active: 1 }),
+      pods: [
+        pod('Pending', {
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: '0/1 nodes are available: 1 Insufficient nvidia.com/gpu.',
+            },
+          ],
+        }),
+      ],
+      phase: 'Pending',
+      reason: 'Unschedulable',
+      message: /Insufficient nvidia\.com\/gpu/,
+    },
+    {
+      name: 'says plainly that the pod waits for a node when none is assigned',
+      tj: trainingJob(),
+      job: job({ active: 1 }),
+      pods: [pod('Pending')],
+      phase: 'Pending',
+      reason: 'Pending',
+      message: /waiting to be scheduled on a node/,
+    },
+    {
+      name: 'reports an image that cannot be pulled',
+      tj: trainingJob(),
+      job: job({ active: 1 }),
+      pods: [
+        pod(
+          'Pending',
+          {
+            containerStatuses: [
+              {
+                name: 'trainer',
+                image: 'x',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                state: { waiting: { reason: 'ErrImagePull', message: 'not found' } },
+              },
+            ],
+          },
+          undefined,
+          'node-1',
+        ),
+      ],
+      phase: 'Pending',
+      reason: 'ImagePullFailed',
+    },
+    {
+      name: 'is Running while the trainer pod runs, with the epoch the trainer reported',
+      tj: trainingJob({ status: { progress: { epoch: 3, epochs: 10, metrics: {} } } }),
+      job: job({ active: 1, startTime: now }),
+      pods: [pod('Running')],
+      phase: 'Running',
+      reason: 'Running',
+      message: /epoch 3\/10/,
+    },
+    {
+      name: 'says it is restarting after a failed attempt',
+      tj: trainingJob(),
+      job: job({ active: 1, failed: 1 }),
+      pods: [pod('Failed', {}, '2026-11-25T08:00:00Z'), pod('Pending')],
+      phase: 'Pending',
+      reason: 'Restarting',
+    },
+    {
+      name: 'succeeds with the artifact from the trainer’s termination message',
+      tj: trainingJob(),
+      job: job({
+        succeeded: 1,
+        completionTime: now,
+        conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }],
+      }),
+      pods: [
+        pod(
+          'Succeeded',
+          terminated(
+            JSON.stringify({
+              artifact: { uri: 's3://m/mnist/1/', version: '1', manifestSha256: 'abc' },
+              metrics: { val_acc: 0.93 },
+            }),
+            0,
+          ),
+        ),
+      ],
+      phase: 'Succeeded',
+      reason: 'Succeeded',
+    },
+    {
+      name: 'fails as InvalidInput with the trainer’s error when the pod failure policy stopped it',
+      tj: trainingJob(),
+      job: failedJob('PodFailurePolicy'),
+      pods: [
+        pod(
+          'Failed',
+          terminated(JSON.stringify({ error: { code: 'InvalidInput', message: 'loss became NaN' } }), 65),
+        ),
+      ],
+      phase: 'Failed',
+      reason: 'InvalidInput',
+      message: /loss became NaN/,
+    },
+    {
+      name: 'fails as BackoffLimitExceeded after the retries',
+      tj: trainingJob(),
+      job: failedJob('BackoffLimitExceeded', 4),
+      pods: [pod('Failed', terminated('Error: storage unreachable\n', 75))],
+      phase: 'Failed',
+      reason: 'BackoffLimitExceeded',
+      message: /failed 4 times: Error: storage unreachable/,
+    },
+    {
+      name: 'fails as DeadlineExceeded past activeDeadlineSeconds',
+      tj: trainingJob(),
+      job: failedJob('DeadlineExceeded'),
+      pods: [],
+      phase: 'Failed',
+      reason: 'DeadlineExceeded',
+    },
+    {
+      name: 'is Suspended when spec.suspend is true',
+      tj: trainingJob({ suspend: true }),
+      job: job({}),
+      pods: [],
+      phase: 'Suspended',
+      reason: 'Suspended',
+    },
+  ])('$name', ({ tj, job, pods, phase, reason, message }) => {
+    const status = computeStatus(tj, { job, pods, now });
+    expect(status.phase).toBe(phase);
+    const ready = condition(status.conditions, 'Ready')!;
+    expect(ready.reason).toBe(reason);
+    expect(ready.status).toBe(phase === 'Succeeded' ? 'True' : 'False');
+    expect(ready.observedGeneration).toBe(2);
+    if (message) expect(ready.message).toMatch(message);
+    expect(condition(status.conditions, 'Stalled')?.status).toBe(phase === 'Failed' ? 'True' : 'False');
+    expect(condition(status.conditions, 'Reconciling')?.status).toBe(
+      phase === 'Pending' || phase === 'Running' ? 'True' : 'False',
+    );
+    expect(status.observedGeneration).toBe(2);
+  });
+
+  it('sets every condition from the first reconcile, so tools never see an empty status', () => {
+    const types = computeStatus(trainingJob(), { pods: [], now }).conditions!.map((c) => c.type);
+    expect(types.sort()).toEqual([
+      'Failed',
+      'Ready',
+      'Reconciling',
+      'Running',
+      'Stalled',
+      'Succeeded',
+      'Suspended',
+    ]);
+  });
+
+  it('records the artifact and final metrics once the Job completes', () => {
+    const status = computeStatus(trainingJob(), {
+      job: job({ succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True' }] }),
+      pods: [
+        pod(
+          'Succeeded',
+          terminated(
+            JSON.stringify({ artifact: { uri: 's3://m/x/1/', version: '1' }, metrics: { loss: 0.1 } }),
+            0,
+          ),
+        ),
+      ],
+      now,
+    });
+    expect(status.artifact).toEqual({ uri: 's3://m/x/1/', version: '1' });
+    expect(status.metrics).toEqual({ loss: 0.1 });
+    expect(status.completionTime).toBe('2026-11-25T10:00:00Z');
+  });
+
+  it('shows a reconcile error as a condition, not only as an event', () => {
+    const status = computeStatus(trainingJob(), {
+      pods: [],
+      now,
+      error: new Error('jobs.batch is forbidden'),
+    });
+    expect(condition(status.conditions, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ReconcileError',
+      message: 'jobs.batch is forbidden',
+    });
+    expect(condition(status.conditions, 'Reconciling')?.status).toBe('True');
+  });
+
+  it('counts attempts from the Job’s pods', () => {
+    expect(
+      computeStatus(trainingJob(), { job: job({ active: 1, failed: 2 }), pods: [pod('Running')], now })
+        .attempts,
+    ).toBe(3);
+  });
+
+  it('keeps a condition’s transition time while its status does not change', () => {
+    const first = computeStatus(trainingJob(), { job: job({ active: 1 }), pods: [pod('Running')], now });
+    const later = new Date(now.getTime() + 60_000);
+    const second = computeStatus(trainingJob({ status: first }), {
+      job: job({ active: 1 }),
+      pods: [pod('Running')],
+      now: later,
+    });
+    expect(condition(second.conditions, 'Running')?.lastTransitionTime).toBe('2026-11-25T10:00:00Z');
+    expect(statusChanged(first, second)).toBe(false);
+  });
+});
+
+describe('statusChanged', () => {
+  it('ignores the trainer-owned progress field', () => {
+    const status = computeStatus(trainingJob(), { pods: [], now });
+    expect(statusChanged({ ...status, progress: { epoch: 1, epochs: 2, metrics: {} } }, status)).toBe(false);
+  });
+
+  it('sees a changed condition', () => {
+    const a = computeStatus(trainingJob(), { pods: [], now });
+    const b = computeStatus(trainingJob(), { job: job({ active: 1 }), pods: [pod('Running')], now });
+    expect(statusChanged(a, b)).toBe(true);
+  });
+});

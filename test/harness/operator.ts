@@ -1,0 +1,143 @@
+// Runs the real operator (operator/main.ts) as a child process against the test control plane,
+// authenticated as its own ServiceAccount bound to config/rbac — so every integration test also
+// proves that the operator's least-privilege RBAC is enough.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import { eventually } from './kube.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const run = promisify(execFile);
+
+export const OPERATOR_NAMESPACE = 'k2k-system';
+export const OPERATOR_ACCOUNT = 'k2k-operator';
+
+/** Applies config/rbac (and its namespace) once, like `kubectl apply -k config/rbac` would. */
+export async function installOperatorRBAC(): Promise<void> {
+  const kubectl = process.env.K2K_TEST_KUBECTL!;
+  const kubeconfig = process.env.K2K_TEST_KUBECONFIG!;
+  await run(kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    'apply',
+    '--server-side',
+    '-f',
+    join(root, 'config/manager/namespace.yaml'),
+  ]);
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-k', join(root, 'config/rbac')]);
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount with a TokenRequest token. */
+export async function serviceAccountKubeconfig(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const token = await core.createNamespacedServiceAccountToken({
+    namespace,
+    name,
+    body: { spec: { expirationSeconds: 3600, audiences: [] } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'test',
+        cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData ?? '' },
+      },
+    ],
+    users: [{ name, user: { token: token.status!.token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
+    'current-context': 'test',
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'k2k-sa-'));
+  const path = join(dir, 'kubeconfig');
+  await writeFile(path, yaml.dump(config), { mode: 0o600 });
+  return path;
+}
+
+export interface OperatorProcess {
+  identity: string;
+  child: ChildProcess;
+  /** Everything the operator logged so far (JSON lines). */
+  logs(): string;
+  /** SIGTERM and wait: the graceful path (drains reconciles, releases the lease). */
+  stop(): Promise<void>;
+  /** SIGKILL: the process dies mid-work, as on a node crash. */
+  kill(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  kubeconfig: string;
+  identity: string;
+  leaderElect?: boolean;
+  leaseDurationSeconds?: number;
+  namespace?: string;
+  workers?: number;
+}
+
+const running = new Set<OperatorProcess>();
+process.on('exit', () => {
+  for (const op of running) op.child.kill('SIGKILL');
+});
+
+export function startOperator(opts: OperatorOptions): OperatorProcess {
+  const args = [
+    join(root, 'node_modules/tsx/dist/cli.mjs'),
+    join(root, 'operator/main.ts'),
+    `--kubeconfig=${opts.kubeconfig}`,
+    `--identity=${opts.identity}`,
+    '--probe-address=127.0.0.1:0',
+    `--leader-elect=${opts.leaderElect ?? false}`,
+    `--leader-election-namespace=${OPERATOR_NAMESPACE}`,
+    `--workers=${opts.workers ?? 4}`,
+    '--trainer-image=k2k/trainer:test',
+    '--trainer-gpu-image=k2k/trainer-gpu:test',
+  ];
+  if (opts.leaseDurationSeconds) args.push(`--lease-duration-seconds=${opts.leaseDurationSeconds}`);
+  if (opts.namespace) args.push(`--namespace=${opts.namespace}`);
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KUBECONFIG: '' },
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const op: OperatorProcess = {
+    identity: opts.identity,
+    child,
+    logs: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      running.delete(op);
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      running.delete(op);
+    },
+  };
+  running.add(op);
+  return op;
+}
+
+/** Waits until the operator logged a line matching `pattern` (for example its first reconcile). */
+export function waitForLog(op: OperatorProcess, pattern: RegExp, timeoutMs = 30_000) {
+  return eventually(() => pattern.test(op.logs()) || undefined, {
+    timeoutMs,
+    what: `operator log ${pattern}`,
+  });
+}

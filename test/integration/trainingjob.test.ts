@@ -1,0 +1,355 @@
+// The TrainingJob controller against a real kube-apiserver + kube-controller-manager +
+// kube-scheduler. The operator runs as its own process, as its own ServiceAccount with the RBAC
+// of config/rbac. With no kubelet here, the test plays the kubelet by writing pod status, as
+// envtest-based tests do.
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainingJob } from '../../operator/api/index.ts';
+import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import {
+  installOperatorRBAC,
+  OPERATOR_ACCOUNT,
+  OPERATOR_NAMESPACE,
+  type OperatorProcess,
+  serviceAccountKubeconfig,
+  startOperator,
+} from '../harness/operator.ts';
+
+const kc = testKubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const batch = kc.makeApiClient(BatchV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const group = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
+
+let operatorKubeconfig: string;
+let operator: OperatorProcess | undefined;
+
+beforeAll(async () => {
+  await installOperatorRBAC();
+  operatorKubeconfig = await serviceAccountKubeconfig(kc, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
+});
+
+afterAll(async () => {
+  await operator?.stop();
+});
+
+function trainingJobManifest(name: string, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name },
+    spec: {
+      model: { architecture: 'mnist-mlp' },
+      dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
+      output: { uri: 's3://models/' },
+      storage: { endpoint: 'http://127.0.0.1:9', credentialsSecretRef: { name: 'storage' } },
+      ...spec,
+    },
+  };
+}
+
+const createTrainingJob = (namespace: string, name: string, spec?: Record<string, unknown>) =>
+  custom.createNamespacedCustomObject({ ...group, namespace, body: trainingJobManifest(name, spec) });
+
+const getTrainingJob = async (namespace: string, name: string) =>
+  (await custom.getNamespacedCustomObject({ ...group, namespace, name })) as TrainingJob;
+
+const readyOf = (tj: TrainingJob) => tj.status?.conditions?.find((c) => c.type === 'Ready');
+
+/** Waits until the TrainingJob's Ready condition has this reason; returns the TrainingJob. */
+const eventuallyReason = (namespace: string, name: string, reason: string, timeoutMs = 60_000) =>
+  eventually(
+    async () => {
+      const tj = await getTrainingJob(namespace, name);
+      return readyOf(tj)?.reason === reason ? tj : undefined;
+    },
+    { timeoutMs, what: `TrainingJob ${namespace}/${name} Ready reason ${reason}` },
+  );
+
+async function trainerPod(namespace: string, name: string): Promise<V1Pod> {
+  return eventually(
+    async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: `k2k.dev/trainingjob=${name}` });
+      return pods.items.find((p) => !p.metadata?.deletionTimestamp);
+    },
+    { what: `the trainer pod of ${name}` },
+  );
+}
+
+/** Plays the kubelet: writes the trainer container's state into the pod's status. */
+async function setPodStatus(
+  pod: V1Pod,
+  phase: 'Running' | 'Succeeded' | 'Failed',
+  exitCode?: number,
+  message?: string,
+) {
+  const now = new Date().toISOString();
+  const state =
+    phase === 'Running'
+      ? { running: { startedAt: now } }
+      : {
+          terminated: {
+            exitCode: exitCode ?? 0,
+            reason: phase === 'Succeeded' ? 'Completed' : 'Error',
+            message,
+            startedAt: now,
+            finishedAt: now,
+          },
+        };
+  const status = {
+    phase,
+    startTime: now,
+    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+    containerStatuses: [
+      {
+        name: 'trainer',
+        image: 'k2k/trainer:test',
+        imageID: '',
+        ready: phase === 'Running',
+        restartCount: 0,
+        started: phase === 'Running',
+        state,
+      },
+    ],
+  };
+  await core.patchNamespacedPodStatus(
+    { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, body: { status } },
+    // biome-ignore lint/suspicious/noExplicitAny: client-node's patch content type option
+    { headers: { 'Content-Type': 'application/merge-patch+json' } } as any,
+  );
+}
+
+describe('the TrainingJob controller', () => {
+  beforeAll(() => {
+    operator = startOperator({ kubeconfig: operatorKubeconfig, identity: 'solo', leaderElect: false });
+  });
+
+  it('creates exactly one Job whose pod requests the asked GPUs, and reports why it cannot be scheduled', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'gpu', { resources: { gpus: 2 } });
+    const pod = await trainerPod(ns, 'gpu');
+    const trainer = pod.spec!.containers.find((c) => c.name === 'trainer')!;
+    expect(trainer.resources?.limits?.['nvidia.com/gpu']).toBe('2');
+    expect(trainer.resources?.requests?.['nvidia.com/gpu']).toBe('2');
+    const jobs = await batch.listNamespacedJob({ namespace: ns });
+    expect(jobs.items).toHaveLength(1);
+    expect(jobs.items[0]!.metadata!.ownerReferences![0]).toMatchObject({
+      kind: 'TrainingJob',
+      name: 'gpu',
+      controller: true,
+    });
+
+    // No node offers nvidia.com/gpu (there is no node at all): the scheduler says so, and so does the status.
+    const tj = await eventuallyReason(ns, 'gpu', 'Unschedulable');
+    expect(readyOf(tj)!.message).toMatch(/cannot be scheduled: .*nodes are available/);
+    expect(tj.status!.observedGeneration).toBe(tj.metadata.generation);
+    expect(tj.status!.jobName).toBe('gpu');
+  });
+
+  it('follows the trainer pod through Running to Succeeded, recording the artifact', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'ok');
+    const pod = await trainerPod(ns, 'ok');
+    await setPodStatus(pod, 'Running');
+    const running = await eventuallyReason(ns, 'ok', 'Running');
+    expect(running.status!.phase).toBe('Running');
+    expect(running.status!.conditions!.find((c) => c.type === 'Running')!.status).toBe('True');
+
+    const result = {
+      artifact: { uri: 's3://models/ok/1/', version: '1', manifestSha256: 'f00d' },
+      metrics: { val_acc: 0.95 },
+    };
+    await setPodStatus(pod, 'Succeeded', 0, JSON.stringify(result));
+    const done = await eventuallyReason(ns, 'ok', 'Succeeded');
+    expect(readyOf(done)!.status).toBe('True');
+    expect(done.status!.artifact).toEqual(result.artifact);
+    expect(done.status!.metrics).toEqual(result.metrics);
+    expect(done.status!.completionTime).toBeTruthy();
+    expect(done.status!.conditions!.find((c) => c.type === 'Reconciling')!.status).toBe('False');
+  });
+
+  it('fails without retrying when the trainer exits with the invalid-input code', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'bad', { backoffLimit: 5 });
+    const pod = await trainerPod(ns, 'bad');
+    await setPodStatus(
+      pod,
+      'Failed',
+      65,
+      JSON.stringify({ error: { code: 'InvalidInput', message: 'dataset.uri: not found' } }),
+    );
+    const failed = await eventuallyReason(ns, 'bad', 'InvalidInput');
+    expect(readyOf(failed)!.message).toMatch(/dataset\.uri: not found/);
+    expect(failed.status!.conditions!.find((c) => c.type === 'Stalled')!.status).toBe('True');
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'k2k.dev/trainingjob=bad' });
+    expect(pods.items).toHaveLength(1); // not retried, although backoffLimit allows 5 retries
+  });
+
+  it('retries a transient trainer failure with a new pod', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'flaky', { backoffLimit: 2 });
+    const first = await trainerPod(ns, 'flaky');
+    await setPodStatus(
+      first,
+      'Failed',
+      75,
+      JSON.stringify({ error: { code: 'Transient', message: 'storage unreachable' } }),
+    );
+    await eventually(
+      async () => {
+        const pods = await core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: 'k2k.dev/trainingjob=flaky',
+        });
+        return pods.items.length === 2 || undefined;
+      },
+      { what: 'a second trainer pod' },
+    );
+    const tj = await eventuallyReason(ns, 'flaky', 'Unschedulable');
+    expect(tj.status!.attempts).toBe(2);
+  });
+
+  it('suspends and resumes the trainer Job', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'pause', { suspend: true });
+    await eventuallyReason(ns, 'pause', 'Suspended');
+    expect((await batch.readNamespacedJob({ namespace: ns, name: 'pause' })).spec!.suspend).toBe(true);
+    await custom.patchNamespacedCustomObject(
+      { ...group, namespace: ns, name: 'pause', body: { spec: { suspend: false } } },
+      // biome-ignore lint/suspicious/noExplicitAny: client-node's patch content type option
+      { headers: { 'Content-Type': 'application/merge-patch+json' } } as any,
+    );
+    await eventually(
+      async () =>
+        (await batch.readNamespacedJob({ namespace: ns, name: 'pause' })).spec!.suspend === false ||
+        undefined,
+      {
+        what: 'the Job to resume',
+      },
+    );
+    await trainerPod(ns, 'pause');
+  });
+
+  it('lets garbage collection remove the Job when the TrainingJob is deleted', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'gone');
+    await eventually(
+      async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 1 || undefined,
+      {
+        what: 'the Job',
+      },
+    );
+    await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, name: 'gone' });
+    await eventually(
+      async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 0 || undefined,
+      {
+        what: 'garbage collection of the Job',
+        timeoutMs: 60_000,
+      },
+    );
+  });
+});
+
+describe('the operator process', () => {
+  beforeAll(async () => {
+    await operator?.stop();
+    operator = undefined;
+  });
+
+  it('leaves exactly one Job per TrainingJob when killed in the middle of reconciling 50 of them', async () => {
+    const ns = await freshNamespace(kc);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => createTrainingJob(ns, `tj-${i}`)));
+    const first = startOperator({
+      kubeconfig: operatorKubeconfig,
+      identity: 'crashy',
+      namespace: ns,
+      workers: 2,
+    });
+    // Kill it once it has created some of the Jobs but (most likely) not all.
+    await eventually(
+      async () => (await batch.listNamespacedJob({ namespace: ns })).items.length >= 5 || undefined,
+      {
+        what: 'the first Jobs',
+        intervalMs: 50,
+      },
+    );
+    await first.kill();
+    const before = (await batch.listNamespacedJob({ namespace: ns })).items.length;
+
+    const second = startOperator({ kubeconfig: operatorKubeconfig, identity: 'restarted', namespace: ns });
+    try {
+      await eventually(
+        async () => {
+          const tjs = (await custom.listNamespacedCustomObject({ ...group, namespace: ns })) as {
+            items: TrainingJob[];
+          };
+          return tjs.items.every((tj) => tj.status?.jobName) || undefined;
+        },
+        { what: 'every TrainingJob to have a Job in its status', timeoutMs: 120_000 },
+      );
+      const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+      const owners = jobs.map((j) => j.metadata!.ownerReferences![0]!.name);
+      expect(jobs).toHaveLength(50);
+      expect(new Set(owners).size).toBe(50);
+      expect(before).toBeLessThanOrEqual(50);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('elects exactly one leader among two instances, and the other takes over within the lease duration', async () => {
+    const leaseDurationSeconds = 6;
+    const ns = await freshNamespace(kc);
+    const a = startOperator({
+      kubeconfig: operatorKubeconfig,
+      identity: 'op-a',
+      leaderElect: true,
+      leaseDurationSeconds,
+      namespace: ns,
+    });
+    const b = startOperator({
+      kubeconfig: operatorKubeconfig,
+      identity: 'op-b',
+      leaderElect: true,
+      leaseDurationSeconds,
+      namespace: ns,
+    });
+    const coordination = await import('@kubernetes/client-node').then((m) =>
+      kc.makeApiClient(m.CoordinationV1Api),
+    );
+    const holder = async () =>
+      (await coordination.readNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: 'k2k-operator' })).spec
+        ?.holderIdentity;
+    try {
+      const leader = await eventually(
+        async () => {
+          const h = await holder();
+          return h === 'op-a' || h === 'op-b' ? h : undefined;
+        },
+        { what: 'a leader' },
+      );
+      // Only the leader reconciles.
+      await createTrainingJob(ns, 'led');
+      await eventuallyReason(ns, 'led', 'Unschedulable');
+      const [leading, standby] = leader === 'op-a' ? [a, b] : [b, a];
+      expect(leading.logs()).toMatch(/"msg":"[^"]*status updated/);
+      expect(standby.logs()).not.toMatch(/status updated/);
+
+      // The leader stops; the standby takes over within the lease duration.
+      const stoppedAt = Date.now();
+      await leading.stop();
+      await eventually(async () => ((await holder()) === standby.identity ? true : undefined), {
+        what: 'the standby to take the lease',
+        timeoutMs: leaseDurationSeconds * 1000 + 5000,
+        intervalMs: 100,
+      });
+      expect(Date.now() - stoppedAt).toBeLessThan(leaseDurationSeconds * 1000);
+      // ...and reconciles.
+      await createTrainingJob(ns, 'after');
+      await eventuallyReason(ns, 'after', 'Unschedulable');
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
