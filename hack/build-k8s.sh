@@ -10,6 +10,9 @@
 # the published v0.X.Y of the same release. The replace list is generated from upstream's go.mod.
 #
 # Usage: hack/build-k8s.sh [component ...]   (default: the control plane and kubectl)
+#   components: kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
+# Concurrent runs are serialised with a lock in the cache, so a second caller waits and then
+# finds the binaries cached. Why Go modules and these versions: docs/decisions/0001-*.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib/versions.sh
@@ -19,6 +22,13 @@ components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+known=" kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy "
+for c in "${components[@]}"; do
+  [[ "$known" == *" $c "* ]] || die "unknown component '$c' (known:$known)"
+done
+command -v go >/dev/null || die "go is not installed (Kubernetes $K8S_VERSION needs Go 1.26)"
 
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
 export CGO_ENABLED=0
@@ -27,7 +37,9 @@ export GOTOOLCHAIN=local
 build_etcd() {
   local out="$K2K_CACHE/etcd-$ETCD_VERSION/bin"
   if [ -x "$out/etcd" ]; then log "etcd $ETCD_VERSION cached at $out/etcd"; return; fi
-  local work; work="$(mktemp -d)"
+  local work started=$SECONDS; work="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
   log "building etcd $ETCD_VERSION (wrapper module in $work)"
   (
     cd "$work"
@@ -36,9 +48,9 @@ build_etcd() {
     mkdir -p "$out.tmp"
     go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3
   )
+  rm -rf "$out"
   mv "$out.tmp" "$out"
-  rm -rf "$work"
-  log "etcd: $("$out/etcd" --version | head -1)"
+  log "etcd: $("$out/etcd" --version | head -1) (built in $((SECONDS - started))s)"
 }
 
 build_kubernetes() {
@@ -76,13 +88,20 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   for c in "${missing[@]}"; do
+    local started=$SECONDS
     log "building $c $K8S_VERSION (first build takes several minutes on 2 cores)"
     (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$out/$c.tmp" "k8s.io/kubernetes/cmd/$c")
     mv "$out/$c.tmp" "$out/$c"
+    log "built $c in $((SECONDS - started))s"
   done
   log "kubernetes $K8S_VERSION: $("$out/kube-apiserver" --version 2>/dev/null || true)"
 }
 
 mkdir -p "$K2K_CACHE"
+exec 9>"$K2K_CACHE/.build-k8s.lock"
+if ! flock -n 9; then
+  log "another hack/build-k8s.sh is running; waiting for it to finish"
+  flock 9
+fi
 build_etcd
 build_kubernetes
