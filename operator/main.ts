@@ -67,17 +67,7 @@ setupTrainingJobController(manager, {
   workers: Number(flags.workers),
 });
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
-  await manager.stop();
-  process.exit(0);
-};
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
-
+// The manager stops gracefully on SIGTERM/SIGINT: drains reconciles, releases the lease, exits.
 logger.info('starting', {
   identity: flags.identity,
   leaderElection: leaderElect,

@@ -2,12 +2,8 @@
 // authenticated as its own ServiceAccount bound to config/rbac — so every integration test also
 // proves that the operator's least-privilege RBAC is enough.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import yaml from 'js-yaml';
 import { eventually } from './kube.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -31,37 +27,7 @@ export async function installOperatorRBAC(): Promise<void> {
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-k', join(root, 'config/rbac')]);
 }
 
-/** A kubeconfig that authenticates as a ServiceAccount with a TokenRequest token. */
-export async function serviceAccountKubeconfig(
-  admin: KubeConfig,
-  namespace: string,
-  name: string,
-): Promise<string> {
-  const core = admin.makeApiClient(CoreV1Api);
-  const token = await core.createNamespacedServiceAccountToken({
-    namespace,
-    name,
-    body: { spec: { expirationSeconds: 3600, audiences: [] } },
-  });
-  const cluster = admin.getCurrentCluster()!;
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'test',
-        cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData ?? '' },
-      },
-    ],
-    users: [{ name, user: { token: token.status!.token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
-    'current-context': 'test',
-  };
-  const dir = await mkdtemp(join(tmpdir(), 'k2k-sa-'));
-  const path = join(dir, 'kubeconfig');
-  await writeFile(path, yaml.dump(config), { mode: 0o600 });
-  return path;
-}
+export { serviceAccountKubeconfig } from '../../hack/cluster/serviceaccount.ts';
 
 export interface OperatorProcess {
   identity: string;

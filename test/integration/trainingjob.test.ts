@@ -34,7 +34,11 @@ let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
   await installOperatorRBAC();
-  operatorKubeconfig = await serviceAccountKubeconfig(kc, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
+  operatorKubeconfig = await serviceAccountKubeconfig(
+    process.env.K2K_TEST_KUBECONFIG!,
+    OPERATOR_NAMESPACE,
+    OPERATOR_ACCOUNT,
+  );
 });
 
 afterAll(async () => {

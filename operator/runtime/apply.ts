@@ -1,0 +1,86 @@
+// Server-side apply: the controller states the fields it owns, the API server merges and tracks
+// ownership per field manager. One fixed field manager lets every reconcile re-apply the same
+// desired object idempotently.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { PatchStrategy } from '@kubernetes/client-node';
+import { RuntimeError, RuntimeErrorCode } from './errors.ts';
+import { discoverResource, kubeRequest, resourcePath } from './rest.ts';
+
+export const FIELD_MANAGER = 'k2k-operator';
+
+export interface ApplyOptions {
+  fieldManager?: string;
+  /** Take over fields another manager owns instead of failing with 409 Conflict (default true, like controllers do). */
+  force?: boolean;
+  /** The resource's plural name; looked up through discovery when absent. */
+  plural?: string;
+}
+
+/** Applies `obj` (apiVersion, kind, metadata.name and the fields this manager owns); returns the object as stored. */
+export async function apply<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  opts: ApplyOptions = {},
+): Promise<T> {
+  return send(kc, obj, undefined, opts);
+}
+
+/**
+ * Applies `obj.status` through the /status subresource (status is ignored by the main resource when
+ * the subresource is enabled). `obj` needs apiVersion, kind, metadata.name (and namespace) and status.
+ */
+export async function applyStatus<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  opts: ApplyOptions = {},
+): Promise<T> {
+  const { apiVersion, kind, metadata } = obj;
+  const status = (obj as { status?: unknown }).status;
+  if (status === undefined) {
+    throw new RuntimeError(
+      RuntimeErrorCode.InvalidObject,
+      `applyStatus of ${kind} ${metadata?.name}: status is missing`,
+    );
+  }
+  const body = {
+    apiVersion,
+    kind,
+    metadata: { name: metadata?.name, namespace: metadata?.namespace },
+    status,
+  };
+  return send(kc, body as unknown as T, 'status', opts);
+}
+
+async function send<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  subresource: string | undefined,
+  opts: ApplyOptions,
+): Promise<T> {
+  const { apiVersion, kind } = obj;
+  const name = obj.metadata?.name;
+  if (!apiVersion || !kind || !name) {
+    throw new RuntimeError(
+      RuntimeErrorCode.InvalidObject,
+      `server-side apply needs apiVersion, kind and metadata.name; got apiVersion=${apiVersion} kind=${kind} name=${name}`,
+    );
+  }
+  const found = opts.plural ? undefined : await discoverResource(kc, apiVersion, kind);
+  const plural = opts.plural ?? found!.plural;
+  const namespace = obj.metadata?.namespace;
+  if (found?.namespaced && !namespace) {
+    throw new RuntimeError(
+      RuntimeErrorCode.InvalidObject,
+      `${kind} ${name} is namespaced: metadata.namespace is missing`,
+    );
+  }
+  // An apply body must not carry managedFields; objects copied from the cache do.
+  const { managedFields: _managed, ...metadata } = obj.metadata ?? {};
+  return kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path: resourcePath({ apiVersion, plural, namespace, name, subresource }),
+    query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? true },
+    body: { ...obj, metadata },
+    contentType: PatchStrategy.ServerSideApply,
+  });
+}

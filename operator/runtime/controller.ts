@@ -1,0 +1,179 @@
+// A controller: event sources feed keys into a work queue; workers reconcile one key at a time.
+// Reconcilers are level-triggered: they get a key, never the event, and read the state from caches.
+import { randomUUID } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { TerminalError } from './errors.ts';
+import type { Informer } from './informer.ts';
+import { keyOf, type ObjectKey } from './keys.ts';
+import { createLogger, type Logger } from './logger.ts';
+import type { ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
+import { WorkQueue } from './workqueue.ts';
+
+/** Requeue after a delay even on success (polling something outside the cluster); nothing otherwise. */
+// biome-ignore lint/suspicious/noConfusingVoidType: lets a reconcile that returns nothing type-check as one.
+export type ReconcileResult = { requeueAfterMs?: number } | void;
+
+export interface ControllerOptions {
+  name: string;
+  /** Keys reconciled in parallel (default 2); one key is never reconciled twice at once. */
+  workers?: number;
+  /** Throw to retry with backoff; throw a TerminalError to log and not retry. */
+  reconcile: (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
+  logger?: Logger;
+  metrics?: RuntimeMetrics;
+  /** Backoff of failed reconciles (work queue defaults: 5ms doubling up to 300s). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+interface Source {
+  informer: Informer<KubernetesObject>;
+  keys: (obj: KubernetesObject) => ObjectKey[];
+}
+
+export class Controller {
+  readonly name: string;
+  private readonly opts: ControllerOptions;
+  private readonly log: Logger;
+  private metrics: RuntimeMetrics | undefined;
+  private readonly sources: Source[] = [];
+  private queue: WorkQueue | undefined;
+  private workers: Promise<void>[] = [];
+  private starting: Promise<void> | undefined;
+  /** Bumped by stop(), so a start still waiting for caches does not start workers afterwards. */
+  private generation = 0;
+
+  constructor(opts: ControllerOptions) {
+    this.name = opts.name;
+    this.opts = opts;
+    this.metrics = opts.metrics;
+    this.log = (opts.logger ?? createLogger()).child({ controller: opts.name });
+  }
+
+  /** The primary resource: every event enqueues the object's own key. */
+  watches<T extends KubernetesObject>(informer: Informer<T>): this {
+    return this.source(informer, (obj) => [keyOf(obj)]);
+  }
+
+  /** Children: an event enqueues the key of the object's controller owner of kind `owner`, in its namespace. */
+  owns<T extends KubernetesObject>(informer: Informer<T>, owner: { apiVersion: string; kind: string }): this {
+    const group = groupOf(owner.apiVersion);
+    return this.source(informer, (obj) => {
+      const ref = obj.metadata?.ownerReferences?.find(
+        (r) => r.controller === true && r.kind === owner.kind && groupOf(r.apiVersion) === group,
+      );
+      if (!ref) return [];
+      const namespace = obj.metadata?.namespace;
+      return [namespace ? `${namespace}/${ref.name}` : ref.name];
+    });
+  }
+
+  /** Any other relation: `map` says which keys an object's events concern. */
+  watchesMapped<T extends KubernetesObject>(informer: Informer<T>, map: (obj: T) => ObjectKey[]): this {
+    return this.source(informer, map);
+  }
+
+  /** Reports to `metrics` unless the options named others (Manager.add calls it with its own). */
+  useMetrics(metrics: RuntimeMetrics): void {
+    this.metrics ??= metrics;
+  }
+
+  /** Queues a key for reconciling; a no-op while the controller is not running. */
+  enqueue(key: ObjectKey): void {
+    this.queue?.add(key);
+  }
+
+  /**
+   * Waits for the sources' caches to sync, queues every object they hold (a controller that starts,
+   * for instance on becoming leader, has missed the events before), then starts the workers.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  /** Stops taking keys and waits for the reconciles in flight to finish. Can be started again. */
+  async stop(): Promise<void> {
+    this.generation++;
+    this.starting = undefined;
+    const queue = this.queue;
+    if (!queue) return;
+    this.queue = undefined;
+    await queue.shutDownWithDrain();
+    await Promise.all(this.workers);
+    this.workers = [];
+    this.log.info('stopped');
+  }
+
+  private source<T extends KubernetesObject>(informer: Informer<T>, keys: (obj: T) => ObjectKey[]): this {
+    const s = { informer, keys } as unknown as Source;
+    this.sources.push(s);
+    const enqueue = (obj: T) => {
+      for (const key of keys(obj)) this.enqueue(key);
+    };
+    informer.on('add', enqueue);
+    informer.on('delete', enqueue);
+    informer.on('update', (obj, old) => {
+      enqueue(obj);
+      // An object that changed owner (or mapping) concerns its old key too.
+      if (old && old !== obj) enqueue(old);
+    });
+    return this;
+  }
+
+  private async doStart(): Promise<void> {
+    const queue = new WorkQueue({
+      name: this.name,
+      metrics: this.metrics,
+      baseDelayMs: this.opts.baseDelayMs,
+      maxDelayMs: this.opts.maxDelayMs,
+    });
+    const generation = this.generation;
+    await Promise.all(this.sources.map((s) => s.informer.waitForSync()));
+    if (generation !== this.generation) return;
+    this.queue = queue;
+    for (const s of this.sources)
+      for (const obj of s.informer.list()) for (const key of s.keys(obj)) queue.add(key);
+    const n = this.opts.workers ?? 2;
+    this.workers = Array.from({ length: n }, () => this.work(queue));
+    this.log.info('started', { workers: n, queued: queue.len() });
+  }
+
+  private async work(queue: WorkQueue): Promise<void> {
+    for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+      await this.reconcileOne(queue, key);
+    }
+  }
+
+  private async reconcileOne(queue: WorkQueue, key: ObjectKey): Promise<void> {
+    const log = this.log.child({ key, reconcileID: randomUUID() });
+    const started = process.hrtime.bigint();
+    let outcome: ReconcileOutcome = 'success';
+    try {
+      const result = await this.opts.reconcile(key, log);
+      queue.forget(key);
+      if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+        outcome = 'requeue';
+        queue.addAfter(key, result.requeueAfterMs);
+      }
+    } catch (err) {
+      outcome = 'error';
+      if (err instanceof TerminalError) {
+        queue.forget(key);
+        log.error('reconcile failed, not retrying', { err });
+      } else {
+        queue.addRateLimited(key);
+        log.error('reconcile failed, retrying with backoff', { err, requeues: queue.numRequeues(key) });
+      }
+    } finally {
+      queue.done(key);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics?.reconcileTotal.inc({ controller: this.name, result: outcome });
+      this.metrics?.reconcileDuration.observe({ controller: this.name }, seconds);
+    }
+  }
+}
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+}

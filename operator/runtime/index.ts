@@ -1,0 +1,22 @@
+// k2k's operator runtime: informers, work queues, controllers, leader election, metrics, probes and
+// server-side apply. Reusable plumbing: nothing here knows about the k2k kinds.
+export { type ApplyOptions, apply, applyStatus, FIELD_MANAGER } from './apply.ts';
+export { Controller, type ControllerOptions, type ReconcileResult } from './controller.ts';
+export {
+  apiStatus,
+  isConflict,
+  isGone,
+  isNotFound,
+  KubeApiError,
+  RuntimeError,
+  RuntimeErrorCode,
+  TerminalError,
+} from './errors.ts';
+export { Informer, type InformerOptions, type ResourceRef } from './informer.ts';
+export { keyOf, type ObjectKey, splitKey } from './keys.ts';
+export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from './leader.ts';
+export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
+export { Manager, type ManagerOptions } from './manager.ts';
+export { type ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
+export { discoverResource, kubeRequest, type RequestOptions, resourcePath } from './rest.ts';
+export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';

@@ -1,0 +1,123 @@
+// Integration tests: a real kube-apiserver (the vitest global setup starts it).
+import { afterEach, describe, expect, it } from 'vitest';
+import { Controller } from './controller.ts';
+import { Manager, type ManagerOptions } from './manager.ts';
+import { eventually, freshNamespace, testKubeConfig, testLogger } from './testdata/helpers.ts';
+
+const configMaps = (namespace: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  namespace,
+});
+
+async function get(m: Manager, path: string): Promise<{ status: number; body: string; type: string | null }> {
+  const a = m.address()!;
+  const res = await fetch(`http://${a.host}:${a.port}${path}`);
+  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+}
+
+describe('Manager', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function manager(opts: Partial<ManagerOptions> = {}): Manager {
+    const m = new Manager({
+      kubeConfig: testKubeConfig(),
+      logger: testLogger(),
+      probeAddress: '127.0.0.1:0',
+      handleSignals: false,
+      leaderElection: false,
+      ...opts,
+    });
+    cleanups.push(() => m.stop());
+    return m;
+  }
+
+  it('serves /healthz, /readyz and /metrics on one port on 127.0.0.1', async () => {
+    const namespace = await freshNamespace(testKubeConfig());
+    const m = manager();
+    const seen: string[] = [];
+    m.add(
+      new Controller({
+        name: 'probe-test',
+        logger: testLogger(),
+        reconcile: async (key) => void seen.push(key),
+      }).watches(m.informer(configMaps(namespace))),
+    );
+    await m.start();
+    expect(m.address()).toMatchObject({ host: '127.0.0.1', port: expect.any(Number) });
+    await eventually(async () => (await get(m, '/readyz')).status === 200, { what: '/readyz to say ready' });
+    expect(await get(m, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
+    await eventually(() => seen.length > 0, { what: 'a reconcile' });
+
+    const metrics = await get(m, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toContain('text/plain');
+    expect(metrics.body).toContain(`k2k_informer_healthy{resource="${namespace}/configmaps"} 1`);
+    expect(metrics.body).toMatch(/k2k_reconcile_total\{controller="probe-test",result="success"\} [1-9]/);
+    expect(metrics.body).toContain('k2k_workqueue_depth{name="probe-test"}');
+    expect((await get(m, '/nothing')).status).toBe(404);
+  });
+
+  it('is not ready while an informer cannot list, and unhealthy once that lasts', async () => {
+    const m = manager({ informerOptions: { stuckAfterMs: 300 } });
+    m.informer({ apiVersion: 'runtime-test.k2k.dev/v1', kind: 'Nothing', plural: 'nothings' });
+    await m.start();
+    const ready = await get(m, '/readyz');
+    expect(ready).toMatchObject({
+      status: 503,
+      body: expect.stringContaining('nothings.runtime-test.k2k.dev'),
+    });
+    await eventually(async () => (await get(m, '/healthz')).status === 500, { what: '/healthz to fail' });
+    expect((await get(m, '/healthz')).body).toContain('nothings.runtime-test.k2k.dev');
+  });
+
+  it('shares one informer per resource', () => {
+    const m = manager();
+    expect(m.informer(configMaps('a'))).toBe(m.informer(configMaps('a')));
+    expect(m.informer(configMaps('a'))).not.toBe(m.informer(configMaps('b')));
+    expect(m.informer(configMaps('a'))).not.toBe(m.informer({ ...configMaps('a'), labelSelector: 'x=y' }));
+  });
+
+  it('runs controllers only in the leader, and in the other manager once the leader stops', async () => {
+    const namespace = await freshNamespace(testKubeConfig());
+    const reconciles: Record<string, number> = { one: 0, two: 0 };
+    const managers = (['one', 'two'] as const).map((identity) => {
+      const m = manager({
+        leaderElection: {
+          namespace,
+          name: 'manager-test',
+          identity,
+          leaseDurationSeconds: 3,
+          renewDeadlineSeconds: 2,
+          retryPeriodSeconds: 0.5,
+        },
+      });
+      m.add(
+        new Controller({
+          name: `leader-test-${identity}`,
+          logger: testLogger(),
+          reconcile: async () => {
+            reconciles[identity]!++;
+          },
+        }).watches(m.informer(configMaps(namespace))),
+      );
+      return { identity, m };
+    });
+    await Promise.all(managers.map(({ m }) => m.start()));
+    // Both have warm caches, so both are ready; only the leader reconciles (kube-root-ca.crt).
+    for (const { m } of managers) {
+      await eventually(async () => (await get(m, '/readyz')).status === 200, { what: '/readyz' });
+    }
+    const leader = await eventually(() => managers.find(({ identity }) => reconciles[identity]! > 0), {
+      what: 'a leader to reconcile',
+    });
+    const follower = managers.find((x) => x !== leader)!;
+    expect(reconciles[follower.identity]).toBe(0);
+    await leader.m.stop();
+    await eventually(() => reconciles[follower.identity]! > 0, { what: 'the other manager to take over' });
+  });
+});

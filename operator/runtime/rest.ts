@@ -1,0 +1,132 @@
+// A small JSON client for the API server, used where the generated clients get in the way: lists
+// and gets whose objects must look exactly like watch events (plain JSON, timestamps as strings),
+// subresources of any kind (/status), and leases whose MicroTime fields need six fractional digits.
+// Authentication and TLS come from the KubeConfig, so everything client-node supports works here.
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, RuntimeError, RuntimeErrorCode } from './errors.ts';
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Promise<T> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster)
+    throw new RuntimeError(RuntimeErrorCode.InvalidOptions, 'the kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + opts.path);
+  for (const [k, v] of Object.entries(opts.query ?? {}))
+    if (v !== undefined) url.searchParams.set(k, String(v));
+  const method = opts.method ?? 'GET';
+  const reqOpts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(reqOpts);
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  const authHeaders = reqOpts.headers as http.OutgoingHttpHeaders | undefined;
+  const headers: http.OutgoingHttpHeaders = { ...authHeaders, accept: 'application/json' };
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const lib = url.protocol === 'https:' ? https : http;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = lib.request(url, { ...reqOpts, method, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${opts.path} timed out after ${timeoutMs}ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+
+  const parsed = parseJSON(text);
+  if (status >= 200 && status < 300) return parsed as T;
+  const s = (parsed ?? {}) as { reason?: string; message?: string };
+  throw new KubeApiError(
+    status,
+    s.reason ?? '',
+    `${method} ${opts.path}: ${status} ${s.message ?? text.slice(0, 500)}`.trim(),
+    parsed ?? text,
+  );
+}
+
+function parseJSON(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a resource lives: /api/v1 for the core group, /apis/<group>/<version> for the others. */
+export function groupVersionPath(apiVersion: string): string {
+  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+export function resourcePath(p: {
+  apiVersion: string;
+  plural: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}): string {
+  let path = groupVersionPath(p.apiVersion);
+  if (p.namespace) path += `/namespaces/${encodeURIComponent(p.namespace)}`;
+  path += `/${p.plural}`;
+  if (p.name) path += `/${encodeURIComponent(p.name)}`;
+  if (p.subresource) path += `/${p.subresource}`;
+  return path;
+}
+
+interface APIResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+// Discovery answers per KubeConfig and apiVersion. A miss is asked again, so a CRD installed after
+// the first lookup is found.
+const discovery = new WeakMap<KubeConfig, Map<string, APIResource[]>>();
+
+/** The plural name and scope of a kind, from the API server's discovery documents. */
+export async function discoverResource(
+  kc: KubeConfig,
+  apiVersion: string,
+  kind: string,
+): Promise<{ plural: string; namespaced: boolean }> {
+  let byVersion = discovery.get(kc);
+  if (!byVersion) {
+    byVersion = new Map();
+    discovery.set(kc, byVersion);
+  }
+  const find = (list: APIResource[] | undefined) =>
+    list?.find((r) => r.kind === kind && !r.name.includes('/'));
+  let found = find(byVersion.get(apiVersion));
+  if (!found) {
+    const doc = await kubeRequest<{ resources: APIResource[] }>(kc, {
+      path: groupVersionPath(apiVersion),
+    }).catch((err: unknown) => {
+      // A 404 here means the group/version is not served, not that some object is missing.
+      if (err instanceof KubeApiError && err.status === 404) return { resources: [] };
+      throw err;
+    });
+    byVersion.set(apiVersion, doc.resources);
+    found = find(doc.resources);
+  }
+  if (!found) {
+    throw new RuntimeError(
+      RuntimeErrorCode.UnknownResource,
+      `the API server serves no kind ${kind} in ${apiVersion}`,
+    );
+  }
+  return { plural: found.name, namespaced: found.namespaced };
+}
