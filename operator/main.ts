@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
-import { createLogger, Manager } from './runtime/index.ts';
+import { createLogger, EventRecorder, Manager } from './runtime/index.ts';
 
 export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
 export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
@@ -65,6 +65,11 @@ setupTrainingJobController(manager, {
   images: { cpu: flags['trainer-image']!, gpu: flags['trainer-gpu-image']! },
   namespace: flags.namespace,
   workers: Number(flags.workers),
+  events: new EventRecorder(kubeConfig, {
+    controller: 'k2k.dev/operator',
+    instance: flags.identity!,
+    logger,
+  }),
 });
 
 // The manager stops gracefully on SIGTERM/SIGINT: drains reconciles, releases the lease, exits.

@@ -12,6 +12,7 @@ export {
   RuntimeErrorCode,
   TerminalError,
 } from './errors.ts';
+export { EventRecorder, type EventRecorderOptions, type EventType } from './events.ts';
 export { Informer, type InformerOptions, type ResourceRef } from './informer.ts';
 export { keyOf, type ObjectKey, splitKey } from './keys.ts';
 export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from './leader.ts';

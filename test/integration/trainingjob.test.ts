@@ -6,6 +6,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  EventsV1Api,
   PatchStrategy,
   setHeaderOptions,
   type V1Pod,
@@ -155,6 +156,17 @@ describe('the TrainingJob controller', () => {
     expect(readyOf(tj)!.message).toMatch(/cannot be scheduled: no nodes available to schedule pods/);
     expect(tj.status!.observedGeneration).toBe(tj.metadata.generation);
     expect(tj.status!.jobName).toBe('gpu');
+    // ...and so do the events `kubectl describe` shows.
+    const events = kc.makeApiClient(EventsV1Api);
+    const warning = await eventually(
+      async () => {
+        const list = await events.listNamespacedEvent({ namespace: ns });
+        return list.items.find((e) => e.reason === 'Unschedulable' && e.regarding?.name === 'gpu');
+      },
+      { what: 'an Unschedulable event' },
+    );
+    expect(warning.type).toBe('Warning');
+    expect(warning.reportingController).toBe('k2k.dev/operator');
   });
 
   it('follows the trainer pod through Running to Succeeded, recording the artifact', async () => {

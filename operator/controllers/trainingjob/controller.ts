@@ -8,11 +8,13 @@ import {
   TRAININGJOB_PLURAL,
   type TrainingJob,
   TrainingJobConditionType,
+  TrainingJobReason,
 } from '../../api/index.ts';
 import {
   apply,
   applyStatus,
   Controller,
+  type EventRecorder,
   type Logger,
   type Manager,
   type ObjectKey,
@@ -36,7 +38,20 @@ export interface TrainingJobControllerOptions {
   /** Watch one namespace only; all namespaces if unset. */
   namespace?: string;
   workers?: number;
+  events?: EventRecorder;
 }
+
+/** Ready reasons that need someone's attention are recorded as Warning events. */
+const WARNING_REASONS = new Set<string>([
+  TrainingJobReason.Unschedulable,
+  TrainingJobReason.ImagePullFailed,
+  TrainingJobReason.Restarting,
+  TrainingJobReason.InvalidInput,
+  TrainingJobReason.BackoffLimitExceeded,
+  TrainingJobReason.DeadlineExceeded,
+  TrainingJobReason.TrainerFailed,
+  TrainingJobReason.ReconcileError,
+]);
 
 export function setupTrainingJobController(manager: Manager, opts: TrainingJobControllerOptions): Controller {
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
@@ -92,7 +107,17 @@ export function setupTrainingJobController(manager: Manager, opts: TrainingJobCo
         { apiVersion: API_VERSION, kind: TRAININGJOB_KIND, metadata: { name, namespace }, status },
         { plural: TRAININGJOB_PLURAL },
       );
-      log.info('status updated', { phase: status.phase, reason: readyReason(status.conditions) });
+      const reason = readyReason(status.conditions);
+      log.info('status updated', { phase: status.phase, reason });
+      if (reason && reason !== readyReason(tj.status?.conditions)) {
+        const ready = status.conditions?.find((c) => c.type === TrainingJobConditionType.Ready);
+        await opts.events?.record(
+          tj,
+          WARNING_REASONS.has(reason) ? 'Warning' : 'Normal',
+          reason,
+          ready?.message ?? '',
+        );
+      }
     }
     // Returning the error retries with per-key backoff; the status above already tells the user.
     if (error) throw error;
