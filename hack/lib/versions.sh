@@ -5,6 +5,7 @@
 # too old for its storage-version handling).
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+# VersityGW: the S3-compatible server the tests use (docs/decisions/0002-s3-server-for-tests.md).
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
 
 # Builds are cached outside the repository, keyed by version, and reused when present.
@@ -16,3 +17,22 @@ K2K_CACHE="${K2K_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k2k}"
 # @tensorflow/tfjs version in package.json. Why: docs/decisions/0003-native-tensorflow-backend.md.
 TFJS_NODE_VERSION="${TFJS_NODE_VERSION:-4.22.0}"
 TENSORFLOW_VERSION="${TENSORFLOW_VERSION:-2.21.0}"
+
+# Local single-node cluster (hack/cluster/node.ts) and images built without Docker (hack/images/).
+# containerd 1.6.20, runc 1.1.5 and CNI plugins 1.1.1 come from Debian 12: they run on this
+# cgroup-v1 kernel, and containerd 1.6 still serves the CRI v1 API kubelet 1.36 requires.
+# The base image is Debian $BASE_SUITE (mmdebstrap) plus this machine's Node $NODE_MAJOR, standing
+# in for the official node image; the pause image is our own static Go binary. Why:
+# docs/decisions/0004-local-cluster.md.
+BASE_SUITE="${BASE_SUITE:-bookworm}"
+NODE_MAJOR="${NODE_MAJOR:-20}"
+PAUSE_VERSION="${PAUSE_VERSION:-1.0}"
+
+# bench/server: the Python peer (KServe's model server) the model server is measured against.
+KSERVE_PY_VERSION="${KSERVE_PY_VERSION:-0.21.0}"
+NUMPY_PY_VERSION="${NUMPY_PY_VERSION:-2.4.6}"
+# Cluster add-ons of the local node, built from their Go modules (hack/build-addons.sh): CoreDNS
+# for cluster DNS, metrics-server for the resource metrics API an HPA on CPU needs. Both declare
+# Go 1.26 and metrics-server 0.9 is built against the Kubernetes 1.36 libraries.
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"

@@ -1,0 +1,30 @@
+// The k2k model artifact (docs/artifact.md): schemas, a writer that makes a version complete or
+// invisible, a verifying reader, and tf.io handlers for the model itself.
+export { ArtifactError, type ArtifactErrorCode, ArtifactErrorCodes, isArtifactError } from './errors.ts';
+export { artifactURI } from './paths.ts';
+export { type LoadedArtifact, latestVersion, readArtifact } from './reader.ts';
+export {
+  API_VERSION,
+  CHECKPOINTS_DIR,
+  ClassificationPredictions,
+  DATATYPES,
+  DataProfile,
+  EpochMetrics,
+  FeatureProfile,
+  FILES,
+  FORMAT_VERSION,
+  ImageInput,
+  KIND,
+  Manifest,
+  ManifestFile,
+  MetricsFile,
+  Normalization,
+  Preprocessing,
+  RegressionPredictions,
+  TabularInput,
+  TensorSpec,
+  TextInput,
+} from './schema.ts';
+export { loadModelHandler, saveModelHandler } from './tfjs.ts';
+export { decodeEdges, encodeEdges } from './validate.ts';
+export { ArtifactWriter, type ManifestMeta, sha256Hex } from './writer.ts';

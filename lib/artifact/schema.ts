@@ -1,0 +1,182 @@
+// The artifact's JSON files as TypeBox schemas: the single definition of docs/artifact.md's
+// format that the trainer (writer) and the model server and drift monitor (readers) share.
+// Objects allow unknown properties so an additive change does not break older readers; a
+// breaking change bumps FORMAT_VERSION.
+import Type, { type Static } from 'typebox';
+import { StringEnum } from '../../operator/api/schema.ts';
+import { TASKS } from '../../operator/api/training.ts';
+
+export const API_VERSION = 'k2k.dev/v1alpha1';
+export const KIND = 'ModelArtifact';
+export const FORMAT_VERSION = 1;
+
+/** File names of the artifact layout (docs/artifact.md). */
+export const FILES = {
+  manifest: 'manifest.json',
+  model: 'model.json',
+  weights: 'weights.bin',
+  preprocessing: 'preprocessing.json',
+  profile: 'profile.json',
+  metrics: 'metrics.json',
+} as const;
+/** Transient files live here; they are never listed in the manifest. */
+export const CHECKPOINTS_DIR = 'checkpoints/';
+
+/** KServe v2 / Triton tensor data types. */
+export const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
+
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+/** A relative path inside the artifact: no leading "/", no "." or ".." segments, no backslashes. */
+export const RelativePath = Type.String({
+  pattern: '^(?!/)(?!.*(^|/)\\.{1,2}(/|$))(?!.*//)[^\\\\]+$',
+  maxLength: 1024,
+});
+
+export const TensorSpec = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  /** Raw shape clients send; -1 for the batch (and any other free) dimension. */
+  shape: Type.Array(Type.Integer({ minimum: -1 })),
+  datatype: StringEnum(DATATYPES),
+});
+export type TensorSpec = Static<typeof TensorSpec>;
+
+export const ManifestFile = Type.Object({
+  path: RelativePath,
+  size: Type.Integer({ minimum: 0 }),
+  sha256: Sha256,
+});
+export type ManifestFile = Static<typeof ManifestFile>;
+
+export const Manifest = Type.Object({
+  apiVersion: Type.Literal(API_VERSION),
+  kind: Type.Literal(KIND),
+  formatVersion: Type.Literal(FORMAT_VERSION),
+  model: Type.String({ pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', maxLength: 128 }),
+  /** A positive decimal integer (TensorFlow Serving's convention), as a string. */
+  version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  task: StringEnum(TASKS),
+  framework: Type.Object({
+    name: Type.String({ minLength: 1 }),
+    version: Type.String({ minLength: 1 }),
+    backend: Type.String({ minLength: 1 }),
+  }),
+  inputs: Type.Array(TensorSpec, { minItems: 1 }),
+  outputs: Type.Array(TensorSpec, { minItems: 1 }),
+  files: Type.Array(ManifestFile),
+  trainingJob: Type.Optional(
+    Type.Object({
+      namespace: Type.String({ minLength: 1 }),
+      name: Type.String({ minLength: 1 }),
+      uid: Type.Optional(Type.String()),
+    }),
+  ),
+});
+export type Manifest = Static<typeof Manifest>;
+
+export const Normalization = Type.Object({
+  mean: Type.Array(Type.Number()),
+  std: Type.Array(Type.Number()),
+});
+export type Normalization = Static<typeof Normalization>;
+
+export const TabularInput = Type.Object({
+  kind: Type.Literal('tabular'),
+  /** Column names, in the order the model takes them. */
+  features: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  /** z-score parameters computed on the training split only; null when the model takes raw values. */
+  normalization: Type.Optional(Type.Union([Normalization, Type.Null()])),
+});
+export const ImageInput = Type.Object({
+  kind: Type.Literal('image'),
+  /** Raw pixels are divided by this (255 for 8-bit images). */
+  imageScale: Type.Number({ exclusiveMinimum: 0 }),
+});
+export const TextInput = Type.Object({
+  kind: Type.Literal('text'),
+  /** Index = token id; conventionally 0 is "<pad>" and 1 is "<unk>". */
+  vocabulary: Type.Array(Type.String(), { minItems: 1 }),
+  maxLength: Type.Integer({ minimum: 1 }),
+  lowercase: Type.Optional(Type.Boolean()),
+});
+export type TabularInput = Static<typeof TabularInput>;
+export type ImageInput = Static<typeof ImageInput>;
+export type TextInput = Static<typeof TextInput>;
+
+export const Preprocessing = Type.Object({
+  input: Type.Union([TabularInput, ImageInput, TextInput]),
+  output: Type.Object({
+    /** Classification: index -> label. */
+    classNames: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  }),
+});
+export type Preprocessing = Static<typeof Preprocessing>;
+
+/** Bin edges: K+1 ascending numbers, with -Infinity/Infinity written as null at the ends (JSON has no infinities). */
+const Edges = Type.Array(Type.Union([Type.Number(), Type.Null()]), { minItems: 2 });
+const Count = Type.Integer({ minimum: 0 });
+
+export const FeatureProfile = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  edges: Edges,
+  counts: Type.Array(Count, { minItems: 1 }),
+  count: Count,
+  quantiles: Type.Optional(Type.Array(Type.Number())),
+  /** Up to 1,000 training values: the reference sample for the Kolmogorov-Smirnov test. */
+  sample: Type.Optional(Type.Array(Type.Number(), { maxItems: 100_000 })),
+});
+export type FeatureProfile = Static<typeof FeatureProfile>;
+
+export const ClassificationPredictions = Type.Object({
+  kind: Type.Literal('classification'),
+  classNames: Type.Array(Type.String(), { minItems: 1 }),
+  counts: Type.Array(Count),
+  count: Count,
+});
+export const RegressionPredictions = Type.Object({
+  kind: Type.Literal('regression'),
+  edges: Edges,
+  counts: Type.Array(Count, { minItems: 1 }),
+  count: Count,
+});
+export type ClassificationPredictions = Static<typeof ClassificationPredictions>;
+export type RegressionPredictions = Static<typeof RegressionPredictions>;
+
+export const DataProfile = Type.Object({
+  features: Type.Array(FeatureProfile),
+  predictions: Type.Optional(Type.Union([ClassificationPredictions, RegressionPredictions])),
+});
+export type DataProfile = Static<typeof DataProfile>;
+
+/** A metric value; null where training produced NaN (JSON has no NaN). */
+const MetricValue = Type.Union([Type.Number(), Type.Null()]);
+
+export const EpochMetrics = Type.Object(
+  { epoch: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: MetricValue },
+);
+export type EpochMetrics = Static<typeof EpochMetrics> & Record<string, number | null>;
+
+export const MetricsFile = Type.Object({
+  history: Type.Array(EpochMetrics),
+  final: Type.Record(Type.String(), MetricValue),
+  stoppedEarly: Type.Boolean(),
+  epochs: Type.Integer({ minimum: 0 }),
+  samples: Type.Object({
+    train: Count,
+    validation: Count,
+    test: Type.Optional(Count),
+  }),
+});
+export type MetricsFile = Omit<Static<typeof MetricsFile>, 'history'> & { history: EpochMetrics[] };
