@@ -20,5 +20,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# The native TensorFlow backend for TensorFlow.js, built against PyPI's TensorFlow C library
+# (docs/decisions/0003-native-tensorflow-backend.md). npm ci removes its link, so this runs every
+# time: about a second when the cached build is already linked.
+bash hack/build-tfjs-node.sh >/dev/null
 bash hack/build-k8s.sh
-bash hack/build-s3.sh
+bash hack/build-s3.sh >/dev/null
