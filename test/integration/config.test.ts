@@ -1,0 +1,90 @@
+// config/ is what platform teams install: it must build with kustomize, pass the real API
+// server's validation, and keep the security defaults we promise.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { KubernetesObject, V1ClusterRole, V1Deployment } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
+const kubectl = (...args: string[]) =>
+  run(process.env.K2K_TEST_KUBECTL!, ['--kubeconfig', process.env.K2K_TEST_KUBECONFIG!, ...args], {
+    cwd: root,
+  });
+
+async function build(dir: string): Promise<KubernetesObject[]> {
+  const { stdout } = await kubectl('kustomize', dir);
+  return yaml.loadAll(stdout) as KubernetesObject[];
+}
+
+describe('config/default', () => {
+  it('builds with kustomize and passes the API server’s validation (server-side dry run)', async () => {
+    // A dry run creates nothing, so the namespace the other objects go into must exist.
+    await kubectl('apply', '--server-side', '-f', 'config/manager/namespace.yaml');
+    const { stdout } = await kubectl('apply', '--server-side', '--dry-run=server', '-k', 'config/default');
+    expect(stdout).toMatch(/deployment\.apps\/k2k-operator serverside-applied \(server dry run\)/);
+    expect(stdout).toMatch(/customresourcedefinition\.apiextensions\.k8s\.io\/trainingjobs\.k2k\.dev/);
+  });
+
+  it('runs two operator replicas with leader election, non-root, with a read-only root filesystem', async () => {
+    const objects = await build('config/default');
+    const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
+    expect(deployment.spec!.replicas).toBe(2);
+    const pod = deployment.spec!.template.spec!;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const container = pod.containers[0]!;
+    expect(container.args).toContain('--leader-elect=true');
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+  });
+
+  it('grants the operator no wildcard, no Secret access and nothing cluster-admin-like', async () => {
+    const objects = await build('config/default');
+    const role = objects.find(
+      (o) => o.kind === 'ClusterRole' && o.metadata?.name === 'k2k-operator',
+    ) as V1ClusterRole;
+    expect(role).toBeDefined();
+    const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding') as Array<{
+      roleRef: { name: string };
+    }>;
+    expect(bindings.map((b) => b.roleRef.name)).not.toContain('cluster-admin');
+    for (const rule of role.rules ?? []) {
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.resources).not.toContain('*');
+      expect(rule.apiGroups).not.toContain('*');
+      expect(rule.resources).not.toContain('secrets');
+      expect(rule.verbs).not.toContain('escalate');
+      expect(rule.verbs).not.toContain('bind');
+    }
+  });
+});
+
+describe('config/samples', () => {
+  it('pass the API server’s validation', async () => {
+    for (const file of [
+      'trainingjob.yaml',
+      'hyperparametersweep.yaml',
+      'modeldeployment.yaml',
+      'storage-secret.yaml',
+    ]) {
+      const { stdout } = await kubectl(
+        'apply',
+        '--dry-run=server',
+        '-n',
+        'default',
+        '-f',
+        `config/samples/${file}`,
+      );
+      expect(stdout).toMatch(/\(server dry run\)/);
+    }
+  });
+});
