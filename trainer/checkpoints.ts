@@ -1,0 +1,192 @@
+// Checkpoints: <artifact>/checkpoints/epoch-<n>/{model.json, weights.bin, preprocessing.json,
+// metrics.json} and checkpoint.json, written last, listing each file's size and sha256 — the
+// same "manifest last" rule as the artifact, so a checkpoint cut short by a kill is ignored.
+// Only weights are kept (no optimizer state): a resumed run restarts the optimizer's moments,
+// which costs a little convergence speed but keeps checkpoints small and backend-independent.
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import type { ObjectStore } from '../lib/storage/index.ts';
+import type { Logger } from './log.ts';
+import type { EpochMetrics } from './train.ts';
+
+export const CHECKPOINT_MANIFEST = 'checkpoint.json';
+const DIR = /checkpoints\/epoch-([1-9][0-9]*)\/checkpoint\.json$/;
+
+interface CheckpointFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface CheckpointManifest {
+  epoch: number;
+  createdAt: string;
+  files: CheckpointFile[];
+}
+
+export interface Checkpoint {
+  epoch: number;
+  history: EpochMetrics[];
+  weights: tf.NamedTensorMap;
+  /** Weight names in the order the model had them (names differ between processes; order does not). */
+  order: string[];
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export function checkpointsURI(artifactUri: string): string {
+  return `${artifactUri.replace(/\/+$/, '')}/checkpoints/`;
+}
+
+export function checkpointURI(artifactUri: string, epoch: number): string {
+  return `${checkpointsURI(artifactUri)}epoch-${epoch}/`;
+}
+
+/** Serialises the model (topology and weights) with tf.io, without touching any storage. */
+export async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
+function weightBytes(a: tf.io.ModelArtifacts): Uint8Array {
+  const data = a.weightData;
+  if (data === undefined) return new Uint8Array(0);
+  return new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+}
+
+export async function writeCheckpoint(
+  store: ObjectStore,
+  artifactUri: string,
+  epoch: number,
+  model: tf.LayersModel,
+  extra: { history: EpochMetrics[]; preprocessing: unknown },
+): Promise<void> {
+  const base = checkpointURI(artifactUri, epoch);
+  const artifacts = await modelArtifacts(model);
+  const files: Array<[string, Uint8Array]> = [
+    ['weights.bin', weightBytes(artifacts)],
+    [
+      'model.json',
+      Buffer.from(
+        JSON.stringify({
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+          format: 'layers-model',
+          generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        }),
+      ),
+    ],
+    ['preprocessing.json', Buffer.from(JSON.stringify(extra.preprocessing))],
+    ['metrics.json', Buffer.from(JSON.stringify({ history: extra.history }))],
+  ];
+  const listed: CheckpointFile[] = [];
+  for (const [path, bytes] of files) {
+    await store.put(`${base}${path}`, bytes);
+    listed.push({ path, size: bytes.byteLength, sha256: sha256(bytes) });
+  }
+  const manifest: CheckpointManifest = { epoch, createdAt: new Date().toISOString(), files: listed };
+  await store.put(`${base}${CHECKPOINT_MANIFEST}`, JSON.stringify(manifest), {
+    contentType: 'application/json',
+  });
+}
+
+/** Epochs of the checkpoints that have a checkpoint.json, newest first. */
+export async function listCheckpoints(store: ObjectStore, artifactUri: string): Promise<number[]> {
+  const epochs: number[] = [];
+  for (const uri of await store.list(checkpointsURI(artifactUri))) {
+    const m = DIR.exec(uri);
+    if (m) epochs.push(Number(m[1]));
+  }
+  return epochs.sort((a, b) => b - a);
+}
+
+/**
+ * The newest checkpoint whose files all verify. A damaged one is logged and skipped in favour
+ * of an older one; none at all returns undefined.
+ */
+export async function loadLatestCheckpoint(
+  store: ObjectStore,
+  artifactUri: string,
+  log: Logger,
+): Promise<Checkpoint | undefined> {
+  for (const epoch of await listCheckpoints(store, artifactUri)) {
+    const base = checkpointURI(artifactUri, epoch);
+    try {
+      const manifest = JSON.parse(
+        (await store.get(`${base}${CHECKPOINT_MANIFEST}`)).toString('utf8'),
+      ) as CheckpointManifest;
+      const files = new Map<string, Buffer>();
+      for (const f of manifest.files) {
+        const bytes = await store.get(`${base}${f.path}`);
+        if (bytes.byteLength !== f.size || sha256(bytes) !== f.sha256)
+          throw new Error(`${f.path} does not match checkpoint.json`);
+        files.set(f.path, bytes);
+      }
+      const modelJSON = JSON.parse(files.get('model.json')!.toString('utf8')) as tf.io.ModelJSON;
+      const specs = modelJSON.weightsManifest.flatMap((g) => g.weights);
+      const w = files.get('weights.bin')!;
+      const weights = tf.io.decodeWeights(
+        w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer,
+        specs,
+      );
+      const { history } = JSON.parse(files.get('metrics.json')!.toString('utf8')) as {
+        history: EpochMetrics[];
+      };
+      return { epoch, history, weights, order: specs.map((s) => s.name) };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Storage trouble is not the checkpoint's fault: let the caller's error handling decide.
+      if (code && code !== 'NotFound') throw err;
+      log.warn('ignoring a damaged checkpoint', { epoch, uri: base, error: (err as Error).message });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Puts checkpoint weights into a freshly built model of the same architecture. Returns a reason
+ * when they do not fit (the spec changed between runs), in which case the model is untouched.
+ */
+export function restoreWeights(model: tf.LayersModel, cp: Checkpoint): string | undefined {
+  const current = model.weights;
+  if (current.length !== cp.order.length) {
+    return `the checkpoint has ${cp.order.length} weight tensors, the model ${current.length}`;
+  }
+  const values = cp.order.map((name) => cp.weights[name]!);
+  for (const [i, v] of values.entries()) {
+    const want = current[i]!.shape.join('x');
+    if (v.shape.join('x') !== want)
+      return `weight ${i} (${current[i]!.name}) is ${v.shape.join('x')} in the checkpoint, ${want} in the model`;
+  }
+  model.setWeights(values);
+  return undefined;
+}
+
+export function disposeCheckpoint(cp: Checkpoint): void {
+  for (const t of Object.values(cp.weights)) t.dispose();
+}
+
+/** Deletes every checkpoint object (after the artifact committed), or those of older epochs. */
+export async function deleteCheckpoints(
+  store: ObjectStore,
+  artifactUri: string,
+  olderThan?: number,
+): Promise<void> {
+  for (const uri of await store.list(checkpointsURI(artifactUri))) {
+    const m = /checkpoints\/epoch-([1-9][0-9]*)\//.exec(uri);
+    if (olderThan !== undefined && (!m || Number(m[1]) >= olderThan)) continue;
+    // checkpoint.json goes first so a half-deleted checkpoint is never taken for a complete one.
+    if (uri.endsWith(CHECKPOINT_MANIFEST)) await store.delete(uri);
+  }
+  for (const uri of await store.list(checkpointsURI(artifactUri))) {
+    const m = /checkpoints\/epoch-([1-9][0-9]*)\//.exec(uri);
+    if (olderThan !== undefined && (!m || Number(m[1]) >= olderThan)) continue;
+    await store.delete(uri);
+  }
+}

@@ -1,0 +1,202 @@
+// Helpers for the trainer's tests against the real S3 server of the global setup: a fresh
+// bucket per test file, the trainer run in-process or as a child process, and its JSON logs.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type ObjectStore, openStore } from '../lib/storage/index.ts';
+import { main } from './main.ts';
+import type { RunResult } from './run.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface S3Env {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+export function s3FromEnv(): S3Env {
+  const e = process.env;
+  if (!e.K2K_TEST_S3_ENDPOINT || !e.K2K_TEST_S3_ACCESS_KEY || !e.K2K_TEST_S3_SECRET_KEY) {
+    throw new Error('K2K_TEST_S3_* are not set: run through vitest with K2K_SERVICES including s3');
+  }
+  return {
+    endpoint: e.K2K_TEST_S3_ENDPOINT,
+    accessKeyId: e.K2K_TEST_S3_ACCESS_KEY,
+    secretAccessKey: e.K2K_TEST_S3_SECRET_KEY,
+    region: e.K2K_TEST_S3_REGION ?? 'us-east-1',
+  };
+}
+
+/** The trainer's environment for this S3 server (what the operator puts in the pod). */
+export function trainerEnv(s3: S3Env, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_REGION: s3.region,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    K2K_S3_FORCE_PATH_STYLE: 'true',
+    ...extra,
+  };
+}
+
+export async function freshBucket(s3: S3Env, prefix = 'k2k-trainer'): Promise<string> {
+  const bucket = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  client.destroy();
+  return bucket;
+}
+
+export function storeFor(s3: S3Env): ObjectStore {
+  return openStore({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+}
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+function parseLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+export interface TrainerRun {
+  code: number;
+  logs: LogLine[];
+  termination: unknown;
+  result?: RunResult;
+  stderr?: string;
+}
+
+function tempFile(name: string): string {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), 'k2k-trainer-')), name);
+}
+
+/** Runs main() in this process (fast: no TensorFlow.js start-up per run). */
+export async function trainInProcess(
+  config: unknown,
+  env: Record<string, string>,
+  onResult?: (r: RunResult) => void | Promise<void>,
+): Promise<TrainerRun> {
+  const lines: string[] = [];
+  const termination = tempFile('termination-log');
+  const code = await main(
+    [],
+    { ...env, K2K_TRAINER_CONFIG: JSON.stringify(config), K2K_TERMINATION_LOG: termination },
+    {
+      debug: () => {},
+      info: (msg, f) => lines.push(JSON.stringify({ level: 'info', msg, ...f })),
+      warn: (msg, f) => lines.push(JSON.stringify({ level: 'warn', msg, ...f })),
+      error: (msg, f) => lines.push(JSON.stringify({ level: 'error', msg, ...f })),
+    },
+    onResult ? { onResult } : {},
+  );
+  return { code, logs: parseLines(lines.join('\n')), termination: readJSON(termination) };
+}
+
+export interface ChildTrainer {
+  /** Resolves when the process exits. */
+  done: Promise<TrainerRun>;
+  /** Resolves with the first log line matching `pred`. */
+  waitForLog(pred: (l: LogLine) => boolean): Promise<LogLine>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Runs trainer/main.ts as its own process with tsx, as the container runs dist/trainer/main.js. */
+export function trainChild(config: unknown, env: Record<string, string>, viaFile = false): ChildTrainer {
+  const termination = tempFile('termination-log');
+  // tsx as an in-process loader (not its CLI, which runs the script in a grandchild that a
+  // SIGKILL of the child would orphan).
+  const args = ['--import', 'tsx', path.join(REPO, 'trainer/main.ts')];
+  const childEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    ...env,
+  };
+  childEnv.K2K_TERMINATION_LOG = termination;
+  if (viaFile) {
+    const file = tempFile('config.json');
+    writeFileSync(file, JSON.stringify(config));
+    args.push('--config', file);
+  } else childEnv.K2K_TRAINER_CONFIG = JSON.stringify(config);
+  const child = spawn(process.execPath, args, {
+    env: childEnv,
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const line of parseLines(parts.join('\n'))) {
+      for (const w of [...waiters]) {
+        if (w.pred(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const done = new Promise<TrainerRun>((resolve) => {
+    child.on('close', (code, signal) => {
+      resolve({
+        code: code ?? (signal === 'SIGKILL' ? 137 : 128),
+        logs: parseLines(stdout),
+        termination: readJSON(termination),
+        stderr,
+      });
+    });
+  });
+  return {
+    done,
+    waitForLog: (pred) =>
+      new Promise((resolve, reject) => {
+        for (const l of parseLines(stdout)) if (pred(l)) return resolve(l);
+        waiters.push({ pred, resolve });
+        done.then((r) =>
+          reject(
+            new Error(
+              `trainer exited (${r.code}) before the expected log line; stderr: ${stderr.slice(-2000)}`,
+            ),
+          ),
+        );
+      }),
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+function readJSON(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
