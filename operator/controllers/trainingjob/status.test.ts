@@ -248,6 +248,15 @@ describe('computeStatus', () => {
     expect(status.completionTime).toBe('2026-11-25T10:00:00Z');
   });
 
+  it('leaves out metrics the trainer could not compute (null), which the status schema cannot hold', () => {
+    const status = computeStatus(trainingJob(), {
+      job: job({ succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True' }] }),
+      pods: [pod('Succeeded', terminated(JSON.stringify({ metrics: { loss: 0.1, val_loss: null } }), 0))],
+      now,
+    });
+    expect(status.metrics).toEqual({ loss: 0.1 });
+  });
+
   it('shows a reconcile error as a condition, not only as an event', () => {
     const status = computeStatus(trainingJob(), {
       pods: [],

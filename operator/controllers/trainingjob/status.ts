@@ -25,7 +25,8 @@ export interface Observed {
 /** What the trainer writes to its termination message. */
 export interface TrainerResult {
   artifact?: { uri: string; version: string; manifestSha256?: string };
-  metrics?: Record<string, number>;
+  /** null where training produced a non-finite value (JSON has no NaN). */
+  metrics?: Record<string, number | null>;
   backend?: string;
   error?: { code?: string; message: string };
 }
@@ -232,10 +233,19 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     const result = succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
     const artifact = result?.artifact ?? tj.status?.artifact;
     if (artifact) status.artifact = artifact;
-    const metrics = result?.metrics ?? tj.status?.metrics;
+    const metrics = result?.metrics ? finiteMetrics(result.metrics) : tj.status?.metrics;
     if (metrics) status.metrics = metrics;
   }
   return status;
+}
+
+/** status.metrics holds numbers only: a metric training could not compute (null) is left out. */
+function finiteMetrics(metrics: Record<string, number | null>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(metrics).filter(
+      (e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]),
+    ),
+  );
 }
 
 /** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
