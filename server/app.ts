@@ -1,0 +1,123 @@
+// buildApp(opts) assembles the model server; only main.ts listens. Tests inject requests.
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
+import type { ServerSettings } from './config.ts';
+import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
+import { ServerMetrics } from './metrics.ts';
+import { initBackend } from './model/backend.ts';
+import { ModelHolder } from './model/holder.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { modelsPlugin } from './plugins/models.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { tfServingRoutes } from './routes/tfserving.ts';
+import { v2Routes } from './routes/v2.ts';
+
+export interface AppOptions {
+  settings: ServerSettings;
+  /** Default: openStore(storageOptionsFromEnv()). */
+  store?: ObjectStore;
+  logger?: FastifyServerOptions['logger'];
+  /** Start loading the model in the background (default true); false leaves it to the caller. */
+  autoLoad?: boolean;
+  /** Export process metrics (default true). */
+  processMetrics?: boolean;
+}
+
+/** fastify's own error codes → ours. */
+const FASTIFY_ERRORS: Record<string, ServeErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BodyTooLarge',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UnsupportedMediaType',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'InvalidJSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'InvalidRequest',
+  FST_ERR_VALIDATION: 'InvalidRequest',
+};
+
+function toServeError(err: FastifyError): ServeError {
+  if (isServeError(err)) return err;
+  if (err.validation) {
+    const where = err.validationContext ?? 'request';
+    const first = err.validation[0];
+    const path = first?.instancePath ? `${where}${first.instancePath}` : where;
+    const detail = first ? `${path}: ${first.message}` : err.message;
+    return new ServeError('InvalidRequest', detail);
+  }
+  const mapped = err.code ? FASTIFY_ERRORS[err.code] : undefined;
+  if (mapped) return new ServeError(mapped, err.message);
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new ServeError('InvalidJSON', `the body is not valid JSON: ${err.message}`);
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    const e = new ServeError('InvalidRequest', err.message);
+    (e as { statusCode: number }).statusCode = err.statusCode;
+    return e;
+  }
+  return new ServeError('Internal', `internal error: ${err.message}`, { cause: err });
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { settings } = opts;
+  const backend = await initBackend(settings.backend);
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // One log line per request (probes and scrapes included) costs more than it tells; errors
+    // are logged by the error handler, traffic is in the metrics.
+    disableRequestLogging: true,
+    bodyLimit: settings.bodyLimit,
+    // Drop idle keep-alive sockets on close so shutdown does not wait for clients to hang up.
+    forceCloseConnections: 'idle',
+  }).setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  app.log.info({ backend, requested: settings.backend }, 'TensorFlow.js backend selected');
+
+  const metrics = new ServerMetrics({
+    model: settings.modelName,
+    track: settings.track,
+    maxBatchSize: settings.batch.maxBatchSize,
+    defaultMetrics: opts.processMetrics ?? true,
+  });
+  const models = new ModelHolder({
+    store: opts.store ?? openStore(storageOptionsFromEnv()),
+    uri: settings.modelUri,
+    name: settings.modelName,
+    batch: settings.batch,
+    drift: settings.drift,
+    metrics,
+    log: app.log,
+  });
+
+  // `curl -d` sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, json);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = toServeError(err);
+    if (e.statusCode >= 500 && e.code !== 'ModelNotReady' && e.code !== 'ShuttingDown') {
+      request.log.error({ err }, 'request failed');
+    }
+    return reply.code(e.statusCode).send(errorBody(e));
+  });
+  app.setNotFoundHandler({}, (request, reply) => {
+    const e = new ServeError('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(e.statusCode).send(errorBody(e));
+  });
+
+  // While shutting down, every response closes its connection: keep-alive clients then reconnect
+  // to another pod instead of holding this one open (close() waits for their sockets).
+  app.addHook('onSend', async (_request, reply) => {
+    if (models.state === 'stopping') reply.header('connection', 'close');
+  });
+
+  await app.register(metricsPlugin, { metrics });
+  await app.register(modelsPlugin, { models });
+  await app.register(opsRoutes);
+  await app.register(tfServingRoutes);
+  await app.register(v2Routes);
+
+  if (opts.autoLoad ?? true) {
+    // Readiness turns true when this finishes; a failure is reported on the ready endpoints.
+    models.load().catch(() => undefined);
+    models.startPolling(settings.pollIntervalMs);
+  }
+  return app;
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, flagToEnv, loadConfig } from './config.ts';
+
+const uri = 's3://models/out/mnist/1764037200/';
+
+describe('server configuration', () => {
+  it('applies the documented defaults and derives the model name from a version URI', () => {
+    const s = loadConfig({ K2K_MODEL_URI: uri });
+    expect(s).toMatchObject({
+      modelUri: uri,
+      modelName: 'mnist',
+      track: 'stable',
+      port: 8080,
+      backend: 'auto',
+      batch: { maxBatchSize: 32, maxWaitMs: 0 },
+      pollIntervalMs: 30_000,
+      drift: { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 },
+    });
+  });
+
+  it('derives the model name from a model URI', () => {
+    expect(loadConfig({ K2K_MODEL_URI: 'file:///data/out/fraud/' }).modelName).toBe('fraud');
+  });
+
+  it('lets flags override the environment', () => {
+    const s = loadConfig({ K2K_MODEL_URI: uri, K2K_PORT: '9000' }, [
+      '--port=9100',
+      '--track',
+      'canary',
+      '--max-batch-size=8',
+    ]);
+    expect([s.port, s.track, s.batch.maxBatchSize]).toEqual([9100, 'canary', 8]);
+  });
+
+  it('maps flag names to variables', () => {
+    expect(flagToEnv('--drift-psi-threshold')).toBe('K2K_DRIFT_PSI_THRESHOLD');
+  });
+
+  it.each([
+    ['a missing model URI', {}, [], 'K2K_MODEL_URI'],
+    ['a non-numeric port', { K2K_MODEL_URI: uri, K2K_PORT: 'http' }, [], 'K2K_PORT="http"'],
+    ['an unknown track', { K2K_MODEL_URI: uri, K2K_TRACK: 'beta' }, [], 'K2K_TRACK="beta"'],
+    ['a zero batch size', { K2K_MODEL_URI: uri }, ['--max-batch-size=0'], 'K2K_MAX_BATCH_SIZE="0"'],
+    ['an unknown flag', { K2K_MODEL_URI: uri }, ['--colour=blue'], '--colour'],
+  ])('rejects %s and names it', (_name, env, argv, mentions) => {
+    expect(() => loadConfig(env, argv)).toThrow(ConfigError);
+    expect(() => loadConfig(env, argv)).toThrow(mentions);
+  });
+});

@@ -1,0 +1,221 @@
+// Owns "the model": loads the configured artifact, reports readiness (loaded AND warmed up), and
+// swaps versions on reload without dropping requests: a request acquires the current ServingModel
+// and keeps it; the old version is disposed only after its last request finished.
+//
+// K2K_MODEL_URI names either a version (…/<model>/<version>/) or a model (…/<model>/). A model URI
+// means "the latest complete version": it is resolved at start, on POST /admin/reload, and on each
+// poll (K2K_POLL_INTERVAL_SECONDS). A version URI is loaded once; polling then only retries a
+// failed initial load.
+import * as tf from '@tensorflow/tfjs';
+import { isArtifactError, latestVersion, readArtifact } from '../../lib/artifact/index.ts';
+import { joinURI, type ObjectStore } from '../../lib/storage/index.ts';
+import type { BatchSettings } from '../batcher.ts';
+import type { DriftSettings } from '../drift/monitor.ts';
+import { ServeError } from '../errors.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import { ServingModel } from './serving-model.ts';
+
+export type ModelState = 'loading' | 'ready' | 'failed' | 'stopping';
+
+export interface ModelHolderOptions {
+  store: ObjectStore;
+  uri: string;
+  name: string;
+  batch: BatchSettings;
+  drift: DriftSettings;
+  metrics: ServerMetrics;
+  log: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+}
+
+export interface LoadOutcome {
+  /** True if a new version was loaded and now serves; false if the current one was kept. */
+  changed: boolean;
+  version: string;
+}
+
+const VERSION_SEGMENT = /^[1-9][0-9]{0,18}$/;
+
+/** Splits a model URI into its kind: a version URI ends in a numeric segment. */
+export function classifyModelURI(uri: string): {
+  kind: 'version' | 'model';
+  model: string;
+  version?: string;
+} {
+  const segments = uri.replace(/\/+$/, '').split('/');
+  const last = segments[segments.length - 1] ?? '';
+  if (VERSION_SEGMENT.test(last)) {
+    return { kind: 'version', model: decodeURIComponent(segments[segments.length - 2] ?? ''), version: last };
+  }
+  return { kind: 'model', model: decodeURIComponent(last) };
+}
+
+export class ModelHolder {
+  state: ModelState = 'loading';
+  /** Why the last load failed (shown on the ready endpoints while no model serves). */
+  lastError: string | undefined;
+  current: ServingModel | undefined;
+  private loading: Promise<LoadOutcome> | undefined;
+  /** A version whose artifact is broken for good (tampered, invalid): polls do not fetch it again. */
+  private broken: { version: string; message: string } | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private readonly kind: 'version' | 'model';
+
+  constructor(private readonly opts: ModelHolderOptions) {
+    this.kind = classifyModelURI(opts.uri).kind;
+    opts.metrics.setDriftSource(() => {
+      const d = this.current?.drift;
+      return d ? { report: d.report(), settings: d.settings } : undefined;
+    });
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready' && this.current !== undefined;
+  }
+
+  /** The reason readiness is false, for the ready endpoints. */
+  get notReadyReason(): string {
+    if (this.state === 'stopping') return 'shutting down';
+    if (this.state === 'failed') return `model load failed: ${this.lastError}`;
+    return `model ${this.opts.name} is loading from ${this.opts.uri}`;
+  }
+
+  /** The model serving new requests; ModelNotReady if none. */
+  serving(): ServingModel {
+    // While stopping, requests that still arrive (endpoints take a moment to drop a not-ready pod)
+    // are served as long as the model is there.
+    if (!this.current) {
+      throw new ServeError(this.state === 'stopping' ? 'ShuttingDown' : 'ModelNotReady', this.notReadyReason);
+    }
+    return this.current;
+  }
+
+  /**
+   * Loads the configured URI (the latest version for a model URI) unless that version already
+   * serves. Concurrent calls share one load. A failed reload keeps the current version serving.
+   */
+  load(opts: { poll?: boolean } = {}): Promise<LoadOutcome> {
+    if (!this.loading) {
+      this.loading = this.doLoad(opts.poll ?? false).finally(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+
+  private async resolveVersionURI(): Promise<{ uri: string; version: string }> {
+    const { store, uri } = this.opts;
+    if (this.kind === 'version') return { uri, version: classifyModelURI(uri).version! };
+    const version = await latestVersion(store, uri);
+    if (!version) {
+      throw new ServeError(
+        'ModelNotReady',
+        `${uri}: no complete version (no …/<version>/manifest.json) under the model URI`,
+      );
+    }
+    return { uri: joinURI(uri, `${version}/`), version };
+  }
+
+  private async doLoad(poll: boolean): Promise<LoadOutcome> {
+    const { metrics, log } = this.opts;
+    const started = process.hrtime.bigint();
+    let version = 'unknown';
+    try {
+      const target = await this.resolveVersionURI();
+      version = target.version;
+      if (this.current?.version === version) return { changed: false, version };
+      if (poll && this.broken?.version === version) {
+        // Re-downloading a broken artifact every poll would not change it (a version is
+        // immutable once complete); POST /admin/reload still tries.
+        return { changed: false, version: this.current?.version ?? 'none' };
+      }
+      log.info({ uri: target.uri }, 'loading model');
+      const artifact = await readArtifact(this.opts.store, target.uri);
+      const model = await ServingModel.load(artifact, {
+        name: this.opts.name,
+        batch: this.opts.batch,
+        drift: this.opts.drift,
+        metrics,
+        log,
+      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.loadDuration.observe({ version: model.version, result: 'success' }, seconds);
+      if (this.state === 'stopping') {
+        model.dispose();
+        return { changed: false, version };
+      }
+      const previous = this.current;
+      this.current = model;
+      this.state = 'ready';
+      this.lastError = undefined;
+      metrics.setVersion(model.version);
+      metrics.setServing({
+        uri: model.uri,
+        artifact_sha256: model.manifestSha256,
+        task: model.task,
+        backend: tf.getBackend(),
+      });
+      metrics.ready.set(1);
+      log.info({ version: model.version, uri: model.uri, seconds }, 'model ready');
+      if (previous) {
+        previous.retire();
+        void previous.idle().then(() => previous.dispose());
+      }
+      return { changed: true, version: model.version };
+    } catch (err) {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.loadDuration.observe({ version, result: 'failure' }, seconds);
+      const message = err instanceof Error ? err.message : String(err);
+      if (isArtifactError(err, 'Tampered') || isArtifactError(err, 'Invalid'))
+        this.broken = { version, message };
+      log.error({ err, uri: this.opts.uri }, 'model load failed');
+      if (!this.current && this.state !== 'stopping') {
+        this.state = 'failed';
+        this.lastError = message;
+      }
+      throw new ServeError(this.current ? 'ReloadFailed' : 'ModelNotReady', `model load failed: ${message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Polls for a newer version (model URI) or retries a failed load (any URI). */
+  startPolling(intervalMs: number): void {
+    if (intervalMs <= 0 || this.poller) return;
+    this.poller = setInterval(() => {
+      if (this.state === 'stopping' || this.loading) return;
+      if (this.kind === 'version' && this.current) return;
+      this.load({ poll: true }).catch(() => {
+        // Logged in doLoad; the next poll tries again.
+      });
+    }, intervalMs);
+    this.poller.unref();
+  }
+
+  /** Stops loading new versions and reports not ready; in-flight requests keep their model. */
+  beginShutdown(): void {
+    this.state = 'stopping';
+    this.opts.metrics.ready.set(0);
+    this.current?.retire();
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.beginShutdown();
+    await this.loading?.catch(() => undefined);
+    const model = this.current;
+    this.current = undefined;
+    if (model) {
+      await model.idle();
+      model.dispose();
+    }
+  }
+}

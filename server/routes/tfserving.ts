@@ -1,0 +1,233 @@
+// TensorFlow Serving's REST API (https://www.tensorflow.org/tfx/serving/api_rest): model status,
+// metadata and :predict with the row ("instances") and columnar ("inputs") request formats.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ServeError } from '../errors.ts';
+import type { OutputTensor, ServingModel } from '../model/serving-model.ts';
+import { decodeTensor, defaultClientDatatype, nest, type TensorSpec } from '../model/tensor.ts';
+import { checkName, resolveModel } from './resolve.ts';
+
+const SIGNATURE = 'serving_default';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
+const VersionParams = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  version: Type.String({ minLength: 1 }),
+});
+/** "<name>:<verb>": find-my-way cannot split a parameter at a literal colon, so the handler does. */
+const TargetParams = Type.Object({ target: Type.String({ minLength: 1 }) });
+const VersionTargetParams = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  target: Type.String({ minLength: 1 }),
+});
+
+export const PredictRequest = Type.Object(
+  {
+    signature_name: Type.Optional(Type.String()),
+    instances: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1 })),
+    inputs: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+const TF_DTYPES: Record<string, string> = {
+  FP32: 'DT_FLOAT',
+  FP64: 'DT_DOUBLE',
+  FP16: 'DT_HALF',
+  INT8: 'DT_INT8',
+  INT16: 'DT_INT16',
+  INT32: 'DT_INT32',
+  INT64: 'DT_INT64',
+  UINT8: 'DT_UINT8',
+  BOOL: 'DT_BOOL',
+  BYTES: 'DT_STRING',
+};
+
+function tensorInfo(spec: TensorSpec, prefix: string) {
+  return {
+    dtype: TF_DTYPES[spec.datatype] ?? 'DT_INVALID',
+    tensor_shape: { dim: spec.shape.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
+    name: `${prefix}_${spec.name}:0`,
+  };
+}
+
+function statusOf(app: Parameters<FastifyPluginAsyncTypebox>[0], version?: string) {
+  const holder = app.models;
+  const current = holder.current;
+  if (current && holder.state !== 'failed') {
+    if (version !== undefined && version !== current.version) {
+      throw new ServeError(
+        'VersionNotFound',
+        `model "${holder.name}" has no version "${version}"; serving version ${current.version}`,
+      );
+    }
+    const state = holder.state === 'stopping' ? 'UNLOADING' : 'AVAILABLE';
+    return {
+      model_version_status: [
+        { version: current.version, state, status: { error_code: 'OK', error_message: '' } },
+      ],
+    };
+  }
+  const failed = holder.state === 'failed';
+  return {
+    model_version_status: [
+      {
+        version: version ?? '0',
+        state: failed ? 'END' : 'LOADING',
+        status: failed
+          ? { error_code: 'UNKNOWN', error_message: holder.notReadyReason }
+          : { error_code: 'OK', error_message: '' },
+      },
+    ],
+  };
+}
+
+function metadataOf(model: ServingModel) {
+  return {
+    model_spec: { name: model.name, signature_name: '', version: model.version },
+    metadata: {
+      signature_def: {
+        signature_def: {
+          [SIGNATURE]: {
+            inputs: { [model.input.name]: tensorInfo(model.input, SIGNATURE) },
+            outputs: Object.fromEntries(
+              model.outputs.map((o) => [o.name, tensorInfo(o, 'StatefulPartitionedCall')]),
+            ),
+            method_name: 'tensorflow/serving/predict',
+          },
+        },
+      },
+    },
+  };
+}
+
+function parseTarget(target: string): { name: string; verb: string } {
+  const colon = target.lastIndexOf(':');
+  if (colon <= 0) {
+    throw new ServeError('RouteNotFound', `POST /v1/models/${target}: expected /v1/models/<name>:predict`);
+  }
+  return { name: target.slice(0, colon), verb: target.slice(colon + 1) };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** TF Serving lets named inputs be objects keyed by input name; this model has exactly one input. */
+function unwrapNamed(value: unknown, input: string, where: string): unknown {
+  if (!isPlainObject(value)) return value;
+  const keys = Object.keys(value);
+  const unknown = keys.filter((k) => k !== input);
+  if (unknown.length > 0) {
+    throw new ServeError(
+      'InvalidInput',
+      `${where}: unknown input "${unknown[0]}"; the model's only input is "${input}"`,
+    );
+  }
+  if (!(input in value)) throw new ServeError('InvalidInput', `${where}: missing input "${input}"`);
+  return value[input];
+}
+
+function outputsBody(outputs: OutputTensor[], rows: number) {
+  const nested = (o: OutputTensor) => nest(o.values, [rows, ...o.rowShape]);
+  if (outputs.length === 1) return nested(outputs[0] as OutputTensor);
+  return Object.fromEntries(outputs.map((o) => [o.spec.name, nested(o)]));
+}
+
+function predictionsBody(outputs: OutputTensor[], rows: number) {
+  const perOutput = outputs.map((o) => nest(o.values, [rows, ...o.rowShape]) as unknown[]);
+  if (outputs.length === 1) return perOutput[0];
+  return Array.from({ length: rows }, (_, r) =>
+    Object.fromEntries(outputs.map((o, i) => [o.spec.name, perOutput[i]![r]])),
+  );
+}
+
+export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const statusConfig = { protocol: 'tfserving', endpoint: 'status' } as const;
+  const metadataConfig = { protocol: 'tfserving', endpoint: 'metadata' } as const;
+  const predictConfig = { protocol: 'tfserving', endpoint: 'predict' } as const;
+
+  app.get('/v1/models/:name', { schema: { params: NameParams }, config: statusConfig }, async (req) => {
+    checkName(app, req.params.name);
+    return statusOf(app);
+  });
+  app.get(
+    '/v1/models/:name/versions/:version',
+    { schema: { params: VersionParams }, config: statusConfig },
+    async (req) => {
+      checkName(app, req.params.name);
+      return statusOf(app, req.params.version);
+    },
+  );
+  app.get(
+    '/v1/models/:name/metadata',
+    { schema: { params: NameParams }, config: metadataConfig },
+    async (req) => metadataOf(resolveModel(app, req, req.params.name)),
+  );
+  app.get(
+    '/v1/models/:name/versions/:version/metadata',
+    { schema: { params: VersionParams }, config: metadataConfig },
+    async (req) => metadataOf(resolveModel(app, req, req.params.name, req.params.version)),
+  );
+
+  const predict = async (
+    req: { body: { signature_name?: string; instances?: unknown[]; inputs?: unknown } },
+    name: string,
+    verb: string,
+    model: () => ServingModel,
+  ) => {
+    if (verb !== 'predict') {
+      const known = verb === 'classify' || verb === 'regress';
+      throw new ServeError(
+        known ? 'Unsupported' : 'RouteNotFound',
+        known
+          ? `:${verb} (the tf.Example API) is not supported; use :predict`
+          : `unknown verb ":${verb}" for model "${name}"`,
+      );
+    }
+    const body = req.body;
+    if (body.signature_name !== undefined && body.signature_name !== SIGNATURE) {
+      throw new ServeError(
+        'InvalidRequest',
+        `signature_name "${body.signature_name}" not found; the only signature is "${SIGNATURE}"`,
+      );
+    }
+    if ((body.instances === undefined) === (body.inputs === undefined)) {
+      throw new ServeError(
+        'InvalidRequest',
+        'the body must have exactly one of "instances" (row format) and "inputs" (columnar format)',
+      );
+    }
+    const m = model();
+    const spec = m.input;
+    const datatype = defaultClientDatatype(spec);
+    if (body.instances !== undefined) {
+      const rows = body.instances.map((inst, i) => unwrapNamed(inst, spec.name, `instances[${i}]`));
+      const t = decodeTensor(spec, rows, datatype, 'instances');
+      const outputs = await m.predict(t.values, t.shape[0] as number);
+      return { predictions: predictionsBody(outputs, t.shape[0] as number) };
+    }
+    const t = decodeTensor(spec, unwrapNamed(body.inputs, spec.name, 'inputs'), datatype, 'inputs');
+    const outputs = await m.predict(t.values, t.shape[0] as number);
+    return { outputs: outputsBody(outputs, t.shape[0] as number) };
+  };
+
+  app.post(
+    '/v1/models/:target',
+    { schema: { params: TargetParams, body: PredictRequest }, config: predictConfig },
+    async (req) => {
+      const { name, verb } = parseTarget(req.params.target);
+      checkName(app, name);
+      return predict(req, name, verb, () => resolveModel(app, req, name));
+    },
+  );
+  app.post(
+    '/v1/models/:name/versions/:target',
+    { schema: { params: VersionTargetParams, body: PredictRequest }, config: predictConfig },
+    async (req) => {
+      const { name: version, verb } = parseTarget(req.params.target);
+      checkName(app, req.params.name);
+      return predict(req, req.params.name, verb, () => resolveModel(app, req, req.params.name, version));
+    },
+  );
+};
