@@ -15,9 +15,11 @@ fi
 # Debian packages the scripts use.
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
+# promtool checks and unit-tests the alert rules with Prometheus's own rule engine.
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 # The native TensorFlow backend for TensorFlow.js, built against PyPI's TensorFlow C library
