@@ -1,6 +1,7 @@
 // The training-data profile (profile.json): per-feature quantile bins and a reference sample
 // from the training split, and the distribution of the model's predictions on the validation
 // split. The model server compares live traffic against it to detect drift.
+import { IMAGE_SUMMARIES, PROFILED_IMAGE_SUMMARIES } from '../lib/artifact/features.ts';
 
 export interface ProfileColumn {
   name: string;
@@ -74,26 +75,16 @@ export function featureProfile(
   };
 }
 
-/** Image summary features, computed from pixels already divided by imageScale (0..1). */
+/** Image summary features (lib/artifact/features.ts), from pixels already divided by imageScale. */
 export function imageSummaries(scaled: Float32Array, pixelsPerImage: number): ProfileColumn[] {
   const n = pixelsPerImage === 0 ? 0 : scaled.length / pixelsPerImage;
-  const mean = new Float64Array(n);
-  const ink = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sum = 0;
-    let on = 0;
-    for (let p = i * pixelsPerImage; p < (i + 1) * pixelsPerImage; p++) {
-      const v = scaled[p]!;
-      sum += v;
-      if (v > 0.5) on++;
-    }
-    mean[i] = sum / pixelsPerImage;
-    ink[i] = on / pixelsPerImage;
-  }
-  return [
-    { name: 'mean_intensity', values: mean },
-    { name: 'ink_fraction', values: ink },
-  ];
+  return PROFILED_IMAGE_SUMMARIES.map((name) => {
+    const summary = IMAGE_SUMMARIES[name]!;
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++)
+      values[i] = summary(scaled.subarray(i * pixelsPerImage, (i + 1) * pixelsPerImage), 1);
+    return { name, values };
+  });
 }
 
 export interface ClassPredictions {

@@ -2,46 +2,14 @@
 // and text have too many raw values to watch one by one, so profile.json names summary features
 // and this module computes the same summaries from live rows. A profile feature the server cannot
 // compute is reported at load (and left out) rather than silently compared with garbage.
+
+import { IMAGE_SUMMARIES, type ImageSummary, TEXT_SUMMARIES } from '../../lib/artifact/features.ts';
 import type { InputPreprocessing } from '../model/preprocess.ts';
-import { tokenize } from '../model/preprocess.ts';
 import type { TensorValues } from '../model/tensor.ts';
 
-/** A summary of one image's pixels, already divided by imageScale (0..1 for 8-bit images). */
-type RowSummary = (row: Float32Array, scale: number) => number;
+type ImageSummary = ImageSummary;
 
-const mean: RowSummary = (row, scale) => {
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += row[i] as number;
-  return row.length ? s / row.length / scale : 0;
-};
-const std: RowSummary = (row, scale) => {
-  const m = mean(row, scale);
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += ((row[i] as number) / scale - m) ** 2;
-  return row.length ? Math.sqrt(s / row.length) : 0;
-};
-/** Share of "ink": scaled pixels brighter than one half. */
-const inkFraction: RowSummary = (row, scale) => {
-  let n = 0;
-  for (let i = 0; i < row.length; i++) if ((row[i] as number) / scale > 0.5) n++;
-  return row.length ? n / row.length : 0;
-};
-
-/**
- * Image summary features by profile name, on scaled pixels, as the trainer computes them
- * (trainer/profile.ts imageSummaries; server/test/contract.test.ts keeps the two in step).
- */
-export const IMAGE_FEATURES: Readonly<Record<string, RowSummary>> = {
-  mean_intensity: mean,
-  ink_fraction: inkFraction,
-  std_intensity: std,
-};
-
-/** Text summary features by profile name. */
-export const TEXT_FEATURES: Readonly<Record<string, (text: string, lowercase: boolean) => number>> = {
-  token_count: (text, lc) => tokenize(text, lc).length,
-  char_count: (text) => text.length,
-};
+export { IMAGE_SUMMARIES as IMAGE_FEATURES, TEXT_SUMMARIES as TEXT_FEATURES };
 
 export interface FeatureExtractor {
   /** The profile features this extractor computes, in output column order. */
@@ -79,14 +47,14 @@ export function featureExtractor(pre: InputPreprocessing, profileNames: readonly
   }
   if (pre.kind === 'image') {
     const scale = pre.imageScale && pre.imageScale > 0 ? pre.imageScale : 1;
-    const picked: Array<{ name: string; fn: RowSummary }> = [];
+    const picked: Array<{ name: string; fn: ImageSummary }> = [];
     for (const name of profileNames) {
-      const fn = IMAGE_FEATURES[name];
+      const fn = IMAGE_SUMMARIES[name];
       if (fn) picked.push({ name, fn });
       else
         skipped.push({
           name,
-          reason: `unknown image summary feature (known: ${Object.keys(IMAGE_FEATURES).join(', ')})`,
+          reason: `unknown image summary feature (known: ${Object.keys(IMAGE_SUMMARIES).join(', ')})`,
         });
     }
     return {
@@ -106,12 +74,12 @@ export function featureExtractor(pre: InputPreprocessing, profileNames: readonly
   }
   const picked: Array<{ name: string; fn: (t: string, lc: boolean) => number }> = [];
   for (const name of profileNames) {
-    const fn = TEXT_FEATURES[name];
+    const fn = TEXT_SUMMARIES[name];
     if (fn) picked.push({ name, fn });
     else
       skipped.push({
         name,
-        reason: `unknown text summary feature (known: ${Object.keys(TEXT_FEATURES).join(', ')})`,
+        reason: `unknown text summary feature (known: ${Object.keys(TEXT_SUMMARIES).join(', ')})`,
       });
   }
   const lowercase = pre.lowercase ?? true;

@@ -1,5 +1,7 @@
 // The artifact's preprocessing.json applied to raw client inputs, so clients send raw features,
 // pixel values or text, exactly as the training data looked before the trainer transformed it.
+
+import { tokenize } from '../../lib/artifact/features.ts';
 import { ServeError } from '../errors.ts';
 import type { TensorValues } from './tensor.ts';
 
@@ -21,14 +23,7 @@ export interface ModelInput {
   shape: number[];
 }
 
-// The trainer's rule (trainer/datasets/tokenizer.ts; server/test/contract.test.ts keeps the two in
-// step): runs of letters and digits, with apostrophes kept inside a word ("don't").
-const TOKEN = /[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*/gu;
-
-/** Word tokens of a text (lowercased first if the artifact says so). */
-export function tokenize(text: string, lowercase: boolean): string[] {
-  return (lowercase ? text.toLowerCase() : text).match(TOKEN) ?? [];
-}
+export { tokenize };
 
 export class Preprocessor {
   readonly kind: InputPreprocessing['kind'];

@@ -1,15 +1,8 @@
-// The text tokenizer. The model server applies the same steps from preprocessing.json, so the
-// rules are deliberately simple: lowercase, split into runs of letters/digits (apostrophes inside
-// a word are kept), map to vocabulary indices with <pad> = 0 and <unk> = 1, then cut to maxLength
-// tokens (keeping the first ones) and pad at the end with <pad>.
-export const PAD = '<pad>';
-export const UNK = '<unk>';
+// The text tokenizer. Tokenizing and encoding are shared with the model server
+// (lib/artifact/features.ts); building the vocabulary happens only at training time.
+import { PAD, UNK } from '../../lib/artifact/features.ts';
 
-const WORD = /[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*/gu;
-
-export function tokenize(text: string, lowercase = true): string[] {
-  return (lowercase ? text.toLowerCase() : text).match(WORD) ?? [];
-}
+export { encodeTokens as encode, PAD, tokenize, UNK, vocabularyIndex } from '../../lib/artifact/features.ts';
 
 /**
  * The vocabulary: <pad>, <unk>, then the most frequent words (ties broken alphabetically so the
@@ -23,16 +16,4 @@ export function buildVocabulary(texts: Iterable<string[]>, size: number): string
     .slice(0, Math.max(0, size - 2))
     .map(([w]) => w);
   return [PAD, UNK, ...words];
-}
-
-/** Token ids of one text, cut or padded to maxLength. */
-export function encode(tokens: string[], index: ReadonlyMap<string, number>, maxLength: number): Int32Array {
-  const out = new Int32Array(maxLength); // zero-filled: <pad>
-  const n = Math.min(tokens.length, maxLength);
-  for (let i = 0; i < n; i++) out[i] = index.get(tokens[i]!) ?? 1;
-  return out;
-}
-
-export function vocabularyIndex(vocabulary: readonly string[]): Map<string, number> {
-  return new Map(vocabulary.map((w, i) => [w, i]));
 }
