@@ -7,10 +7,6 @@ import { IMAGE_SUMMARIES, type ImageSummary, TEXT_SUMMARIES } from '../../lib/ar
 import type { InputPreprocessing } from '../model/preprocess.ts';
 import type { TensorValues } from '../model/tensor.ts';
 
-type ImageSummary = ImageSummary;
-
-export { IMAGE_SUMMARIES as IMAGE_FEATURES, TEXT_SUMMARIES as TEXT_FEATURES };
-
 export interface FeatureExtractor {
   /** The profile features this extractor computes, in output column order. */
   names: string[];
