@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['operator/**/*.test.ts', 'trainer/**/*.test.ts', 'server/**/*.test.ts', 'lib/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'operator/**/*.test.ts',
+      'trainer/**/*.test.ts',
+      'server/**/*.test.ts',
+      'lib/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Shared real services (kube-apiserver + etcd, the S3 server) are started once per run.

@@ -14,7 +14,10 @@ export async function installCRDs(kubectl: string, kubeconfig: string): Promise<
   // Right after creation a CRD may have no conditions yet, which `kubectl wait` reports as an
   // error instead of waiting: retry until every one is Established.
   await eventually(
-    () => run(kubectl, [...args, 'wait', '--for=condition=Established', '--timeout=30s', 'crd', ...names]).then(() => true),
+    () =>
+      run(kubectl, [...args, 'wait', '--for=condition=Established', '--timeout=30s', 'crd', ...names]).then(
+        () => true,
+      ),
     { what: 'the k2k CRDs to be Established', timeoutMs: 60_000, intervalMs: 500 },
   );
 }
