@@ -81,10 +81,11 @@ export const ModelDeploymentSpec = Type.Object(
           default: 32,
         }),
         maxDelayMs: Type.Number({
-          description: 'Longest a request waits for others to fill a batch, in milliseconds.',
+          description:
+            'Longest a request waits for others to fill a batch, in milliseconds. 0 adds no latency and still batches requests that arrive while a batch runs.',
           minimum: 0,
           maximum: 1000,
-          default: 2,
+          default: 0,
         }),
       },
       { description: 'Micro-batching of concurrent requests.', default: {} },
@@ -99,21 +100,21 @@ export const ModelDeploymentSpec = Type.Object(
         }),
         psiThreshold: Type.Number({
           description:
-            'Population stability index above which a feature drifts (0.1 slight, 0.25 significant).',
+            'Population stability index above which a feature drifts (rule of thumb: 0.1 slight, 0.25 significant).',
           exclusiveMinimum: 0,
-          default: 0.25,
+          default: 0.2,
         }),
         ksPValueThreshold: Type.Number({
           description:
             'Kolmogorov-Smirnov p-value below which a feature drifts (before the correction for many features).',
           exclusiveMinimum: 0,
           exclusiveMaximum: 1,
-          default: 0.01,
+          default: 0.05,
         }),
         minSamples: Type.Integer({
           description: 'Drift is not judged on fewer rows than this.',
           minimum: 1,
-          default: 100,
+          default: 200,
         }),
       },
       { description: 'Data-drift monitoring against the artifact’s training-data profile.', default: {} },
