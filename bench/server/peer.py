@@ -1,6 +1,7 @@
 """The benchmark peer: KServe's Python model server (the `kserve` package's ModelServer, the same
-server KServe's own predictors build on) serving a k2k tabular artifact over the Open Inference
-Protocol v2 REST API, computing the artifact's dense network with numpy.
+server KServe's own predictors build on) serving a k2k artifact over the Open Inference Protocol v2
+REST API, computing the artifact's network with numpy: Flatten and Dense layers, after the
+artifact's preprocessing (tabular z-score normalisation, or image scaling by 1/imageScale).
 
 Env: K2K_BENCH_ARTIFACT_DIR (a file:// artifact version directory), K2K_BENCH_PORT, K2K_BENCH_MODEL.
 It listens on 127.0.0.1 only (kserve hard-codes 0.0.0.0; the Config is wrapped below).
@@ -36,8 +37,8 @@ ACTIVATIONS = {
 
 
 class DenseArtifact(Model):
-    """A Sequential stack of Dense layers from model.json + weights.bin, with preprocessing.json's
-    z-score normalisation: the same computation the k2k server runs for this artifact."""
+    """A Sequential stack of Flatten and Dense layers from model.json + weights.bin, with
+    preprocessing.json's normalisation or image scaling: the computation the k2k server runs."""
 
     def __init__(self, name: str, directory: pathlib.Path):
         super().__init__(name)
@@ -55,21 +56,29 @@ class DenseArtifact(Model):
             offset += size
         self.layers = []
         for layer in model["modelTopology"]["config"]["layers"]:
+            if layer["class_name"] == "Flatten":
+                self.layers.append(lambda x: x.reshape(x.shape[0], -1))
+                continue
             if layer["class_name"] != "Dense":
-                raise ValueError(f"the peer only runs Dense layers, not {layer['class_name']}")
+                raise ValueError(f"the peer only runs Flatten and Dense layers, not {layer['class_name']}")
             name = layer["config"]["name"]
-            self.layers.append((tensors[f"{name}/kernel"], tensors[f"{name}/bias"], ACTIVATIONS[layer["config"]["activation"]]))
-        norm = pre["input"].get("normalization")
-        self.mean = np.asarray(norm["mean"], dtype=np.float32) if norm else 0
-        self.std = np.asarray(norm["std"], dtype=np.float32) if norm else 1
+            kernel, bias = tensors[f"{name}/kernel"], tensors[f"{name}/bias"]
+            activation = ACTIVATIONS[layer["config"]["activation"]]
+            self.layers.append(lambda x, k=kernel, b=bias, f=activation: f(x @ k + b))
+        inp = pre["input"]
+        norm = inp.get("normalization")
+        scale = inp.get("imageScale") if inp["kind"] == "image" else None
+        # Images: divide by imageScale (as the server does); tabular: z-score with the saved statistics.
+        self.mean = np.asarray(norm["mean"], dtype=np.float32) if norm else np.float32(0)
+        self.std = np.asarray(norm["std"], dtype=np.float32) if norm else np.float32(scale or 1)
         self.ready = True
         return True
 
     async def predict(self, payload: InferRequest, headers=None, response_headers=None) -> InferResponse:
         x = payload.inputs[0].as_numpy().astype(np.float32)
         x = (x - self.mean) / self.std
-        for kernel, bias, activation in self.layers:
-            x = activation(x @ kernel + bias)
+        for layer in self.layers:
+            x = layer(x)
         out = InferOutput(name="output", shape=list(x.shape), datatype="FP32")
         out.set_data_from_numpy(x.astype(np.float32), binary_data=False)
         return InferResponse(model_name=self.name, infer_outputs=[out], response_id=payload.id or "")
