@@ -5,13 +5,19 @@
 //   tsx hack/cluster/cli.ts status   each component's pid and health; exit 1 unless all are healthy
 //   tsx hack/cluster/cli.ts env      the export lines (KUBECONFIG, PATH with kubectl)
 //   tsx hack/cluster/cli.ts down     stop everything `up` started and remove its state
+//   tsx hack/cluster/cli.ts node-up      `up`, then a real node (containerd, kubelet, kube-proxy; node.ts)
+//   tsx hack/cluster/cli.ts node-status  the node's components; exit 1 unless all are healthy
+//   tsx hack/cluster/cli.ts node-down    stop the node, undo its changes to the machine (`down` does too)
 //
-// State, pids, logs and the kubeconfig live in ${K2K_STATE:-~/.local/state/k2k}/controlplane.
+// State, pids, logs and the kubeconfig live in ${K2K_STATE:-~/.local/state/k2k}/controlplane
+// (the node's in .../node).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspectControlPlaneDir, startControlPlane, stopControlPlaneDir } from './controlplane.ts';
+import { inspectNodeDir, startNode, stopNodeDir } from './node.ts';
 
 const stateDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'controlplane');
+const nodeDir = join(stateDir, '..', 'node');
 const progress = (line: string) => process.stderr.write(`[controlplane] ${line}\n`);
 
 function exportLines(kubeconfigPath: string, binDir: string): string {
@@ -64,12 +70,67 @@ async function env(): Promise<number> {
 }
 
 async function down(): Promise<number> {
+  // The node first: its teardown deletes its Node object through the control plane.
+  await nodeDown();
   await stopControlPlaneDir(stateDir);
   progress(`stopped; removed ${stateDir}`);
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { up, down, status, env };
+const nodeProgress = (line: string) => process.stderr.write(`[node] ${line}\n`);
+
+async function nodeUp(): Promise<number> {
+  const code = await up();
+  if (code !== 0) return code;
+  const found = await inspectNodeDir(nodeDir);
+  if (found?.components.every((c) => c.healthy)) {
+    nodeProgress(`reusing the healthy node in ${nodeDir}`);
+    return 0;
+  }
+  if (found) {
+    const bad = found.components.filter((c) => !c.healthy).map((c) => `${c.name} (${c.detail})`);
+    nodeProgress(`replacing the unhealthy node in ${nodeDir}: ${bad.join(', ')}`);
+  }
+  await stopNodeDir(nodeDir, nodeProgress);
+  try {
+    await startNode({ dir: nodeDir, controlPlaneDir: stateDir, log: nodeProgress });
+  } catch (err) {
+    nodeProgress(`start failed; logs stay in ${nodeDir} until node-down`);
+    throw err;
+  }
+  nodeProgress(`logs: ${nodeDir}/*.log; stop with: tsx hack/cluster/cli.ts node-down`);
+  return 0;
+}
+
+async function nodeStatus(): Promise<number> {
+  const found = await inspectNodeDir(nodeDir);
+  if (!found) {
+    process.stdout.write(`no node in ${nodeDir}\n`);
+    return 1;
+  }
+  for (const c of found.components) {
+    const state = c.healthy ? 'healthy' : 'UNHEALTHY';
+    process.stdout.write(
+      `  ${c.name.padEnd(24)} pid ${String(c.pid ?? '-').padEnd(8)} ${state.padEnd(10)} ${c.detail}\n`,
+    );
+  }
+  return found.components.every((c) => c.healthy) ? 0 : 1;
+}
+
+async function nodeDown(): Promise<number> {
+  await stopNodeDir(nodeDir, nodeProgress);
+  return 0;
+}
+
+const commands: Record<string, () => Promise<number>> = {
+  up,
+  down,
+  status,
+  env,
+  'node-up': nodeUp,
+  'node-status': nodeStatus,
+  'node-down': nodeDown,
+};
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
   process.stderr.write(`usage: tsx hack/cluster/cli.ts ${Object.keys(commands).join('|')}\n`);

@@ -82,6 +82,9 @@ export function apiserverSpec(bins: Binaries, l: Layout): ComponentSpec {
       `--service-cluster-ip-range=${serviceClusterIpRange}`,
       `--kubelet-client-certificate=${pki.kubeletClient.cert}`,
       `--kubelet-client-key=${pki.kubeletClient.key}`,
+      // The local node (node.ts) is reached at its InternalIP: its name resolves nowhere, and a
+      // lookup would go to the machine's resolver.
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       // The aggregation layer, for API servers like metrics-server. Routing to their endpoints
       // rather than their Service IP works without kube-proxy.
       `--requestheader-client-ca-file=${pki.frontProxyCa.cert}`,

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds k2k's images from the project's own Dockerfiles with buildah (vfs storage, no Docker
+# daemon, no registry) on the locally made base image, writes each to an OCI archive and, when
+# the local node runs (hack/cluster/cli.ts node-up), imports it into the node's containerd.
+#
+# Usage: hack/images/build.sh [operator] [trainer] [server]   (default: all three)
+#   operator -> localhost/k2k/operator:dev      (Dockerfile.operator)
+#   trainer  -> localhost/k2k/trainer:dev       (Dockerfile.trainer, target cpu: no GPU here)
+#               also tagged localhost/k2k/trainer-gpu:dev, the image the operator gives a TrainingJob
+#               that requests GPUs: the local node advertises nvidia.com/gpu but has none, so its
+#               "GPU" trainer is the CPU one (the gpu target needs a CUDA base image and a GPU).
+#   server   -> localhost/k2k/model-server:dev  (Dockerfile.server)
+# RUN steps (npm ci) use the host's network namespace (--network host): they reach the npm
+# registry like any process here, and buildah creates no bridge, veth or NAT rule for them; the
+# machine's /etc/ssl/certs is mounted read-only over the image's for those steps only, so they
+# trust the same certificate authorities as the machine (base.sh sets NODE_EXTRA_CA_CERTS).
+# Intermediate layers are cached (--layers): a rebuild after a source change skips `npm ci`.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(operator trainer server)
+for t in "${targets[@]}"; do
+  case "$t" in operator | trainer | server) ;; *) die "unknown image '$t' (known: operator trainer server)" ;; esac
+done
+
+bash "$here/base.sh"
+bash "$here/pause.sh"
+
+node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
+
+for t in "${targets[@]}"; do
+  file="$repo/Dockerfile.$t" ref="localhost/k2k/$t:dev" extra=()
+  case "$t" in
+    trainer) extra=(--target cpu) ;;
+    server) ref="localhost/k2k/model-server:dev" ;;
+  esac
+  [ -f "$file" ] || die "$file is missing"
+  started=$SECONDS
+  log "building $ref from Dockerfile.$t"
+  bah bud --quiet --layers --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro --pull=never --format oci \
+    --build-arg "NODE_IMAGE=$NODE_IMAGE" "${extra[@]}" \
+    -f "$file" -t "$ref" "$repo" >/dev/null
+  log "built $ref in $((SECONDS - started))s"
+  refs=("$ref")
+  if [ "$t" = trainer ]; then
+    bah tag "$ref" localhost/k2k/trainer-gpu:dev
+    refs+=(localhost/k2k/trainer-gpu:dev)
+  fi
+  for r in "${refs[@]}"; do
+    export_archive "$r"
+    if [ -S "$node_socket" ]; then
+      ctr --address "$node_socket" --namespace k8s.io images import --snapshotter overlayfs \
+        "$(archive_path "$r")" >/dev/null
+      log "$r imported into the node's containerd"
+    fi
+  done
+done
+# Dangling intermediate images of earlier builds only take space: the layer cache keeps what it needs.
+bah rmi --prune >/dev/null 2>&1 || true

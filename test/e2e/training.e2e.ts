@@ -1,0 +1,134 @@
+// The sample TrainingJob's path end to end on the local node: the operator (in-cluster, from its
+// image) creates the trainer Job; the trainer pod (localhost/k2k/trainer-gpu:dev, which is the CPU
+// trainer: the node advertises nvidia.com/gpu but has none) reads MNIST from the real S3 server
+// and writes a verified artifact there.
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
+import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
+import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { type S3Server, startS3Server } from '../harness/s3.ts';
+import { apply, kubectl, kubectlJson, waitFor } from './kube.ts';
+
+const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
+const system = 'k2k-system';
+const namespace = `e2e-training-${Date.now().toString(36)}`;
+const SIZE = 28 * 28;
+
+interface TrainingJobStatus {
+  status?: {
+    phase?: string;
+    artifact?: { uri: string; manifestSha256?: string };
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+  };
+}
+
+/** A small, class-balanced slice of the `mnist` package's digits as IDX files. */
+function digits(perClass: number, offset: number): { images: Uint8Array; labels: Uint8Array } {
+  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
+  const images: number[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < perClass; i++) {
+    for (let d = 0; d < 10; d++) {
+      const n = offset + i;
+      images.push(...(mnist[d]?.raw.slice(n * SIZE, (n + 1) * SIZE) ?? []).map((v) => Math.round(v * 255)));
+      labels.push(d);
+    }
+  }
+  return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
+}
+
+describe('a TrainingJob on the local node', () => {
+  let s3: S3Server | undefined;
+  let exposed: ExposedPort | undefined;
+  let bucket = '';
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const env = { ...s3, region: s3.region };
+    bucket = await freshBucket(env, 'k2k-e2e');
+    const store = storeFor(env);
+    const train = digits(60, 0);
+    const test = digits(20, 60);
+    const put = (name: string, shape: number[], data: Uint8Array) =>
+      store.put(`s3://${bucket}/mnist/${name}`, encodeIdxUint8(shape, data));
+    await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
+    await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
+    await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
+    await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
+    await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
+    exposed = await exposeHostPort({
+      nodeDir,
+      namespace: system,
+      name: 'k2k-s3',
+      port: 7070,
+      targetPort: Number(new URL(s3.endpoint).port),
+    });
+    await kubectl(['create', 'namespace', namespace]);
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    await exposed?.stop();
+    await s3?.stop();
+  });
+
+  it('trains in a GPU-requesting pod on the CPU and reports a verified artifact', async () => {
+    if (!s3 || !exposed) throw new Error('setup failed');
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'k2k-storage', namespace },
+        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+      },
+      {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'TrainingJob',
+        metadata: { name: 'mnist-mlp', namespace },
+        spec: {
+          model: { architecture: 'mnist-mlp' },
+          dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
+          hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
+          output: { uri: `s3://${bucket}/models/` },
+          storage: {
+            endpoint: exposed.url,
+            region: s3.region,
+            credentialsSecretRef: { name: 'k2k-storage' },
+          },
+          resources: { gpus: 1, cpu: '1', memory: '1Gi' },
+        },
+      },
+    ]);
+    const tj = await waitFor(
+      'the TrainingJob to finish',
+      async () => {
+        const got = await kubectlJson<TrainingJobStatus>([
+          'get',
+          'trainingjob',
+          '-n',
+          namespace,
+          'mnist-mlp',
+        ]);
+        const phase = got.status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed' ? got : undefined;
+      },
+      280_000,
+    );
+    expect(tj.status?.conditions?.filter((c) => c.status === 'True').map((c) => c.type)).toContain(
+      'Succeeded',
+    );
+    expect(tj.status?.phase).toBe('Succeeded');
+    expect(tj.status?.artifact?.uri).toMatch(new RegExp(`^s3://${bucket}/models/`));
+    const pods = await kubectlJson<{
+      items: Array<{
+        spec: { containers: Array<{ image: string; resources: { limits?: Record<string, string> } }> };
+      }>;
+    }>(['get', 'pods', '-n', namespace, '-l', 'k2k.dev/trainingjob=mnist-mlp']);
+    expect(pods.items[0]?.spec.containers[0]?.resources.limits?.['nvidia.com/gpu']).toBe('1');
+  });
+});
