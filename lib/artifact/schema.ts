@@ -26,6 +26,9 @@ export const CHECKPOINTS_DIR = 'checkpoints/';
 export const DATATYPES = [
   'BOOL',
   'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
   'INT8',
   'INT16',
   'INT32',

@@ -1,23 +1,10 @@
 // Turning JSON tensors (TF Serving's nested arrays, the Open Inference Protocol's flat or nested
 // `data`) into typed buffers, checking every element: the model must never see a NaN, a string in
 // a number column or a ragged batch. Error messages name the JSON path of the first bad element.
+import { DATATYPES } from '../../lib/artifact/schema.ts';
 import { ServeError } from '../errors.ts';
 
-export const DATATYPES = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-] as const;
+export { DATATYPES };
 export type Datatype = (typeof DATATYPES)[number];
 
 /** A model input or output as the artifact's manifest declares it (-1: any size; dim 0 is the batch). */
