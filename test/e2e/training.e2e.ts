@@ -44,6 +44,7 @@ describe('a TrainingJob on the local node', () => {
   let s3: S3Server | undefined;
   let exposed: ExposedPort | undefined;
   let bucket = '';
+  let artifactURI = '';
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -124,11 +125,86 @@ describe('a TrainingJob on the local node', () => {
     );
     expect(tj.status?.phase).toBe('Succeeded');
     expect(tj.status?.artifact?.uri).toMatch(new RegExp(`^s3://${bucket}/models/`));
+    artifactURI = tj.status!.artifact!.uri;
     const pods = await kubectlJson<{
       items: Array<{
         spec: { containers: Array<{ image: string; resources: { limits?: Record<string, string> } }> };
       }>;
     }>(['get', 'pods', '-n', namespace, '-l', 'k2k.dev/trainingjob=mnist-mlp']);
     expect(pods.items[0]?.spec.containers[0]?.resources.limits?.['nvidia.com/gpu']).toBe('1');
+  });
+  it('serves the trained artifact from the model-server image, given only its URI and storage credentials', async () => {
+    if (!s3 || !exposed || !artifactURI) throw new Error('the training test did not produce an artifact');
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'mnist-server', namespace, labels: { app: 'mnist-server' } },
+        spec: {
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'server',
+              image: 'localhost/k2k/model-server:dev',
+              imagePullPolicy: 'Never',
+              env: [
+                { name: 'K2K_MODEL_URI', value: artifactURI },
+                { name: 'AWS_ENDPOINT_URL_S3', value: exposed.url },
+                { name: 'AWS_REGION', value: s3.region },
+                { name: 'K2K_S3_CREDENTIALS_DIR', value: '/var/run/secrets/k2k.dev/storage' },
+              ],
+              volumeMounts: [
+                { name: 'storage', mountPath: '/var/run/secrets/k2k.dev/storage', readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2 },
+              securityContext: {
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+          volumes: [
+            { name: 'storage', secret: { secretName: 'k2k-storage' } },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'mnist-server', namespace },
+        spec: { selector: { app: 'mnist-server' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
+    ]);
+    await kubectl(['wait', '-n', namespace, '--for=condition=Ready', 'pod/mnist-server', '--timeout=180s']);
+    const ip = (
+      await kubectl(['get', 'service', '-n', namespace, 'mnist-server', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    const digit = digits(1, 90);
+    const response = await waitFor('a prediction', async () => {
+      const resp = await fetch(`http://${ip}/v2/models/mnist-mlp/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          inputs: [
+            {
+              name: 'input',
+              shape: [1, 28, 28, 1],
+              datatype: 'FP32',
+              data: Array.from(digit.images.subarray(0, SIZE)),
+            },
+          ],
+        }),
+        signal: AbortSignal.timeout(5000),
+      });
+      return resp.ok
+        ? ((await resp.json()) as { model_name: string; outputs: Array<{ shape: number[]; data: number[] }> })
+        : undefined;
+    });
+    expect(response.model_name).toBe('mnist-mlp');
+    expect(response.outputs[0]!.shape).toEqual([1, 10]);
+    expect(response.outputs[0]!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
   });
 });
