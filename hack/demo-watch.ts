@@ -18,7 +18,13 @@ const bar = (done: number, total: number, width = 30) => {
 
 let last = '';
 let pendingSince: number | undefined;
+const deadline = started + Number(process.env.K2K_DEMO_TIMEOUT_SECONDS ?? 1800) * 1000;
 for (;;) {
+  if (Date.now() > deadline) {
+    console.log(`\nGave up waiting after ${elapsed().trim()}; the status above says where it stands.`);
+    process.exitCode = 1;
+    break;
+  }
   const tj = (await custom.getNamespacedCustomObject({
     group: 'k2k.dev',
     version: 'v1alpha1',
