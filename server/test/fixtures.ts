@@ -12,20 +12,12 @@ import {
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { seededRandom } from '../../trainer/random.ts';
 import type { ServerSettings } from '../config.ts';
 import { tokenize } from '../model/preprocess.ts';
 
-/** mulberry32: a small seeded generator so test data is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The trainer's seeded generator, so test data is reproducible. */
+export const rng = seededRandom;
 
 export function normal(rand: () => number): () => number {
   return () => {
