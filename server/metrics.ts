@@ -15,6 +15,10 @@ const LOAD_LABELS = ['version', 'result'] as const;
 const FEATURE_LABELS = ['feature'] as const;
 const BUCKET_LABELS = ['feature', 'le'] as const;
 const BIN_LABELS = ['bin'] as const;
+/** The report type of a drift source (the value the gauges read). */
+type DriftReportOf<S extends () => unknown> =
+  NonNullable<ReturnType<S>> extends { report: infer R } ? R : never;
+
 const THRESHOLD_LABELS = ['threshold'] as const;
 const INFO_LABELS = ['uri', 'artifact_sha256', 'task', 'backend'] as const;
 
@@ -217,33 +221,27 @@ export class ServerMetrics {
       (f) => f.referenceCounts,
       true,
     );
-    new Gauge({
-      name: 'k2k_drift_window_samples',
-      help: 'Rows currently in the drift window.',
-      registers,
-      collect() {
-        const d = source();
-        this.set(d ? d.report.samples : 0);
-      },
-    });
-    new Gauge({
-      name: 'k2k_drift_features',
-      help: 'Input features monitored for drift (the Bonferroni divisor).',
-      registers,
-      collect() {
-        const d = source();
-        this.set(d ? d.report.features.length : 0);
-      },
-    });
-    new Gauge({
-      name: 'k2k_drift_last_evaluation_timestamp_seconds',
-      help: 'Unix time of the last drift evaluation (0: never).',
-      registers,
-      collect() {
-        const d = source();
-        this.set(d ? d.report.evaluatedAt : 0);
-      },
-    });
+    const reportGauge = (name: string, help: string, value: (r: DriftReportOf<typeof source>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const d = source();
+          this.set(d ? value(d.report) : 0);
+        },
+      });
+    reportGauge('k2k_drift_window_samples', 'Rows currently in the drift window.', (r) => r.samples);
+    reportGauge(
+      'k2k_drift_features',
+      'Input features monitored for drift (the Bonferroni divisor).',
+      (r) => r.features.length,
+    );
+    reportGauge(
+      'k2k_drift_last_evaluation_timestamp_seconds',
+      'Unix time of the last drift evaluation (0: never).',
+      (r) => r.evaluatedAt,
+    );
     new Gauge({
       name: 'k2k_drift_threshold',
       help: 'Configured drift thresholds: psi, ks_pvalue (family-wise), ks_pvalue_bonferroni (per feature), min_samples, window.',

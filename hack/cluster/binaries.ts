@@ -96,3 +96,13 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
+
+/** Runs `fn` and logs how long it took: the progress lines of cluster start-up. */
+export function timedStep(log: (line: string) => void) {
+  return async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const out = await fn();
+    log(`${what} in ${seconds(Date.now() - started)}`);
+    return out;
+  };
+}

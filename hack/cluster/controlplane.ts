@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureBinaries, seconds } from './binaries.ts';
+import { ensureBinaries, seconds, timedStep } from './binaries.ts';
 import {
   apiserverSpec,
   apiserverUrl,
@@ -98,12 +98,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const t0 = Date.now();
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    const out = await fn();
-    log(`${what} in ${seconds(Date.now() - started)}`);
-    return out;
-  };
+  const step = timedStep(log);
 
   const bins = await ensureBinaries(log);
   const ownDir = opts.dir === undefined;

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hackDir, locateBinaries, seconds } from './binaries.ts';
+import { hackDir, locateBinaries, seconds, timedStep } from './binaries.ts';
 import { inspectControlPlaneDir } from './controlplane.ts';
 import { execFileText } from './exec.ts';
 import { request, type TlsAuth } from './http.ts';
@@ -293,12 +293,7 @@ export async function startNode(opts: NodeOptions): Promise<NodeState> {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const t0 = Date.now();
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    const out = await fn();
-    log(`${what} in ${seconds(Date.now() - started)}`);
-    return out;
-  };
+  const step = timedStep(log);
 
   const cp = await inspectControlPlaneDir(opts.controlPlaneDir);
   if (!cp?.components.every((c) => c.healthy)) {
