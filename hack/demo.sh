@@ -9,13 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 say "Installing dependencies and building the local cluster (cached; the first run takes about 45 minutes on 2 cores)"
-bash hack/setup.sh
-bash hack/images/install-tools.sh
-bash hack/build-k8s.sh kubelet kube-proxy
-bash hack/build-addons.sh >/dev/null
-
-say "Building k2k's images from its Dockerfiles with buildah (no Docker, no registry)"
-bash hack/images/build.sh
+# The last step builds k2k's images from its Dockerfiles with buildah (no Docker, no registry).
+bash hack/setup.sh --cluster
 
 say "Starting the local cluster: control plane, then a node (containerd, kubelet, kube-proxy, CoreDNS, metrics-server)"
 eval "$(npx tsx hack/cluster/cli.ts up)"

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks and builds the cached tools. Idempotent: a warm run takes
 # seconds. Used by the test and demo commands.
+#   hack/setup.sh            what the unit and integration tests need (control plane, S3 server)
+#   hack/setup.sh --cluster  also what the local node needs (demo, e2e tests): containerd, runc and
+#                            buildah from Debian, kubelet, kube-proxy, CoreDNS, metrics-server and
+#                            k2k's images (rebuilt only when their inputs changed)
 set -euo pipefail
+cluster=false
+case "${1:-}" in
+  --cluster) cluster=true ;;
+  "") ;;
+  *) printf 'usage: hack/setup.sh [--cluster]\n' >&2; exit 2 ;;
+esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -28,3 +38,10 @@ fi
 bash hack/build-tfjs-node.sh >/dev/null
 bash hack/build-k8s.sh
 bash hack/build-s3.sh >/dev/null
+
+if $cluster; then
+  bash hack/images/install-tools.sh
+  bash hack/build-k8s.sh kubelet kube-proxy
+  bash hack/build-addons.sh
+  bash hack/images/build.sh
+fi

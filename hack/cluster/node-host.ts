@@ -72,6 +72,11 @@ export async function ensureBridge(): Promise<void> {
     await run('ip', ['addr', 'add', `${network.nodeIp}/${network.podPrefixLength}`, 'dev', network.bridge]);
   }
   await run('ip', ['link', 'set', network.bridge, 'up']);
+  // The Service range is routed onto the bridge, from the node's address: a connection from this
+  // machine to a ClusterIP then leaves from 10.244.0.1 towards the pod kube-proxy picks, and one to
+  // a ClusterIP kube-proxy has no rule for (yet) goes nowhere, instead of out of the default route
+  // to the machine's gateway. Deleting the bridge takes the route with it.
+  await run('ip', ['route', 'replace', network.serviceCidr, 'dev', network.bridge, 'src', network.nodeIp]);
 }
 
 /** The guard's rules, in order (iptables arguments after `-A <chain>`). */

@@ -122,16 +122,10 @@ interface ImagePaths {
 
 /** CoreDNS and metrics-server as hack/build-addons.sh caches them. */
 async function addonBinaries(): Promise<{ coredns: string; metricsServer: string }> {
-  const out = await execFileText('bash', [
-    '-c',
-    'source "$1" && printf "%s\\n" "$K2K_CACHE/coredns-$COREDNS_VERSION/bin/coredns" ' +
-      '"$K2K_CACHE/metrics-server-$METRICS_SERVER_VERSION/bin/metrics-server"',
-    'versions',
-    join(hackDir, 'lib', 'versions.sh'),
-  ]);
+  const out = await execFileText('bash', [join(hackDir, 'build-addons.sh'), '--paths']);
   const [coredns, metricsServer] = out.trim().split('\n');
   if (!coredns || !metricsServer) {
-    throw new NodeError(NodeErrorCode.ToolMissing, `hack/lib/versions.sh printed ${out}`);
+    throw new NodeError(NodeErrorCode.ToolMissing, `hack/build-addons.sh --paths printed ${out}`);
   }
   return { coredns, metricsServer };
 }

@@ -3,7 +3,7 @@
 # $BASE_SUITE minbase root filesystem from mmdebstrap plus this machine's Node and npm, laid out
 # like the official node image (/usr/local/bin/node, /usr/local/lib/node_modules/npm, user "node"
 # 1000:1000) so the project's Dockerfiles build unchanged on it (build ARG NODE_IMAGE).
-# Output: the image in buildah's vfs store and $K2K_CACHE/images/archives/k2k-node-$NODE_MAJOR.oci.tar.
+# Output: the image in buildah's store and $K2K_CACHE/images/archives/k2k-node-$NODE_MAJOR.oci.tar.
 # Cached: the root filesystem tarball and the image are reused while Node's version is unchanged.
 set -euo pipefail
 # shellcheck source=lib.sh

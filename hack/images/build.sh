@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds k2k's images from the project's own Dockerfiles with buildah (vfs storage, no Docker
+# Builds k2k's images from the project's own Dockerfiles with buildah (overlay storage, no Docker
 # daemon, no registry) on the locally made base image, writes each to an OCI archive and, when
 # the local node runs (hack/cluster/cli.ts node-up), imports it into the node's containerd.
 #
@@ -14,7 +14,10 @@
 # registry like any process here, and buildah creates no bridge, veth or NAT rule for them; the
 # machine's /etc/ssl/certs is mounted read-only over the image's for those steps only, so they
 # trust the same certificate authorities as the machine (base.sh sets NODE_EXTRA_CA_CERTS).
-# Intermediate layers are cached (--layers): a rebuild after a source change skips `npm ci`.
+# Intermediate layers are cached (--layers) and are the untagged images in the store, so they are
+# not pruned: a rebuild after a source change skips `npm ci`, and one with nothing changed takes
+# seconds (the cache is keyed by file contents, so a fresh clone hits it too). An image whose ID
+# did not change is not exported again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -59,5 +62,3 @@ for t in "${targets[@]}"; do
     fi
   done
 done
-# Dangling intermediate images of earlier builds only take space: the layer cache keeps what it needs.
-bah rmi --prune >/dev/null 2>&1 || true

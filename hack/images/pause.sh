@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pod sandbox image localhost/k2k/pause:$PAUSE_VERSION: one static Go binary
 # (hack/images/pause/main.go, CGO_ENABLED=0, standard library only) in an otherwise empty image.
-# Output: the image in buildah's vfs store and its OCI archive under $K2K_CACHE/images/archives.
+# Output: the image in buildah's store and its OCI archive under $K2K_CACHE/images/archives.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh

@@ -48,7 +48,9 @@ export async function waitFor<T>(
       const out = await probe();
       if (out !== undefined) return out;
     } catch (err) {
-      last = (err as Error).message;
+      // fetch() says only "fetch failed"; the reason (ECONNREFUSED, a timeout...) is its cause.
+      const { message, cause } = err as Error & { cause?: { code?: string; message?: string } };
+      last = cause ? `${message} (${cause.code ?? cause.message})` : message;
     }
     await sleep(500);
   }
