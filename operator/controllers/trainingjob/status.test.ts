@@ -132,6 +132,18 @@ describe('computeStatus', () => {
       message: /epoch 3\/10/,
     },
     {
+      name: 'stays Running between the trainer’s exit and the Job being marked Complete',
+      tj: trainingJob({ status: { progress: { epoch: 10, epochs: 10, metrics: {} } } }),
+      job: job({
+        active: 0,
+        conditions: [{ type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now }],
+      }),
+      pods: [pod('Succeeded', terminated('{}', 0), '2026-11-25T09:00:00Z', 'node-a')],
+      phase: 'Running',
+      reason: 'Running',
+      message: /mnist-succeeded finished; waiting for Job mnist to complete/,
+    },
+    {
       name: 'says it is restarting after a failed attempt',
       tj: trainingJob(),
       job: job({ active: 1, failed: 1 }),

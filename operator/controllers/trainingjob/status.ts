@@ -162,6 +162,16 @@ function summarize(tj: TrainingJob, { job, pods }: Observed): Summary {
       message: `training in pod ${newest.metadata?.name}${where}`,
     };
   }
+  if (newest?.status?.phase === 'Succeeded') {
+    // The trainer exited 0; the Job controller marks the Job Complete a moment later (after
+    // SuccessCriteriaMet). Until then training is over but not yet settled: still Running, never
+    // back to Pending, so a watcher sees Running -> Succeeded.
+    return {
+      phase: 'Running',
+      reason: Reason.Running,
+      message: `trainer pod ${newest.metadata?.name} finished; waiting for Job ${job.metadata?.name} to complete`,
+    };
+  }
   if ((job.status?.failed ?? 0) > 0 && newest?.status?.phase !== 'Running') {
     const s = pendingSummary(newest);
     return {
