@@ -25,6 +25,7 @@ export const SERVER_CONTAINER = 'server';
 /** The model server's one port: both protocols, health and /metrics (server/README.md). */
 export const SERVER_PORT = 8080;
 export const SERVICE_PORT = 80;
+export const MODEL_URI_ENV = 'K2K_MODEL_URI';
 export const PORT_NAME = 'http';
 /** The server keeps serving (not ready) this long after SIGTERM, while endpoints drop the pod. */
 export const SHUTDOWN_DELAY_SECONDS = 5;
@@ -81,7 +82,7 @@ export const serverAccountName = (md: ModelDeployment) => `${md.metadata.name}-s
 export function serverEnv(md: ModelDeployment, artifactUri: string): V1EnvVar[] {
   const { batching, drift } = md.spec;
   return [
-    { name: 'K2K_MODEL_URI', value: artifactUri },
+    { name: MODEL_URI_ENV, value: artifactUri },
     { name: 'K2K_HOST', value: '0.0.0.0' },
     { name: 'K2K_PORT', value: String(SERVER_PORT) },
     { name: 'K2K_MAX_BATCH_SIZE', value: String(batching.maxBatchSize) },

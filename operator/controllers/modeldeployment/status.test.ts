@@ -399,6 +399,48 @@ describe('computeStatus', () => {
   });
 });
 
+describe('computeStatus of a Deployment that serves an earlier artifact', () => {
+  const OLD = 's3://models/train/1764037000/';
+  const serving = (conditions: DeploymentShape['conditions']) => {
+    const d = deployment({ ready: 1, conditions });
+    d.spec!.template = {
+      spec: { containers: [{ name: 'server', env: [{ name: 'K2K_MODEL_URI', value: OLD }] }] },
+    };
+    return d;
+  };
+  it.each([
+    {
+      name: 'keeps describing it as available while the replaced TrainingJob trains',
+      resolution: {
+        state: 'waiting',
+        reason: 'WaitingForTrainingJob',
+        message: 'waiting for TrainingJob train',
+      },
+      expected: { Ready: 'False', Available: 'True', Reconciling: 'True', Stalled: 'False' },
+    },
+    {
+      name: 'is stalled but still available when the replaced TrainingJob failed',
+      resolution: { state: 'failed', reason: 'TrainingJobFailed', message: 'TrainingJob train failed' },
+      expected: { Ready: 'False', Available: 'True', Reconciling: 'False', Stalled: 'True' },
+    },
+  ])('$name', ({ resolution, expected }) => {
+    const md = modelDeployment({ trainingJobRef: { name: 'train' } });
+    const status = computeStatus(md, {
+      resolution: resolution as Resolution,
+      deployment: serving([available, progressing]),
+      pods: [],
+      now,
+    });
+    const c = Object.fromEntries(status.conditions!.map((x) => [x.type, x]));
+    for (const [type, s] of Object.entries(expected))
+      expect({ type, status: c[type]?.status }).toEqual({ type, status: s });
+    expect(c.Ready!.reason).toBe(resolution.reason);
+    expect(c.Ready!.message).toMatch(`the Deployment keeps serving ${OLD}`);
+    expect(status.artifact).toEqual({ uri: OLD, version: '1764037000' });
+    expect(status.url).toBe('http://mnist.ml.svc:80');
+  });
+});
+
 describe('statusChanged', () => {
   it.each([
     { name: 'is false for the status it just computed', change: () => {}, changed: false },

@@ -13,7 +13,7 @@ import {
   ModelDeploymentConditionType as Type,
 } from '../../api/index.ts';
 import { type ConditionInput, findCondition, isTrue, setCondition } from '../conditions.ts';
-import { deploymentName, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
+import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
 
 export type Status = ModelDeploymentStatus;
 
@@ -25,6 +25,18 @@ export type Resolution =
 
 const VERSION_SEGMENT = /^[1-9][0-9]{0,18}$/;
 
+/** …/<model>/<version>/ names a version; …/<model>/ lets the server pick the newest one (no version). */
+function versionOf(uri: string): string | undefined {
+  const last = uri.replace(/\/+$/, '').split('/').at(-1) ?? '';
+  return VERSION_SEGMENT.test(last) ? last : undefined;
+}
+
+/** The artifact a Deployment the operator made serves (its K2K_MODEL_URI). */
+function servedURI(deployment: V1Deployment | undefined): string | undefined {
+  const server = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === SERVER_CONTAINER);
+  return server?.env?.find((e) => e.name === MODEL_URI_ENV)?.value;
+}
+
 /**
  * The artifact to serve: spec.model.artifactURI as given, or the artifact of the referenced
  * TrainingJob once it succeeded. `trainingJob` is the referenced one from the cache (if any).
@@ -32,9 +44,8 @@ const VERSION_SEGMENT = /^[1-9][0-9]{0,18}$/;
 export function resolveArtifact(md: ModelDeployment, trainingJob: TrainingJob | undefined): Resolution {
   const { artifactURI, trainingJobRef } = md.spec.model;
   if (artifactURI) {
-    // …/<model>/<version>/ names a version; …/<model>/ lets the server pick the newest one.
-    const last = artifactURI.replace(/\/+$/, '').split('/').at(-1) ?? '';
-    return { state: 'resolved', uri: artifactURI, ...(VERSION_SEGMENT.test(last) ? { version: last } : {}) };
+    const version = versionOf(artifactURI);
+    return { state: 'resolved', uri: artifactURI, ...(version ? { version } : {}) };
   }
   const name = trainingJobRef?.name ?? '';
   if (!trainingJob) {
@@ -161,18 +172,8 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
   let progressing: Summary & { on: boolean };
   let stalled: Summary | undefined;
   let ready: Summary & { on: boolean };
-  if (resolution.state !== 'resolved') {
-    const why = { reason: resolution.reason, message: resolution.message };
-    available = { on: false, ...why };
-    progressing = { on: false, ...why };
-    ready = { on: false, ...why };
-    if (resolution.state === 'failed') stalled = why;
-  } else if (!deployment) {
-    const why = { reason: Reason.DeploymentCreated, message: `creating Deployment ${deploymentName(md)}` };
-    available = { on: false, ...why };
-    progressing = { on: true, ...why };
-    ready = { on: false, ...why };
-  } else {
+  const served = resolution.state === 'resolved' ? resolution.uri : servedURI(deployment);
+  if (deployment) {
     const deadline = deploymentCondition(deployment, 'Progressing');
     const isAvailable = deploymentCondition(deployment, 'Available')?.status === 'True';
     const complete = rolloutComplete(deployment);
@@ -211,8 +212,25 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
       ready = {
         on: true,
         reason: Reason.Serving,
-        message: `serving ${resolution.uri} at ${serviceURL(md)} (${readyReplicas} ready)`,
+        message: `serving ${served} at ${serviceURL(md)} (${readyReplicas} ready)`,
       };
+  } else {
+    const why = { reason: Reason.DeploymentCreated, message: `creating Deployment ${deploymentName(md)}` };
+    available = { on: false, ...why };
+    progressing = { on: true, ...why };
+    ready = { on: false, ...why };
+  }
+  if (resolution.state !== 'resolved') {
+    // Nothing new can be deployed. A Deployment of an earlier artifact (the TrainingJob was
+    // replaced) keeps serving it, and Available and Progressing keep describing it.
+    const still = deployment && served ? `; the Deployment keeps serving ${served}` : '';
+    const why = { reason: resolution.reason, message: `${resolution.message}${still}` };
+    if (!deployment) {
+      available = { on: false, ...why };
+      progressing = { on: false, ...why };
+    }
+    ready = { on: false, ...why };
+    if (resolution.state === 'failed') stalled = why;
   }
 
   flag(Type.Available, available.on, available);
@@ -230,9 +248,10 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
   }
 
   const status: Status = { observedGeneration: generation, conditions };
-  if (resolution.state === 'resolved') {
+  if (served) {
+    const version = resolution.state === 'resolved' ? resolution.version : versionOf(served);
     status.url = serviceURL(md);
-    status.artifact = { uri: resolution.uri, ...(resolution.version ? { version: resolution.version } : {}) };
+    status.artifact = { uri: served, ...(version ? { version } : {}) };
   }
   if (deployment) {
     status.replicas = deployment.status?.replicas ?? 0;
