@@ -117,12 +117,16 @@ export function setupModelDeploymentController(
     const resolution = resolveArtifact(md, ref ? trainingJobs.get(namespace, ref.name) : undefined);
 
     let error: Error | undefined;
+    let deployment = deployments.get(namespace, deploymentName(md));
     // Until there is an artifact nothing is deployed; a Deployment already serving an earlier
     // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
     if (resolution.state === 'resolved') {
       try {
         for (const child of desiredChildren(md, resolution.uri, opts.server)) {
-          await apply(opts.kubeConfig, child);
+          const stored = await apply(opts.kubeConfig, child);
+          // The stored Deployment is newer than the cache: its generation says whether the
+          // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
+          if (stored.kind === 'Deployment') deployment = stored as V1Deployment;
         }
       } catch (err) {
         error = err instanceof Error ? err : new Error(String(err));
@@ -130,7 +134,6 @@ export function setupModelDeploymentController(
       }
     }
 
-    const deployment = deployments.get(namespace, deploymentName(md));
     const serverPods = pods
       .list(namespace)
       .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
