@@ -3,11 +3,13 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
 import { createLogger, EventRecorder, Manager } from './runtime/index.ts';
 
 export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
 export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
+export const DEFAULT_SERVER_IMAGE = 'localhost/k2k/model-server:dev';
 
 const { values: flags } = parseArgs({
   options: {
@@ -18,6 +20,7 @@ const { values: flags } = parseArgs({
       type: 'string',
       default: process.env.K2K_TRAINER_GPU_IMAGE ?? DEFAULT_TRAINER_GPU_IMAGE,
     },
+    'server-image': { type: 'string', default: process.env.K2K_SERVER_IMAGE ?? DEFAULT_SERVER_IMAGE },
     'probe-address': { type: 'string', default: process.env.K2K_PROBE_ADDRESS ?? '0.0.0.0:8081' },
     'leader-elect': { type: 'string', default: process.env.K2K_LEADER_ELECT ?? 'true' },
     'leader-election-namespace': {
@@ -60,16 +63,24 @@ const manager = new Manager({
     : false,
 });
 
+const events = new EventRecorder(kubeConfig, {
+  controller: 'k2k.dev/operator',
+  instance: flags.identity!,
+  logger,
+});
 setupTrainingJobController(manager, {
   kubeConfig,
   images: { cpu: flags['trainer-image']!, gpu: flags['trainer-gpu-image']! },
   namespace: flags.namespace,
   workers: Number(flags.workers),
-  events: new EventRecorder(kubeConfig, {
-    controller: 'k2k.dev/operator',
-    instance: flags.identity!,
-    logger,
-  }),
+  events,
+});
+setupModelDeploymentController(manager, {
+  kubeConfig,
+  server: { image: flags['server-image']! },
+  namespace: flags.namespace,
+  workers: Number(flags.workers),
+  events,
 });
 
 // The manager stops gracefully on SIGTERM/SIGINT: drains reconciles, releases the lease, exits.

@@ -14,6 +14,26 @@ export const ModelDeploymentConditionType = {
   Stalled: 'Stalled',
 } as const;
 
+/** Condition reasons a user can act on. */
+export const ModelDeploymentReason = {
+  /** spec.model.trainingJobRef names a TrainingJob that has not produced its artifact yet. */
+  WaitingForTrainingJob: 'WaitingForTrainingJob',
+  TrainingJobNotFound: 'TrainingJobNotFound',
+  TrainingJobFailed: 'TrainingJobFailed',
+  DeploymentCreated: 'DeploymentCreated',
+  RolloutInProgress: 'RolloutInProgress',
+  RolloutComplete: 'RolloutComplete',
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  Available: 'Available',
+  /** No model server pod is ready yet (starting, loading or warming up the model). */
+  ModelLoading: 'ModelLoading',
+  Unschedulable: 'Unschedulable',
+  ImagePullFailed: 'ImagePullFailed',
+  ServerCrashLooping: 'ServerCrashLooping',
+  Serving: 'Serving',
+  ReconcileError: 'ReconcileError',
+} as const;
+
 export const ModelSource = Type.Object(
   {
     artifactURI: Type.Optional(
@@ -144,11 +164,12 @@ export const ModelDeploymentStatus = Type.Object(
   },
   { description: 'Observed state of the ModelDeployment.' },
 );
+export type ModelDeploymentStatus = Static<typeof ModelDeploymentStatus>;
 
 export interface ModelDeployment {
   apiVersion: typeof API_VERSION;
   kind: typeof MODELDEPLOYMENT_KIND;
   metadata: import('@kubernetes/client-node').V1ObjectMeta;
   spec: ModelDeploymentSpec;
-  status?: Static<typeof ModelDeploymentStatus>;
+  status?: ModelDeploymentStatus;
 }

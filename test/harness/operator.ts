@@ -66,6 +66,7 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
     `--workers=${opts.workers ?? 4}`,
     '--trainer-image=k2k/trainer:test',
     '--trainer-gpu-image=k2k/trainer-gpu:test',
+    '--server-image=k2k/model-server:test',
   ];
   if (opts.leaseDurationSeconds) args.push(`--lease-duration-seconds=${opts.leaseDurationSeconds}`);
   if (opts.namespace) args.push(`--namespace=${opts.namespace}`);

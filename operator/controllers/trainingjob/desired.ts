@@ -17,14 +17,21 @@ import {
   TrainerExitCode,
   type TrainingJob,
 } from '../../api/index.ts';
+import {
+  resourceRequirements,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  tolerationsFor,
+} from '../pod.ts';
+import { storageAccess } from '../storage.ts';
+
+export { GPU_RESOURCE } from '../pod.ts';
+export { CREDENTIALS_DIR } from '../storage.ts';
 
 export const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'k2k';
 export const TRAINER_CONTAINER = 'trainer';
-export const GPU_RESOURCE = 'nvidia.com/gpu';
-/** Where a storage credentials Secret is mounted; the trainer reads AWS_* files from it. */
-export const CREDENTIALS_DIR = '/var/run/secrets/k2k.dev/storage';
 export const TERMINATION_LOG = '/dev/termination-log';
 
 export interface TrainerImages {
@@ -88,45 +95,14 @@ export function trainerConfig(tj: TrainingJob): TrainerConfig {
 function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec {
   const { spec } = tj;
   const gpus = spec.resources.gpus ?? 0;
-  const storage = spec.storage;
-  const requests: Record<string, string> = {};
-  const limits: Record<string, string> = {};
-  if (spec.resources.cpu !== undefined) requests.cpu = String(spec.resources.cpu);
-  if (spec.resources.memory !== undefined) {
-    requests.memory = String(spec.resources.memory);
-    limits.memory = String(spec.resources.memory);
-  }
-  if (spec.resources.cpuLimit !== undefined) limits.cpu = String(spec.resources.cpuLimit);
-  if (gpus > 0) {
-    // Extended resources are not overcommitted: request and limit must be equal.
-    requests[GPU_RESOURCE] = String(gpus);
-    limits[GPU_RESOURCE] = String(gpus);
-  }
-
+  const storage = storageAccess(spec.storage);
   const env = [
     { name: TrainerEnv.Config, value: JSON.stringify(trainerConfig(tj)) },
     { name: 'K2K_TERMINATION_LOG', value: TERMINATION_LOG },
     { name: 'NODE_OPTIONS', value: '--max-old-space-size=4096' },
+    ...storage.env,
   ];
-  if (storage?.endpoint) env.push({ name: TrainerEnv.S3Endpoint, value: storage.endpoint });
-  if (storage) {
-    env.push({ name: TrainerEnv.S3Region, value: storage.region });
-    env.push({ name: TrainerEnv.S3ForcePathStyle, value: String(storage.forcePathStyle) });
-  }
-  const volumes: NonNullable<V1PodTemplateSpec['spec']>['volumes'] = [{ name: 'tmp', emptyDir: {} }];
-  const volumeMounts = [{ name: 'tmp', mountPath: '/tmp' }];
-  if (storage?.credentialsSecretRef) {
-    // Credentials stay in the Secret: mounted as files, never copied into the pod spec.
-    volumes.push({ name: 'storage-credentials', secret: { secretName: storage.credentialsSecretRef.name } });
-    volumeMounts.push({ name: 'storage-credentials', mountPath: CREDENTIALS_DIR, readOnly: true } as never);
-    env.push({ name: 'K2K_S3_CREDENTIALS_DIR', value: CREDENTIALS_DIR });
-  }
-
-  const tolerations = [...(spec.tolerations ?? [])];
-  if (gpus > 0 && !tolerations.some((t) => t.key === GPU_RESOURCE)) {
-    // GPU nodes are commonly tainted nvidia.com/gpu:NoSchedule so that only GPU pods land there.
-    tolerations.push({ key: GPU_RESOURCE, operator: 'Exists', effect: 'NoSchedule' });
-  }
+  const tolerations = tolerationsFor(spec.tolerations, gpus);
 
   return {
     metadata: { labels: childMetadata(tj, '').labels },
@@ -134,13 +110,7 @@ function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec 
       restartPolicy: 'Never',
       serviceAccountName: spec.serviceAccountName ?? trainerAccountName(tj),
       automountServiceAccountToken: true,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 65532,
-        runAsGroup: 65532,
-        fsGroup: 65532,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: restrictedPodSecurityContext(),
       ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
       ...(tolerations.length > 0 ? { tolerations } : {}),
       containers: [
@@ -149,21 +119,14 @@ function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec 
           image: spec.image ?? (gpus > 0 ? images.gpu : images.cpu),
           imagePullPolicy: 'IfNotPresent',
           env,
-          resources: {
-            ...(Object.keys(requests).length > 0 ? { requests } : {}),
-            ...(Object.keys(limits).length > 0 ? { limits } : {}),
-          },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
+          resources: resourceRequirements(spec.resources),
+          securityContext: restrictedContainerSecurityContext(),
           terminationMessagePath: TERMINATION_LOG,
           terminationMessagePolicy: 'FallbackToLogsOnError',
-          volumeMounts,
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...storage.volumeMounts],
         },
       ],
-      volumes,
+      volumes: [{ name: 'tmp', emptyDir: {} }, ...storage.volumes],
     },
   };
 }

@@ -1,0 +1,472 @@
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { Value } from 'typebox/value';
+import { describe, expect, it } from 'vitest';
+import { type ModelDeployment, ModelDeploymentSpec, type TrainingJob } from '../../api/index.ts';
+import { computeStatus, type Observed, type Resolution, resolveArtifact, statusChanged } from './status.ts';
+
+const now = new Date('2026-11-25T10:00:00Z');
+const earlier = '2026-11-25T09:00:00Z';
+const URI = 's3://models/mnist/1764037200/';
+
+function modelDeployment(model: ModelDeployment['spec']['model'] = { artifactURI: URI }): ModelDeployment {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name: 'mnist', namespace: 'ml', uid: 'uid-1', generation: 3 },
+    spec: Value.Default(ModelDeploymentSpec, { model }) as ModelDeployment['spec'],
+  };
+}
+
+function trainingJob(status: TrainingJob['status']): TrainingJob {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name: 'train', namespace: 'ml' },
+    spec: {} as TrainingJob['spec'],
+    status,
+  };
+}
+
+const cond = (type: string, status: 'True' | 'False', reason: string, message = '') => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: earlier,
+});
+
+interface DeploymentShape {
+  generation?: number;
+  observedGeneration?: number;
+  replicas?: number;
+  updated?: number;
+  ready?: number;
+  available?: number;
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+}
+
+function deployment(s: DeploymentShape): V1Deployment {
+  return {
+    metadata: { name: 'mnist', namespace: 'ml', generation: s.generation ?? 1 },
+    spec: { replicas: s.replicas ?? 1, selector: {}, template: {} },
+    status: {
+      observedGeneration: s.observedGeneration ?? s.generation ?? 1,
+      replicas: s.replicas ?? 1,
+      updatedReplicas: s.updated ?? s.replicas ?? 1,
+      readyReplicas: s.ready ?? 0,
+      availableReplicas: s.available ?? s.ready ?? 0,
+      conditions: s.conditions,
+    },
+  };
+}
+
+const available = { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' };
+const unavailable = { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' };
+const progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' };
+const deadline = {
+  type: 'Progressing',
+  status: 'False',
+  reason: 'ProgressDeadlineExceeded',
+  message: 'ReplicaSet "mnist-abc" has timed out progressing.',
+};
+
+const pendingPod = (extra: Partial<V1Pod['status']> = {}, nodeName?: string): V1Pod => ({
+  metadata: { name: 'mnist-abc-1', namespace: 'ml', creationTimestamp: new Date(earlier) },
+  spec: { containers: [], ...(nodeName ? { nodeName } : {}) },
+  status: { phase: 'Pending', ...extra },
+});
+
+const resolved: Resolution = { state: 'resolved', uri: URI, version: '1764037200' };
+
+const conditionsOf = (md: ModelDeployment, observed: Partial<Observed>) => {
+  const status = computeStatus(md, { resolution: resolved, pods: [], now, ...observed });
+  return Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c]));
+};
+
+describe('resolveArtifact', () => {
+  it.each([
+    {
+      name: 'serves spec.model.artifactURI as given, with its version segment',
+      model: { artifactURI: URI },
+      tj: undefined,
+      expected: { state: 'resolved', uri: URI, version: '1764037200' },
+    },
+    {
+      name: 'serves a model URI without a version: the server picks the newest',
+      model: { artifactURI: 's3://models/mnist/' },
+      tj: undefined,
+      expected: { state: 'resolved', uri: 's3://models/mnist/' },
+    },
+    {
+      name: 'waits for a referenced TrainingJob that does not exist',
+      model: { trainingJobRef: { name: 'train' } },
+      tj: undefined,
+      expected: { state: 'waiting', reason: 'TrainingJobNotFound' },
+    },
+    {
+      name: 'waits for a referenced TrainingJob that is still running',
+      model: { trainingJobRef: { name: 'train' } },
+      tj: trainingJob({ conditions: [cond('Ready', 'False', 'Running', 'epoch 2/5')] }),
+      expected: { state: 'waiting', reason: 'WaitingForTrainingJob' },
+    },
+    {
+      name: 'fails when the referenced TrainingJob failed',
+      model: { trainingJobRef: { name: 'train' } },
+      tj: trainingJob({ conditions: [cond('Failed', 'True', 'InvalidInput', 'dataset.uri: not found')] }),
+      expected: { state: 'failed', reason: 'TrainingJobFailed' },
+    },
+    {
+      name: 'serves the artifact of a referenced TrainingJob that succeeded',
+      model: { trainingJobRef: { name: 'train' } },
+      tj: trainingJob({
+        conditions: [cond('Succeeded', 'True', 'Succeeded')],
+        artifact: { uri: 's3://models/train/7/', version: '7', manifestSha256: 'f00d' },
+      }),
+      expected: { state: 'resolved', uri: 's3://models/train/7/', version: '7' },
+    },
+  ])('$name', ({ model, tj, expected }) => {
+    const r = resolveArtifact(modelDeployment(model), tj);
+    expect(r).toMatchObject(expected);
+    if (expected.state === 'resolved' && !('version' in expected)) expect(r).not.toHaveProperty('version');
+  });
+
+  it('names the TrainingJob’s failure in the message', () => {
+    const r = resolveArtifact(
+      modelDeployment({ trainingJobRef: { name: 'train' } }),
+      trainingJob({ conditions: [cond('Failed', 'True', 'InvalidInput', 'dataset.uri: not found')] }),
+    );
+    expect(r.state === 'failed' && r.message).toMatch(/InvalidInput.*dataset\.uri: not found/);
+  });
+});
+
+describe('computeStatus', () => {
+  it.each([
+    {
+      name: 'is not ready and still reconciling while it waits for the TrainingJob',
+      observed: { resolution: { state: 'waiting', reason: 'WaitingForTrainingJob', message: 'waiting' } },
+      expected: {
+        Ready: 'False',
+        Available: 'False',
+        Progressing: 'False',
+        Reconciling: 'True',
+        Stalled: 'False',
+      },
+      reason: 'WaitingForTrainingJob',
+    },
+    {
+      name: 'is stalled when the TrainingJob failed',
+      observed: { resolution: { state: 'failed', reason: 'TrainingJobFailed', message: 'failed' } },
+      expected: { Ready: 'False', Available: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'TrainingJobFailed',
+    },
+    {
+      name: 'is progressing while the Deployment it just applied is not in the cache yet',
+      observed: {},
+      expected: {
+        Ready: 'False',
+        Available: 'False',
+        Progressing: 'True',
+        Reconciling: 'True',
+        Stalled: 'False',
+      },
+      reason: 'DeploymentCreated',
+    },
+    {
+      name: 'says no pod can be scheduled when the scheduler says so',
+      observed: {
+        deployment: deployment({ conditions: [unavailable, progressing] }),
+        pods: [
+          pendingPod({
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message: '0/0 nodes are available',
+              },
+            ],
+          }),
+        ],
+      },
+      expected: {
+        Ready: 'False',
+        Available: 'False',
+        Progressing: 'True',
+        Reconciling: 'True',
+        Stalled: 'False',
+      },
+      reason: 'Unschedulable',
+    },
+    {
+      name: 'says the image cannot be pulled',
+      observed: {
+        deployment: deployment({ conditions: [unavailable, progressing] }),
+        pods: [
+          pendingPod(
+            {
+              containerStatuses: [
+                {
+                  name: 'server',
+                  image: 'x',
+                  imageID: '',
+                  ready: false,
+                  restartCount: 0,
+                  state: { waiting: { reason: 'ErrImagePull', message: 'not found' } },
+                },
+              ],
+            },
+            'node-1',
+          ),
+        ],
+      },
+      expected: { Ready: 'False', Available: 'False', Reconciling: 'True' },
+      reason: 'ImagePullFailed',
+    },
+    {
+      name: 'says the server keeps crashing',
+      observed: {
+        deployment: deployment({ conditions: [unavailable, progressing] }),
+        pods: [
+          pendingPod(
+            {
+              containerStatuses: [
+                {
+                  name: 'server',
+                  image: 'x',
+                  imageID: '',
+                  ready: false,
+                  restartCount: 4,
+                  state: { waiting: { reason: 'CrashLoopBackOff' } },
+                  lastState: { terminated: { exitCode: 2, message: 'invalid configuration' } },
+                },
+              ],
+            },
+            'node-1',
+          ),
+        ],
+      },
+      expected: { Ready: 'False', Available: 'False', Reconciling: 'True' },
+      reason: 'ServerCrashLooping',
+    },
+    {
+      name: 'waits for the model to load on a scheduled pod',
+      observed: {
+        deployment: deployment({ conditions: [unavailable, progressing] }),
+        pods: [pendingPod({}, 'node-1')],
+      },
+      expected: { Ready: 'False', Available: 'False', Reconciling: 'True' },
+      reason: 'ModelLoading',
+    },
+    {
+      name: 'is ready once every pod runs the current spec and is available',
+      observed: { deployment: deployment({ replicas: 2, ready: 2, conditions: [available, progressing] }) },
+      expected: {
+        Ready: 'True',
+        Available: 'True',
+        Progressing: 'False',
+        Reconciling: 'False',
+        Stalled: 'False',
+      },
+      reason: 'Serving',
+    },
+    {
+      name: 'stays available but not ready while a new version rolls out',
+      observed: {
+        deployment: deployment({
+          generation: 2,
+          replicas: 2,
+          updated: 1,
+          ready: 2,
+          conditions: [available, progressing],
+        }),
+      },
+      expected: {
+        Ready: 'False',
+        Available: 'True',
+        Progressing: 'True',
+        Reconciling: 'True',
+        Stalled: 'False',
+      },
+      reason: 'RolloutInProgress',
+    },
+    {
+      name: 'is not ready while the Deployment controller has not seen the newest spec',
+      observed: {
+        deployment: deployment({
+          generation: 2,
+          observedGeneration: 1,
+          ready: 1,
+          conditions: [available, progressing],
+        }),
+      },
+      expected: { Ready: 'False', Available: 'True', Progressing: 'True', Reconciling: 'True' },
+      reason: 'RolloutInProgress',
+    },
+    {
+      name: 'is stalled when the rollout exceeds its progress deadline',
+      observed: { deployment: deployment({ ready: 0, conditions: [unavailable, deadline] }) },
+      expected: {
+        Ready: 'False',
+        Available: 'False',
+        Progressing: 'False',
+        Reconciling: 'False',
+        Stalled: 'True',
+      },
+      reason: 'ProgressDeadlineExceeded',
+    },
+    {
+      name: 'reports an error of this pass as not ready and reconciling, never as ready',
+      observed: {
+        deployment: deployment({ replicas: 1, ready: 1, conditions: [available, progressing] }),
+        error: new Error('deployments.apps "mnist" is forbidden'),
+      },
+      expected: { Ready: 'False', Reconciling: 'True', Stalled: 'False' },
+      reason: 'ReconcileError',
+    },
+  ])('$name', ({ observed, expected, reason }) => {
+    const c = conditionsOf(modelDeployment(), observed as Partial<Observed>);
+    for (const [type, status] of Object.entries(expected))
+      expect({ type, status: c[type]?.status }).toEqual({ type, status });
+    expect(c.Ready!.reason).toBe(reason);
+    expect(c.Ready!.message).not.toBe('');
+    expect(c.Ready!.observedGeneration).toBe(3);
+  });
+
+  it('names the scheduler’s message when no pod can be scheduled', () => {
+    const c = conditionsOf(modelDeployment(), {
+      deployment: deployment({ conditions: [unavailable] }),
+      pods: [
+        pendingPod({
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: '0/0 nodes are available',
+            },
+          ],
+        }),
+      ],
+    });
+    expect(c.Available!.message).toMatch(/mnist-abc-1 cannot be scheduled: 0\/0 nodes are available/);
+  });
+
+  it('reports the URL, artifact, generation and replica counts', () => {
+    const status = computeStatus(modelDeployment(), {
+      resolution: resolved,
+      deployment: deployment({ replicas: 3, ready: 2, conditions: [available] }),
+      pods: [],
+      now,
+    });
+    expect(status).toMatchObject({
+      observedGeneration: 3,
+      url: 'http://mnist.ml.svc:80',
+      artifact: { uri: URI, version: '1764037200' },
+      replicas: 3,
+      readyReplicas: 2,
+    });
+  });
+
+  it('reports neither URL nor artifact before there is one', () => {
+    const status = computeStatus(modelDeployment({ trainingJobRef: { name: 'train' } }), {
+      resolution: { state: 'waiting', reason: 'WaitingForTrainingJob', message: 'waiting' },
+      pods: [],
+      now,
+    });
+    expect(status.url).toBeUndefined();
+    expect(status.artifact).toBeUndefined();
+    expect(status.replicas).toBeUndefined();
+  });
+
+  it('keeps a condition’s transition time while its status does not change', () => {
+    const md = modelDeployment();
+    md.status = { conditions: [cond('Available', 'False', 'ModelLoading')] };
+    const c = conditionsOf(md, { deployment: deployment({ conditions: [unavailable] }) });
+    expect(c.Available!.lastTransitionTime).toBe(earlier);
+    expect(c.Ready!.lastTransitionTime).toBe('2026-11-25T10:00:00Z');
+  });
+
+  it('never sets, changes or owns the Drifting condition (the server and Prometheus measure drift)', () => {
+    const md = modelDeployment();
+    md.status = { conditions: [cond('Drifting', 'True', 'PSIAboveThreshold')] };
+    const status = computeStatus(md, { resolution: resolved, pods: [], now });
+    expect(status.conditions!.map((c) => c.type)).not.toContain('Drifting');
+    expect(
+      computeStatus(modelDeployment(), { resolution: resolved, pods: [], now }).conditions!.map(
+        (c) => c.type,
+      ),
+    ).not.toContain('Drifting');
+  });
+});
+
+describe('computeStatus of a Deployment that serves an earlier artifact', () => {
+  const OLD = 's3://models/train/1764037000/';
+  const serving = (conditions: DeploymentShape['conditions']) => {
+    const d = deployment({ ready: 1, conditions });
+    d.spec!.template = {
+      spec: { containers: [{ name: 'server', env: [{ name: 'K2K_MODEL_URI', value: OLD }] }] },
+    };
+    return d;
+  };
+  it.each([
+    {
+      name: 'keeps describing it as available while the replaced TrainingJob trains',
+      resolution: {
+        state: 'waiting',
+        reason: 'WaitingForTrainingJob',
+        message: 'waiting for TrainingJob train',
+      },
+      expected: { Ready: 'False', Available: 'True', Reconciling: 'True', Stalled: 'False' },
+    },
+    {
+      name: 'is stalled but still available when the replaced TrainingJob failed',
+      resolution: { state: 'failed', reason: 'TrainingJobFailed', message: 'TrainingJob train failed' },
+      expected: { Ready: 'False', Available: 'True', Reconciling: 'False', Stalled: 'True' },
+    },
+  ])('$name', ({ resolution, expected }) => {
+    const md = modelDeployment({ trainingJobRef: { name: 'train' } });
+    const status = computeStatus(md, {
+      resolution: resolution as Resolution,
+      deployment: serving([available, progressing]),
+      pods: [],
+      now,
+    });
+    const c = Object.fromEntries(status.conditions!.map((x) => [x.type, x]));
+    for (const [type, s] of Object.entries(expected))
+      expect({ type, status: c[type]?.status }).toEqual({ type, status: s });
+    expect(c.Ready!.reason).toBe(resolution.reason);
+    expect(c.Ready!.message).toMatch(`the Deployment keeps serving ${OLD}`);
+    expect(status.artifact).toEqual({ uri: OLD, version: '1764037000' });
+    expect(status.url).toBe('http://mnist.ml.svc:80');
+  });
+});
+
+describe('statusChanged', () => {
+  it.each([
+    { name: 'is false for the status it just computed', change: () => {}, changed: false },
+    {
+      name: 'ignores a Drifting condition someone else set',
+      change: (md: ModelDeployment) => md.status!.conditions!.push(cond('Drifting', 'True', 'x')),
+      changed: false,
+    },
+    {
+      name: 'is true when the ready replica count moved',
+      change: (md: ModelDeployment) => {
+        md.status!.readyReplicas = 5;
+      },
+      changed: true,
+    },
+  ])('$name', ({ change, changed }) => {
+    const md = modelDeployment();
+    const observed = {
+      resolution: resolved,
+      deployment: deployment({ ready: 1, conditions: [available] }),
+      pods: [],
+      now,
+    };
+    md.status = structuredClone(computeStatus(md, observed));
+    const next = computeStatus(md, observed);
+    change(md);
+    expect(statusChanged(md.status, next)).toBe(changed);
+  });
+});

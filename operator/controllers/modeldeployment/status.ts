@@ -1,0 +1,290 @@
+// Computes a ModelDeployment's status from what the cluster shows, once per reconcile, as a pure
+// function: the TrainingJob it serves (if any), the serving Deployment, its pods and the error of
+// this pass. The Drifting condition is not the operator's: drift is measured by the model server
+// and alerted on by Prometheus (config/prometheus/k2k-alerts.yaml); the operator leaves it alone.
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import {
+  type Condition,
+  type ModelDeployment,
+  type ModelDeploymentStatus,
+  ModelDeploymentReason as Reason,
+  type TrainingJob,
+  TrainingJobConditionType,
+  ModelDeploymentConditionType as Type,
+} from '../../api/index.ts';
+import { type ConditionInput, findCondition, isTrue, setCondition } from '../conditions.ts';
+import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
+
+export type Status = ModelDeploymentStatus;
+
+/** Where the artifact to serve comes from, as resolved in this pass. */
+export type Resolution =
+  | { state: 'resolved'; uri: string; version?: string }
+  | { state: 'waiting'; reason: string; message: string }
+  | { state: 'failed'; reason: string; message: string };
+
+const VERSION_SEGMENT = /^[1-9][0-9]{0,18}$/;
+
+/** …/<model>/<version>/ names a version; …/<model>/ lets the server pick the newest one (no version). */
+function versionOf(uri: string): string | undefined {
+  const last = uri.replace(/\/+$/, '').split('/').at(-1) ?? '';
+  return VERSION_SEGMENT.test(last) ? last : undefined;
+}
+
+/** The artifact a Deployment the operator made serves (its K2K_MODEL_URI). */
+function servedURI(deployment: V1Deployment | undefined): string | undefined {
+  const server = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === SERVER_CONTAINER);
+  return server?.env?.find((e) => e.name === MODEL_URI_ENV)?.value;
+}
+
+/**
+ * The artifact to serve: spec.model.artifactURI as given, or the artifact of the referenced
+ * TrainingJob once it succeeded. `trainingJob` is the referenced one from the cache (if any).
+ */
+export function resolveArtifact(md: ModelDeployment, trainingJob: TrainingJob | undefined): Resolution {
+  const { artifactURI, trainingJobRef } = md.spec.model;
+  if (artifactURI) {
+    const version = versionOf(artifactURI);
+    return { state: 'resolved', uri: artifactURI, ...(version ? { version } : {}) };
+  }
+  const name = trainingJobRef?.name ?? '';
+  if (!trainingJob) {
+    return {
+      state: 'waiting',
+      reason: Reason.TrainingJobNotFound,
+      message: `TrainingJob ${name} does not exist (yet) in namespace ${md.metadata.namespace}`,
+    };
+  }
+  const conditions = trainingJob.status?.conditions;
+  if (isTrue(conditions, TrainingJobConditionType.Failed)) {
+    const failed = findCondition(conditions, TrainingJobConditionType.Failed);
+    return {
+      state: 'failed',
+      reason: Reason.TrainingJobFailed,
+      message: `TrainingJob ${name} failed (${failed?.reason}): ${failed?.message ?? ''}`.trim(),
+    };
+  }
+  const artifact = trainingJob.status?.artifact;
+  if (!artifact || !isTrue(conditions, TrainingJobConditionType.Succeeded)) {
+    const ready = findCondition(conditions, TrainingJobConditionType.Ready);
+    const where = ready ? ` (${ready.reason}: ${ready.message})` : '';
+    return {
+      state: 'waiting',
+      reason: Reason.WaitingForTrainingJob,
+      message: `waiting for TrainingJob ${name} to succeed and write its artifact${where}`,
+    };
+  }
+  return { state: 'resolved', uri: artifact.uri, version: artifact.version };
+}
+
+export interface Observed {
+  resolution: Resolution;
+  deployment?: V1Deployment;
+  /** The Deployment's pods (from the cache), to say why none is ready. */
+  pods: V1Pod[];
+  /** An error of this reconcile pass (for example a failed apply). */
+  error?: Error;
+  now: Date;
+}
+
+interface Summary {
+  reason: string;
+  message: string;
+}
+
+const byCreation = (a: V1Pod, b: V1Pod) =>
+  new Date(a.metadata?.creationTimestamp ?? 0).getTime() -
+  new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+
+function deploymentCondition(deployment: V1Deployment | undefined, type: string) {
+  return deployment?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** As `kubectl rollout status`: the controller saw the newest spec and every pod runs it and is available. */
+function rolloutComplete(d: V1Deployment): boolean {
+  const s = d.status ?? {};
+  const desired = d.spec?.replicas ?? 1;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= desired &&
+    (s.replicas ?? 0) <= (s.updatedReplicas ?? 0) &&
+    (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0)
+  );
+}
+
+/** Why no model server pod is ready, in words a user can act on. */
+export function unavailableSummary(pods: V1Pod[]): Summary {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp).sort(byCreation);
+  for (const pod of live) {
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+      return {
+        reason: Reason.Unschedulable,
+        message: `model server pod ${pod.metadata?.name} cannot be scheduled: ${scheduled.message ?? 'no node fits'}`,
+      };
+    }
+    const server = pod.status?.containerStatuses?.find((c) => c.name === SERVER_CONTAINER);
+    const waiting = server?.state?.waiting;
+    if (waiting && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason ?? '')) {
+      return {
+        reason: Reason.ImagePullFailed,
+        message: `model server image cannot be pulled (${waiting.reason}): ${waiting.message ?? ''}`.trim(),
+      };
+    }
+    if (waiting?.reason === 'CrashLoopBackOff') {
+      const last = server?.lastState?.terminated;
+      const detail = last
+        ? ` (exit code ${last.exitCode}${last.message ? `: ${last.message.trim()}` : ''})`
+        : '';
+      return {
+        reason: Reason.ServerCrashLooping,
+        message: `model server in pod ${pod.metadata?.name} keeps exiting${detail}`,
+      };
+    }
+  }
+  const newest = live.at(-1);
+  if (!newest) return { reason: Reason.ModelLoading, message: 'waiting for model server pods to be created' };
+  if (!newest.spec?.nodeName) {
+    return {
+      reason: Reason.ModelLoading,
+      message: `model server pod ${newest.metadata?.name} is waiting to be scheduled on a node`,
+    };
+  }
+  return {
+    reason: Reason.ModelLoading,
+    message: `model server pod ${newest.metadata?.name} is starting on node ${newest.spec.nodeName}: not ready until the model is loaded and warmed up (/readyz)`,
+  };
+}
+
+/** The new status; conditions keep their transition times when unchanged. */
+export function computeStatus(md: ModelDeployment, observed: Observed): Status {
+  const { resolution, deployment, pods, error, now } = observed;
+  const generation = md.metadata.generation;
+  let conditions: Condition[] = operatorConditions(md.status?.conditions);
+  const set = (input: ConditionInput) => {
+    conditions = setCondition(conditions, input, generation, now);
+  };
+  const flag = (type: string, on: boolean, { reason, message }: Summary) =>
+    set({ type, status: on ? 'True' : 'False', reason, message });
+
+  // Available and Progressing mirror the Deployment; before there is one, neither holds.
+  let available: Summary & { on: boolean };
+  let progressing: Summary & { on: boolean };
+  let stalled: Summary | undefined;
+  let ready: Summary & { on: boolean };
+  const served = resolution.state === 'resolved' ? resolution.uri : servedURI(deployment);
+  if (deployment) {
+    const deadline = deploymentCondition(deployment, 'Progressing');
+    const isAvailable = deploymentCondition(deployment, 'Available')?.status === 'True';
+    const complete = rolloutComplete(deployment);
+    const readyReplicas = deployment.status?.readyReplicas ?? 0;
+    const replicas = deployment.status?.replicas ?? 0;
+    available = isAvailable
+      ? {
+          on: true,
+          reason: Reason.Available,
+          message: `${deployment.status?.availableReplicas ?? 0} of ${replicas} model server pods are available`,
+        }
+      : { on: false, ...unavailableSummary(pods) };
+    if (deadline?.status === 'False' && deadline.reason === 'ProgressDeadlineExceeded') {
+      stalled = {
+        reason: Reason.ProgressDeadlineExceeded,
+        message: `the rollout made no progress within its deadline: ${deadline.message ?? ''}${isAvailable ? '' : `; ${available.message}`}`,
+      };
+      progressing = { on: false, ...stalled };
+    } else if (complete) {
+      progressing = {
+        on: false,
+        reason: Reason.RolloutComplete,
+        message: `every model server pod runs the current spec (${readyReplicas} ready)`,
+      };
+    } else {
+      progressing = {
+        on: true,
+        reason: Reason.RolloutInProgress,
+        message: `rolling out: ${deployment.status?.updatedReplicas ?? 0} of ${deployment.spec?.replicas ?? 1} pods updated, ${deployment.status?.availableReplicas ?? 0} available`,
+      };
+    }
+    if (stalled) ready = { on: false, ...stalled };
+    else if (!isAvailable) ready = { on: false, reason: available.reason, message: available.message };
+    else if (!complete) ready = { on: false, reason: progressing.reason, message: progressing.message };
+    else
+      ready = {
+        on: true,
+        reason: Reason.Serving,
+        message: `serving ${served} at ${serviceURL(md)} (${readyReplicas} ready)`,
+      };
+  } else {
+    const why = { reason: Reason.DeploymentCreated, message: `creating Deployment ${deploymentName(md)}` };
+    available = { on: false, ...why };
+    progressing = { on: true, ...why };
+    ready = { on: false, ...why };
+  }
+  if (resolution.state !== 'resolved') {
+    // Nothing new can be deployed. A Deployment of an earlier artifact (the TrainingJob was
+    // replaced) keeps serving it, and Available and Progressing keep describing it.
+    const still = deployment && served ? `; the Deployment keeps serving ${served}` : '';
+    const why = { reason: resolution.reason, message: `${resolution.message}${still}` };
+    if (!deployment) {
+      available = { on: false, ...why };
+      progressing = { on: false, ...why };
+    }
+    ready = { on: false, ...why };
+    if (resolution.state === 'failed') stalled = why;
+  }
+
+  flag(Type.Available, available.on, available);
+  flag(Type.Progressing, progressing.on, progressing);
+  if (error) {
+    // An error of this pass means what the cluster shows may not be what the spec asks for.
+    const why = { reason: Reason.ReconcileError, message: error.message };
+    flag(Type.Ready, false, why);
+    flag(Type.Reconciling, true, { reason: Reason.ReconcileError, message: `retrying: ${error.message}` });
+    flag(Type.Stalled, false, why);
+  } else {
+    flag(Type.Ready, ready.on, ready);
+    flag(Type.Reconciling, !ready.on && !stalled, ready);
+    flag(Type.Stalled, stalled !== undefined, stalled ?? ready);
+  }
+
+  const status: Status = { observedGeneration: generation, conditions };
+  if (served) {
+    const version = resolution.state === 'resolved' ? resolution.version : versionOf(served);
+    status.url = serviceURL(md);
+    status.artifact = { uri: served, ...(version ? { version } : {}) };
+  }
+  if (deployment) {
+    status.replicas = deployment.status?.replicas ?? 0;
+    status.readyReplicas = deployment.status?.readyReplicas ?? 0;
+  }
+  return status;
+}
+
+/** The in-cluster URL of the model's Service. */
+export function serviceURL(md: ModelDeployment): string {
+  return `http://${serviceName(md)}.${md.metadata.namespace}.svc:${SERVICE_PORT}`;
+}
+
+/** The conditions the operator owns: all but Drifting, which it neither sets nor applies. */
+function operatorConditions(conditions: readonly Condition[] | undefined): Condition[] {
+  return (conditions ?? []).filter((c) => c.type !== Type.Drifting);
+}
+
+/** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
+export function statusChanged(current: Status | undefined, next: Status): boolean {
+  const owned = { ...current, conditions: current?.conditions && operatorConditions(current.conditions) };
+  return JSON.stringify(normalize(owned)) !== JSON.stringify(normalize(next));
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, normalize(v)]),
+    );
+  }
+  return value;
+}
