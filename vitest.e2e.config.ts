@@ -1,6 +1,7 @@
 // End-to-end tests against a real single-node cluster (hack/cluster/cli.ts node-up): root only,
-// changes the machine's network (a bridge, iptables rules) for the duration. Not part of the
-// default run (vitest.config.ts); run with: npx vitest run -c vitest.e2e.config.ts
+// changes the machine's network (a bridge, iptables rules) for the duration. The second stage of
+// `npm test` (hack/test.sh, after `hack/setup.sh --cluster` built the node and the images); alone:
+// npx vitest run -c vitest.e2e.config.ts
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

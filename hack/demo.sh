@@ -3,7 +3,8 @@
 # Builds (once, then cached) the cluster's components and k2k's images without Docker, starts a
 # control plane and a real node (containerd + kubelet) on this machine, installs k2k from config/,
 # starts object storage holding the MNIST digits, applies the sample TrainingJob, shows the
-# training as it happens and ends with what was made and where.
+# training as it happens, says what was made and where, then serves the model with the sample
+# ModelDeployment and sends it a few digits it never saw.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -24,7 +25,7 @@ say "Starting object storage with the MNIST dataset"
 npx tsx hack/demo-storage.ts up
 
 say "Applying the sample TrainingJob (config/samples)"
-kubectl delete --ignore-not-found -f config/samples/trainingjob.yaml >/dev/null
+kubectl delete --ignore-not-found -f config/samples/modeldeployment.yaml -f config/samples/trainingjob.yaml >/dev/null
 kubectl apply -k config/samples
 
 say "Training trainingjob/mnist-mlp"
@@ -34,6 +35,15 @@ uri=$(kubectl get trainingjob mnist-mlp -o jsonpath='{.status.artifact.uri}')
 say "What was made"
 npx tsx hack/demo-storage.ts show "$uri"
 
+say "Serving the model: ModelDeployment mnist-mlp (config/samples/modeldeployment.yaml)"
+kubectl apply -f config/samples/modeldeployment.yaml
+kubectl wait modeldeployment/mnist-mlp --for=condition=Ready --timeout=300s
+kubectl get modeldeployment mnist-mlp
+ip=$(kubectl get service mnist-mlp -o jsonpath='{.spec.clusterIP}')
+
+say "Asking the served model about digits it never saw"
+npx tsx hack/demo-predict.ts "http://$ip" mnist-mlp 10
+
 cat >&2 <<MSG
 
 Look further:
@@ -41,6 +51,9 @@ Look further:
   kubectl get trainingjobs -o wide            # or: kubectl get k2k
   kubectl describe trainingjob mnist-mlp      # conditions and events
   kubectl logs -l k2k.dev/trainingjob=mnist-mlp --tail=20
+  kubectl get modeldeployment,deployment,service,hpa mnist-mlp
+  curl -s http://$ip/v2/models/mnist-mlp          # the served model's metadata (Open Inference Protocol v2)
+  curl -s http://$ip/metrics | grep k2k_drift     # drift statistics against the training data
   kubectl logs -n k2k-system deployment/k2k-operator
 Stop everything: npx tsx hack/cluster/cli.ts down
 MSG

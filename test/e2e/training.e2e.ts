@@ -1,7 +1,8 @@
 // The sample TrainingJob's path end to end on the local node: the operator (in-cluster, from its
 // image) creates the trainer Job; the trainer pod (localhost/k2k/trainer-gpu:dev, which is the CPU
 // trainer: the node advertises nvidia.com/gpu but has none) reads MNIST from the real S3 server
-// and writes a verified artifact there.
+// and writes a verified artifact there; a ModelDeployment then serves it with the model-server
+// image behind a Service, autoscaled by an HPA.
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,14 @@ interface TrainingJobStatus {
   status?: {
     phase?: string;
     artifact?: { uri: string; manifestSha256?: string };
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+  };
+}
+
+interface ModelDeploymentStatus {
+  status?: {
+    artifact?: { uri: string };
+    readyReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
 }
@@ -133,54 +142,70 @@ describe('a TrainingJob on the local node', () => {
     }>(['get', 'pods', '-n', namespace, '-l', 'k2k.dev/trainingjob=mnist-mlp']);
     expect(pods.items[0]?.spec.containers[0]?.resources.limits?.['nvidia.com/gpu']).toBe('1');
   });
-  it('serves the trained artifact from the model-server image, given only its URI and storage credentials', async () => {
+  it('serves the trained model through a ModelDeployment: the operator’s Deployment, Service and HPA', async () => {
     if (!s3 || !exposed || !artifactURI) throw new Error('the training test did not produce an artifact');
-    await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'mnist-server', namespace, labels: { app: 'mnist-server' } },
-        spec: {
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'server',
-              image: 'localhost/k2k/model-server:dev',
-              imagePullPolicy: 'Never',
-              env: [
-                { name: 'K2K_MODEL_URI', value: artifactURI },
-                { name: 'AWS_ENDPOINT_URL_S3', value: exposed.url },
-                { name: 'AWS_REGION', value: s3.region },
-                { name: 'K2K_S3_CREDENTIALS_DIR', value: '/var/run/secrets/k2k.dev/storage' },
-              ],
-              volumeMounts: [
-                { name: 'storage', mountPath: '/var/run/secrets/k2k.dev/storage', readOnly: true },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 2 },
-              securityContext: {
-                readOnlyRootFilesystem: true,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
-          volumes: [
-            { name: 'storage', secret: { secretName: 'k2k-storage' } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
+    await apply({
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name: 'mnist-mlp', namespace },
+      spec: {
+        model: { trainingJobRef: { name: 'mnist-mlp' } },
+        storage: { endpoint: exposed.url, region: s3.region, credentialsSecretRef: { name: 'k2k-storage' } },
+        replicas: { min: 1, max: 2 },
+        resources: { cpu: '250m', memory: '512Mi' },
       },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'mnist-server', namespace },
-        spec: { selector: { app: 'mnist-server' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    const md = await waitFor(
+      'the ModelDeployment to be Ready',
+      async () => {
+        const got = await kubectlJson<ModelDeploymentStatus>([
+          'get',
+          'modeldeployment',
+          '-n',
+          namespace,
+          'mnist-mlp',
+        ]);
+        return got.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+          ? got
+          : undefined;
       },
+      240_000,
+    );
+    expect(md.status?.artifact?.uri).toBe(artifactURI);
+    expect(md.status?.readyReplicas).toBeGreaterThanOrEqual(1);
+
+    // What the operator made from it: the model-server image, non-root on a read-only root
+    // filesystem, the storage credentials by reference; an HPA within the spec's bounds.
+    const deployment = await kubectlJson<{
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{
+              image: string;
+              securityContext?: { readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean };
+            }>;
+            securityContext?: { runAsNonRoot?: boolean };
+            volumes?: Array<{ secret?: { secretName: string } }>;
+          };
+        };
+      };
+    }>(['get', 'deployment', '-n', namespace, 'mnist-mlp']);
+    const pod = deployment.spec.template.spec;
+    expect(pod.containers[0]?.image).toBe('localhost/k2k/model-server:dev');
+    expect(pod.containers[0]?.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(pod.securityContext?.runAsNonRoot ?? pod.containers[0]?.securityContext?.runAsNonRoot).toBe(true);
+    expect(pod.volumes?.map((v) => v.secret?.secretName)).toContain('k2k-storage');
+    const hpa = await kubectlJson<{ spec: { minReplicas: number; maxReplicas: number } }>([
+      'get',
+      'hpa',
+      '-n',
+      namespace,
+      'mnist-mlp',
     ]);
-    await kubectl(['wait', '-n', namespace, '--for=condition=Ready', 'pod/mnist-server', '--timeout=180s']);
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([1, 2]);
+
     const ip = (
-      await kubectl(['get', 'service', '-n', namespace, 'mnist-server', '-o', 'jsonpath={.spec.clusterIP}'])
+      await kubectl(['get', 'service', '-n', namespace, 'mnist-mlp', '-o', 'jsonpath={.spec.clusterIP}'])
     ).trim();
     const digit = digits(1, 90);
     const response = await waitFor('a prediction', async () => {

@@ -1,0 +1,65 @@
+// The demo's last step: sends held-out MNIST digits (the test split hack/demo-storage.ts made, which
+// the model never trained on) to a served model over Open Inference Protocol v2, draws the first
+// digit and prints what the model answered for each.
+//   npx tsx hack/demo-predict.ts <base URL> <model name> [count]
+import { createRequire } from 'node:module';
+
+const [baseUrl, model, countArg = '10'] = process.argv.slice(2);
+if (!baseUrl || !model) {
+  console.error('usage: npx tsx hack/demo-predict.ts <base URL> <model name> [count]');
+  process.exit(2);
+}
+const SIZE = 28 * 28;
+const count = Math.max(1, Math.min(100, Number(countArg)));
+
+// One digit per class in turn, from the last 20% of each class (demo-storage.ts's test split).
+const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
+const samples = Array.from({ length: count }, (_, i) => {
+  const label = i % 10;
+  const raw = mnist[label]!.raw;
+  const n = raw.length / SIZE - 1 - Math.floor(i / 10);
+  return { label, pixels: raw.slice(n * SIZE, (n + 1) * SIZE).map((v) => Math.round(v * 255)) };
+});
+
+const shades = ' .:-=+*#%@';
+const draw = (pixels: number[]) =>
+  Array.from({ length: 14 }, (_, r) =>
+    Array.from({ length: 28 }, (_, c) => {
+      const v = Math.max(pixels[2 * r * 28 + c]!, pixels[(2 * r + 1) * 28 + c]!);
+      return shades[Math.min(shades.length - 1, Math.floor((v / 256) * shades.length))];
+    }).join(''),
+  ).join('\n');
+
+const response = await fetch(`${baseUrl}/v2/models/${model}/infer`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    inputs: [
+      { name: 'input', shape: [count, 28, 28, 1], datatype: 'FP32', data: samples.flatMap((s) => s.pixels) },
+    ],
+  }),
+  signal: AbortSignal.timeout(30_000),
+});
+if (!response.ok) {
+  console.error(
+    `POST ${baseUrl}/v2/models/${model}/infer answered ${response.status}: ${await response.text()}`,
+  );
+  process.exit(1);
+}
+const body = (await response.json()) as { model_version?: string; outputs: Array<{ data: number[] }> };
+const probabilities = body.outputs[0]!.data;
+
+console.log(
+  `POST ${baseUrl}/v2/models/${model}/infer  (${count} held-out digits, version ${body.model_version})\n`,
+);
+console.log(draw(samples[0]!.pixels));
+let right = 0;
+for (const [i, s] of samples.entries()) {
+  const p = probabilities.slice(i * 10, i * 10 + 10);
+  const predicted = p.indexOf(Math.max(...p));
+  if (predicted === s.label) right++;
+  console.log(
+    `  digit ${i + 1}: true ${s.label}  predicted ${predicted}  (p=${p[predicted]!.toFixed(3)})${predicted === s.label ? '' : '  ✗'}`,
+  );
+}
+console.log(`\n${right}/${count} right`);
