@@ -1,5 +1,5 @@
-// Helpers for metav1.Condition lists, shaped like apimachinery's meta.SetStatusCondition: a
-// condition keeps its lastTransitionTime unless its status changes.
+// Helpers for metav1.Condition lists, shaped like apimachinery's meta.SetStatusCondition (a
+// condition keeps its lastTransitionTime unless its status changes), and for comparing statuses.
 import type { Condition } from '../api/common.ts';
 
 export type ConditionStatus = Condition['status'];
@@ -40,4 +40,25 @@ export function isTrue(conditions: readonly Condition[] | undefined, type: strin
 /** Kubernetes timestamps have second precision. */
 export function toRFC3339(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * Whether two statuses are equal as the API server stores them: key order and fields set to
+ * undefined do not count. Reconcilers patch status only when this is false.
+ */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, canonical(v)]),
+    );
+  }
+  return value;
 }

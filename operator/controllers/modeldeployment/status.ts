@@ -12,7 +12,7 @@ import {
   TrainingJobConditionType,
   ModelDeploymentConditionType as Type,
 } from '../../api/index.ts';
-import { type ConditionInput, findCondition, isTrue, setCondition } from '../conditions.ts';
+import { type ConditionInput, findCondition, isTrue, sameStatus, setCondition } from '../conditions.ts';
 import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
 
 export type Status = ModelDeploymentStatus;
@@ -273,18 +273,5 @@ function operatorConditions(conditions: readonly Condition[] | undefined): Condi
 /** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
 export function statusChanged(current: Status | undefined, next: Status): boolean {
   const owned = { ...current, conditions: current?.conditions && operatorConditions(current.conditions) };
-  return JSON.stringify(normalize(owned)) !== JSON.stringify(normalize(next));
-}
-
-function normalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalize);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, normalize(v)]),
-    );
-  }
-  return value;
+  return !sameStatus(owned, next);
 }

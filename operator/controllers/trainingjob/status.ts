@@ -8,7 +8,7 @@ import {
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
 } from '../../api/index.ts';
-import { type ConditionInput, findCondition, setCondition, toRFC3339 } from '../conditions.ts';
+import { type ConditionInput, findCondition, sameStatus, setCondition, toRFC3339 } from '../conditions.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
 
 /** The part of status the operator owns (status.progress belongs to the trainer). */
@@ -261,20 +261,7 @@ function finiteMetrics(metrics: Record<string, number | null>): Record<string, n
 /** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
 export function statusChanged(current: TrainingJobStatus | undefined, next: OperatorStatus): boolean {
   const { progress: _ignored, ...owned } = current ?? {};
-  return JSON.stringify(normalize(owned)) !== JSON.stringify(normalize(next));
-}
-
-function normalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalize);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, normalize(v)]),
-    );
-  }
-  return value;
+  return !sameStatus(owned, next);
 }
 
 export { findCondition };
