@@ -10,11 +10,9 @@ import type {
 } from '@kubernetes/client-node';
 import {
   API_VERSION,
-  type Condition,
   MODELDEPLOYMENT_KIND,
   MODELDEPLOYMENT_PLURAL,
   type ModelDeployment,
-  ModelDeploymentConditionType,
   ModelDeploymentReason,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
@@ -22,7 +20,6 @@ import {
 } from '../../api/index.ts';
 import {
   apply,
-  applyStatus,
   Controller,
   type EventRecorder,
   type Logger,
@@ -31,14 +28,9 @@ import {
   type ReconcileResult,
   splitKey,
 } from '../../runtime/index.ts';
-import {
-  deploymentName,
-  desiredChildren,
-  LABEL_MANAGED_BY,
-  LABEL_MODELDEPLOYMENT,
-  MANAGED_BY,
-  type ServerOptions,
-} from './desired.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { publishStatus } from '../publish.ts';
+import { deploymentName, desiredChildren, LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
 import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
 
 export interface ModelDeploymentControllerOptions {
@@ -139,22 +131,13 @@ export function setupModelDeploymentController(
       .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
     const status = computeStatus(md, { resolution, deployment, pods: serverPods, error, now: new Date() });
     if (statusChanged(md.status, status)) {
-      await applyStatus(
-        opts.kubeConfig,
-        { apiVersion: API_VERSION, kind: MODELDEPLOYMENT_KIND, metadata: { name, namespace }, status },
-        { plural: MODELDEPLOYMENT_PLURAL },
-      );
-      const reason = readyReason(status.conditions);
-      log.info('status updated', { reason });
-      if (reason && reason !== readyReason(md.status?.conditions)) {
-        const ready = status.conditions?.find((c) => c.type === ModelDeploymentConditionType.Ready);
-        await opts.events?.record(
-          md,
-          WARNING_REASONS.has(reason) ? 'Warning' : 'Normal',
-          reason,
-          ready?.message ?? '',
-        );
-      }
+      await publishStatus(md, status, {
+        kubeConfig: opts.kubeConfig,
+        plural: MODELDEPLOYMENT_PLURAL,
+        events: opts.events,
+        warningReasons: WARNING_REASONS,
+        log,
+      });
     }
     // Returning the error retries with per-key backoff; the status above already tells the user.
     if (error) throw error;
@@ -179,8 +162,4 @@ export function setupModelDeploymentController(
     );
   manager.add(controller);
   return controller;
-}
-
-function readyReason(conditions: Condition[] | undefined) {
-  return conditions?.find((c) => c.type === ModelDeploymentConditionType.Ready)?.reason;
 }

@@ -10,6 +10,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { API_VERSION, MODELDEPLOYMENT_KIND, type ModelDeployment } from '../../api/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,
@@ -19,8 +20,6 @@ import {
 import { storageAccess } from '../storage.ts';
 
 export const LABEL_MODELDEPLOYMENT = 'k2k.dev/modeldeployment';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'k2k';
 export const SERVER_CONTAINER = 'server';
 /** The model server's one port: both protocols, health and /metrics (server/README.md). */
 export const SERVER_PORT = 8080;

@@ -12,7 +12,6 @@ import {
 } from '../../api/index.ts';
 import {
   apply,
-  applyStatus,
   Controller,
   type EventRecorder,
   type Logger,
@@ -22,14 +21,9 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import { isTrue } from '../conditions.ts';
-import {
-  desiredChildren,
-  jobName,
-  LABEL_MANAGED_BY,
-  LABEL_TRAININGJOB,
-  MANAGED_BY,
-  type TrainerImages,
-} from './desired.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { publishStatus } from '../publish.ts';
+import { desiredChildren, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
 import { computeStatus, statusChanged } from './status.ts';
 
 export interface TrainingJobControllerOptions {
@@ -102,22 +96,14 @@ export function setupTrainingJobController(manager: Manager, opts: TrainingJobCo
     const trainerPods = pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_TRAININGJOB] === name);
     const status = computeStatus(tj, { job: existingJob, pods: trainerPods, error, now: new Date() });
     if (statusChanged(tj.status, status)) {
-      await applyStatus(
-        opts.kubeConfig,
-        { apiVersion: API_VERSION, kind: TRAININGJOB_KIND, metadata: { name, namespace }, status },
-        { plural: TRAININGJOB_PLURAL },
-      );
-      const reason = readyReason(status.conditions);
-      log.info('status updated', { phase: status.phase, reason });
-      if (reason && reason !== readyReason(tj.status?.conditions)) {
-        const ready = status.conditions?.find((c) => c.type === TrainingJobConditionType.Ready);
-        await opts.events?.record(
-          tj,
-          WARNING_REASONS.has(reason) ? 'Warning' : 'Normal',
-          reason,
-          ready?.message ?? '',
-        );
-      }
+      await publishStatus(tj, status, {
+        kubeConfig: opts.kubeConfig,
+        plural: TRAININGJOB_PLURAL,
+        events: opts.events,
+        warningReasons: WARNING_REASONS,
+        log,
+        logFields: { phase: status.phase },
+      });
     }
     // Returning the error retries with per-key backoff; the status above already tells the user.
     if (error) throw error;
@@ -132,8 +118,4 @@ export function setupTrainingJobController(manager: Manager, opts: TrainingJobCo
     });
   manager.add(controller);
   return controller;
-}
-
-function readyReason(conditions: { type: string; reason: string }[] | undefined) {
-  return conditions?.find((c) => c.type === TrainingJobConditionType.Ready)?.reason;
 }

@@ -17,6 +17,7 @@ import {
   TrainerExitCode,
   type TrainingJob,
 } from '../../api/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,
@@ -29,8 +30,6 @@ export { GPU_RESOURCE } from '../pod.ts';
 export { CREDENTIALS_DIR } from '../storage.ts';
 
 export const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'k2k';
 export const TRAINER_CONTAINER = 'trainer';
 export const TERMINATION_LOG = '/dev/termination-log';
 
