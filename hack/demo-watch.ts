@@ -1,7 +1,7 @@
 // Follows a TrainingJob's status for the demo: prints each change of its Ready condition and a
 // progress bar while it trains, and returns when it finished or cannot make progress here.
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { TrainingJob } from '../operator/api/index.ts';
+import type { TrainingJob } from '../api/index.ts';
 
 const [namespace = 'default', name = 'mnist-mlp'] = process.argv.slice(2);
 const kc = new KubeConfig();

@@ -22,7 +22,7 @@ fi
 
 if [ "$e2e" = 1 ]; then bash hack/setup.sh --cluster; else bash hack/setup.sh; fi
 echo '[test] checking generated files (crds/)' >&2
-npx tsx operator/api/generate.ts --check
+npx tsx api/generate.ts --check
 echo '[test] lint and type-check' >&2
 npx biome check .
 npx tsc -p tsconfig.json --noEmit

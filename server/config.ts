@@ -3,7 +3,7 @@
 // and meaning; errors name the variable and the bad value.
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import { StringEnum } from '../operator/api/schema.ts';
+import { StringEnum } from '../api/schema.ts';
 import { BACKENDS, type BackendRequest } from './model/backend.ts';
 import { classifyModelURI } from './model/holder.ts';
 

@@ -1,7 +1,7 @@
 // The built-in architectures (the classic Keras examples) and Keras topologies given as JSON.
 // Built-in layers get seeded initialisers so the same seed gives the same starting weights.
 import * as tf from '@tensorflow/tfjs';
-import type { ARCHITECTURES } from '../operator/api/training.ts';
+import type { ARCHITECTURES } from '../api/training.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 
 export type ArchitectureName = (typeof ARCHITECTURES)[number];

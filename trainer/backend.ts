@@ -2,7 +2,7 @@
 // or -node-gpu in the GPU image) is optional: it is imported dynamically so an image without
 // it still runs on WebAssembly or plain JavaScript.
 import * as tf from '@tensorflow/tfjs';
-import type { BACKENDS } from '../operator/api/training.ts';
+import type { BACKENDS } from '../api/training.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 

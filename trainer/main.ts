@@ -2,8 +2,8 @@
 // the termination message, and an exit code the Job's podFailurePolicy understands.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { TrainerEnv, TrainerExitCode } from '../api/training.ts';
 import { openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
-import { TrainerEnv, TrainerExitCode } from '../operator/api/training.ts';
 import { parseConfig } from './config.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import { toTrainerError } from './failure.ts';

@@ -2,8 +2,8 @@
 // setup): the trainer applies status.progress as field manager k2k-trainer and owns nothing else.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, VERSION } from '../operator/api/common.ts';
-import type { TrainingJob } from '../operator/api/trainingjob.ts';
+import { GROUP, VERSION } from '../api/common.ts';
+import type { TrainingJob } from '../api/trainingjob.ts';
 import { freshNamespace, testKubeConfig } from '../test/harness/kube.ts';
 import { FIELD_MANAGER, progressOf } from './progress.ts';
 import { freshBucket, type S3Env, s3FromEnv, storeFor, trainerEnv, trainInProcess } from './testkit.ts';

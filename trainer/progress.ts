@@ -4,9 +4,9 @@
 // a failed one is logged as a warning and training goes on.
 import { existsSync } from 'node:fs';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, VERSION } from '../operator/api/common.ts';
-import type { TrainerConfig, TrainingProgress } from '../operator/api/training.ts';
-import { TRAININGJOB_KIND, TRAININGJOB_PLURAL } from '../operator/api/trainingjob.ts';
+import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
+import type { TrainerConfig, TrainingProgress } from '../api/training.ts';
+import { TRAININGJOB_KIND, TRAININGJOB_PLURAL } from '../api/trainingjob.ts';
 import type { Logger } from './log.ts';
 import type { EpochMetrics } from './train.ts';
 

@@ -2,6 +2,7 @@
 //   backend → refuse a complete version → dataset → model (+ base weights) → resume from the
 //   newest checkpoint → train → evaluate → artifact (manifest last) → verify → drop checkpoints.
 import * as tf from '@tensorflow/tfjs';
+import type { TrainerConfig } from '../api/training.ts';
 import {
   type EpochMetrics as ArtifactEpochMetrics,
   ArtifactWriter,
@@ -16,7 +17,6 @@ import {
   saveModelHandler,
 } from '../lib/artifact/index.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
-import type { TrainerConfig } from '../operator/api/training.ts';
 import { buildArchitecture, modelFromTopology } from './architectures.ts';
 import { fallBackToCpu, missingTrainingKernel, selectBackend } from './backend.ts';
 import {

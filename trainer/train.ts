@@ -2,7 +2,7 @@
 // the epoch's shuffle (and augmentation) is seeded and reproducible after a resume, and so that
 // NaN detection, early stopping, checkpoints and progress reports happen between epochs.
 import * as tf from '@tensorflow/tfjs';
-import type { Hyperparameters } from '../operator/api/training.ts';
+import type { Hyperparameters } from '../api/training.ts';
 import { fmtShape } from './architectures.ts';
 import { augmentImages, isIdentity } from './datasets/augment.ts';
 import type { Part, PreparedDataset, Task } from './datasets/index.ts';

@@ -3,8 +3,8 @@
 // Objects allow unknown properties so an additive change does not break older readers; a
 // breaking change bumps FORMAT_VERSION.
 import Type, { type Static } from 'typebox';
-import { StringEnum } from '../../operator/api/schema.ts';
-import { TASKS } from '../../operator/api/training.ts';
+import { StringEnum } from '../../api/schema.ts';
+import { TASKS } from '../../api/training.ts';
 
 export const API_VERSION = 'k2k.dev/v1alpha1';
 export const KIND = 'ModelArtifact';

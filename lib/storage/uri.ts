@@ -7,7 +7,7 @@ import { StorageError } from './errors.ts';
 
 export type ParsedURI = { scheme: 's3'; bucket: string; key: string } | { scheme: 'file'; path: string };
 
-// The same bucket rule as operator/api's ObjectURI pattern (S3's naming rules, simplified).
+// The same bucket rule as api/'s ObjectURI pattern (S3's naming rules, simplified).
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function invalid(uri: string, why: string): never {

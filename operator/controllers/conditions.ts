@@ -1,6 +1,6 @@
 // Helpers for metav1.Condition lists, shaped like apimachinery's meta.SetStatusCondition (a
 // condition keeps its lastTransitionTime unless its status changes), and for comparing statuses.
-import type { Condition } from '../api/common.ts';
+import type { Condition } from '../../api/common.ts';
 
 export type ConditionStatus = Condition['status'];
 

@@ -7,7 +7,7 @@ import type {
   V1SecurityContext,
   V1Toleration,
 } from '@kubernetes/client-node';
-import type { Resources } from '../api/index.ts';
+import type { Resources } from '../../api/index.ts';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 /** The uid and gid of k2k's images (distroless "nonroot"). */

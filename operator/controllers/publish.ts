@@ -2,8 +2,8 @@
 // apply, and record an event when the Ready condition's reason changed (Warning for the reasons
 // that need someone's attention), so `kubectl describe` tells the story without a status diff.
 import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
-import type { Condition } from '../api/common.ts';
-import { API_VERSION } from '../api/index.ts';
+import type { Condition } from '../../api/common.ts';
+import { API_VERSION } from '../../api/index.ts';
 import { applyStatus, type EventRecorder, type Logger } from '../runtime/index.ts';
 
 interface Reconciled {

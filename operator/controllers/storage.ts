@@ -2,7 +2,7 @@
 // environment lib/storage reads, and the credentials Secret mounted by reference. Shared by the
 // trainer Job (TrainingJob) and the model server Deployment (ModelDeployment).
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { type Storage, TrainerEnv } from '../api/index.ts';
+import { type Storage, TrainerEnv } from '../../api/index.ts';
 
 /** Where a storage credentials Secret is mounted; lib/storage reads the AWS_* files from it. */
 export const CREDENTIALS_DIR = '/var/run/secrets/k2k.dev/storage';

@@ -15,7 +15,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelDeployment, TrainingJob } from '../../operator/api/index.ts';
+import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
 import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,

@@ -16,10 +16,10 @@ import {
   type V1EnvVar,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainingJob } from '../../api/index.ts';
 import { readArtifact } from '../../lib/artifact/index.ts';
 import { openStore } from '../../lib/storage/index.ts';
 import { createTestBucket, testStorageOptions } from '../../lib/storage/testing.ts';
-import type { TrainingJob } from '../../operator/api/index.ts';
 import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,

@@ -12,7 +12,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingJob } from '../../operator/api/index.ts';
+import type { TrainingJob } from '../../api/index.ts';
 import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { DatasetSpec } from '../../operator/api/training.ts';
+import type { DatasetSpec } from '../../api/training.ts';
 import { TrainerError } from '../errors.ts';
 import { augmentImages } from './augment.ts';
 import { parseCsv } from './csv.ts';

@@ -2,8 +2,9 @@
 // test) splits plus everything the artifact must remember about preprocessing. The order is
 // fixed: parse, seeded shuffle, split, then statistics (normalisation, vocabulary, profile) from
 // the training split only.
+
+import type { DatasetSpec } from '../../api/training.ts';
 import type { Preprocessing } from '../../lib/artifact/schema.ts';
-import type { DatasetSpec } from '../../operator/api/training.ts';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
 import { imageSummaries, type ProfileColumn } from '../profile.ts';
 import type { AugmentOptions } from './augment.ts';

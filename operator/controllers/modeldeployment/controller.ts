@@ -17,7 +17,7 @@ import {
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainingJob,
-} from '../../api/index.ts';
+} from '../../../api/index.ts';
 import {
   apply,
   Controller,

@@ -9,7 +9,7 @@ import type {
   V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { API_VERSION, MODELDEPLOYMENT_KIND, type ModelDeployment } from '../../api/index.ts';
+import { API_VERSION, MODELDEPLOYMENT_KIND, type ModelDeployment } from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import {
   resourceRequirements,

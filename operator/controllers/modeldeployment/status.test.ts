@@ -1,7 +1,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { type ModelDeployment, ModelDeploymentSpec, type TrainingJob } from '../../api/index.ts';
+import { type ModelDeployment, ModelDeploymentSpec, type TrainingJob } from '../../../api/index.ts';
 import { computeStatus, type Observed, type Resolution, resolveArtifact, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');

@@ -11,7 +11,7 @@ import {
   type TrainingJob,
   TrainingJobConditionType,
   ModelDeploymentConditionType as Type,
-} from '../../api/index.ts';
+} from '../../../api/index.ts';
 import { type ConditionInput, findCondition, isTrue, sameStatus, setCondition } from '../conditions.ts';
 import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
 

@@ -9,7 +9,7 @@ import {
   type TrainingJob,
   TrainingJobConditionType,
   TrainingJobReason,
-} from '../../api/index.ts';
+} from '../../../api/index.ts';
 import {
   apply,
   Controller,

@@ -1,6 +1,6 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { TrainerConfig, TrainerExitCode, type TrainingJob, TrainingJobSpec } from '../../api/index.ts';
+import { TrainerConfig, TrainerExitCode, type TrainingJob, TrainingJobSpec } from '../../../api/index.ts';
 import {
   artifactVersion,
   CREDENTIALS_DIR,

@@ -16,7 +16,7 @@ import {
   TrainerEnv,
   TrainerExitCode,
   type TrainingJob,
-} from '../../api/index.ts';
+} from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import {
   resourceRequirements,

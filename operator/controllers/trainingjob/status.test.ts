@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { Condition, TrainingJob } from '../../api/index.ts';
+import type { Condition, TrainingJob } from '../../../api/index.ts';
 import { computeStatus, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');

@@ -7,7 +7,7 @@ import {
   type TrainingJob,
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
-} from '../../api/index.ts';
+} from '../../../api/index.ts';
 import { type ConditionInput, findCondition, sameStatus, setCondition, toRFC3339 } from '../conditions.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
 

@@ -1,6 +1,6 @@
 // Small TypeBox builders that keep schemas structural (as Kubernetes requires for CRDs) while
-// still giving precise static types. Everything in operator/api is built from these and plain
-// TypeBox; operator/api/generate.ts turns the result into crds/*.yaml.
+// still giving precise static types. Everything in api/ is built from these and plain
+// TypeBox; api/generate.ts turns the result into crds/*.yaml.
 import Type, { type Static, type TObject, type TSchema } from 'typebox';
 
 /** A string restricted to the given values: `{type: string, enum: [...]}` (structural, unlike a union of literals). */

@@ -91,9 +91,9 @@ describe('toOpenAPI', () => {
 });
 
 describe('crds/', () => {
-  it('is what operator/api generates (run npm run generate after changing a schema)', async () => {
+  it('is what api/ generates (run npm run generate after changing a schema)', async () => {
     for (const [path, content] of generatedFiles()) {
-      expect(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8'), path).toBe(content);
+      expect(await readFile(new URL(`../${path}`, import.meta.url), 'utf8'), path).toBe(content);
     }
   });
 });

@@ -1,4 +1,4 @@
-// Turns the TypeBox schemas of operator/api into CustomResourceDefinitions. TypeBox emits JSON
+// Turns the TypeBox schemas of api/ into CustomResourceDefinitions. TypeBox emits JSON
 // Schema (draft 2020-12); a CRD wants a structural OpenAPI v3.0 schema, so a few keywords are
 // translated (exclusive bounds) or dropped (additionalProperties: false — the API server prunes
 // unknown fields instead).
