@@ -13,7 +13,7 @@ export {
   TerminalError,
 } from './errors.ts';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events.ts';
-export { Informer, type InformerOptions, type ResourceRef } from './informer.ts';
+export { Informer, type InformerOptions, type Lister, type ResourceRef } from './informer.ts';
 export { keyOf, type ObjectKey, splitKey } from './keys.ts';
 export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from './leader.ts';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';

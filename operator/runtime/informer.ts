@@ -37,6 +37,12 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
 }
 
+/**
+ * The read side of an informer's cache, which is all a reconcile needs: it reads the current state
+ * and never sees the events.
+ */
+export type Lister<T extends KubernetesObject> = Pick<Informer<T>, 'get' | 'list'>;
+
 type EventName = 'add' | 'update' | 'delete';
 type Handler<T> = (obj: T, old?: T) => void;
 

@@ -1,6 +1,5 @@
-// The ModelDeployment reconciler: resolve the artifact to serve (as given, or what the referenced
-// TrainingJob produced), apply the desired children, compute the status once and patch it only
-// when it changed. It never looks at which event woke it up.
+// Wiring of the ModelDeployment controller: the informers it reads and which of their events
+// concern which ModelDeployment. The logic is reconcileModelDeployment (reconcile.ts).
 import type {
   KubeConfig,
   V1Deployment,
@@ -13,25 +12,14 @@ import {
   MODELDEPLOYMENT_KIND,
   MODELDEPLOYMENT_PLURAL,
   type ModelDeployment,
-  ModelDeploymentReason,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
-import {
-  apply,
-  Controller,
-  type EventRecorder,
-  type Logger,
-  type Manager,
-  type ObjectKey,
-  type ReconcileResult,
-  splitKey,
-} from '../../runtime/index.ts';
+import { Controller, type EventRecorder, type Manager } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
-import { publishStatus } from '../publish.ts';
-import { deploymentName, desiredChildren, LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
-import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
+import { LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
+import { type ModelDeploymentDeps, reconcileModelDeployment } from './reconcile.ts';
 
 export interface ModelDeploymentControllerOptions {
   kubeConfig: KubeConfig;
@@ -41,16 +29,6 @@ export interface ModelDeploymentControllerOptions {
   workers?: number;
   events?: EventRecorder;
 }
-
-/** Ready reasons that need someone's attention are recorded as Warning events. */
-const WARNING_REASONS = new Set<string>([
-  ModelDeploymentReason.TrainingJobFailed,
-  ModelDeploymentReason.ProgressDeadlineExceeded,
-  ModelDeploymentReason.Unschedulable,
-  ModelDeploymentReason.ImagePullFailed,
-  ModelDeploymentReason.ServerCrashLooping,
-  ModelDeploymentReason.ReconcileError,
-]);
 
 export function setupModelDeploymentController(
   manager: Manager,
@@ -100,51 +78,22 @@ export function setupModelDeploymentController(
     ...ns,
   });
 
-  const reconcile = async (key: ObjectKey, log: Logger): Promise<ReconcileResult> => {
-    const { namespace, name } = splitKey(key);
-    const md = modelDeployments.get(namespace, name);
-    if (!md || md.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
-
-    const ref = md.spec.model.trainingJobRef;
-    const resolution = resolveArtifact(md, ref ? trainingJobs.get(namespace, ref.name) : undefined);
-
-    let error: Error | undefined;
-    let deployment = deployments.get(namespace, deploymentName(md));
-    // Until there is an artifact nothing is deployed; a Deployment already serving an earlier
-    // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
-    if (resolution.state === 'resolved') {
-      try {
-        for (const child of desiredChildren(md, resolution.uri, opts.server)) {
-          const stored = await apply(opts.kubeConfig, child);
-          // The stored Deployment is newer than the cache: its generation says whether the
-          // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
-          if (stored.kind === 'Deployment') deployment = stored as V1Deployment;
-        }
-      } catch (err) {
-        error = err instanceof Error ? err : new Error(String(err));
-        log.error('applying children failed', { error: error.message });
-      }
-    }
-
-    const serverPods = pods
-      .list(namespace)
-      .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
-    const status = computeStatus(md, { resolution, deployment, pods: serverPods, error, now: new Date() });
-    if (statusChanged(md.status, status)) {
-      await publishStatus(md, status, {
-        kubeConfig: opts.kubeConfig,
-        plural: MODELDEPLOYMENT_PLURAL,
-        events: opts.events,
-        warningReasons: WARNING_REASONS,
-        log,
-      });
-    }
-    // Returning the error retries with per-key backoff; the status above already tells the user.
-    if (error) throw error;
+  const deps: ModelDeploymentDeps = {
+    kubeConfig: opts.kubeConfig,
+    server: opts.server,
+    events: opts.events,
+    modelDeployments,
+    trainingJobs,
+    deployments,
+    pods,
   };
 
   const owner = { apiVersion: API_VERSION, kind: MODELDEPLOYMENT_KIND };
-  const controller = new Controller({ name: 'modeldeployment', reconcile, workers: opts.workers })
+  const controller = new Controller({
+    name: 'modeldeployment',
+    reconcile: (key, log) => reconcileModelDeployment(deps, key, log),
+    workers: opts.workers,
+  })
     .watches(modelDeployments)
     .owns(deployments, owner)
     .owns(services, owner)

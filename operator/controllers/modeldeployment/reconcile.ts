@@ -1,0 +1,91 @@
+// The ModelDeployment reconcile: resolve the artifact to serve (as given, or what the referenced
+// TrainingJob produced), apply the desired children, compute the status once and patch it only
+// when it changed. It follows the contract on the runtime's Reconciler type
+// (operator/runtime/controller.ts).
+import type { KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import {
+  MODELDEPLOYMENT_PLURAL,
+  type ModelDeployment,
+  ModelDeploymentReason,
+  type TrainingJob,
+} from '../../../api/index.ts';
+import {
+  apply,
+  type EventRecorder,
+  type Lister,
+  type Logger,
+  type ObjectKey,
+  type ReconcileResult,
+  splitKey,
+} from '../../runtime/index.ts';
+import { publishStatus } from '../publish.ts';
+import { deploymentName, desiredChildren, LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
+import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
+
+/** What a ModelDeployment reconcile reads (caches) and writes with (API client, events). */
+export interface ModelDeploymentDeps {
+  kubeConfig: KubeConfig;
+  server: ServerOptions;
+  events?: EventRecorder;
+  modelDeployments: Lister<ModelDeployment>;
+  trainingJobs: Lister<TrainingJob>;
+  deployments: Lister<V1Deployment>;
+  pods: Lister<V1Pod>;
+}
+
+/** Ready reasons that need someone's attention are recorded as Warning events. */
+const WARNING_REASONS = new Set<string>([
+  ModelDeploymentReason.TrainingJobFailed,
+  ModelDeploymentReason.ProgressDeadlineExceeded,
+  ModelDeploymentReason.Unschedulable,
+  ModelDeploymentReason.ImagePullFailed,
+  ModelDeploymentReason.ServerCrashLooping,
+  ModelDeploymentReason.ReconcileError,
+]);
+
+export async function reconcileModelDeployment(
+  deps: ModelDeploymentDeps,
+  key: ObjectKey,
+  log: Logger,
+): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const md = deps.modelDeployments.get(namespace, name);
+  if (!md || md.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
+
+  const ref = md.spec.model.trainingJobRef;
+  const resolution = resolveArtifact(md, ref ? deps.trainingJobs.get(namespace, ref.name) : undefined);
+
+  let error: Error | undefined;
+  let deployment = deps.deployments.get(namespace, deploymentName(md));
+  // Until there is an artifact nothing is deployed; a Deployment already serving an earlier
+  // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
+  if (resolution.state === 'resolved') {
+    try {
+      for (const child of desiredChildren(md, resolution.uri, deps.server)) {
+        const stored = await apply(deps.kubeConfig, child);
+        // The stored Deployment is newer than the cache: its generation says whether the
+        // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
+        if (stored.kind === 'Deployment') deployment = stored as V1Deployment;
+      }
+    } catch (err) {
+      error = err instanceof Error ? err : new Error(String(err));
+      log.error('applying children failed', { error: error.message });
+    }
+  }
+
+  const serverPods = deps.pods
+    .list(namespace)
+    .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
+  const status = computeStatus(md, { resolution, deployment, pods: serverPods, error, now: new Date() });
+  if (statusChanged(md.status, status)) {
+    await publishStatus(md, status, {
+      kubeConfig: deps.kubeConfig,
+      plural: MODELDEPLOYMENT_PLURAL,
+      events: deps.events,
+      warningReasons: WARNING_REASONS,
+      log,
+    });
+  }
+  // Returning the error retries with per-key backoff; the status above already tells the user.
+  if (error) throw error;
+}

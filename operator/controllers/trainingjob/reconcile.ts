@@ -1,0 +1,90 @@
+// The TrainingJob reconcile: read the TrainingJob and its children from the caches, apply the
+// desired children, compute the status once and patch it only when it changed. It follows the
+// contract on the runtime's Reconciler type (operator/runtime/controller.ts).
+import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import {
+  TRAININGJOB_PLURAL,
+  type TrainingJob,
+  TrainingJobConditionType,
+  TrainingJobReason,
+} from '../../../api/index.ts';
+import {
+  apply,
+  type EventRecorder,
+  type Lister,
+  type Logger,
+  type ObjectKey,
+  type ReconcileResult,
+  splitKey,
+} from '../../runtime/index.ts';
+import { isTrue } from '../conditions.ts';
+import { publishStatus } from '../publish.ts';
+import { desiredChildren, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
+import { computeStatus, statusChanged } from './status.ts';
+
+/** What a TrainingJob reconcile reads (caches) and writes with (API client, events). */
+export interface TrainingJobDeps {
+  kubeConfig: KubeConfig;
+  images: TrainerImages;
+  events?: EventRecorder;
+  trainingJobs: Lister<TrainingJob>;
+  jobs: Lister<V1Job>;
+  pods: Lister<V1Pod>;
+}
+
+/** Ready reasons that need someone's attention are recorded as Warning events. */
+const WARNING_REASONS = new Set<string>([
+  TrainingJobReason.Unschedulable,
+  TrainingJobReason.ImagePullFailed,
+  TrainingJobReason.Restarting,
+  TrainingJobReason.InvalidInput,
+  TrainingJobReason.BackoffLimitExceeded,
+  TrainingJobReason.DeadlineExceeded,
+  TrainingJobReason.TrainerFailed,
+  TrainingJobReason.ReconcileError,
+]);
+
+export async function reconcileTrainingJob(
+  deps: TrainingJobDeps,
+  key: ObjectKey,
+  log: Logger,
+): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const tj = deps.trainingJobs.get(namespace, name);
+  if (!tj || tj.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
+
+  const existingJob = deps.jobs.get(namespace, jobName(tj));
+  const finished =
+    isTrue(tj.status?.conditions, TrainingJobConditionType.Succeeded) ||
+    isTrue(tj.status?.conditions, TrainingJobConditionType.Failed);
+
+  let error: Error | undefined;
+  // A finished TrainingJob whose Job was removed (ttlSecondsAfterFinished) is not run again.
+  if (!(finished && !existingJob)) {
+    try {
+      for (const child of desiredChildren(tj, deps.images, existingJob)) {
+        await apply(deps.kubeConfig, child);
+      }
+    } catch (err) {
+      error = err instanceof Error ? err : new Error(String(err));
+      log.error('applying children failed', { error: error.message });
+    }
+  }
+
+  const trainerPods = deps.pods
+    .list(namespace)
+    .filter((p) => p.metadata?.labels?.[LABEL_TRAININGJOB] === name);
+  const status = computeStatus(tj, { job: existingJob, pods: trainerPods, error, now: new Date() });
+  if (statusChanged(tj.status, status)) {
+    await publishStatus(tj, status, {
+      kubeConfig: deps.kubeConfig,
+      plural: TRAININGJOB_PLURAL,
+      events: deps.events,
+      warningReasons: WARNING_REASONS,
+      log,
+      logFields: { phase: status.phase },
+    });
+  }
+  // Returning the error retries with per-key backoff; the status above already tells the user.
+  if (error) throw error;
+}
