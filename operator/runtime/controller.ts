@@ -1,5 +1,5 @@
-// A controller: event sources feed keys into a work queue; workers reconcile one key at a time.
-// Reconcilers are level-triggered: they get a key, never the event, and read the state from caches.
+// A controller: event sources feed keys into a work queue; workers call its Reconciler with one
+// key at a time. What a Reconciler must do is written once, on the Reconciler type below.
 import { randomUUID } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { TerminalError } from './errors.ts';
@@ -9,16 +9,45 @@ import { createLogger, type Logger } from './logger.ts';
 import type { ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
 import { WorkQueue } from './workqueue.ts';
 
-/** Requeue after a delay even on success (polling something outside the cluster); nothing otherwise. */
+/** What a Reconciler returns: see the Reconciler type. */
 // biome-ignore lint/suspicious/noConfusingVoidType: lets a reconcile that returns nothing type-check as one.
 export type ReconcileResult = { requeueAfterMs?: number } | void;
+
+/**
+ * The reconcile contract. Every reconcile in k2k follows it; other files point here.
+ *
+ * - **Level-triggered.** It gets a key (`namespace/name`), never the event: an add, an update, a
+ *   delete, a child's change, a restart and a new leader all lead to the same call, and it must
+ *   not try to tell them apart. It converges the world towards what the object asks for *now*.
+ * - **Reads from caches.** Current state comes from the informers' caches (Lister), which may lag
+ *   the API server by a few events; when they catch up, the key is queued again. An object missing
+ *   from the cache has been deleted: return (owner references let the garbage collector remove
+ *   children). Cached objects are shared: never mutate them.
+ * - **Idempotent.** Calling it twice in a row with nothing changed changes nothing: children are
+ *   built by pure desired…() functions and written with server-side apply under one field manager,
+ *   so re-applying the same desired object is a no-op.
+ * - **Status once per pass.** Compute the whole status in memory from what was read and applied,
+ *   and write it in one status apply only when it differs from the cached one.
+ * - **One key at a time.** The work queue never hands the same key to two workers; different keys
+ *   run in parallel. A key queued again while it is reconciled runs once more afterwards.
+ *
+ * How it ends:
+ * - returns (nothing): done; the key's backoff is reset and it runs again on its next event.
+ * - returns `{ requeueAfterMs }`: done, and run again after that delay even without an event (for
+ *   state outside the cluster that no informer sees); the backoff is reset.
+ * - throws: a failure that may pass (API error, conflict): logged and retried with per-key
+ *   exponential backoff. Write the status that explains it before throwing, so users see it.
+ * - throws a TerminalError: retrying cannot help (the spec must change): logged, not retried; the
+ *   next event for the key (the user fixing the spec) reconciles it again.
+ */
+export type Reconciler = (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
 
 export interface ControllerOptions {
   name: string;
   /** Keys reconciled in parallel (default 2); one key is never reconciled twice at once. */
   workers?: number;
-  /** Throw to retry with backoff; throw a TerminalError to log and not retry. */
-  reconcile: (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
+  /** Follows the contract on the Reconciler type. */
+  reconcile: Reconciler;
   logger?: Logger;
   metrics?: RuntimeMetrics;
   /** Backoff of failed reconciles (work queue defaults: 5ms doubling up to 300s). */

@@ -53,7 +53,7 @@ export const isGone = (err: unknown) => apiStatus(err) === 410;
 
 /**
  * A reconcile error that retrying cannot fix (bad spec, missing permission the operator will
- * never get): the controller logs it and does not requeue the key with backoff.
+ * never get): the controller logs it and does not requeue the key with backoff (see Reconciler).
  */
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';

@@ -1,7 +1,7 @@
 // k2k's operator runtime: informers, work queues, controllers, leader election, metrics, probes and
 // server-side apply. Reusable plumbing: nothing here knows about the k2k kinds.
 export { type ApplyOptions, apply, applyStatus, FIELD_MANAGER } from './apply.ts';
-export { Controller, type ControllerOptions, type ReconcileResult } from './controller.ts';
+export { Controller, type ControllerOptions, type ReconcileResult, type Reconciler } from './controller.ts';
 export {
   apiStatus,
   isConflict,
