@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'api/**/*.test.ts',
       'operator/**/*.test.ts',
       'trainer/**/*.test.ts',
       'server/**/*.test.ts',

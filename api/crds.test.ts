@@ -90,8 +90,8 @@ describe('toOpenAPI', () => {
   });
 });
 
-describe('crds/', () => {
-  it('is what api/ generates (run npm run generate after changing a schema)', async () => {
+describe('the generated files (crds/, config/rbac roles)', () => {
+  it('are what their sources generate (run npm run generate after changing a schema or an rbac.ts)', async () => {
     for (const [path, content] of generatedFiles()) {
       expect(await readFile(new URL(`../${path}`, import.meta.url), 'utf8'), path).toBe(content);
     }

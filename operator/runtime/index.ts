@@ -19,5 +19,21 @@ export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from 
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export { Manager, type ManagerOptions } from './manager.ts';
 export { type ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
+export {
+  allows,
+  appliesServerSide,
+  appliesStatus,
+  blocksOwnerDeletion,
+  LEADER_ELECTION_PERMISSIONS,
+  mergePermissions,
+  type Permission,
+  type PolicyRule,
+  type RoleMeta,
+  RUNTIME_PERMISSIONS,
+  readsThroughInformers,
+  roleYAML,
+  VERBS,
+  type Verb,
+} from './rbac.ts';
 export { discoverResource, kubeRequest, type RequestOptions, resourcePath } from './rest.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';

@@ -1,0 +1,24 @@
+// What the ModelDeployment controller may do, verb by verb, and which code needs it. config/rbac
+// is generated from this (operator/rbac.ts); keep it in step with controller.ts and reconcile.ts.
+import { GROUP, MODELDEPLOYMENT_PLURAL, TRAININGJOB_PLURAL } from '../../../api/index.ts';
+import {
+  appliesServerSide,
+  appliesStatus,
+  blocksOwnerDeletion,
+  type Permission,
+  readsThroughInformers,
+} from '../../runtime/index.ts';
+
+const WHO = 'The ModelDeployment controller';
+
+export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
+  readsThroughInformers(GROUP, [MODELDEPLOYMENT_PLURAL, TRAININGJOB_PLURAL], WHO),
+  appliesStatus(GROUP, [MODELDEPLOYMENT_PLURAL], WHO),
+  blocksOwnerDeletion(GROUP, [MODELDEPLOYMENT_PLURAL], WHO),
+  readsThroughInformers('apps', ['deployments'], WHO),
+  readsThroughInformers('', ['services', 'pods'], WHO),
+  readsThroughInformers('autoscaling', ['horizontalpodautoscalers'], WHO),
+  appliesServerSide('apps', ['deployments'], WHO),
+  appliesServerSide('', ['services', 'serviceaccounts'], WHO),
+  appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),
+];

@@ -1,0 +1,151 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { Value } from 'typebox/value';
+import { describe, expect, it } from 'vitest';
+import {
+  type ModelDeployment,
+  ModelDeploymentSpec,
+  type TrainingJob,
+  TrainingJobSpec,
+} from '../api/index.ts';
+import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
+import { desiredChildren as modelDeploymentChildren } from './controllers/modeldeployment/desired.ts';
+import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
+import { desiredRole, desiredChildren as trainingJobChildren } from './controllers/trainingjob/desired.ts';
+import { OPERATOR_PERMISSIONS } from './rbac.ts';
+import { allows, Manager, mergePermissions, type Permission, type ResourceRef } from './runtime/index.ts';
+
+const rules = mergePermissions(OPERATOR_PERMISSIONS);
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+// Every kind k2k applies has a regular plural (ServiceAccount → serviceaccounts).
+const pluralOf = (kind: string) => `${kind.toLowerCase()}s`;
+
+function trainingJob(spec: Partial<TrainingJob['spec']> = {}): TrainingJob {
+  const raw = {
+    model: { architecture: 'mnist-mlp' },
+    dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
+    output: { uri: 's3://models/' },
+    ...spec,
+  };
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name: 'mnist', namespace: 'ml', uid: 'uid-1', creationTimestamp: new Date() },
+    spec: Value.Default(TrainingJobSpec, raw) as TrainingJob['spec'],
+  };
+}
+
+function modelDeployment(spec: Partial<ModelDeployment['spec']> = {}): ModelDeployment {
+  const raw = { model: { artifactURI: 's3://models/mnist/1/' }, ...spec };
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name: 'mnist', namespace: 'ml', uid: 'uid-1' },
+    spec: Value.Default(ModelDeploymentSpec, raw) as ModelDeployment['spec'],
+  };
+}
+
+/** A manager that remembers which informers the controllers asked it for. */
+class RecordingManager extends Manager {
+  readonly refs: ResourceRef[] = [];
+  override informer<T extends import('@kubernetes/client-node').KubernetesObject>(ref: ResourceRef) {
+    this.refs.push(ref);
+    return super.informer<T>(ref);
+  }
+}
+
+describe("the operator's ClusterRole (generated into config/rbac/role.yaml)", () => {
+  it('lets every informer the controllers build list and watch its resource', () => {
+    const manager = new RecordingManager({ kubeConfig: new KubeConfig(), handleSignals: false });
+    const kubeConfig = new KubeConfig();
+    setupTrainingJobController(manager, { kubeConfig, images: { cpu: 'c', gpu: 'g' } });
+    setupModelDeploymentController(manager, { kubeConfig, server: { image: 's' } });
+    expect(manager.refs.length).toBeGreaterThan(0);
+    for (const ref of manager.refs) {
+      for (const verb of ['list', 'watch']) {
+        expect(allows(rules, groupOf(ref.apiVersion), ref.plural, verb), `${verb} ${ref.plural}`).toBe(true);
+      }
+    }
+  });
+
+  it.each([
+    ['a TrainingJob', trainingJobChildren(trainingJob(), { cpu: 'c', gpu: 'g' })],
+    [
+      'a TrainingJob with its own serviceAccountName',
+      trainingJobChildren(trainingJob({ serviceAccountName: 'mine' }), { cpu: 'c', gpu: 'g' }),
+    ],
+    ['a ModelDeployment', modelDeploymentChildren(modelDeployment(), 's3://models/mnist/1/', { image: 's' })],
+  ])('lets server-side apply create and patch every child of %s', (_name, children) => {
+    for (const child of children) {
+      for (const verb of ['create', 'patch']) {
+        const resource = pluralOf(child.kind!);
+        expect(allows(rules, groupOf(child.apiVersion!), resource, verb), `${verb} ${resource}`).toBe(true);
+      }
+    }
+  });
+
+  it.each([
+    ['TrainingJobs', 'trainingjobs'],
+    ['ModelDeployments', 'modeldeployments'],
+  ])(
+    'lets the operator patch the status of %s and set blockOwnerDeletion on their children',
+    (_n, plural) => {
+      expect(allows(rules, 'k2k.dev', `${plural}/status`, 'patch')).toBe(true);
+      expect(allows(rules, 'k2k.dev', `${plural}/finalizers`, 'update')).toBe(true);
+    },
+  );
+
+  it("holds everything the trainer's per-job Role grants, as RBAC requires of whoever creates a Role", () => {
+    for (const rule of desiredRole(trainingJob()).rules ?? []) {
+      for (const group of rule.apiGroups ?? [])
+        for (const resource of rule.resources ?? [])
+          for (const verb of rule.verbs)
+            expect(allows(rules, group, resource, verb), `${verb} ${group}/${resource}`).toBe(true);
+    }
+  });
+
+  it('never updates a status it only patches, and never deletes (owner references do)', () => {
+    for (const rule of rules) {
+      expect(rule.verbs).not.toContain('delete');
+      if (rule.resources.some((r) => r.endsWith('/status'))) expect(rule.verbs).not.toContain('update');
+    }
+  });
+});
+
+describe('mergePermissions', () => {
+  const p = (group: string, resources: string[], verbs: Permission['verbs'], why: string): Permission => ({
+    group,
+    resources,
+    verbs,
+    why,
+  });
+  it.each([
+    {
+      name: 'unions the verbs declared for one resource, in the canonical order',
+      perms: [p('batch', ['jobs'], ['patch', 'create'], 'a'), p('batch', ['jobs'], ['watch', 'list'], 'b')],
+      want: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'patch'] }],
+    },
+    {
+      name: 'puts resources of one group that need the same verbs in one rule',
+      perms: [p('', ['pods'], ['list', 'watch'], 'a'), p('', ['services'], ['list', 'watch'], 'b')],
+      want: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch'] }],
+    },
+    {
+      name: 'keeps the same resource name in two groups apart',
+      perms: [p('', ['events'], ['create'], 'a'), p('events.k8s.io', ['events'], ['create'], 'a')],
+      want: [
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+      ],
+    },
+  ])('$name', ({ perms, want }) => {
+    expect(mergePermissions(perms).map(({ why: _why, ...rule }) => rule)).toEqual(want);
+  });
+
+  it('says each reason once on the rule it shaped', () => {
+    const merged = mergePermissions([
+      p('', ['pods'], ['list'], 'the informer'),
+      p('', ['pods'], ['watch'], 'the informer'),
+    ]);
+    expect(merged[0]!.why).toEqual(['the informer']);
+  });
+});
