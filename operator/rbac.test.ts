@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,37 +15,35 @@ import { desiredChildren as modelDeploymentChildren } from './controllers/modeld
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
 import { desiredRole, desiredChildren as trainingJobChildren } from './controllers/trainingjob/desired.ts';
 import { OPERATOR_PERMISSIONS } from './rbac.ts';
-import { allows, Manager, mergePermissions, type Permission, type ResourceRef } from './runtime/index.ts';
+import {
+  allows,
+  Manager,
+  mergePermissions,
+  type Permission,
+  type PolicyRule,
+  type ResourceRef,
+} from './runtime/index.ts';
 
 const rules = mergePermissions(OPERATOR_PERMISSIONS);
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
 // Every kind k2k applies has a regular plural (ServiceAccount → serviceaccounts).
 const pluralOf = (kind: string) => `${kind.toLowerCase()}s`;
 
-function trainingJob(spec: Partial<TrainingJob['spec']> = {}): TrainingJob {
-  const raw = {
-    model: { architecture: 'mnist-mlp' },
-    dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
-    output: { uri: 's3://models/' },
-    ...spec,
-  };
+/** A sample from config/samples as the API server would return it: defaults applied, uid and creation time set. */
+function sample<T extends TrainingJob | ModelDeployment>(
+  file: string,
+  schema: TSchema,
+  spec: object = {},
+): T {
+  const obj = yaml.load(readFileSync(new URL(`../config/samples/${file}`, import.meta.url), 'utf8')) as T;
   return {
-    apiVersion: 'k2k.dev/v1alpha1',
-    kind: 'TrainingJob',
-    metadata: { name: 'mnist', namespace: 'ml', uid: 'uid-1', creationTimestamp: new Date() },
-    spec: Value.Default(TrainingJobSpec, raw) as TrainingJob['spec'],
-  };
+    ...obj,
+    metadata: { ...obj.metadata, namespace: 'ml', uid: 'uid-1', creationTimestamp: new Date() },
+    spec: Value.Default(schema, { ...obj.spec, ...spec }),
+  } as T;
 }
-
-function modelDeployment(spec: Partial<ModelDeployment['spec']> = {}): ModelDeployment {
-  const raw = { model: { artifactURI: 's3://models/mnist/1/' }, ...spec };
-  return {
-    apiVersion: 'k2k.dev/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name: 'mnist', namespace: 'ml', uid: 'uid-1' },
-    spec: Value.Default(ModelDeploymentSpec, raw) as ModelDeployment['spec'],
-  };
-}
+const trainingJob = (spec: object = {}) => sample<TrainingJob>('trainingjob.yaml', TrainingJobSpec, spec);
+const modelDeployment = () => sample<ModelDeployment>('modeldeployment.yaml', ModelDeploymentSpec);
 
 /** A manager that remembers which informers the controllers asked it for. */
 class RecordingManager extends Manager {
@@ -119,25 +120,25 @@ describe('mergePermissions', () => {
     why,
   });
   it.each([
-    {
-      name: 'unions the verbs declared for one resource, in the canonical order',
-      perms: [p('batch', ['jobs'], ['patch', 'create'], 'a'), p('batch', ['jobs'], ['watch', 'list'], 'b')],
-      want: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'patch'] }],
-    },
-    {
-      name: 'puts resources of one group that need the same verbs in one rule',
-      perms: [p('', ['pods'], ['list', 'watch'], 'a'), p('', ['services'], ['list', 'watch'], 'b')],
-      want: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch'] }],
-    },
-    {
-      name: 'keeps the same resource name in two groups apart',
-      perms: [p('', ['events'], ['create'], 'a'), p('events.k8s.io', ['events'], ['create'], 'a')],
-      want: [
+    [
+      'unions the verbs declared for one resource, in the canonical order',
+      [p('batch', ['jobs'], ['patch', 'create'], 'a'), p('batch', ['jobs'], ['watch', 'list'], 'b')],
+      [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'patch'] }],
+    ],
+    [
+      'puts resources of one group that need the same verbs in one rule',
+      [p('', ['pods'], ['list', 'watch'], 'a'), p('', ['services'], ['list', 'watch'], 'b')],
+      [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch'] }],
+    ],
+    [
+      'keeps the same resource name in two groups apart',
+      [p('', ['events'], ['create'], 'a'), p('events.k8s.io', ['events'], ['create'], 'a')],
+      [
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
         { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
       ],
-    },
-  ])('$name', ({ perms, want }) => {
+    ],
+  ] as Array<[string, Permission[], PolicyRule[]]>)('%s', (_name, perms, want) => {
     expect(mergePermissions(perms).map(({ why: _why, ...rule }) => rule)).toEqual(want);
   });
 
