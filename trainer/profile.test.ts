@@ -1,39 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  binCounts,
-  binnedPredictions,
-  classPredictions,
-  featureProfile,
-  imageSummaries,
-  quantileEdges,
-} from './profile.ts';
-
-describe('quantileEdges', () => {
-  it.each([
-    [
-      'uniform values get K equal bins',
-      Float64Array.from({ length: 100 }, (_, i) => i),
-      4,
-      [null, 25, 50, 75, null],
-    ],
-    [
-      'repeated values collapse duplicate edges',
-      Float64Array.from([0, 0, 0, 0, 0, 0, 0, 1, 2, 3]),
-      5,
-      [null, 2, null],
-    ],
-    ['a constant feature gets one bin', Float64Array.from([7, 7, 7]), 10, [null, null]],
-    ['no values give one bin', new Float64Array(0), 10, [null, null]],
-  ])('%s', (_name, sorted, bins, edges) => {
-    expect(quantileEdges(sorted, bins)).toEqual(edges);
-  });
-});
-
-describe('binCounts', () => {
-  it('counts [edge, next edge) with open outer bins', () => {
-    expect(binCounts([-100, 0, 0.5, 1, 2, 100], [null, 0, 1, null])).toEqual([1, 2, 3]);
-  });
-});
+import { FILES } from '../lib/artifact/schema.ts';
+import { validateFile } from '../lib/artifact/validate.ts';
+import { binnedPredictions, classPredictions, featureProfile, imageSummaries } from './profile.ts';
 
 describe('featureProfile', () => {
   it('has counts summing to the row count and a sample of at most 1000 values', () => {
@@ -44,6 +12,19 @@ describe('featureProfile', () => {
     expect(p.count).toBe(2500);
     expect(p.sample).toHaveLength(1000);
     expect(p.sample[1]).toBeCloseTo(values[1]!, 4);
+  });
+
+  it('leaves NaN out of the bins, the count and the sample, so profile.json stays valid', () => {
+    const values = Float64Array.from([Number.NaN, 4, 0, Number.NaN, 3, 1, 2, Number.NaN]);
+    const p = featureProfile({ name: 'f', values }, 5, 3);
+    expect(p).toEqual({
+      name: 'f',
+      edges: [null, 1, 2, 3, 4, null],
+      counts: [1, 1, 1, 1, 1],
+      count: 5,
+      sample: [4, 0, 3],
+    });
+    expect(() => validateFile('file:///p/', FILES.profile, { features: [p] })).not.toThrow();
   });
 });
 
@@ -72,5 +53,10 @@ describe('predictions', () => {
     const p = binnedPredictions(Float64Array.from({ length: 50 }, (_, i) => i));
     expect(p.kind).toBe('regression');
     expect(p.counts.reduce((a, b) => a + b, 0)).toBe(50);
+  });
+
+  it('leaves NaN regression outputs out of the bins and the count', () => {
+    const p = binnedPredictions(Float64Array.from([Number.NaN, 0, 1, 2, 3, Number.NaN]), 2);
+    expect(p).toEqual({ kind: 'regression', edges: [null, 2, null], counts: [2, 2], count: 4 });
   });
 });

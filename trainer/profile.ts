@@ -1,6 +1,14 @@
 // The training-data profile (profile.json): per-feature quantile bins and a reference sample
 // from the training split, and the distribution of the model's predictions on the validation
 // split. The model server compares live traffic against it to detect drift.
+import {
+  binCounts,
+  DEFAULT_BINS,
+  encodeEdges,
+  float32Decimal,
+  quantileEdges,
+  sortedValues,
+} from '../lib/artifact/binning.ts';
 import { IMAGE_SUMMARIES, PROFILED_IMAGE_SUMMARIES } from '../lib/artifact/features.ts';
 
 export interface ProfileColumn {
@@ -18,60 +26,32 @@ export interface FeatureProfile {
   sample: number[];
 }
 
-export const DEFAULT_BINS = 10;
 export const SAMPLE_SIZE = 1000;
 
 /**
- * Quantile bin edges: the K-1 inner edges are the values at ranks n*k/K of the sorted values,
- * with duplicates dropped (a feature that is mostly 0 gets fewer, wider bins rather than empty
- * ones). Bin i is [edges[i], edges[i+1]).
- */
-export function quantileEdges(sorted: Float64Array, bins = DEFAULT_BINS): (number | null)[] {
-  const inner: number[] = [];
-  const n = sorted.length;
-  for (let k = 1; k < bins && n > 0; k++) {
-    const v = sorted[Math.min(n - 1, Math.floor((n * k) / bins))]!;
-    if (v !== inner[inner.length - 1] && v > sorted[0]!) inner.push(v);
-  }
-  return [null, ...inner, null];
-}
-
-/** Counts values per bin of `edges` (null ends are open). */
-export function binCounts(values: ArrayLike<number>, edges: readonly (number | null)[]): number[] {
-  const inner = edges.slice(1, -1) as number[];
-  const counts = new Array<number>(inner.length + 1).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    // Binary search: the number of inner edges <= v is the bin index.
-    let lo = 0;
-    let hi = inner.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (inner[mid]! <= v) lo = mid + 1;
-      else hi = mid;
-    }
-    counts[lo]!++;
-  }
-  return counts;
-}
-
-/**
- * The profile of one feature. `values` come in the (already shuffled) training order, so the first
- * SAMPLE_SIZE of them are a uniform random sample.
+ * The profile of one feature, binned by lib/artifact/binning.ts's rules (float32 precision; NaN is
+ * in no bin, so `count` is the number of values that are not NaN). `values` come in the (already
+ * shuffled) training order, so the first SAMPLE_SIZE of them are a uniform random sample.
  */
 export function featureProfile(
   column: ProfileColumn,
   bins = DEFAULT_BINS,
   sampleSize = SAMPLE_SIZE,
 ): FeatureProfile {
-  const sorted = Float64Array.from(column.values).sort();
+  const sorted = sortedValues(column.values);
   const edges = quantileEdges(sorted, bins);
+  const sample: number[] = [];
+  for (let i = 0; i < column.values.length && sample.length < sampleSize; i++) {
+    // NaN has no place in a KS test, and JSON can hold neither NaN nor infinities.
+    const v = float32Decimal(column.values[i]!);
+    if (Number.isFinite(v)) sample.push(v);
+  }
   return {
     name: column.name,
-    edges,
+    edges: encodeEdges(edges),
     counts: binCounts(column.values, edges),
-    count: column.values.length,
-    sample: Array.from(column.values.subarray(0, sampleSize), round),
+    count: sorted.length,
+    sample,
   };
 }
 
@@ -122,11 +102,12 @@ export function classPredictions(
 
 /** Quantile-binned values (regression outputs, or an autoencoder's reconstruction errors). */
 export function binnedPredictions(values: Float64Array, bins = DEFAULT_BINS): BinnedPredictions {
-  const edges = quantileEdges(Float64Array.from(values).sort(), bins);
-  return { kind: 'regression', edges, counts: binCounts(values, edges), count: values.length };
-}
-
-/** Six significant digits keep profile.json small without changing any bin. */
-function round(v: number): number {
-  return Number(v.toPrecision(6));
+  const sorted = sortedValues(values);
+  const edges = quantileEdges(sorted, bins);
+  return {
+    kind: 'regression',
+    edges: encodeEdges(edges),
+    counts: binCounts(values, edges),
+    count: sorted.length,
+  };
 }

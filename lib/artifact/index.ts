@@ -1,5 +1,15 @@
 // The k2k model artifact (docs/artifact.md): schemas, a writer that makes a version complete or
-// invisible, a verifying reader, and tf.io handlers for the model itself.
+// invisible, a verifying reader, tf.io handlers for the model itself, and the binning rules of the
+// drift profile.
+export {
+  binCounts,
+  binIndex,
+  DEFAULT_BINS,
+  decodeEdges,
+  encodeEdges,
+  quantileEdges,
+  sortedValues,
+} from './binning.ts';
 export { ArtifactError, type ArtifactErrorCode, ArtifactErrorCodes, isArtifactError } from './errors.ts';
 export { artifactURI } from './paths.ts';
 export { type LoadedArtifact, latestVersion, readArtifact } from './reader.ts';
@@ -26,5 +36,4 @@ export {
   TextInput,
 } from './schema.ts';
 export { loadModelHandler, saveModelHandler } from './tfjs.ts';
-export { decodeEdges, encodeEdges } from './validate.ts';
 export { ArtifactWriter, type ManifestMeta, sha256Hex } from './writer.ts';

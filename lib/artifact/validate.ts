@@ -2,6 +2,7 @@
 // normalization vs. feature count), reported as one line naming the file and the field.
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { decodeEdges } from './binning.ts';
 import { ArtifactError } from './errors.ts';
 import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from './schema.ts';
 
@@ -153,16 +154,4 @@ export function parseJSONFile(uri: string, file: string, bytes: Uint8Array): unk
       cause: err,
     });
   }
-}
-
-/** Profile bin edges with the JSON nulls at the ends turned back into -Infinity / Infinity. */
-export function decodeEdges(edges: readonly (number | null)[]): number[] {
-  return edges.map((e, i) =>
-    e === null ? (i === 0 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY) : e,
-  );
-}
-
-/** Bin edges for profile.json: infinities become null (JSON.stringify would do so silently anyway). */
-export function encodeEdges(edges: readonly number[]): (number | null)[] {
-  return edges.map((e) => (Number.isFinite(e) ? e : null));
 }

@@ -2,17 +2,9 @@
 // sliding window of the most recent rows. The monitor only counts and computes; the metrics
 // module turns its report into Prometheus series, and alerts decide (with a minimum sample count
 // and a Bonferroni-corrected p-value threshold) whether drift is real.
+import { binCounts, decodeEdges, sortedValues } from '../../lib/artifact/binning.ts';
 import type { FeatureExtractor } from './features.ts';
-import {
-  binCounts,
-  binIndex,
-  chiSquareTest,
-  edgesFromProfile,
-  type KSResult,
-  ksAgainstBins,
-  ksTwoSample,
-  psi,
-} from './stats.ts';
+import { chiSquareTest, type KSResult, ksAgainstBins, ksTwoSample, psi } from './stats.ts';
 
 /** profile.json (docs/artifact.md). */
 export interface DriftProfile {
@@ -40,7 +32,7 @@ export interface DriftSettings {
 
 export interface FeatureDrift {
   name: string;
-  edges: Float64Array;
+  edges: readonly number[];
   referenceCounts: number[];
   windowCounts: number[];
   psi: number;
@@ -68,7 +60,7 @@ export interface DriftReport {
 
 interface ReferenceFeature {
   name: string;
-  edges: Float64Array;
+  edges: readonly number[];
   counts: number[];
   sortedSample?: Float64Array;
 }
@@ -117,8 +109,8 @@ export class DriftMonitor {
     const byName = new Map(profile.features.map((f) => [f.name, f]));
     this.reference = extractor.names.map((name) => {
       const f = byName.get(name)!;
-      const ref: ReferenceFeature = { name, edges: edgesFromProfile(f.edges), counts: f.counts };
-      if (f.sample && f.sample.length > 0) ref.sortedSample = Float64Array.from(f.sample).sort();
+      const ref: ReferenceFeature = { name, edges: decodeEdges(f.edges), counts: f.counts };
+      if (f.sample && f.sample.length > 0) ref.sortedSample = sortedValues(f.sample);
       return ref;
     });
     this.featureNames = extractor.names;
@@ -149,8 +141,9 @@ export class DriftMonitor {
 
   private evaluate(now: number): DriftReport {
     const features = this.reference.map((ref, c): FeatureDrift => {
-      const values = this.inputs.column(c).sort();
-      const windowCounts = binCounts(ref.edges, values);
+      // Binned by the rules the trainer's reference counts were binned by (NaN in no bin).
+      const values = sortedValues(this.inputs.column(c));
+      const windowCounts = binCounts(values, ref.edges);
       return {
         name: ref.name,
         edges: ref.edges,
@@ -178,12 +171,11 @@ export class DriftMonitor {
           chiSquare: chiSquareTest(p.counts, windowCounts),
         };
       } else {
-        const edges = edgesFromProfile(p.edges);
-        const windowCounts = new Array<number>(p.counts.length).fill(0);
-        for (const v of preds) windowCounts[binIndex(edges, v)]! += 1;
+        const edges = decodeEdges(p.edges);
+        const windowCounts = binCounts(preds, edges);
         report.predictions = {
           kind: 'regression',
-          bins: Array.from(edges.subarray(1), (e) => (e === Infinity ? '+Inf' : String(e))),
+          bins: edges.slice(1).map((e) => (e === Infinity ? '+Inf' : String(e))),
           referenceCounts: p.counts,
           windowCounts,
           psi: psi(p.counts, windowCounts),

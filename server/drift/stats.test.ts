@@ -1,33 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  binCounts,
-  binIndex,
-  chiSquareTest,
-  edgesFromProfile,
-  gammaQ,
-  kolmogorovQ,
-  ksAgainstBins,
-  ksTwoSample,
-  lnGamma,
-  psi,
-} from './stats.ts';
-
-describe('binning on profile edges', () => {
-  const edges = edgesFromProfile([null, 0, 1, null]);
-  it.each([
-    [-5, 0],
-    [0, 1],
-    [0.5, 1],
-    [1, 2],
-    [1e9, 2],
-    [Number.NEGATIVE_INFINITY, 0],
-  ])('puts %d in bin %i (lower edge inclusive, open outer bins)', (v, bin) => {
-    expect(binIndex(edges, v)).toBe(bin);
-  });
-  it('counts values per bin', () => {
-    expect(binCounts(edges, [-1, 0, 0.2, 3, 4])).toEqual([1, 2, 2]);
-  });
-});
+import { decodeEdges } from '../../lib/artifact/binning.ts';
+import { chiSquareTest, gammaQ, kolmogorovQ, ksAgainstBins, ksTwoSample, lnGamma, psi } from './stats.ts';
 
 describe('population stability index', () => {
   it.each([
@@ -77,7 +50,7 @@ describe('Kolmogorov-Smirnov', () => {
   });
 
   it('measures the distance to a binned reference at the finite edges', () => {
-    const edges = edgesFromProfile([null, 1, 2, 3, null]);
+    const edges = decodeEdges([null, 1, 2, 3, null]);
     // Reference: a quarter per bin; window: everything in the first bin.
     expect(ksAgainstBins([0, 0.5, 0.7], edges, [25, 25, 25, 25]).statistic).toBeCloseTo(0.75, 12);
     expect(ksAgainstBins([0.5, 1.5, 2.5, 3.5], edges, [25, 25, 25, 25]).statistic).toBeCloseTo(0, 12);

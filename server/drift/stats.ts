@@ -1,34 +1,6 @@
 // The statistics behind the drift metrics. Pure functions over plain arrays so they can be checked
-// against textbook values in unit tests.
-
-/** profile.json writes the open ends of the outer bins as null (JSON has no Infinity). */
-export function edgesFromProfile(edges: ReadonlyArray<number | null>): Float64Array {
-  return Float64Array.from(edges, (e, i) => (e === null ? (i === 0 ? -Infinity : Infinity) : e));
-}
-
-/** Index of the bin [edges[i], edges[i+1]) holding v; values outside the outer edges go to the end bins. */
-export function binIndex(edges: Float64Array, v: number): number {
-  const bins = edges.length - 1;
-  let lo = 0;
-  let hi = bins - 1;
-  // Last bin whose lower edge is <= v.
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((edges[mid] as number) <= v) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-export function binCounts(edges: Float64Array, values: ArrayLike<number>): number[] {
-  const counts = new Array<number>(edges.length - 1).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (Number.isNaN(v)) continue;
-    counts[binIndex(edges, v)]! += 1;
-  }
-  return counts;
-}
+// against textbook values in unit tests. Binning is not here: it follows the artifact's rules
+// (lib/artifact/binning.ts), shared with the trainer that wrote the reference counts.
 
 /**
  * Population stability index Σ (a−e)·ln(a/e) over bins, with proportions floored at `epsilon`
@@ -95,7 +67,7 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KSResul
  */
 export function ksAgainstBins(
   sorted: ArrayLike<number>,
-  edges: Float64Array,
+  edges: ArrayLike<number>,
   counts: readonly number[],
 ): KSResult {
   const n = sorted.length;
@@ -106,7 +78,8 @@ export function ksAgainstBins(
   let k = 0;
   for (let e = 1; e < edges.length - 1; e++) {
     cum += counts[e - 1] as number;
-    const edge = edges[e] as number;
+    // At float32 precision, like every comparison with profile values (lib/artifact/binning.ts).
+    const edge = Math.fround(edges[e] as number);
     // The reference counts [lo, edge): compare with the window's fraction strictly below the edge.
     while (k < n && (sorted[k] as number) < edge) k++;
     d = Math.max(d, Math.abs(k / n - cum / total));

@@ -6,12 +6,12 @@ import {
   ArtifactWriter,
   artifactURI,
   type DataProfile,
-  encodeEdges,
   type ManifestMeta,
   type Preprocessing,
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
 import type { ServerSettings } from '../config.ts';
 import { tokenize } from '../model/preprocess.ts';
@@ -41,28 +41,9 @@ export function tabularRows(n: number, seed: number, shift: number[] = [0, 0, 0,
   );
 }
 
-/** Quantile bin edges (K bins) with open outer ends, and the counts of `values` per bin. */
+/** The trainer's profile of one feature (trainer/profile.ts), from values in training order. */
 export function binProfile(name: string, values: number[], bins = 10): DataProfile['features'][number] {
-  const sorted = [...values].sort((a, b) => a - b);
-  const inner: number[] = [];
-  for (let k = 1; k < bins; k++) {
-    const q = sorted[Math.floor((k * sorted.length) / bins)] as number;
-    if (inner.length === 0 || q > (inner[inner.length - 1] as number)) inner.push(q);
-  }
-  const edges = [Number.NEGATIVE_INFINITY, ...inner, Number.POSITIVE_INFINITY];
-  const counts = new Array<number>(edges.length - 1).fill(0);
-  for (const v of values) {
-    let b = 0;
-    while (b < counts.length - 1 && v >= (edges[b + 1] as number)) b++;
-    counts[b]! += 1;
-  }
-  return {
-    name,
-    edges: encodeEdges(edges),
-    counts,
-    count: values.length,
-    sample: sorted.filter((_, i) => i % Math.ceil(values.length / 1000) === 0),
-  };
+  return featureProfile({ name, values: Float64Array.from(values) }, bins);
 }
 
 function predictedClasses(model: tf.LayersModel, x: tf.Tensor): number[] {
