@@ -1,7 +1,7 @@
 // Drift of live inputs (and predictions) against the artifact's training-data profile, over a
-// sliding window of the most recent rows. The monitor only counts and computes; the metrics
-// module turns its report into Prometheus series, and alerts decide (with a minimum sample count
-// and a Bonferroni-corrected p-value threshold) whether drift is real.
+// sliding window of the most recent rows. The monitor only counts and computes; metrics.ts turns
+// its report into Prometheus series, and decision.ts holds the rule (a minimum sample count and a
+// Bonferroni-corrected p-value threshold) by which the drifted gauge and the alerts call it real.
 import { binCounts, decodeEdges, sortedValues } from '../../lib/artifact/binning.ts';
 import type { FeatureExtractor } from './features.ts';
 import { chiSquareTest, type KSResult, ksAgainstBins, ksTwoSample, psi } from './stats.ts';
