@@ -25,21 +25,29 @@ function le(v: number): string {
 /** Registers every k2k_drift_* series on `registry`; they read `source` at each scrape. */
 export function registerDriftMetrics(registry: Registry, source: DriftSource): void {
   const registers = [registry];
-  const perFeature = (name: string, help: string, value: (f: FeatureDrift, d: Drift) => number) =>
+  /** A gauge with series per feature, refilled from the current report at each scrape. */
+  const featureGauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (set: (labels: Record<L, string>, v: number) => void, f: FeatureDrift, d: Drift) => void,
+  ) =>
     new Gauge({
       name,
       help,
-      labelNames: FEATURE_LABELS,
+      labelNames,
       registers,
       collect() {
         this.reset();
         const d = source();
         if (!d) return;
-        for (const f of d.report.features) {
-          const v = value(f, d);
-          if (!Number.isNaN(v)) this.set({ feature: f.name }, v);
-        }
+        for (const f of d.report.features) fill((labels, v) => this.set(labels, v), f, d);
       },
+    });
+  const perFeature = (name: string, help: string, value: (f: FeatureDrift, d: Drift) => number) =>
+    featureGauge(name, help, FEATURE_LABELS, (set, f, d) => {
+      const v = value(f, d);
+      if (!Number.isNaN(v)) set({ feature: f.name }, v);
     });
   perFeature(
     'k2k_drift_feature_psi',
@@ -67,25 +75,14 @@ export function registerDriftMetrics(registry: Registry, source: DriftSource): v
     (f, d) => (featureDrifted(f, d.report, d.settings) ? 1 : 0),
   );
   const bucketGauge = (name: string, help: string, counts: (f: FeatureDrift) => number[], ratio: boolean) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: BUCKET_LABELS,
-      registers,
-      collect() {
-        this.reset();
-        const d = source();
-        if (!d) return;
-        for (const f of d.report.features) {
-          const c = counts(f);
-          const total = ratio ? c.reduce((s, x) => s + x, 0) || 1 : 1;
-          let cum = 0;
-          for (let i = 0; i < c.length; i++) {
-            cum += c[i] as number;
-            this.set({ feature: f.name, le: le(f.edges[i + 1] as number) }, cum / total);
-          }
-        }
-      },
+    featureGauge(name, help, BUCKET_LABELS, (set, f) => {
+      const c = counts(f);
+      const total = ratio ? c.reduce((s, x) => s + x, 0) || 1 : 1;
+      let cum = 0;
+      for (let i = 0; i < c.length; i++) {
+        cum += c[i] as number;
+        set({ feature: f.name, le: le(f.edges[i + 1] as number) }, cum / total);
+      }
     });
   bucketGauge(
     'k2k_drift_feature_window_bucket',
