@@ -143,7 +143,7 @@ describe("the trainer's profile and the server's drift window agree on", () => {
     ['a value exactly on an inner edge counts in the bin above it', edges[2]!, 2],
     ['a value just under an inner edge counts in the bin below it', edges[2]! - 0.5, 1],
     ['NaN counts in no bin', Number.NaN, -1],
-  ])('a live value the training data never had: %s', (_name, v, bin) => {
+  ])('one more live value than the training rows: %s', (_name, v, bin) => {
     const live = columns.map((c) => Float64Array.from([...c, v]));
     const report = serverWindow(profile, live, Float64Array.from([...predictions, 0]));
     const want = [...profile.features[1]!.counts];
