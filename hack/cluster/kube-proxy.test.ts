@@ -29,6 +29,11 @@ describe('kubeProxySynced', () => {
       false,
     ],
     ['is false for an empty answer', [''], false],
+    [
+      'waits for the IPv4 rules when only the IPv6 ones are synced (the guard is an IPv4 rule)',
+      [...help, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv6"} 1.7961385e+09'],
+      false,
+    ],
   ])('%s', (_, lines, synced) => {
     expect(kubeProxySynced(lines.join('\n'))).toBe(synced);
   });

@@ -8,13 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from './http.ts';
 
 const SYNCED_GAUGE = 'kubeproxy_sync_proxy_rules_last_timestamp_seconds';
+/** The guard is an iptables (IPv4) rule; a dual-stack kube-proxy syncs ip6tables on its own. */
+const IPV4_SERIES = `${SYNCED_GAUGE}{ip_family="IPv4"} `;
 
-/** Whether kube-proxy's /metrics text shows a successful sync of its rules. */
+/** Whether kube-proxy's /metrics text shows a successful sync of its IPv4 rules. */
 export function kubeProxySynced(metrics: string): boolean {
-  return metrics.split('\n').some((line) => {
-    if (!line.startsWith(`${SYNCED_GAUGE}{`) && !line.startsWith(`${SYNCED_GAUGE} `)) return false;
-    return Number(line.trim().split(/\s+/).at(-1)) > 0;
-  });
+  return metrics
+    .split('\n')
+    .some((line) => line.startsWith(IPV4_SERIES) && Number(line.slice(IPV4_SERIES.length)) > 0);
 }
 
 /** Resolves once kube-proxy at `metricsUrl` has synced; throws with what it last saw after `timeoutMs`. */
