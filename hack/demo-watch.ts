@@ -40,7 +40,8 @@ for (;;) {
     console.log(
       `\nTrained. Artifact: ${tj.status?.artifact?.uri} (manifest sha256 ${tj.status?.artifact?.manifestSha256 ?? '?'})`,
     );
-    console.log(`Final metrics: ${JSON.stringify(tj.status?.metrics ?? {})}`);
+    // The final metrics follow under "What was made", rounded and read back from the verified
+    // artifact; status.metrics holds the same numbers at full precision.
     break;
   }
   if (phase === 'Failed') {
