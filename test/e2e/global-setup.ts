@@ -14,6 +14,7 @@ import {
   startControlPlane,
   stopControlPlaneDir,
 } from '../../hack/cluster/controlplane.ts';
+import { execFileText } from '../../hack/cluster/exec.ts';
 import { inspectNodeDir, startNode, stopNodeDir } from '../../hack/cluster/node.ts';
 import { hostSnapshot } from '../../hack/cluster/node-host.ts';
 import { planLocalCluster } from '../../hack/cluster/reuse.ts';
@@ -73,9 +74,25 @@ export default async function setup(): Promise<() => Promise<void>> {
     if (!found) throw new Error(`no control plane state in ${controlPlaneDir}`);
     process.env.K2K_E2E_KUBECONFIG = found.state.kubeconfigPath;
     process.env.K2K_E2E_KUBECTL = join((await locateBinaries()).binDir, 'kubectl');
+    if (plan.action === 'reuse')
+      await restartOperator(process.env.K2K_E2E_KUBECTL, found.state.kubeconfigPath);
   } catch (err) {
     await teardown();
     throw err;
   }
   return teardown;
+}
+
+/**
+ * A reused cluster's operator pods run the image they started with; hack/setup.sh may have just
+ * rebuilt localhost/k2k/operator:dev under the same tag, and re-applying config/default alone would
+ * not replace them. Restarted, they run the code under test.
+ */
+async function restartOperator(kubectl: string, kubeconfig: string): Promise<void> {
+  const k = (...args: string[]) =>
+    execFileText(kubectl, ['--kubeconfig', kubeconfig, '-n', 'k2k-system', ...args]);
+  if ((await k('get', 'deployment', 'k2k-operator', '--ignore-not-found', '-o', 'name')).trim() === '')
+    return;
+  await k('rollout', 'restart', 'deployment/k2k-operator');
+  log("restarted the reused cluster's operator onto the image just built");
 }
