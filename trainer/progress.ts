@@ -22,7 +22,7 @@ export interface ProgressReporter {
 }
 
 /** Significant digits of status.progress.metrics, which `kubectl get trainingjobs` prints. */
-export const DISPLAY_DIGITS = 4;
+const DISPLAY_DIGITS = 4;
 
 /**
  * The progress object for status.progress: metrics of the last epoch, rounded for people (kubectl
