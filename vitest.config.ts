@@ -9,6 +9,7 @@ export default defineConfig({
       'server/**/*.test.ts',
       'lib/**/*.test.ts',
       'test/**/*.test.ts',
+      'hack/**/*.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 300_000,

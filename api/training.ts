@@ -261,7 +261,8 @@ export const TrainingProgress = Type.Object(
     epoch: Type.Integer({ description: 'Epochs completed.', minimum: 0 }),
     epochs: Type.Integer({ description: 'Epochs planned.', minimum: 0 }),
     metrics: StringMap(Type.Number(), {
-      description: 'Metrics of the last completed epoch (loss, val_loss, …).',
+      description:
+        "Metrics of the last completed epoch (loss, val_loss, …), to 4 significant digits for kubectl get; history and the artifact's metrics.json keep full precision.",
     }),
     history: Type.Optional(
       Type.Array(

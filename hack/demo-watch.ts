@@ -2,6 +2,7 @@
 // progress bar while it trains, and returns when it finished or cannot make progress here.
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { TrainingJob } from '../api/index.ts';
+import { watchFrame } from './demo-status.ts';
 
 const [namespace = 'default', name = 'mnist-mlp'] = process.argv.slice(2);
 const kc = new KubeConfig();
@@ -11,10 +12,6 @@ const core = kc.makeApiClient(CoreV1Api);
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`;
-const bar = (done: number, total: number, width = 30) => {
-  const filled = total > 0 ? Math.round((done / total) * width) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
-};
 
 let last = '';
 let pendingSince: number | undefined;
@@ -33,15 +30,7 @@ for (;;) {
     name,
   })) as TrainingJob;
   const ready = tj.status?.conditions?.find((c) => c.type === 'Ready');
-  const progress = tj.status?.progress;
-  const metrics = progress?.metrics
-    ? Object.entries(progress.metrics)
-        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
-        .join(' ')
-    : '';
-  const line = ready
-    ? `${tj.status?.phase ?? '?'} (${ready.reason}): ${ready.message}${progress ? `\n        epoch ${bar(progress.epoch, progress.epochs)} ${metrics}` : ''}`
-    : 'waiting for the operator to report status';
+  const line = watchFrame(tj);
   if (line !== last) {
     console.log(`${elapsed()}  ${line}`);
     last = line;
@@ -51,7 +40,8 @@ for (;;) {
     console.log(
       `\nTrained. Artifact: ${tj.status?.artifact?.uri} (manifest sha256 ${tj.status?.artifact?.manifestSha256 ?? '?'})`,
     );
-    console.log(`Final metrics: ${JSON.stringify(tj.status?.metrics ?? {})}`);
+    // The final metrics follow under "What was made", rounded and read back from the verified
+    // artifact; status.metrics holds the same numbers at full precision.
     break;
   }
   if (phase === 'Failed') {

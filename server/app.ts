@@ -1,6 +1,11 @@
 // buildApp(opts) assembles the model server; only main.ts listens. Tests inject requests.
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
 import type { ServerSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
@@ -61,8 +66,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     // One log line per request (probes and scrapes included) costs more than it tells; errors
-    // are logged by the error handler, traffic is in the metrics.
-    disableRequestLogging: true,
+    // are logged by the error handler, traffic is in the metrics. (Through a LogController: the
+    // top-level disableRequestLogging option is deprecated, FSTDEP023.)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimit,
     // Drop idle keep-alive sockets on close so shutdown does not wait for clients to hang up.
     forceCloseConnections: 'idle',

@@ -51,6 +51,9 @@ let bucket: string;
 let digits: ReturnType<typeof mnistDigits>;
 
 beforeAll(async () => {
+  // The held-out tensor below is made before the trainer picks its backend, on tfjs's default one;
+  // prod mode, as the trainer sets it, keeps tfjs's "install the node backend" banner out of the output.
+  tf.enableProdMode();
   s3 = s3FromEnv();
   store = storeFor(s3);
   bucket = await freshBucket(s3, 'k2k-mnist');

@@ -59,7 +59,8 @@ describe('progress reports', () => {
     expect(p.epoch).toBe(600);
     expect(p.history).toHaveLength(500);
     expect(p.history![0]!.epoch).toBe(101);
-    expect(p.metrics).toEqual({ loss: 1 / 600 });
+    expect(p.metrics).toEqual({ loss: 0.001667 }); // 1/600, to 4 significant digits
+    expect(p.history!.at(-1)!.metrics).toEqual({ loss: 1 / 600 });
     expect(p.updateTime).toBe('2026-11-25T00:00:00.000Z');
   });
 

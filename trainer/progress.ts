@@ -21,7 +21,13 @@ export interface ProgressReporter {
   flush(timeoutMs?: number): Promise<void>;
 }
 
-/** The progress object for status.progress: metrics of the last epoch and the newest 500 epochs. */
+/** Significant digits of status.progress.metrics, which `kubectl get trainingjobs` prints. */
+const DISPLAY_DIGITS = 4;
+
+/**
+ * The progress object for status.progress: metrics of the last epoch, rounded for people (kubectl
+ * prints a float64 with all 17 digits), and the newest 500 epochs at full precision.
+ */
 export function progressOf(
   history: EpochMetrics[],
   epochs: number,
@@ -33,11 +39,15 @@ export function progressOf(
   return {
     epoch: last?.epoch ?? 0,
     epochs,
-    metrics: last ? strip(last) : {},
+    metrics: last ? rounded(strip(last)) : {},
     history: history.slice(-HISTORY_LIMIT).map((h) => ({ epoch: h.epoch, metrics: strip(h) })),
     backend,
     updateTime: now.toISOString(),
   };
+}
+
+function rounded(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v.toPrecision(DISPLAY_DIGITS))]));
 }
 
 /** The API server rejects NaN/Infinity in JSON; such a metric is left out. */

@@ -15,6 +15,7 @@ import { hackDir, locateBinaries, seconds, timedStep } from './binaries.ts';
 import { inspectControlPlaneDir } from './controlplane.ts';
 import { execFileText } from './exec.ts';
 import { request, type TlsAuth } from './http.ts';
+import { waitKubeProxySynced } from './kube-proxy.ts';
 import { readKubeconfig, writeKubeconfig } from './kubeconfig.ts';
 import {
   addonLayout,
@@ -224,6 +225,8 @@ async function readState(dir: string): Promise<NodeState | undefined> {
 export interface NodeComponentStatus {
   name: string;
   pid?: number;
+  /** Whether its process runs; unset for checks that are not processes (node Ready, forward guard). */
+  alive?: boolean;
   healthy: boolean;
   detail: string;
 }
@@ -244,13 +247,20 @@ export async function inspectNodeDir(
   const components = await Promise.all(
     Object.entries(state.health).map(async ([name, url]): Promise<NodeComponentStatus> => {
       const pid = pids.get(name);
-      if (pid === undefined || !isAlive(pid)) return { name, pid, healthy: false, detail: 'not running' };
+      if (pid === undefined || !isAlive(pid))
+        return { name, pid, alive: false, healthy: false, detail: 'not running' };
       try {
         const auth = name === 'apiserver-proxy' ? { ...admin, insecure: true } : { insecure: true };
         const resp = await request(url, { ...auth, timeoutMs: 3000 });
-        return { name, pid, healthy: resp.status === 200, detail: `${url}: HTTP ${resp.status}` };
+        return {
+          name,
+          pid,
+          alive: true,
+          healthy: resp.status === 200,
+          detail: `${url}: HTTP ${resp.status}`,
+        };
       } catch (err) {
-        return { name, pid, healthy: false, detail: `${url}: ${(err as Error).message}` };
+        return { name, pid, alive: true, healthy: false, detail: `${url}: ${(err as Error).message}` };
       }
     }),
   );
@@ -400,6 +410,10 @@ export async function startNode(opts: NodeOptions): Promise<NodeState> {
     args: [`--config=${l.kubeProxy.config}`, '--v=1'],
     health: { url: state.health['kube-proxy'] as string, auth: {} },
   });
+  // After kube-proxy's first sync, which prepends its own jumps to FORWARD (kube-proxy.ts).
+  await step('kube-proxy rules synced', () =>
+    waitKubeProxySynced(`http://127.0.0.1:${network.kubeProxyMetricsPort}/metrics`, timeoutMs),
+  );
   await step('forward guard first in FORWARD', ensureForwardGuard);
   await step('add-on RBAC, Services and APIService applied', async () =>
     kubectlApply(kubectl, adminKubeconfig, opts.dir, 'addons', {

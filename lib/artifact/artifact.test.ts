@@ -88,6 +88,9 @@ async function caught(p: Promise<unknown>): Promise<ArtifactError> {
 }
 
 beforeAll(async () => {
+  // The plain JS backend on purpose (the tests compare predictions, not speed): without prod mode
+  // tfjs would print its "install the node backend" banner into the test output.
+  tf.enableProdMode();
   await tf.setBackend('cpu');
 });
 

@@ -11,6 +11,13 @@ import {
 import { StorageError } from './errors.ts';
 import type { StorageOptions } from './options.ts';
 
+// On Node 20 the SDK warns once per process that its releases after January 2027 will need
+// Node 22. k2k pins the SDK (package.json) and supports Node 20 (engines), so the warning is about
+// versions k2k does not take; every program that talks to S3 (trainer, model server, hack scripts,
+// tests) gets here first, so this is the one place to turn it off, with the SDK's own switch.
+// An explicit value in the environment wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const DEFAULT_REGION = 'us-east-1';
 /** A handful of attempts absorbs a restarting server; more only delays the real error. */
 const MAX_ATTEMPTS = 3;

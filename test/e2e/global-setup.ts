@@ -1,6 +1,9 @@
 // vitest globalSetup of the e2e suite: a control plane and a real node (containerd, kubelet,
-// kube-proxy) in the default state directory, reused when one is already healthy (a developer's
-// `cli.ts node-up`), otherwise started here and torn down after the run (K2K_E2E_KEEP=1 keeps it).
+// kube-proxy) in the default state directory. The machine has room for one, so a healthy one found
+// there (`npm run demo`'s, a developer's `cli.ts node-up`) is reused and left as it was; with
+// none running, one is started here and torn down after the run (K2K_E2E_KEEP=1 keeps it); one
+// that runs but is not healthy is never replaced: the suite stops and says how to repair it
+// (hack/cluster/reuse.ts, docs/decisions/0010-one-local-cluster.md).
 //   K2K_E2E_KUBECONFIG  admin kubeconfig
 //   K2K_E2E_KUBECTL     kubectl of the cluster's Kubernetes version
 import { homedir } from 'node:os';
@@ -11,8 +14,10 @@ import {
   startControlPlane,
   stopControlPlaneDir,
 } from '../../hack/cluster/controlplane.ts';
+import { execFileText } from '../../hack/cluster/exec.ts';
 import { inspectNodeDir, startNode, stopNodeDir } from '../../hack/cluster/node.ts';
 import { hostSnapshot } from '../../hack/cluster/node-host.ts';
+import { planLocalCluster } from '../../hack/cluster/reuse.ts';
 
 const stateRoot = process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k');
 const controlPlaneDir = join(stateRoot, 'controlplane');
@@ -45,33 +50,49 @@ export default async function setup(): Promise<() => Promise<void>> {
       log('node teardown restored the machine (devices, mounts, iptables, sysctls, cache files)');
     }
   };
+  const plan = planLocalCluster(
+    stateRoot,
+    await inspectControlPlaneDir(controlPlaneDir),
+    await inspectNodeDir(nodeDir),
+  );
+  if (plan.action === 'refuse') throw new Error(plan.reason);
   try {
-    const cp = await inspectControlPlaneDir(controlPlaneDir);
-    if (!cp?.components.every((c) => c.healthy)) {
-      // A stale node would point at the old control plane.
+    if (plan.action === 'reuse') {
+      log(`reusing the healthy cluster in ${stateRoot}; it stays running after the suite`);
+    } else {
+      if (plan.leftovers) log(`clearing the leftovers of a cluster that no longer runs in ${stateRoot}`);
+      // The node first: it points at the control plane.
       await stopNodeDir(nodeDir, log);
       await stopControlPlaneDir(controlPlaneDir);
       await startControlPlane({ dir: controlPlaneDir, detached: true, log });
       startedControlPlane = true;
-    }
-    const node = await inspectNodeDir(nodeDir);
-    if (startedControlPlane || !node?.components.every((c) => c.healthy)) {
-      const bad = node?.components.filter((c) => !c.healthy).map((c) => `${c.name} (${c.detail})`);
-      if (bad) log(`replacing the unhealthy node: ${bad.join(', ')}`);
-      await stopNodeDir(nodeDir, log);
       before = await hostSnapshot([stateRoot]);
       await startNode({ dir: nodeDir, controlPlaneDir, log });
       startedNode = true;
-    } else {
-      log(`reusing the healthy node in ${nodeDir}`);
     }
     const found = await inspectControlPlaneDir(controlPlaneDir);
     if (!found) throw new Error(`no control plane state in ${controlPlaneDir}`);
     process.env.K2K_E2E_KUBECONFIG = found.state.kubeconfigPath;
     process.env.K2K_E2E_KUBECTL = join((await locateBinaries()).binDir, 'kubectl');
+    if (plan.action === 'reuse')
+      await restartOperator(process.env.K2K_E2E_KUBECTL, found.state.kubeconfigPath);
   } catch (err) {
     await teardown();
     throw err;
   }
   return teardown;
+}
+
+/**
+ * A reused cluster's operator pods run the image they started with; hack/setup.sh may have just
+ * rebuilt localhost/k2k/operator:dev under the same tag, and re-applying config/default alone would
+ * not replace them. Restarted, they run the code under test.
+ */
+async function restartOperator(kubectl: string, kubeconfig: string): Promise<void> {
+  const k = (...args: string[]) =>
+    execFileText(kubectl, ['--kubeconfig', kubeconfig, '-n', 'k2k-system', ...args]);
+  if ((await k('get', 'deployment', 'k2k-operator', '--ignore-not-found', '-o', 'name')).trim() === '')
+    return;
+  await k('rollout', 'restart', 'deployment/k2k-operator');
+  log("restarted the reused cluster's operator onto the image just built");
 }

@@ -71,14 +71,16 @@ describe('a TrainingJob on the local node', () => {
 
     await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
     await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
+    await kubectl(['create', 'namespace', namespace]);
+    // Not the demo's k2k-system/k2k-s3 on port 7070: the suite may run on the demo's cluster
+    // (test/e2e/global-setup.ts), whose storage must keep working.
     exposed = await exposeHostPort({
       nodeDir,
-      namespace: system,
-      name: 'k2k-s3',
-      port: 7070,
+      namespace,
+      name: 'e2e-s3',
+      port: 7080,
       targetPort: Number(new URL(s3.endpoint).port),
     });
-    await kubectl(['create', 'namespace', namespace]);
   });
 
   afterAll(async () => {
