@@ -15,6 +15,12 @@ export const TRAININGJOB_PERMISSIONS: Permission[] = [
   readsThroughInformers(GROUP, [TRAININGJOB_PLURAL], WHO),
   appliesStatus(GROUP, [TRAININGJOB_PLURAL], WHO),
   blocksOwnerDeletion(GROUP, [TRAININGJOB_PLURAL], WHO),
+  {
+    group: GROUP,
+    resources: [TRAININGJOB_PLURAL],
+    verbs: ['get'],
+    why: `${WHO} reads a TrainingJob whose Job is gone from the API server, not the cache, before it runs the trainer again (readTrainingJob in trainingjob/reconcile.ts)`,
+  },
   readsThroughInformers('batch', ['jobs'], WHO),
   readsThroughInformers('', ['pods'], WHO),
   appliesServerSide('batch', ['jobs'], WHO),

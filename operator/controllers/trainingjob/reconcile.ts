@@ -2,25 +2,22 @@
 // desired children, compute the status once and patch it only when it changed. It follows the
 // contract on the runtime's Reconciler type (operator/runtime/controller.ts).
 import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
-import {
-  TRAININGJOB_PLURAL,
-  type TrainingJob,
-  TrainingJobConditionType,
-  TrainingJobReason,
-} from '../../../api/index.ts';
+import { API_VERSION, TRAININGJOB_PLURAL, type TrainingJob, TrainingJobReason } from '../../../api/index.ts';
 import {
   apply,
   type EventRecorder,
+  isNotFound,
+  kubeRequest,
   type Lister,
   type Logger,
   type ObjectKey,
   type ReconcileResult,
+  resourcePath,
   splitKey,
 } from '../../runtime/index.ts';
-import { isTrue } from '../conditions.ts';
 import { publishStatus } from '../publish.ts';
 import { desiredChildren, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
-import { computeStatus, statusChanged } from './status.ts';
+import { computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 /** What a TrainingJob reconcile reads (caches) and writes with (API client, events). */
 export interface TrainingJobDeps {
@@ -44,23 +41,39 @@ const WARNING_REASONS = new Set<string>([
   TrainingJobReason.ReconcileError,
 ]);
 
+/** The TrainingJob as the API server has it now (undefined once deleted), bypassing the cache. */
+async function readTrainingJob(kc: KubeConfig, namespace: string, name: string) {
+  try {
+    return await kubeRequest<TrainingJob>(kc, {
+      path: resourcePath({ apiVersion: API_VERSION, plural: TRAININGJOB_PLURAL, namespace, name }),
+    });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function reconcileTrainingJob(
   deps: TrainingJobDeps,
   key: ObjectKey,
   log: Logger,
 ): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
-  const tj = deps.trainingJobs.get(namespace, name);
+  let tj = deps.trainingJobs.get(namespace, name);
   if (!tj || tj.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
 
   const existingJob = deps.jobs.get(namespace, jobName(tj));
-  const finished =
-    isTrue(tj.status?.conditions, TrainingJobConditionType.Succeeded) ||
-    isTrue(tj.status?.conditions, TrainingJobConditionType.Failed);
+  if (!existingJob && tj.status?.jobName && !finishedSummary(tj.status)) {
+    // Its Job is gone (ttlSecondsAfterFinished deletes it as soon as it completes). The two
+    // watches are not ordered, so the cached TrainingJob may not show yet that it finished:
+    // ask the API server before running the trainer again.
+    tj = await readTrainingJob(deps.kubeConfig, namespace, name);
+    if (!tj || tj.metadata.deletionTimestamp) return;
+  }
 
   let error: Error | undefined;
-  // A finished TrainingJob whose Job was removed (ttlSecondsAfterFinished) is not run again.
-  if (!(finished && !existingJob)) {
+  // A finished TrainingJob keeps its result: its Job is never made again nor changed.
+  if (!finishedSummary(tj.status)) {
     try {
       for (const child of desiredChildren(tj, deps.images, existingJob)) {
         await apply(deps.kubeConfig, child);

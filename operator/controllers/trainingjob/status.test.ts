@@ -1,7 +1,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition, TrainingJob } from '../../../api/index.ts';
-import { computeStatus, statusChanged } from './status.ts';
+import { computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
 
@@ -313,5 +313,141 @@ describe('statusChanged', () => {
     const a = computeStatus(trainingJob(), { pods: [], now });
     const b = computeStatus(trainingJob(), { job: job({ active: 1 }), pods: [pod('Running')], now });
     expect(statusChanged(a, b)).toBe(true);
+  });
+});
+
+describe('a finished TrainingJob', () => {
+  const trained = {
+    artifact: { uri: 's3://m/mnist/1/', version: '1', manifestSha256: 'abc' },
+    metrics: { val_acc: 0.93, loss: 0.1 },
+  };
+  const completeJob = job({
+    succeeded: 1,
+    startTime: new Date('2026-11-25T09:00:00Z'),
+    completionTime: now,
+    conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }],
+  });
+  const trainerPod = pod('Succeeded', terminated(JSON.stringify(trained), 0));
+  const progress = { epoch: 5, epochs: 5, metrics: { loss: 0.1 } };
+  /** The status as the reconciler recorded it when the trainer succeeded, plus the trainer's progress. */
+  const succeeded = {
+    ...computeStatus(trainingJob(), { job: completeJob, pods: [trainerPod], now }),
+    progress,
+  };
+  const failed = {
+    ...computeStatus(trainingJob(), {
+      job: failedJob('PodFailurePolicy'),
+      pods: [
+        pod(
+          'Failed',
+          terminated(
+            JSON.stringify({ error: { code: 'InvalidDataset', message: 'row 3: not a number' } }),
+            65,
+          ),
+        ),
+      ],
+      now,
+    }),
+    progress,
+  };
+  const later = new Date(now.getTime() + 3_600_000);
+  const freshJob = job({ active: 1, startTime: later });
+
+  it.each([
+    { name: 'stays Succeeded with its artifact and metrics when its Job is deleted', status: succeeded },
+    {
+      name: 'stays Succeeded when its Job is replaced by a fresh one that has not run yet',
+      status: succeeded,
+      job: freshJob,
+      pods: [pod('Pending', {}, later.toISOString())],
+    },
+    {
+      name: 'stays Succeeded when someone else’s Job of that name is running',
+      status: succeeded,
+      job: freshJob,
+      pods: [pod('Running', {}, later.toISOString())],
+    },
+    {
+      name: 'stays Succeeded when its trainer pods are gone but the Job is left',
+      status: succeeded,
+      job: completeJob,
+    },
+    {
+      name: 'stays Succeeded when a fresh Job of that name failed',
+      status: succeeded,
+      job: failedJob('BackoffLimitExceeded'),
+    },
+    {
+      name: 'stays Succeeded when the apply of this pass failed',
+      status: succeeded,
+      error: new Error('jobs.batch is forbidden'),
+    },
+    { name: 'stays Succeeded when it is suspended afterwards', status: succeeded, suspend: true },
+    { name: 'stays Failed with the trainer’s reason when its Job is deleted', status: failed },
+    {
+      name: 'stays Failed when its Job is replaced by a fresh one that runs',
+      status: failed,
+      job: freshJob,
+      pods: [pod('Running', {}, later.toISOString())],
+    },
+  ])('$name', ({ status, job: observedJob, pods = [], error, suspend }) => {
+    const tj = trainingJob({ status, suspend });
+    const next = computeStatus(tj, { job: observedJob, pods, error, now: later });
+    const { progress: _trainerOwned, ...recorded } = status;
+    expect(next).toEqual(recorded);
+    // Nothing to patch, and so nothing the next server-side apply could drop.
+    expect(statusChanged(tj.status, next)).toBe(false);
+  });
+
+  it('recorded the trainer’s artifact, metrics and the Job’s times when it succeeded', () => {
+    expect(succeeded).toMatchObject({
+      phase: 'Succeeded',
+      artifact: trained.artifact,
+      metrics: trained.metrics,
+      jobName: 'mnist',
+      startTime: '2026-11-25T09:00:00Z',
+      completionTime: '2026-11-25T10:00:00Z',
+    });
+    expect(failed).toMatchObject({ phase: 'Failed' });
+    expect(condition(failed.conditions, 'Ready')).toMatchObject({
+      reason: 'InvalidInput',
+      message: 'the trainer rejected its input: row 3: not a number',
+    });
+  });
+
+  it('follows a new generation of its spec without changing its result', () => {
+    const tj = trainingJob({ status: succeeded });
+    tj.metadata.generation = 3;
+    const next = computeStatus(tj, { pods: [], now: later });
+    expect(next.observedGeneration).toBe(3);
+    expect(next.conditions!.every((c) => c.observedGeneration === 3)).toBe(true);
+    expect(next.conditions!.map(({ observedGeneration: _g, ...c }) => c)).toEqual(
+      succeeded.conditions!.map(({ observedGeneration: _g, ...c }) => c),
+    );
+    expect(next).toMatchObject({ phase: 'Succeeded', artifact: trained.artifact, metrics: trained.metrics });
+  });
+
+  it.each([
+    {
+      name: 'succeeds as soon as the trainer pod exited 0 with its artifact, before the Job is marked Complete',
+      job: job({ conditions: [{ type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now }] }),
+    },
+    {
+      name: 'succeeds from the trainer pod’s termination message when the Job was deleted before it completed',
+      job: undefined,
+    },
+  ])('$name', ({ job: observedJob }) => {
+    const next = computeStatus(trainingJob(), { job: observedJob, pods: [trainerPod], now });
+    expect(next).toMatchObject({ phase: 'Succeeded', artifact: trained.artifact, metrics: trained.metrics });
+    expect(condition(next.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  });
+
+  it('is not finished while no trainer has succeeded or failed, so a deleted Job is made again', () => {
+    const running = computeStatus(trainingJob(), { job: job({ active: 1 }), pods: [pod('Running')], now });
+    expect(finishedSummary(running)).toBeUndefined();
+    expect(finishedSummary(succeeded)).toMatchObject({ phase: 'Succeeded', reason: 'Succeeded' });
+    expect(finishedSummary(failed)).toMatchObject({ phase: 'Failed', reason: 'InvalidInput' });
+    const deleted = computeStatus(trainingJob({ status: running }), { pods: [], now: later });
+    expect(deleted).toMatchObject({ phase: 'Pending' });
   });
 });

@@ -55,7 +55,7 @@ function jobCondition(job: V1Job | undefined, type: string) {
   return job?.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
-interface Summary {
+export interface Summary {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
   reason: string;
   message: string;
@@ -131,8 +131,38 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
   }
 }
 
-function summarize(tj: TrainingJob, { job, pods }: Observed): Summary {
-  if (jobCondition(job, 'Complete')) {
+/**
+ * What the newest trainer that exited 0 wrote to its termination message. Kept in status as soon
+ * as it is seen: its pod may be gone by the next pass (ttlSecondsAfterFinished deletes the Job
+ * and its pods the moment the Job completes).
+ */
+function succeededResult(pods: V1Pod[]): TrainerResult | undefined {
+  const succeeded = pods
+    .filter((p) => p.status?.phase === 'Succeeded')
+    .sort(byCreation)
+    .at(-1);
+  return succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
+}
+
+/**
+ * The summary a finished TrainingJob's status already records, if it finished. A finished result
+ * is final: whatever happens to the Job afterwards (deleted by ttlSecondsAfterFinished or by
+ * someone, replaced by a fresh one, its pods gone), the status keeps it and the trainer never
+ * runs again.
+ */
+export function finishedSummary(status: TrainingJobStatus | undefined): Summary | undefined {
+  const succeeded = findCondition(status?.conditions, Type.Succeeded);
+  if (succeeded?.status === 'True')
+    return { phase: 'Succeeded', reason: succeeded.reason, message: succeeded.message };
+  const failed = findCondition(status?.conditions, Type.Failed);
+  if (failed?.status === 'True') return { phase: 'Failed', reason: failed.reason, message: failed.message };
+  return undefined;
+}
+
+function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResult | undefined): Summary {
+  // A trainer exits 0 only after its artifact is committed and verified, so its termination
+  // message is proof enough, even when the Job was deleted before it was marked Complete.
+  if (jobCondition(job, 'Complete') || result?.artifact) {
     return {
       phase: 'Succeeded',
       reason: Reason.Succeeded,
@@ -187,7 +217,9 @@ function summarize(tj: TrainingJob, { job, pods }: Observed): Summary {
 export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
   const { job, pods, error, now } = observed;
   const generation = tj.metadata.generation;
-  const summary = summarize(tj, observed);
+  const finished = finishedSummary(tj.status);
+  const result = succeededResult(pods);
+  const summary = finished ?? summarize(tj, observed, result);
   const terminal = summary.phase === 'Succeeded' || summary.phase === 'Failed';
 
   let conditions: Condition[] = [...(tj.status?.conditions ?? [])];
@@ -216,6 +248,12 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   }
   flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
 
+  if (finished) {
+    // Server-side apply removes every field this pass does not send: what was recorded when the
+    // TrainingJob finished (artifact, metrics, times, attempts, Job name) is sent again as it was.
+    const { progress: _trainerOwned, ...recorded } = tj.status ?? {};
+    return { ...recorded, observedGeneration: generation, conditions, phase: summary.phase };
+  }
   const status: OperatorStatus = {
     observedGeneration: generation,
     conditions,
@@ -236,11 +274,6 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     status.completionTime = finished ? toRFC3339(new Date(finished)) : toRFC3339(now);
   }
   if (summary.phase === 'Succeeded') {
-    const succeeded = pods
-      .filter((p) => p.status?.phase === 'Succeeded')
-      .sort(byCreation)
-      .at(-1);
-    const result = succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
     const artifact = result?.artifact ?? tj.status?.artifact;
     if (artifact) status.artifact = artifact;
     const metrics = result?.metrics ? finiteMetrics(result.metrics) : tj.status?.metrics;
