@@ -28,6 +28,7 @@ import {
 } from './checkpoints.ts';
 import { loadDataset, type PreparedDataset } from './datasets/index.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
+import { finishedRun } from './finished.ts';
 import type { Logger } from './log.ts';
 import { binnedPredictions, classPredictions, featureProfile } from './profile.ts';
 import { type ProgressReporter, progressOf } from './progress.ts';
@@ -70,9 +71,11 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     );
   }
   const uri = artifactURI(config.output.uri, modelName, config.output.version);
+  // Before any work, and the first storage contact: a complete version is immutable, unless an
+  // earlier attempt of this TrainingJob committed it, and then this run is already done.
+  const finished = await finishedRun(uri, config, { store, log, ...(reporter ? { reporter } : {}) });
+  if (finished) return finished;
   const writer = new ArtifactWriter(store, uri);
-  // Before any work: a complete version is immutable, and this is also the first storage contact.
-  await writer.assertWritable();
 
   const data = await readDataset(store, config);
   log.info('dataset loaded', {
