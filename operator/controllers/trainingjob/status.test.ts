@@ -442,6 +442,15 @@ describe('a finished TrainingJob', () => {
     expect(condition(next.conditions, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
   });
 
+  it('does not finish without its artifact when the completed Job is deleted before its pods were read', () => {
+    const deleting = { ...completeJob, metadata: { ...completeJob.metadata, deletionTimestamp: now } };
+    const next = computeStatus(trainingJob(), { job: deleting, pods: [], now });
+    expect(next).toMatchObject({ phase: 'Running' });
+    expect(next.artifact).toBeUndefined();
+    expect(finishedSummary(next)).toBeUndefined();
+    expect(condition(next.conditions, 'Ready')!.message).toMatch(/will run again to report its artifact/);
+  });
+
   it('is not finished while no trainer has succeeded or failed, so a deleted Job is made again', () => {
     const running = computeStatus(trainingJob(), { job: job({ active: 1 }), pods: [pod('Running')], now });
     expect(finishedSummary(running)).toBeUndefined();

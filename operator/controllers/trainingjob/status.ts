@@ -162,11 +162,22 @@ export function finishedSummary(status: TrainingJobStatus | undefined): Summary 
 function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResult | undefined): Summary {
   // A trainer exits 0 only after its artifact is committed and verified, so its termination
   // message is proof enough, even when the Job was deleted before it was marked Complete.
-  if (jobCondition(job, 'Complete') || result?.artifact) {
+  const complete = jobCondition(job, 'Complete');
+  if (result?.artifact || (complete && !job?.metadata?.deletionTimestamp)) {
     return {
       phase: 'Succeeded',
       reason: Reason.Succeeded,
       message: 'the model was trained and its artifact written',
+    };
+  }
+  if (complete) {
+    // ttlSecondsAfterFinished took the pods before this pass read the artifact from them.
+    // Succeeded without an artifact would be final, so wait: the Job is made again once it is
+    // gone, and the retried trainer reports the artifact it committed (trainer/finished.ts).
+    return {
+      phase: 'Running',
+      reason: Reason.Running,
+      message: `trainer Job ${job!.metadata?.name} completed but is being deleted before its result was read; it will run again to report its artifact`,
     };
   }
   if (job && jobCondition(job, 'Failed')) return failureSummary(job, pods);
