@@ -194,102 +194,115 @@ describe('the TrainingJob controller', () => {
     expect(done.status!.conditions!.find((c) => c.type === 'Reconciling')!.status).toBe('False');
   });
 
-  it('keeps a succeeded TrainingJob Succeeded with its artifact when ttlSecondsAfterFinished deletes its Job, and never runs it again', async () => {
-    const ns = await freshNamespace(kc);
-    await createTrainingJob(ns, 'kept', { ttlSecondsAfterFinished: 0 });
-    await custom.createNamespacedCustomObject({
-      ...modelDeployments,
-      namespace: ns,
-      body: {
-        apiVersion: 'k2k.dev/v1alpha1',
-        kind: 'ModelDeployment',
-        metadata: { name: 'served' },
-        spec: { model: { trainingJobRef: { name: 'kept' } } },
-      },
-    });
-    const pod = await trainerPod(ns, 'kept');
-    await setPodStatus(pod, 'Running');
-    // The trainer's own status field, under its own field manager, as trainer/progress.ts writes it.
-    const progress = { epoch: 5, epochs: 5, metrics: { loss: 0.12 } };
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        ...group,
+  it.each([
+    { who: 'ttlSecondsAfterFinished', spec: { ttlSecondsAfterFinished: 0 }, deleteJob: undefined },
+    {
+      who: 'someone',
+      spec: {},
+      deleteJob: (namespace: string) =>
+        batch.deleteNamespacedJob({ namespace, name: 'kept', propagationPolicy: 'Background' }),
+    },
+  ])(
+    'keeps a succeeded TrainingJob Succeeded with its artifact when $who deletes its Job, and never runs it again',
+    async ({ spec, deleteJob }) => {
+      const ns = await freshNamespace(kc);
+      await createTrainingJob(ns, 'kept', spec);
+      await custom.createNamespacedCustomObject({
+        ...modelDeployments,
         namespace: ns,
-        name: 'kept',
         body: {
           apiVersion: 'k2k.dev/v1alpha1',
-          kind: 'TrainingJob',
-          metadata: { name: 'kept' },
-          status: { progress },
+          kind: 'ModelDeployment',
+          metadata: { name: 'served' },
+          spec: { model: { trainingJobRef: { name: 'kept' } } },
         },
-        fieldManager: 'k2k-trainer',
-        force: true,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-    );
-    const result = {
-      artifact: { uri: 's3://models/kept/1/', version: '1', manifestSha256: 'f00d' },
-      metrics: { val_acc: 0.95 },
-    };
-    await setPodStatus(pod, 'Succeeded', 0, JSON.stringify(result));
-    const done = await eventuallyReason(ns, 'kept', 'Succeeded');
-    expect(done.status).toMatchObject({ artifact: result.artifact, metrics: result.metrics, progress });
-
-    // The Job completes and the TTL controller deletes it and its pods.
-    await eventually(
-      async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 0 || undefined,
-      { what: 'the TTL controller to delete the completed Job', timeoutMs: 60_000 },
-    );
-    // Proof that the operator has seen the deletion: its Job watch delivers events in order, and
-    // it records a later one (the Job of another TrainingJob) in that TrainingJob's status.
-    await createTrainingJob(ns, 'probe', { suspend: true });
-    await eventually(async () => (await getTrainingJob(ns, 'probe')).status?.jobName, {
-      what: 'the operator to see the Job made after the deletion',
-    });
-    // A new generation makes the operator reconcile the TrainingJob with its Job gone.
-    await custom.patchNamespacedCustomObject(
-      { ...group, namespace: ns, name: 'kept', body: { spec: { activeDeadlineSeconds: 3600 } } },
-      mergePatch,
-    );
-    const after = await eventually(
-      async () => {
-        const tj = await getTrainingJob(ns, 'kept');
-        return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
-      },
-      { what: 'the operator to reconcile the new generation' },
-    );
-    expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
-    const { observedGeneration: _before, conditions: doneConditions, ...doneRest } = done.status!;
-    const { observedGeneration: _after, conditions: afterConditions, ...afterRest } = after.status!;
-    expect(afterRest).toEqual(doneRest);
-    const withoutGeneration = (cs: typeof doneConditions) => cs!.map(({ observedGeneration: _g, ...c }) => c);
-    expect(withoutGeneration(afterConditions)).toEqual(withoutGeneration(doneConditions));
-    // That pass, which would have made the Job again, did not.
-    const jobs = await batch.listNamespacedJob({ namespace: ns });
-    expect(jobs.items.map((j) => j.metadata!.name)).toEqual(['probe']);
-
-    // The ModelDeployment keeps serving what the TrainingJob produced.
-    const md = await eventually(
-      async () => {
-        const current = (await custom.getNamespacedCustomObject({
-          ...modelDeployments,
+      });
+      const pod = await trainerPod(ns, 'kept');
+      await setPodStatus(pod, 'Running');
+      // The trainer's own status field, under its own field manager, as trainer/progress.ts writes it.
+      const progress = { epoch: 5, epochs: 5, metrics: { loss: 0.12 } };
+      await custom.patchNamespacedCustomObjectStatus(
+        {
+          ...group,
           namespace: ns,
-          name: 'served',
-        })) as ModelDeployment;
-        return current.status?.artifact ? current : undefined;
-      },
-      { what: 'the ModelDeployment to serve the artifact' },
-    );
-    expect(md.status!.artifact).toEqual({ uri: result.artifact.uri, version: result.artifact.version });
-    expect(md.status!.conditions!.find((c) => c.type === 'Ready')!.reason).not.toMatch(
-      /WaitingForTrainingJob|TrainingJobFailed/,
-    );
-    const deployment = await apps.readNamespacedDeployment({ namespace: ns, name: 'served' });
-    expect(deployment.spec!.template.spec!.containers[0]!.env).toContainEqual({
-      name: 'K2K_MODEL_URI',
-      value: result.artifact.uri,
-    });
-  });
+          name: 'kept',
+          body: {
+            apiVersion: 'k2k.dev/v1alpha1',
+            kind: 'TrainingJob',
+            metadata: { name: 'kept' },
+            status: { progress },
+          },
+          fieldManager: 'k2k-trainer',
+          force: true,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      const result = {
+        artifact: { uri: 's3://models/kept/1/', version: '1', manifestSha256: 'f00d' },
+        metrics: { val_acc: 0.95 },
+      };
+      await setPodStatus(pod, 'Succeeded', 0, JSON.stringify(result));
+      const done = await eventuallyReason(ns, 'kept', 'Succeeded');
+      expect(done.status).toMatchObject({ artifact: result.artifact, metrics: result.metrics, progress });
+
+      // The Job completes, and the TTL controller or someone deletes it.
+      await deleteJob?.(ns);
+      await eventually(
+        async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 0 || undefined,
+        { what: 'the completed Job to be deleted', timeoutMs: 60_000 },
+      );
+      // Proof that the operator has seen the deletion: its Job watch delivers events in order, and
+      // it records a later one (the Job of another TrainingJob) in that TrainingJob's status.
+      await createTrainingJob(ns, 'probe', { suspend: true });
+      await eventually(async () => (await getTrainingJob(ns, 'probe')).status?.jobName, {
+        what: 'the operator to see the Job made after the deletion',
+      });
+      // A new generation makes the operator reconcile the TrainingJob with its Job gone.
+      await custom.patchNamespacedCustomObject(
+        { ...group, namespace: ns, name: 'kept', body: { spec: { activeDeadlineSeconds: 3600 } } },
+        mergePatch,
+      );
+      const after = await eventually(
+        async () => {
+          const tj = await getTrainingJob(ns, 'kept');
+          return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
+        },
+        { what: 'the operator to reconcile the new generation' },
+      );
+      expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
+      const { observedGeneration: _before, conditions: doneConditions, ...doneRest } = done.status!;
+      const { observedGeneration: _after, conditions: afterConditions, ...afterRest } = after.status!;
+      expect(afterRest).toEqual(doneRest);
+      const withoutGeneration = (cs: typeof doneConditions) =>
+        cs!.map(({ observedGeneration: _g, ...c }) => c);
+      expect(withoutGeneration(afterConditions)).toEqual(withoutGeneration(doneConditions));
+      // That pass, which would have made the Job again, did not.
+      const jobs = await batch.listNamespacedJob({ namespace: ns });
+      expect(jobs.items.map((j) => j.metadata!.name)).toEqual(['probe']);
+
+      // The ModelDeployment keeps serving what the TrainingJob produced.
+      const md = await eventually(
+        async () => {
+          const current = (await custom.getNamespacedCustomObject({
+            ...modelDeployments,
+            namespace: ns,
+            name: 'served',
+          })) as ModelDeployment;
+          return current.status?.artifact ? current : undefined;
+        },
+        { what: 'the ModelDeployment to serve the artifact' },
+      );
+      expect(md.status!.artifact).toEqual({ uri: result.artifact.uri, version: result.artifact.version });
+      expect(md.status!.conditions!.find((c) => c.type === 'Ready')!.reason).not.toMatch(
+        /WaitingForTrainingJob|TrainingJobFailed/,
+      );
+      const deployment = await apps.readNamespacedDeployment({ namespace: ns, name: 'served' });
+      expect(deployment.spec!.template.spec!.containers[0]!.env).toContainEqual({
+        name: 'K2K_MODEL_URI',
+        value: result.artifact.uri,
+      });
+    },
+  );
 
   it('succeeds when a trainer killed after committing its artifact is retried and finds it', async () => {
     const ns = await freshNamespace(kc);
