@@ -304,6 +304,25 @@ describe('the TrainingJob controller', () => {
     },
   );
 
+  it('makes the Job of a running TrainingJob again when someone deletes it', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'rerun');
+    await setPodStatus(await trainerPod(ns, 'rerun'), 'Running');
+    await eventuallyReason(ns, 'rerun', 'Running');
+    const old = await batch.readNamespacedJob({ namespace: ns, name: 'rerun' });
+    await batch.deleteNamespacedJob({ namespace: ns, name: 'rerun', propagationPolicy: 'Background' });
+    // Not finished: after reading the TrainingJob past its cache, the operator makes the Job again.
+    const again = await eventually(
+      async () => {
+        const jobs = await batch.listNamespacedJob({ namespace: ns });
+        return jobs.items.find((j) => j.metadata!.uid !== old.metadata!.uid);
+      },
+      { what: 'a new Job', timeoutMs: 60_000 },
+    );
+    expect(again.metadata!.name).toBe('rerun');
+    expect(operator!.logs()).not.toMatch(/forbidden/);
+  });
+
   it('succeeds when a trainer killed after committing its artifact is retried and finds it', async () => {
     const ns = await freshNamespace(kc);
     await createTrainingJob(ns, 'killed', { backoffLimit: 2 });
