@@ -2,7 +2,8 @@
 // image) creates the trainer Job; the trainer pod (localhost/k2k/trainer-gpu:dev, which is the CPU
 // trainer: the node advertises nvidia.com/gpu but has none) reads MNIST from the real S3 server
 // and writes a verified artifact there; a ModelDeployment then serves it with the model-server
-// image behind a Service, autoscaled by an HPA.
+// image behind a Service, autoscaled by an HPA. A TrainingJob whose Job ttlSecondsAfterFinished
+// deletes keeps its result.
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,11 @@ const namespace = `e2e-training-${Date.now().toString(36)}`;
 const SIZE = 28 * 28;
 
 interface TrainingJobStatus {
+  metadata: { generation: number };
   status?: {
+    observedGeneration?: number;
     phase?: string;
+    metrics?: Record<string, number>;
     artifact?: { uri: string; manifestSha256?: string };
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
@@ -54,6 +58,43 @@ describe('a TrainingJob on the local node', () => {
   let exposed: ExposedPort | undefined;
   let bucket = '';
   let artifactURI = '';
+
+  const storageSecret = (server: S3Server) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'k2k-storage', namespace },
+    stringData: { AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey },
+  });
+  const trainingJob = (
+    name: string,
+    port: ExposedPort,
+    server: S3Server,
+    spec: Record<string, unknown> = {},
+  ) => ({
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name, namespace },
+    spec: {
+      model: { architecture: 'mnist-mlp' },
+      dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
+      hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
+      output: { uri: `s3://${bucket}/models/` },
+      storage: { endpoint: port.url, region: server.region, credentialsSecretRef: { name: 'k2k-storage' } },
+      ...spec,
+    },
+  });
+  const getTrainingJob = (name: string) =>
+    kubectlJson<TrainingJobStatus>(['get', 'trainingjob', '-n', namespace, name]);
+  const finished = (name: string) =>
+    waitFor(
+      `TrainingJob ${name} to finish`,
+      async () => {
+        const got = await getTrainingJob(name);
+        const phase = got.status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed' ? got : undefined;
+      },
+      280_000,
+    );
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -92,45 +133,10 @@ describe('a TrainingJob on the local node', () => {
   it('trains in a GPU-requesting pod on the CPU and reports a verified artifact', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
     await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'k2k-storage', namespace },
-        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      },
-      {
-        apiVersion: 'k2k.dev/v1alpha1',
-        kind: 'TrainingJob',
-        metadata: { name: 'mnist-mlp', namespace },
-        spec: {
-          model: { architecture: 'mnist-mlp' },
-          dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
-          hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
-          output: { uri: `s3://${bucket}/models/` },
-          storage: {
-            endpoint: exposed.url,
-            region: s3.region,
-            credentialsSecretRef: { name: 'k2k-storage' },
-          },
-          resources: { gpus: 1, cpu: '1', memory: '1Gi' },
-        },
-      },
+      storageSecret(s3),
+      trainingJob('mnist-mlp', exposed, s3, { resources: { gpus: 1, cpu: '1', memory: '1Gi' } }),
     ]);
-    const tj = await waitFor(
-      'the TrainingJob to finish',
-      async () => {
-        const got = await kubectlJson<TrainingJobStatus>([
-          'get',
-          'trainingjob',
-          '-n',
-          namespace,
-          'mnist-mlp',
-        ]);
-        const phase = got.status?.phase;
-        return phase === 'Succeeded' || phase === 'Failed' ? got : undefined;
-      },
-      280_000,
-    );
+    const tj = await finished('mnist-mlp');
     expect(tj.status?.conditions?.filter((c) => c.status === 'True').map((c) => c.type)).toContain(
       'Succeeded',
     );
@@ -233,5 +239,52 @@ describe('a TrainingJob on the local node', () => {
     expect(response.model_name).toBe('mnist-mlp');
     expect(response.outputs[0]!.shape).toEqual([1, 10]);
     expect(response.outputs[0]!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+  });
+
+  it('keeps a trained TrainingJob Succeeded with its artifact after ttlSecondsAfterFinished deletes its Job', async () => {
+    if (!s3 || !exposed) throw new Error('setup failed');
+    await apply([storageSecret(s3), trainingJob('kept', exposed, s3, { ttlSecondsAfterFinished: 0 })]);
+    const done = await finished('kept');
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(done.status?.artifact?.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(done.status?.metrics?.loss).toBeTypeOf('number');
+    await waitFor('the TTL controller to delete the Job', async () => {
+      const jobs = await kubectlJson<{ items: unknown[] }>([
+        'get',
+        'jobs',
+        '-n',
+        namespace,
+        '-l',
+        'k2k.dev/trainingjob=kept',
+      ]);
+      return jobs.items.length === 0 || undefined;
+    });
+    // A new generation makes the operator reconcile it with the Job gone.
+    await kubectl([
+      'patch',
+      'trainingjob',
+      '-n',
+      namespace,
+      'kept',
+      '--type=merge',
+      '-p',
+      '{"spec":{"activeDeadlineSeconds":3600}}',
+    ]);
+    const after = await waitFor('the operator to reconcile the new generation', async () => {
+      const got = await getTrainingJob('kept');
+      return got.status?.observedGeneration === got.metadata.generation ? got : undefined;
+    });
+    expect(after.status?.phase).toBe('Succeeded');
+    expect(after.status?.artifact).toEqual(done.status?.artifact);
+    expect(after.status?.metrics).toEqual(done.status?.metrics);
+    const jobs = await kubectlJson<{ items: unknown[] }>([
+      'get',
+      'jobs',
+      '-n',
+      namespace,
+      '-l',
+      'k2k.dev/trainingjob=kept',
+    ]);
+    expect(jobs.items).toEqual([]);
   });
 });

@@ -210,6 +210,6 @@ describe('the operator ↔ trainer contract', () => {
     // The artifact the status points at is complete and verifies, and its manifest is the one pinned.
     const artifact = await readArtifact(store, done.status!.artifact!.uri);
     expect(artifact.manifestSha256).toBe(done.status!.artifact!.manifestSha256);
-    expect(artifact.manifest.trainingJob).toMatchObject({ namespace, name: 'linear' });
+    expect(artifact.manifest.trainingJob).toEqual({ namespace, name: 'linear', uid: done.metadata.uid });
   });
 });
