@@ -243,21 +243,24 @@ describe('a TrainingJob on the local node', () => {
 
   it('keeps a trained TrainingJob Succeeded with its artifact after ttlSecondsAfterFinished deletes its Job', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
+    const keptJobs = async () =>
+      (
+        await kubectlJson<{ items: unknown[] }>([
+          'get',
+          'jobs',
+          '-n',
+          namespace,
+          '-l',
+          'k2k.dev/trainingjob=kept',
+        ])
+      ).items;
     await apply([storageSecret(s3), trainingJob('kept', exposed, s3, { ttlSecondsAfterFinished: 0 })]);
     const done = await finished('kept');
     expect(done.status?.phase).toBe('Succeeded');
     expect(done.status?.artifact?.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(done.status?.metrics?.loss).toBeTypeOf('number');
     await waitFor('the TTL controller to delete the Job', async () => {
-      const jobs = await kubectlJson<{ items: unknown[] }>([
-        'get',
-        'jobs',
-        '-n',
-        namespace,
-        '-l',
-        'k2k.dev/trainingjob=kept',
-      ]);
-      return jobs.items.length === 0 || undefined;
+      return (await keptJobs()).length === 0 || undefined;
     });
     // A new generation makes the operator reconcile it with the Job gone.
     await kubectl([
@@ -277,14 +280,6 @@ describe('a TrainingJob on the local node', () => {
     expect(after.status?.phase).toBe('Succeeded');
     expect(after.status?.artifact).toEqual(done.status?.artifact);
     expect(after.status?.metrics).toEqual(done.status?.metrics);
-    const jobs = await kubectlJson<{ items: unknown[] }>([
-      'get',
-      'jobs',
-      '-n',
-      namespace,
-      '-l',
-      'k2k.dev/trainingjob=kept',
-    ]);
-    expect(jobs.items).toEqual([]);
+    expect(await keptJobs()).toEqual([]);
   });
 });
