@@ -278,11 +278,11 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   const startTime = job?.status?.startTime ?? tj.status?.startTime;
   if (startTime) status.startTime = toRFC3339(new Date(startTime));
   if (terminal) {
-    const finished =
+    const finishedAt =
       job?.status?.completionTime ??
       jobCondition(job, 'Failed')?.lastTransitionTime ??
       tj.status?.completionTime;
-    status.completionTime = finished ? toRFC3339(new Date(finished)) : toRFC3339(now);
+    status.completionTime = finishedAt ? toRFC3339(new Date(finishedAt)) : toRFC3339(now);
   }
   if (summary.phase === 'Succeeded') {
     const artifact = result?.artifact ?? tj.status?.artifact;
