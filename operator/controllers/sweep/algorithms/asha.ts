@@ -13,10 +13,15 @@ import {
   type Trial,
 } from './types.ts';
 
-/** Epochs of each rung: minEpochs, minEpochs·eta, … capped by maxEpochs, which is always the last. */
+/**
+ * Epochs of each rung: minEpochs·eta^k below maxEpochs, then maxEpochs itself. A rung within a
+ * factor eta of maxEpochs is dropped (1, 3, 9, 10 becomes 1, 3, 10) so every promotion trains at
+ * least eta times longer; rung 0 always stays.
+ */
 export function rungEpochs({ minEpochs, maxEpochs, reductionFactor }: EpochResource): number[] {
   const rungs: number[] = [];
   for (let e = minEpochs; e < maxEpochs; e *= reductionFactor) rungs.push(e);
+  if (rungs.length > 1 && rungs.at(-1)! * reductionFactor > maxEpochs) rungs.pop();
   rungs.push(maxEpochs);
   return rungs;
 }
