@@ -1,14 +1,24 @@
-// Parzen estimators of one dimension for TPE: a weighted mixture of one kernel per observed trial
-// plus a broad prior kernel. The bandwidth rule and the prior follow Optuna's univariate
-// estimator (distance to the farther neighbour, clipped to [range / min(100, 1 + kernels), range]).
+// The Parzen estimator of TPE, as Optuna 5 builds it: a weighted mixture with one kernel per
+// observed trial plus a broad prior kernel, each kernel a product over the dimensions (so
+// correlated good values, like Branin's valleys, are sampled together). Per dimension, a kernel's
+// width is its distance to the farther neighbouring observation, clipped to
+// [range / min(100, 2 + observations), range].
 import type { Random } from './rng.ts';
 import { fromInternal, internalBounds, toInternal } from './space.ts';
-import type { CategoricalDimension, NumericDimension } from './types.ts';
+import type { CategoricalDimension, Dimension, NumericDimension } from './types.ts';
+
+/** One point as the estimator sees it: per dimension a number, or a category index. */
+export type Point = readonly number[];
 
 export interface Estimator {
-  /** A value of the dimension: a number, or a category index. */
-  sample(rng: Random): number;
-  logPdf(value: number): number;
+  sample(rng: Random): Point;
+  logPdf(x: Point): number;
+}
+
+/** The kernels of one dimension: one per observation, then the prior. */
+interface DimensionKernels {
+  sample(k: number, rng: Random): number;
+  logPdf(k: number, value: number): number;
 }
 
 /** Erfc with fractional error below 1.2e-7 everywhere (Numerical Recipes' Chebyshev fit), accurate in the tails. */
@@ -62,7 +72,7 @@ export function observationWeights(n: number): number[] {
 
 /** Mixture weights of the observation kernels followed by the prior kernel, summing to 1. */
 function mixtureWeights(n: number, priorWeight: number): number[] {
-  const w = n === 0 ? [1] : [...observationWeights(n), priorWeight];
+  const w = [...observationWeights(n), priorWeight];
   const total = w.reduce((a, b) => a + b, 0);
   return w.map((x) => x / total);
 }
@@ -87,7 +97,7 @@ function bandwidths(mus: readonly number[], lo: number, hi: number): number[] {
     widths[0] = sorted[2]! - sorted[1]!;
     widths[order.length - 1] = sorted[order.length]! - sorted[order.length - 1]!;
   }
-  const minWidth = (hi - lo) / Math.min(100, 1 + mus.length);
+  const minWidth = (hi - lo) / Math.min(100, 2 + mus.length);
   const out = Array<number>(mus.length);
   order.forEach((i, k) => {
     out[i] = Math.min(hi - lo, Math.max(minWidth, widths[k]!));
@@ -95,34 +105,14 @@ function bandwidths(mus: readonly number[], lo: number, hi: number): number[] {
   return out;
 }
 
-export function numericEstimator(
-  d: NumericDimension,
-  observed: readonly number[],
-  priorWeight: number,
-): Estimator {
+function numericKernels(d: NumericDimension, observed: readonly number[]): DimensionKernels {
   const [lo, hi] = internalBounds(d);
   const observedMus = observed.map((x) => toInternal(d, x));
-  // The prior takes part in the bandwidth rule as one more point, as in Optuna.
-  const prior = (lo + hi) / 2;
-  const sigmas = [...bandwidths([...observedMus, prior], lo, hi).slice(0, observed.length), hi - lo];
-  const mus = [...observedMus, prior];
-  const weights = mixtureWeights(observed.length, priorWeight);
-  const logW = weights.map(Math.log);
+  const mus = [...observedMus, (lo + hi) / 2];
+  const sigmas = [...bandwidths(observedMus, lo, hi), hi - lo];
   const logZ = mus.map((mu, k) => Math.log(normalMass((lo - mu) / sigmas[k]!, (hi - mu) / sigmas[k]!)));
-  const logKernel = (k: number, value: number): number => {
-    const mu = mus[k]!;
-    const s = sigmas[k]!;
-    if (d.type === 'int') {
-      const a = toInternal(d, value - 0.5);
-      const b = toInternal(d, value + 0.5);
-      return Math.log(normalMass((a - mu) / s, (b - mu) / s)) - logZ[k]!;
-    }
-    const z = (toInternal(d, value) - mu) / s;
-    return -0.5 * z * z - Math.log(s * Math.sqrt(2 * Math.PI)) - logZ[k]!;
-  };
   return {
-    sample(rng) {
-      const k = pick(weights, rng);
+    sample(k, rng) {
       // Rejection from the kernel's normal: its mean is inside [lo, hi] and its width at most the
       // range, so at least a third of draws land inside; the cap only guards the impossible case.
       for (let tries = 0; tries < 100; tries++) {
@@ -131,15 +121,28 @@ export function numericEstimator(
       }
       return fromInternal(d, mus[k]!);
     },
-    logPdf: (value) => logSumExp(mus.map((_, k) => logW[k]! + logKernel(k, value))),
+    logPdf(k, value) {
+      const mu = mus[k]!;
+      const s = sigmas[k]!;
+      if (d.type === 'int') {
+        // An int is the mass of its unit interval (in log space on a log scale).
+        const a = toInternal(d, value - 0.5);
+        const b = toInternal(d, value + 0.5);
+        return Math.log(normalMass((a - mu) / s, (b - mu) / s)) - logZ[k]!;
+      }
+      // A double's density in internal coordinates: the log scale's Jacobian is the same for l
+      // and g, so it cancels in l/g.
+      const z = (toInternal(d, value) - mu) / s;
+      return -0.5 * z * z - Math.log(s * Math.sqrt(2 * Math.PI)) - logZ[k]!;
+    },
   };
 }
 
-export function categoricalEstimator(
+function categoricalKernels(
   d: CategoricalDimension,
   observed: readonly number[],
   priorWeight: number,
-): Estimator {
+): DimensionKernels {
   const n = d.values.length;
   const kernels = observed.length + 1;
   // Each observation kernel spreads priorWeight / kernels over every category and adds 1 to its
@@ -149,10 +152,30 @@ export function categoricalEstimator(
     const total = row.reduce((a, b) => a + b, 0);
     return row.map((x) => x / total);
   });
-  const weights = mixtureWeights(observed.length, priorWeight);
-  const probs = Array.from({ length: n }, (_, c) => rows.reduce((p, row, k) => p + weights[k]! * row[c]!, 0));
   return {
-    sample: (rng) => pick(rows[pick(weights, rng)]!, rng),
-    logPdf: (c) => Math.log(probs[c]!),
+    sample: (k, rng) => pick(rows[k]!, rng),
+    logPdf: (k, c) => Math.log(rows[k]![c]!),
+  };
+}
+
+/** The estimator of `observed` points (oldest first, for the weight ramp) over `space`. */
+export function parzenEstimator(
+  space: readonly Dimension[],
+  observed: readonly Point[],
+  priorWeight: number,
+): Estimator {
+  const dims = space.map((d, j) => {
+    const column = observed.map((x) => x[j]!);
+    return d.type === 'categorical' ? categoricalKernels(d, column, priorWeight) : numericKernels(d, column);
+  });
+  const weights = mixtureWeights(observed.length, priorWeight);
+  const logW = weights.map(Math.log);
+  return {
+    sample(rng) {
+      const k = pick(weights, rng);
+      return dims.map((kernels) => kernels.sample(k, rng));
+    },
+    logPdf: (x) =>
+      logSumExp(logW.map((lw, k) => dims.reduce((sum, kernels, j) => sum + kernels.logPdf(k, x[j]!), lw))),
   };
 }

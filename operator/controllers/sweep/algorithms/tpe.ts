@@ -1,7 +1,8 @@
-// Tree-structured Parzen Estimator (Bergstra et al. 2011) with Optuna's TPESampler defaults: the
-// finished trials split into the best gamma(n) ("below", density l) and the rest ("above", g);
-// each parameter is drawn independently from l, keeping the candidate with the best l/g.
-import { categoricalEstimator, type Estimator, numericEstimator } from './parzen.ts';
+// Tree-structured Parzen Estimator (Bergstra et al. 2011) with the defaults of Optuna 5's
+// TPESampler: the finished trials split into the best gamma(n) ("below", density l) and the rest
+// ("above", g, which also holds the running trials: the constant liar); 24 candidates are drawn
+// jointly from l (Optuna 5's multivariate default) and the one with the best l/g is suggested.
+import { type Estimator, type Point, parzenEstimator } from './parzen.ts';
 import { randomAssignment } from './random.ts';
 import { prng, Stream } from './rng.ts';
 import { numericValue, sameAssignment, sampleAssignment } from './space.ts';
@@ -56,52 +57,50 @@ export function rankTrials(trials: readonly Trial[], goal: Goal): { ranked: Tria
 }
 
 /** The trial's value of d as the estimator's number (a category index), or undefined if outside today's space. */
-function observation(d: Dimension, value: ParameterValue | undefined): number | undefined {
+function coordinate(d: Dimension, value: ParameterValue | undefined): number | undefined {
   if (d.type !== 'categorical') return numericValue(d, value);
   const i = d.values.indexOf(String(value));
   return i < 0 ? undefined : i;
 }
 
-function estimator(d: Dimension, trials: readonly Trial[]): Estimator {
-  // Older trials first, so Optuna's weight ramp (beyond 25 trials) discounts the oldest.
-  const observed = [...trials]
+/** Trials as points, oldest first so Optuna's weight ramp (beyond 25) discounts the oldest; trials outside today's space are left out. */
+function estimator(space: readonly Dimension[], trials: readonly Trial[]): Estimator {
+  const points = [...trials]
     .sort((a, b) => a.index - b.index)
-    .map((t) => observation(d, t.parameters[d.name]))
-    .filter((x) => x !== undefined);
-  return d.type === 'categorical'
-    ? categoricalEstimator(d, observed, TPE_DEFAULTS.priorWeight)
-    : numericEstimator(d, observed, TPE_DEFAULTS.priorWeight);
+    .map((t) => space.map((d) => coordinate(d, t.parameters[d.name])))
+    .filter((x): x is number[] => x.every((v) => v !== undefined));
+  return parzenEstimator(space, points, TPE_DEFAULTS.priorWeight);
 }
+
+const toAssignment = (space: readonly Dimension[], x: Point): Assignment =>
+  Object.fromEntries(space.map((d, j) => [d.name, d.type === 'categorical' ? d.values[x[j]!]! : x[j]!]));
 
 export function tpeSuggest(ctx: SuggestContext): Suggestion {
   const { space, seed, index, goal } = ctx;
   const { ranked, finished } = rankTrials(ctx.trials, goal);
-  if (ranked.length < TPE_DEFAULTS.startupTrials(ctx.budget) || finished === 0)
+  // Like Optuna, only finished trials count towards the startup and gamma: running ones are liars.
+  if (finished < TPE_DEFAULTS.startupTrials(ctx.budget))
     return { kind: 'trial', parameters: randomAssignment(space, seed, index) };
 
-  const nBelow = Math.min(TPE_DEFAULTS.gamma(ranked.length), finished);
-  const below = ranked.slice(0, nBelow);
-  const above = ranked.slice(nBelow);
-  const estimators = space.map((d) => ({ d, l: estimator(d, below), g: estimator(d, above) }));
+  const nBelow = TPE_DEFAULTS.gamma(finished);
+  const l = estimator(space, ranked.slice(0, nBelow));
+  const g = estimator(space, ranked.slice(nBelow));
   const running = ctx.trials.filter((t) => t.state === 'Running' || t.state === 'Pending');
   const collides = (a: Assignment) => running.some((t) => sameAssignment(space, t.parameters, a));
   const rng = prng(seed, index, Stream.Tpe);
 
   for (let attempt = 0; attempt < TPE_DEFAULTS.liarAttempts; attempt++) {
-    const parameters: Record<string, ParameterValue> = {};
-    for (const { d, l, g } of estimators) {
-      let best = Number.NaN;
-      let bestScore = -Infinity;
-      for (let c = 0; c < TPE_DEFAULTS.eiCandidates; c++) {
-        const x = l.sample(rng);
-        const score = l.logPdf(x) - g.logPdf(x);
-        if (score > bestScore || Number.isNaN(best)) {
-          best = x;
-          bestScore = score;
-        }
+    let best: Point | undefined;
+    let bestScore = -Infinity;
+    for (let c = 0; c < TPE_DEFAULTS.eiCandidates; c++) {
+      const x = l.sample(rng);
+      const score = l.logPdf(x) - g.logPdf(x);
+      if (best === undefined || score > bestScore) {
+        best = x;
+        bestScore = score;
       }
-      parameters[d.name] = d.type === 'categorical' ? d.values[best]! : best;
     }
+    const parameters = toAssignment(space, best!);
     // The liar makes a running point unlikely, not impossible (a small discrete space): never
     // start the same point twice at once.
     if (!collides(parameters)) return { kind: 'trial', parameters };
