@@ -43,6 +43,11 @@ describe('gridValues', () => {
       values: [1, 2, 3],
     },
     {
+      name: 'gives 0, not -0, where rounding lands on zero from below',
+      d: { name: 'n', field, type: 'int', min: -1, max: 1, scale: 'linear', points: 5 },
+      values: [-1, 0, 1],
+    },
+    {
       name: 'takes a single point at min',
       d: { name: 'x', field, type: 'double', min: 0.5, max: 2, scale: 'linear', points: 1 },
       values: [0.5],

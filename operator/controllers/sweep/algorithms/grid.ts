@@ -41,7 +41,8 @@ export function gridValues(d: Dimension): ParameterValue[] {
     raw = Array.from({ length: count }, (_, k) => d.min + k * step);
   }
   // Rounding ints can merge neighbours (a log-spaced int range); each value is visited once.
-  return [...new Set(raw.map((x) => Math.min(d.max, Math.max(d.min, round(x)))))];
+  // + 0 turns -0 (Math.round(-0.5)) into 0, the number the status string "0" reads back as.
+  return [...new Set(raw.map((x) => Math.min(d.max, Math.max(d.min, round(x))) + 0))];
 }
 
 export interface Grid {

@@ -44,6 +44,13 @@ describe('the algorithm registry', () => {
     },
   );
 
+  it.each(Object.keys(ALGORITHMS) as AlgorithmName[])(
+    'makes %s suggest the same trial whatever order the informer lists the trials in',
+    (name) => {
+      expect(suggest(name, ctx(11, midway().reverse()))).toEqual(suggest(name, ctx(11, midway())));
+    },
+  );
+
   it.each(['random', 'tpe'] as const)('makes %s suggest another point from another seed', (name) => {
     expect(suggest(name, ctx(11, midway()))).not.toEqual(suggest(name, ctx(12, midway())));
   });

@@ -63,7 +63,8 @@ export const toInternal = (d: NumericDimension, x: number): number => (d.scale =
 export function fromInternal(d: NumericDimension, u: number): number {
   const x = d.scale === 'log' ? Math.exp(u) : u;
   const v = d.type === 'int' ? Math.round(x) : roundDouble(x);
-  return Math.min(d.max, Math.max(d.min, v));
+  // + 0 turns -0 (Math.round(-0.3)) into 0, the number the status string "0" reads back as.
+  return Math.min(d.max, Math.max(d.min, v)) + 0;
 }
 
 export function sampleUniform(d: Dimension, rng: Random): ParameterValue {

@@ -92,6 +92,29 @@ describe('tpe', () => {
     expect(TPE_DEFAULTS.gamma(n)).toBe(below);
   });
 
+  it('keeps every suggestion inside its bounds, ints integral and doubles at 6 digits', () => {
+    const quadratic = OBJECTIVES.find((o) => o.name === 'quadratic')!;
+    const trials: Trial[] = [];
+    for (let index = 0; index < 60; index++) {
+      const s = tpe.suggest({ seed: 2, space: quadratic.space, goal: 'minimize', index, trials, budget: 60 });
+      if (s.kind !== 'trial') throw new Error(s.kind);
+      for (const d of quadratic.space) {
+        const v = s.parameters[d.name];
+        if (d.type === 'categorical') throw new Error('quadratic has no categorical');
+        expect(v).toBeGreaterThanOrEqual(d.min);
+        expect(v).toBeLessThanOrEqual(d.max);
+        expect(Number((v as number).toPrecision(6))).toBe(v);
+        if (d.type === 'int') expect(Number.isInteger(v)).toBe(true);
+      }
+      trials.push({
+        index,
+        parameters: s.parameters,
+        state: 'Succeeded',
+        objective: quadratic.f(s.parameters),
+      });
+    }
+  });
+
   it('ignores failed trials', () => {
     const trials = history(15);
     const failed: Trial = { index: 15, parameters: { x: 5, lr: 1, optimizer: 'sgd' }, state: 'Failed' };
