@@ -39,6 +39,8 @@ const promote = (t: number, rung: number, epochs: number): Partial<Suggestion> =
   epochs,
   parameters: { learningRate: t / 1000 + 1e-4 },
 });
+/** Three trials that finished rung 0 (1 epoch); trial 1 is the best when minimising. */
+const rung0 = [trial(0, 1, 'Succeeded', 0.5), trial(1, 1, 'Succeeded', 0.2), trial(2, 1, 'Succeeded', 0.9)];
 const newTrial: Partial<Suggestion> = { kind: 'trial', epochs: 1 };
 
 describe('rungEpochs', () => {
@@ -68,41 +70,29 @@ describe('asha', () => {
     },
     {
       name: 'promotes the best of eta finished trials to the next rung',
-      trials: [trial(0, 1, 'Succeeded', 0.5), trial(1, 1, 'Succeeded', 0.2), trial(2, 1, 'Succeeded', 0.9)],
+      trials: rung0,
       want: promote(1, 1, 3),
     },
     {
       name: 'promotes the highest objective when the goal is maximize',
       goal: 'maximize',
-      trials: [trial(0, 1, 'Succeeded', 0.5), trial(1, 1, 'Succeeded', 0.2), trial(2, 1, 'Succeeded', 0.9)],
+      trials: rung0,
       want: promote(2, 1, 3),
     },
     {
       name: 'does not promote a trial twice, and starts a new one when the top 1/eta is promoted',
-      trials: [
-        trial(0, 1, 'Succeeded', 0.5),
-        trial(1, 1, 'Succeeded', 0.2),
-        trial(2, 1, 'Succeeded', 0.9),
-        trial(3, 3, 'Running', undefined, 1),
-      ],
+      trials: [...rung0, trial(3, 3, 'Running', undefined, 1)],
       want: newTrial,
     },
     {
       name: 'does not retry the promotion of a trial whose continuation failed',
-      trials: [
-        trial(0, 1, 'Succeeded', 0.5),
-        trial(1, 1, 'Succeeded', 0.2),
-        trial(2, 1, 'Succeeded', 0.9),
-        trial(3, 3, 'Failed', undefined, 1),
-      ],
+      trials: [...rung0, trial(3, 3, 'Failed', undefined, 1)],
       want: newTrial,
     },
     {
       name: 'promotes the second best once six trials finished the rung and the best is promoted',
       trials: [
-        trial(0, 1, 'Succeeded', 0.5),
-        trial(1, 1, 'Succeeded', 0.2),
-        trial(2, 1, 'Succeeded', 0.9),
+        ...rung0,
         trial(3, 3, 'Succeeded', 0.15, 1),
         trial(4, 1, 'Succeeded', 0.7),
         trial(5, 1, 'Succeeded', 0.3),
