@@ -46,7 +46,11 @@ export interface OperatorOptions {
   leaderElect?: boolean;
   leaseDurationSeconds?: number;
   namespace?: string;
+  /** Namespaced mode: --namespaces=a,b. */
+  namespaces?: string[];
   workers?: number;
+  /** More flags, for instance --allowed-images=…. */
+  args?: string[];
 }
 
 const running = new Set<OperatorProcess>();
@@ -70,6 +74,8 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
   ];
   if (opts.leaseDurationSeconds) args.push(`--lease-duration-seconds=${opts.leaseDurationSeconds}`);
   if (opts.namespace) args.push(`--namespace=${opts.namespace}`);
+  if (opts.namespaces) args.push(`--namespaces=${opts.namespaces.join(',')}`);
+  args.push(...(opts.args ?? []));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: '' },
