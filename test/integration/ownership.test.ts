@@ -13,18 +13,10 @@ import {
   RbacAuthorizationV1Api,
   type V1Role,
 } from '@kubernetes/client-node';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Condition, ModelDeployment, TrainingJob } from '../../api/index.ts';
 import { eventually, freshNamespace, loadYAML, testKubeConfig } from '../harness/kube.ts';
-import {
-  installOperatorRBAC,
-  OPERATOR_ACCOUNT,
-  OPERATOR_NAMESPACE,
-  type OperatorOptions,
-  type OperatorProcess,
-  serviceAccountKubeconfig,
-  startOperator,
-} from '../harness/operator.ts';
+import { OPERATOR_NAMESPACE, operatorsPerTest, serviceAccountKubeconfig } from '../harness/operator.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const kc = testKubeConfig();
@@ -39,27 +31,7 @@ const mds = { group: 'k2k.dev', version: 'v1alpha1', plural: 'modeldeployments' 
 const tjs = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
 const URI = 's3://models/mnist/1764037200/';
 
-let operatorKubeconfig: string;
-const operators: OperatorProcess[] = [];
-
-beforeAll(async () => {
-  await installOperatorRBAC();
-  operatorKubeconfig = await serviceAccountKubeconfig(
-    process.env.K2K_TEST_KUBECONFIG!,
-    OPERATOR_NAMESPACE,
-    OPERATOR_ACCOUNT,
-  );
-});
-
-afterEach(async () => {
-  await Promise.all(operators.splice(0).map((op) => op.stop()));
-});
-
-function operator(opts: Partial<OperatorOptions> & { identity: string }): OperatorProcess {
-  const op = startOperator({ kubeconfig: operatorKubeconfig, leaderElect: false, ...opts });
-  operators.push(op);
-  return op;
-}
+const operator = operatorsPerTest();
 
 /** A fresh namespace with an operator that watches only it. */
 async function namespaceWithOperator(args: string[] = []): Promise<string> {
