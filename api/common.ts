@@ -6,6 +6,19 @@ export const GROUP = 'k2k.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/**
+ * Ready reasons, shared by the kinds, for what the operator refuses to do until someone acts
+ * (kstatus Stalled; the operator checks again on later passes).
+ */
+export const RefusalReason = {
+  /** A child's name is taken by an object that this resource's controller did not create. */
+  Conflict: 'Conflict',
+  /** spec.image is outside the operator's allowed images (--allowed-images). */
+  ImageNotAllowed: 'ImageNotAllowed',
+  /** spec.serviceAccountName is outside the operator's allowed ones (--allowed-service-accounts). */
+  ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
+} as const;
+
 /** metav1.Condition, as Kubernetes defines it. */
 export const Condition = Type.Object(
   {

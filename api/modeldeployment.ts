@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
 import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
@@ -32,6 +32,7 @@ export const ModelDeploymentReason = {
   ServerCrashLooping: 'ServerCrashLooping',
   Serving: 'Serving',
   ReconcileError: 'ReconcileError',
+  ...RefusalReason,
 } as const;
 
 export const ModelSource = Type.Object(

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
 import { extendObject } from './schema.ts';
 import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
@@ -35,6 +35,7 @@ export const TrainingJobReason = {
   Suspended: 'Suspended',
   NotSuspended: 'NotSuspended',
   ReconcileError: 'ReconcileError',
+  ...RefusalReason,
 } as const;
 
 const Immutable = (what: string) => ({

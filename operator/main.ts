@@ -4,17 +4,41 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
+import type { PodPolicy } from './controllers/policy.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
-import { createLogger, EventRecorder, Manager } from './runtime/index.ts';
+import { createLogger, EventRecorder, Manager, type NamespaceScope } from './runtime/index.ts';
 
 export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
 export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
 export const DEFAULT_SERVER_IMAGE = 'localhost/k2k/model-server:dev';
+/** The control plane's own namespaces: k2k creates no Jobs, Roles or RoleBindings there. */
+export const DEFAULT_EXCLUDED_NAMESPACES = 'kube-system,kube-public,kube-node-lease';
+
+/** A comma-separated flag as a list, without empty entries. */
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 const { values: flags } = parseArgs({
   options: {
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
-    namespace: { type: 'string', default: process.env.K2K_WATCH_NAMESPACE },
+    // Namespaced mode: watch and write only these (comma-separated); RBAC from config/namespaced.
+    namespaces: {
+      type: 'string',
+      default: process.env.K2K_WATCH_NAMESPACES ?? process.env.K2K_WATCH_NAMESPACE ?? '',
+    },
+    /** One namespace: the same as --namespaces with one entry. */
+    namespace: { type: 'string' },
+    // Cluster-wide mode leaves these out: their objects never reach a cache or a reconcile.
+    'excluded-namespaces': {
+      type: 'string',
+      default: process.env.K2K_EXCLUDED_NAMESPACES ?? DEFAULT_EXCLUDED_NAMESPACES,
+    },
+    // Empty: any. See PodPolicy (controllers/policy.ts) for how entries match.
+    'allowed-images': { type: 'string', default: process.env.K2K_ALLOWED_IMAGES ?? '' },
+    'allowed-service-accounts': { type: 'string', default: process.env.K2K_ALLOWED_SERVICE_ACCOUNTS ?? '' },
     'trainer-image': { type: 'string', default: process.env.K2K_TRAINER_IMAGE ?? DEFAULT_TRAINER_IMAGE },
     'trainer-gpu-image': {
       type: 'string',
@@ -37,6 +61,14 @@ const { values: flags } = parseArgs({
 });
 
 const leaderElect = flags['leader-elect'] !== 'false';
+const scope: NamespaceScope = {
+  namespaces: [...list(flags.namespaces), ...list(flags.namespace)],
+  excludedNamespaces: list(flags['excluded-namespaces']),
+};
+const policy: PodPolicy = {
+  allowedImages: list(flags['allowed-images']),
+  allowedServiceAccounts: list(flags['allowed-service-accounts']),
+};
 const logger = createLogger({
   level: flags['log-level'] as 'debug' | 'info' | 'warn' | 'error',
   base: { component: 'k2k-operator' },
@@ -71,14 +103,16 @@ const events = new EventRecorder(kubeConfig, {
 setupTrainingJobController(manager, {
   kubeConfig,
   images: { cpu: flags['trainer-image']!, gpu: flags['trainer-gpu-image']! },
-  namespace: flags.namespace,
+  policy,
+  scope,
   workers: Number(flags.workers),
   events,
 });
 setupModelDeploymentController(manager, {
   kubeConfig,
   server: { image: flags['server-image']! },
-  namespace: flags.namespace,
+  policy,
+  scope,
   workers: Number(flags.workers),
   events,
 });
@@ -87,6 +121,7 @@ setupModelDeploymentController(manager, {
 logger.info('starting', {
   identity: flags.identity,
   leaderElection: leaderElect,
-  namespace: flags.namespace ?? '',
+  ...scope,
+  ...policy,
 });
 await manager.start();

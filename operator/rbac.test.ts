@@ -75,9 +75,9 @@ describe("the operator's ClusterRole (generated into config/rbac/role.yaml)", ()
       trainingJobChildren(trainingJob({ serviceAccountName: 'mine' }), { cpu: 'c', gpu: 'g' }),
     ],
     ['a ModelDeployment', modelDeploymentChildren(modelDeployment(), 's3://models/mnist/1/', { image: 's' })],
-  ])('lets server-side apply create and patch every child of %s', (_name, children) => {
+  ])('lets the operator read (to see whose it is), create and patch every child of %s', (_name, children) => {
     for (const child of children) {
-      for (const verb of ['create', 'patch']) {
+      for (const verb of ['get', 'create', 'patch']) {
         const resource = pluralOf(child.kind!);
         expect(allows(rules, groupOf(child.apiVersion!), resource, verb), `${verb} ${resource}`).toBe(true);
       }

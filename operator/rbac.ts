@@ -10,7 +10,10 @@ import {
   roleYAML,
 } from './runtime/index.ts';
 
-/** Granted cluster-wide (the operator watches all namespaces unless told one). */
+/**
+ * Granted cluster-wide by a ClusterRole (config/rbac), or in namespaced mode (--namespaces) by a
+ * Role in each watched namespace (config/namespaced).
+ */
 export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   ...TRAININGJOB_PERMISSIONS,
   ...MODELDEPLOYMENT_PERMISSIONS,
@@ -34,6 +37,11 @@ export function rbacFiles(): Map<string, string> {
           { kind: 'Role', name: 'k2k-leader-election', namespace: 'k2k-system', labels: LABELS },
           LEADER_ELECTION_PERMISSIONS,
         ),
+    ],
+    [
+      'config/namespaced/watched-namespace/role.yaml',
+      `${HEADER}# Namespaced mode: the same rules as config/rbac/role.yaml, as a Role in one watched namespace.\n` +
+        roleYAML({ kind: 'Role', name: 'k2k-operator', labels: LABELS }, OPERATOR_PERMISSIONS),
     ],
   ]);
 }

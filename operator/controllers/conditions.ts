@@ -62,3 +62,13 @@ function canonical(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Why the operator will not act on a resource until someone changes something (a spec outside the
+ * operator's policy, a child's name taken by a foreign object): Ready False with this reason and
+ * kstatus Stalled, and no children are written.
+ */
+export interface Refusal {
+  reason: string;
+  message: string;
+}

@@ -3,7 +3,7 @@
 // desired object idempotently.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { PatchStrategy } from '@kubernetes/client-node';
-import { RuntimeError, RuntimeErrorCode } from './errors.ts';
+import { isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { discoverResource, kubeRequest, resourcePath } from './rest.ts';
 
 export const FIELD_MANAGER = 'k2k-operator';
@@ -51,22 +51,57 @@ export async function applyStatus<T extends KubernetesObject>(
   return send(kc, body as unknown as T, 'status', opts);
 }
 
+/**
+ * The stored object that `obj` names (apiVersion, kind, metadata.name and namespace), or undefined
+ * when there is none: for looking before applying where no informer caches the kind.
+ */
+export async function getObject<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: KubernetesObject,
+  opts: Pick<ApplyOptions, 'plural'> = {},
+): Promise<T | undefined> {
+  const path = await pathOf(kc, obj, undefined, opts.plural);
+  return kubeRequest<T>(kc, { path }).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+}
+
 async function send<T extends KubernetesObject>(
   kc: KubeConfig,
   obj: T,
   subresource: string | undefined,
   opts: ApplyOptions,
 ): Promise<T> {
+  const path = await pathOf(kc, obj, subresource, opts.plural);
+  // An apply body must not carry managedFields; objects copied from the cache do.
+  const { managedFields: _managed, ...metadata } = obj.metadata ?? {};
+  return kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path,
+    query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? true },
+    body: { ...obj, metadata },
+    contentType: PatchStrategy.ServerSideApply,
+  });
+}
+
+/** The object's URL path, its plural from discovery unless given. */
+async function pathOf(
+  kc: KubeConfig,
+  obj: KubernetesObject,
+  subresource: string | undefined,
+  knownPlural: string | undefined,
+): Promise<string> {
   const { apiVersion, kind } = obj;
   const name = obj.metadata?.name;
   if (!apiVersion || !kind || !name) {
     throw new RuntimeError(
       RuntimeErrorCode.InvalidObject,
-      `server-side apply needs apiVersion, kind and metadata.name; got apiVersion=${apiVersion} kind=${kind} name=${name}`,
+      `a request for one object needs apiVersion, kind and metadata.name; got apiVersion=${apiVersion} kind=${kind} name=${name}`,
     );
   }
-  const found = opts.plural ? undefined : await discoverResource(kc, apiVersion, kind);
-  const plural = opts.plural ?? found!.plural;
+  const found = knownPlural ? undefined : await discoverResource(kc, apiVersion, kind);
+  const plural = knownPlural ?? found!.plural;
   const namespace = obj.metadata?.namespace;
   if (found?.namespaced && !namespace) {
     throw new RuntimeError(
@@ -74,13 +109,5 @@ async function send<T extends KubernetesObject>(
       `${kind} ${name} is namespaced: metadata.namespace is missing`,
     );
   }
-  // An apply body must not carry managedFields; objects copied from the cache do.
-  const { managedFields: _managed, ...metadata } = obj.metadata ?? {};
-  return kubeRequest<T>(kc, {
-    method: 'PATCH',
-    path: resourcePath({ apiVersion, plural, namespace, name, subresource }),
-    query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? true },
-    body: { ...obj, metadata },
-    contentType: PatchStrategy.ServerSideApply,
-  });
+  return resourcePath({ apiVersion, plural, namespace, name, subresource });
 }

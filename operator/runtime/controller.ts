@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { TerminalError } from './errors.ts';
-import type { Informer } from './informer.ts';
 import { keyOf, type ObjectKey } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
+import type { Source } from './scope.ts';
 import { WorkQueue } from './workqueue.ts';
 
 /** What a Reconciler returns: see the Reconciler type. */
@@ -55,8 +55,8 @@ export interface ControllerOptions {
   maxDelayMs?: number;
 }
 
-interface Source {
-  informer: Informer<KubernetesObject>;
+interface Watched {
+  informer: Source<KubernetesObject>;
   keys: (obj: KubernetesObject) => ObjectKey[];
 }
 
@@ -65,7 +65,7 @@ export class Controller {
   private readonly opts: ControllerOptions;
   private readonly log: Logger;
   private metrics: RuntimeMetrics | undefined;
-  private readonly sources: Source[] = [];
+  private readonly sources: Watched[] = [];
   private queue: WorkQueue | undefined;
   private workers: Promise<void>[] = [];
   private starting: Promise<void> | undefined;
@@ -80,12 +80,12 @@ export class Controller {
   }
 
   /** The primary resource: every event enqueues the object's own key. */
-  watches<T extends KubernetesObject>(informer: Informer<T>): this {
+  watches<T extends KubernetesObject>(informer: Source<T>): this {
     return this.source(informer, (obj) => [keyOf(obj)]);
   }
 
   /** Children: an event enqueues the key of the object's controller owner of kind `owner`, in its namespace. */
-  owns<T extends KubernetesObject>(informer: Informer<T>, owner: { apiVersion: string; kind: string }): this {
+  owns<T extends KubernetesObject>(informer: Source<T>, owner: { apiVersion: string; kind: string }): this {
     const group = groupOf(owner.apiVersion);
     return this.source(informer, (obj) => {
       const ref = obj.metadata?.ownerReferences?.find(
@@ -98,7 +98,7 @@ export class Controller {
   }
 
   /** Any other relation: `map` says which keys an object's events concern. */
-  watchesMapped<T extends KubernetesObject>(informer: Informer<T>, map: (obj: T) => ObjectKey[]): this {
+  watchesMapped<T extends KubernetesObject>(informer: Source<T>, map: (obj: T) => ObjectKey[]): this {
     return this.source(informer, map);
   }
 
@@ -134,8 +134,8 @@ export class Controller {
     this.log.info('stopped');
   }
 
-  private source<T extends KubernetesObject>(informer: Informer<T>, keys: (obj: T) => ObjectKey[]): this {
-    const s = { informer, keys } as unknown as Source;
+  private source<T extends KubernetesObject>(informer: Source<T>, keys: (obj: T) => ObjectKey[]): this {
+    const s = { informer, keys } as unknown as Watched;
     this.sources.push(s);
     const enqueue = (obj: T) => {
       for (const key of keys(obj)) this.enqueue(key);

@@ -1,6 +1,6 @@
 // k2k's operator runtime: informers, work queues, controllers, leader election, metrics, probes and
 // server-side apply. Reusable plumbing: nothing here knows about the k2k kinds.
-export { type ApplyOptions, apply, applyStatus, FIELD_MANAGER } from './apply.ts';
+export { type ApplyOptions, apply, applyStatus, FIELD_MANAGER, getObject } from './apply.ts';
 export { Controller, type ControllerOptions, type ReconcileResult, type Reconciler } from './controller.ts';
 export {
   apiStatus,
@@ -24,6 +24,7 @@ export {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
+  getsBeforeApplying,
   LEADER_ELECTION_PERMISSIONS,
   mergePermissions,
   type Permission,
@@ -36,4 +37,5 @@ export {
   type Verb,
 } from './rbac.ts';
 export { discoverResource, kubeRequest, type RequestOptions, resourcePath } from './rest.ts';
+export { InformerSet, type NamespaceScope, type Source, scopedRefs } from './scope.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from './informer.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import { scopedRefs } from './scope.ts';
 import {
   core,
   eventually,
@@ -212,6 +213,41 @@ describe('Informer', () => {
     });
     await eventually(() => informer.get(namespace, 'a'), { what: 'the add of a' });
     expect(informer.list().map((o) => o.metadata?.name)).toEqual(['a']);
+  });
+
+  it('leaves out the namespaces a scope excludes, watching every other one', async () => {
+    const kc = testKubeConfig();
+    const api = core(kc);
+    const [kept, excluded] = await Promise.all([freshNamespace(kc), freshNamespace(kc)]);
+    const mark = { 'k2k.dev/test': `scope-${kept}` };
+    const [ref] = scopedRefs(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        plural: 'configmaps',
+        labelSelector: `k2k.dev/test=scope-${kept}`,
+      },
+      { excludedNamespaces: [excluded, 'kube-system'] },
+    );
+    const informer = new Informer<V1ConfigMap>(kc, ref!, { logger: testLogger() });
+    cleanups.push(() => informer.stop());
+    await api.createNamespacedConfigMap({
+      namespace: excluded,
+      body: { metadata: { name: 'listed', labels: mark } },
+    });
+    await informer.start();
+    await api.createNamespacedConfigMap({
+      namespace: excluded,
+      body: { metadata: { name: 'watched', labels: mark } },
+    });
+    await api.createNamespacedConfigMap({
+      namespace: kept,
+      body: { metadata: { name: 'kept', labels: mark } },
+    });
+    await eventually(() => informer.get(kept, 'kept'), { what: 'the add in the kept namespace' });
+    expect(informer.list().map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`)).toEqual([
+      `${kept}/kept`,
+    ]);
   });
 
   it('lists several pages into one complete cache', async () => {

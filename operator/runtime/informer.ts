@@ -22,6 +22,8 @@ export interface ResourceRef {
   /** Watch one namespace; all namespaces when unset. */
   namespace?: string;
   labelSelector?: string;
+  /** A field selector, for instance `metadata.namespace!=kube-system` to leave namespaces out. */
+  fieldSelector?: string;
 }
 
 export interface InformerOptions {
@@ -56,7 +58,7 @@ const maxBackoffMs = 30_000;
 
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly ref: ResourceRef;
-  /** The metrics label: [namespace/]plural[.group][?labelSelector]. */
+  /** The metrics label: [namespace/]plural[.group][?labelSelector][&fieldSelector]. */
   readonly resource: string;
   private readonly log: Logger;
   private readonly metrics: RuntimeMetrics | undefined;
@@ -80,7 +82,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     const group = ref.apiVersion.includes('/') ? `.${ref.apiVersion.split('/')[0]}` : '';
     this.resource =
       `${ref.namespace ? `${ref.namespace}/` : ''}${ref.plural}${group}` +
-      (ref.labelSelector ? `?${ref.labelSelector}` : '');
+      (ref.labelSelector ? `?${ref.labelSelector}` : '') +
+      (ref.fieldSelector ? `${ref.labelSelector ? '&' : '?'}${ref.fieldSelector}` : '');
     this.log = (opts.logger ?? createLogger()).child({ informer: this.resource });
     this.metrics = opts.metrics;
   }
@@ -184,7 +187,12 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           plural: this.ref.plural,
           namespace: this.ref.namespace,
         }),
-        query: { labelSelector: this.ref.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        query: {
+          labelSelector: this.ref.labelSelector,
+          fieldSelector: this.ref.fieldSelector,
+          limit: this.opts.pageSize ?? 500,
+          continue: cont,
+        },
       });
       // List items carry no apiVersion/kind; fill them in so a cached object looks like a watched one.
       for (const item of page.items ?? [])
@@ -260,6 +268,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
             resourceVersion: this.resourceVersion,
             allowWatchBookmarks: true,
             labelSelector: this.ref.labelSelector,
+            fieldSelector: this.ref.fieldSelector,
             timeoutSeconds,
           },
           onEvent,

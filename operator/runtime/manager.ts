@@ -12,6 +12,7 @@ import { Informer, type InformerOptions, type ResourceRef } from './informer.ts'
 import { type LeaderElectionOptions, LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import { InformerSet, type NamespaceScope, scopedRefs } from './scope.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -62,6 +63,7 @@ export class Manager {
       ref.plural,
       ref.namespace ?? '',
       ref.labelSelector ?? '',
+      ref.fieldSelector ?? '',
     ]);
     let informer = this.informers.get(id);
     if (!informer) {
@@ -74,6 +76,14 @@ export class Manager {
       if (this.started) this.startInformer(informer);
     }
     return informer as unknown as Informer<T>;
+  }
+
+  /** The informers of `ref` across `scope` (shared like informer()), read and watched as one. */
+  scopedInformers<T extends KubernetesObject = KubernetesObject>(
+    ref: Omit<ResourceRef, 'namespace'>,
+    scope: NamespaceScope = {},
+  ): InformerSet<T> {
+    return new InformerSet(scopedRefs(ref, scope).map((r) => this.informer<T>(r)));
   }
 
   add(controller: Controller): void {

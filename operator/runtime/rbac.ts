@@ -42,6 +42,19 @@ export function appliesServerSide(group: string, resources: string[], who: strin
   };
 }
 
+/**
+ * Before applying a child no informer caches, the controller reads it (getObject in
+ * runtime/apply.ts) to see whose it is: k2k never takes over an object it did not create.
+ */
+export function getsBeforeApplying(group: string, resources: string[], who: string): Permission {
+  return {
+    group,
+    resources,
+    verbs: ['get'],
+    why: `${who} reads them before applying, to leave alone those it did not create (get)`,
+  };
+}
+
 /** Status is written with server-side apply on /status, which only ever patches an existing object. */
 export function appliesStatus(group: string, plurals: string[], who: string): Permission {
   return {

@@ -4,6 +4,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach, beforeAll } from 'vitest';
+import { serviceAccountKubeconfig } from '../../hack/cluster/serviceaccount.ts';
 import { eventually } from './kube.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -27,7 +29,7 @@ export async function installOperatorRBAC(): Promise<void> {
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-k', join(root, 'config/rbac')]);
 }
 
-export { serviceAccountKubeconfig } from '../../hack/cluster/serviceaccount.ts';
+export { serviceAccountKubeconfig };
 
 export interface OperatorProcess {
   identity: string;
@@ -46,7 +48,11 @@ export interface OperatorOptions {
   leaderElect?: boolean;
   leaseDurationSeconds?: number;
   namespace?: string;
+  /** Namespaced mode: --namespaces=a,b. */
+  namespaces?: string[];
   workers?: number;
+  /** More flags, for instance --allowed-images=…. */
+  args?: string[];
 }
 
 const running = new Set<OperatorProcess>();
@@ -70,6 +76,8 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
   ];
   if (opts.leaseDurationSeconds) args.push(`--lease-duration-seconds=${opts.leaseDurationSeconds}`);
   if (opts.namespace) args.push(`--namespace=${opts.namespace}`);
+  if (opts.namespaces) args.push(`--namespaces=${opts.namespaces.join(',')}`);
+  args.push(...(opts.args ?? []));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: '' },
@@ -107,4 +115,32 @@ export function waitForLog(op: OperatorProcess, pattern: RegExp, timeoutMs = 30_
     timeoutMs,
     what: `operator log ${pattern}`,
   });
+}
+
+/**
+ * For a test file: installs config/rbac and authenticates as the operator's ServiceAccount before
+ * its tests, and stops after each test the operators it started. Returns the starter (leader
+ * election off unless asked; the ServiceAccount's kubeconfig unless another is given).
+ */
+export function operatorsPerTest(): (
+  opts: Partial<OperatorOptions> & { identity: string },
+) => OperatorProcess {
+  let kubeconfig: string;
+  const started: OperatorProcess[] = [];
+  beforeAll(async () => {
+    await installOperatorRBAC();
+    kubeconfig = await serviceAccountKubeconfig(
+      process.env.K2K_TEST_KUBECONFIG!,
+      OPERATOR_NAMESPACE,
+      OPERATOR_ACCOUNT,
+    );
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((op) => op.stop()));
+  });
+  return (opts) => {
+    const op = startOperator({ kubeconfig, leaderElect: false, ...opts });
+    started.push(op);
+    return op;
+  };
 }

@@ -68,6 +68,35 @@ describe('config/default', () => {
   });
 });
 
+describe('config/namespaced', () => {
+  it('builds with kustomize and passes the API server’s validation (server-side dry run)', async () => {
+    await kubectl('apply', '--server-side', '-f', 'config/manager/namespace.yaml');
+    await kubectl('create', 'namespace', 'k2k-apps').catch(() => {}); // may exist from an earlier run
+    const { stdout } = await kubectl('apply', '--server-side', '--dry-run=server', '-k', 'config/namespaced');
+    expect(stdout).toMatch(/role\.rbac\.authorization\.k8s\.io\/k2k-operator serverside-applied/);
+  });
+
+  it('grants the operator the ClusterRole’s rules only as a Role in each watched namespace, and watches only those', async () => {
+    const [namespaced, cluster] = await Promise.all([build('config/namespaced'), build('config/default')]);
+    const named = (objects: KubernetesObject[], kind: string) =>
+      objects.filter((o) => o.kind === kind && o.metadata?.name === 'k2k-operator');
+    expect(named(namespaced, 'ClusterRole')).toEqual([]);
+    expect(named(namespaced, 'ClusterRoleBinding')).toEqual([]);
+    const [role] = named(namespaced, 'Role') as V1ClusterRole[];
+    expect(role!.metadata!.namespace).toBe('k2k-apps');
+    expect(role!.rules).toEqual((named(cluster, 'ClusterRole')[0] as V1ClusterRole).rules);
+    const [binding] = named(namespaced, 'RoleBinding') as Array<
+      KubernetesObject & { subjects: Array<{ name: string; namespace: string }> }
+    >;
+    expect(binding!.metadata!.namespace).toBe('k2k-apps');
+    expect(binding!.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'k2k-operator', namespace: 'k2k-system' },
+    ]);
+    const deployment = namespaced.find((o) => o.kind === 'Deployment') as V1Deployment;
+    expect(deployment.spec!.template.spec!.containers[0]!.args).toContain('--namespaces=k2k-apps');
+  });
+});
+
 describe('config/samples', () => {
   it('pass the API server’s validation', async () => {
     for (const file of [

@@ -208,7 +208,11 @@ describe('the ModelDeployment controller', () => {
       expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' }),
     ]);
     expect(service.spec!.selector).toEqual(deployment.spec!.selector.matchLabels);
-    const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace: ns, name: 'mnist' });
+    // The HPA is applied after the Deployment, so it may be a moment behind.
+    const hpa = await eventually(
+      () => autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace: ns, name: 'mnist' }),
+      { what: 'the HPA' },
+    );
     expect(hpa.spec).toMatchObject({
       scaleTargetRef: { kind: 'Deployment', name: 'mnist' },
       minReplicas: 2,

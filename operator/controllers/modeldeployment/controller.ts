@@ -16,16 +16,19 @@ import {
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
-import { Controller, type EventRecorder, type Manager } from '../../runtime/index.ts';
+import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { ALLOW_ALL, type PodPolicy } from '../policy.ts';
 import { LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
 import { type ModelDeploymentDeps, reconcileModelDeployment } from './reconcile.ts';
 
 export interface ModelDeploymentControllerOptions {
   kubeConfig: KubeConfig;
   server: ServerOptions;
-  /** Watch one namespace only; all namespaces if unset. */
-  namespace?: string;
+  /** What spec.image and spec.serviceAccountName may be (default: anything). */
+  policy?: PodPolicy;
+  /** The namespaces watched (default: all). */
+  scope?: NamespaceScope;
   workers?: number;
   events?: EventRecorder;
 }
@@ -34,57 +37,71 @@ export function setupModelDeploymentController(
   manager: Manager,
   opts: ModelDeploymentControllerOptions,
 ): Controller {
-  const ns = opts.namespace ? { namespace: opts.namespace } : {};
   const owned = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_MODELDEPLOYMENT}`;
-  const modelDeployments = manager.informer<ModelDeployment>({
-    apiVersion: API_VERSION,
-    kind: MODELDEPLOYMENT_KIND,
-    plural: MODELDEPLOYMENT_PLURAL,
-    ...ns,
-  });
+  const modelDeployments = manager.scopedInformers<ModelDeployment>(
+    {
+      apiVersion: API_VERSION,
+      kind: MODELDEPLOYMENT_KIND,
+      plural: MODELDEPLOYMENT_PLURAL,
+    },
+    opts.scope,
+  );
   // The same ref as the TrainingJob controller's, so the manager shares one cache between them.
-  const trainingJobs = manager.informer<TrainingJob>({
-    apiVersion: API_VERSION,
-    kind: TRAININGJOB_KIND,
-    plural: TRAININGJOB_PLURAL,
-    ...ns,
-  });
-  const deployments = manager.informer<V1Deployment>({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    plural: 'deployments',
-    labelSelector: owned,
-    ...ns,
-  });
-  const services = manager.informer<V1Service>({
-    apiVersion: 'v1',
-    kind: 'Service',
-    plural: 'services',
-    labelSelector: owned,
-    ...ns,
-  });
-  const hpas = manager.informer<V2HorizontalPodAutoscaler>({
-    apiVersion: 'autoscaling/v2',
-    kind: 'HorizontalPodAutoscaler',
-    plural: 'horizontalpodautoscalers',
-    labelSelector: owned,
-    ...ns,
-  });
-  const pods = manager.informer<V1Pod>({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    plural: 'pods',
-    labelSelector: LABEL_MODELDEPLOYMENT,
-    ...ns,
-  });
+  const trainingJobs = manager.scopedInformers<TrainingJob>(
+    {
+      apiVersion: API_VERSION,
+      kind: TRAININGJOB_KIND,
+      plural: TRAININGJOB_PLURAL,
+    },
+    opts.scope,
+  );
+  const deployments = manager.scopedInformers<V1Deployment>(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      plural: 'deployments',
+      labelSelector: owned,
+    },
+    opts.scope,
+  );
+  const services = manager.scopedInformers<V1Service>(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      plural: 'services',
+      labelSelector: owned,
+    },
+    opts.scope,
+  );
+  const hpas = manager.scopedInformers<V2HorizontalPodAutoscaler>(
+    {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      plural: 'horizontalpodautoscalers',
+      labelSelector: owned,
+    },
+    opts.scope,
+  );
+  const pods = manager.scopedInformers<V1Pod>(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      labelSelector: LABEL_MODELDEPLOYMENT,
+    },
+    opts.scope,
+  );
 
   const deps: ModelDeploymentDeps = {
     kubeConfig: opts.kubeConfig,
     server: opts.server,
+    policy: opts.policy ?? ALLOW_ALL,
     events: opts.events,
     modelDeployments,
     trainingJobs,
     deployments,
+    services,
+    hpas,
     pods,
   };
 

@@ -5,6 +5,7 @@ import {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
+  getsBeforeApplying,
   type Permission,
   readsThroughInformers,
 } from '../../runtime/index.ts';
@@ -18,6 +19,9 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   readsThroughInformers('apps', ['deployments'], WHO),
   readsThroughInformers('', ['services', 'pods'], WHO),
   readsThroughInformers('autoscaling', ['horizontalpodautoscalers'], WHO),
+  getsBeforeApplying('apps', ['deployments'], WHO),
+  getsBeforeApplying('', ['services', 'serviceaccounts'], WHO),
+  getsBeforeApplying('autoscaling', ['horizontalpodautoscalers'], WHO),
   appliesServerSide('apps', ['deployments'], WHO),
   appliesServerSide('', ['services', 'serviceaccounts'], WHO),
   appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),

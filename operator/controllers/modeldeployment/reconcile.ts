@@ -2,11 +2,19 @@
 // TrainingJob produced), apply the desired children, compute the status once and patch it only
 // when it changed. It follows the contract on the runtime's Reconciler type
 // (operator/runtime/controller.ts).
-import type { KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Deployment,
+  V1Pod,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
 import {
   MODELDEPLOYMENT_PLURAL,
   type ModelDeployment,
   ModelDeploymentReason,
+  RefusalReason,
   type TrainingJob,
 } from '../../../api/index.ts';
 import {
@@ -18,6 +26,9 @@ import {
   type ReconcileResult,
   splitKey,
 } from '../../runtime/index.ts';
+import type { Refusal } from '../conditions.ts';
+import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
 import { deploymentName, desiredChildren, LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
 import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
@@ -26,10 +37,13 @@ import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
 export interface ModelDeploymentDeps {
   kubeConfig: KubeConfig;
   server: ServerOptions;
+  policy: PodPolicy;
   events?: EventRecorder;
   modelDeployments: Lister<ModelDeployment>;
   trainingJobs: Lister<TrainingJob>;
   deployments: Lister<V1Deployment>;
+  services: Lister<V1Service>;
+  hpas: Lister<V2HorizontalPodAutoscaler>;
   pods: Lister<V1Pod>;
 }
 
@@ -41,6 +55,7 @@ const WARNING_REASONS = new Set<string>([
   ModelDeploymentReason.ImagePullFailed,
   ModelDeploymentReason.ServerCrashLooping,
   ModelDeploymentReason.ReconcileError,
+  ...Object.values(RefusalReason),
 ]);
 
 export async function reconcileModelDeployment(
@@ -56,12 +71,19 @@ export async function reconcileModelDeployment(
   const resolution = resolveArtifact(md, ref ? deps.trainingJobs.get(namespace, ref.name) : undefined);
 
   let error: Error | undefined;
-  let deployment = deps.deployments.get(namespace, deploymentName(md));
+  // A spec outside the operator's policy is refused even before there is an artifact to serve.
+  let refusal: Refusal | undefined = checkPodPolicy(md.spec, deps.policy, md.kind);
+  const cachedDeployment = deps.deployments.get(namespace, deploymentName(md));
+  // A Deployment in the cache that is not this ModelDeployment's is neither described nor touched.
+  let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
   // Until there is an artifact nothing is deployed; a Deployment already serving an earlier
   // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
-  if (resolution.state === 'resolved') {
+  if (resolution.state === 'resolved' && !refusal) {
     try {
-      for (const child of desiredChildren(md, resolution.uri, deps.server)) {
+      const children = desiredChildren(md, resolution.uri, deps.server);
+      refusal = await findConflict(deps.kubeConfig, md, children, (c) => cachedChild(deps, c));
+      if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
+      for (const child of refusal ? [] : children) {
         const stored = await apply(deps.kubeConfig, child);
         // The stored Deployment is newer than the cache: its generation says whether the
         // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
@@ -76,7 +98,14 @@ export async function reconcileModelDeployment(
   const serverPods = deps.pods
     .list(namespace)
     .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
-  const status = computeStatus(md, { resolution, deployment, pods: serverPods, error, now: new Date() });
+  const status = computeStatus(md, {
+    resolution,
+    deployment,
+    pods: serverPods,
+    error,
+    refusal,
+    now: new Date(),
+  });
   if (statusChanged(md.status, status)) {
     await publishStatus(md, status, {
       kubeConfig: deps.kubeConfig,
@@ -88,4 +117,14 @@ export async function reconcileModelDeployment(
   }
   // Returning the error retries with per-key backoff; the status above already tells the user.
   if (error) throw error;
+  return recheckAfter(refusal);
+}
+
+/** A child as the informers show it (they hold only objects labelled as k2k's). */
+function cachedChild(deps: ModelDeploymentDeps, child: KubernetesObject): KubernetesObject | undefined {
+  const { namespace, name } = child.metadata!;
+  const lister = { Deployment: deps.deployments, Service: deps.services, HorizontalPodAutoscaler: deps.hpas }[
+    child.kind as string
+  ];
+  return lister?.get(namespace, name!);
 }

@@ -323,6 +323,30 @@ describe('computeStatus', () => {
       expected: { Ready: 'False', Reconciling: 'True', Stalled: 'False' },
       reason: 'ReconcileError',
     },
+    {
+      name: 'is stalled, not reconciling, when a child’s name is taken by an object it did not create',
+      observed: { refusal: { reason: 'Conflict', message: 'Service mnist already exists' } },
+      expected: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'Conflict',
+    },
+    {
+      name: 'is stalled on a refused image even while it waits for the TrainingJob',
+      observed: {
+        resolution: { state: 'waiting', reason: 'WaitingForTrainingJob', message: 'waiting' },
+        refusal: { reason: 'ImageNotAllowed', message: 'spec.image x is not allowed' },
+      },
+      expected: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'ImageNotAllowed',
+    },
+    {
+      name: 'is stalled when its Deployment serves but a policy now refuses its spec, and says so on Ready',
+      observed: {
+        deployment: deployment({ replicas: 1, ready: 1, conditions: [available, progressing] }),
+        refusal: { reason: 'ServiceAccountNotAllowed', message: 'spec.serviceAccountName x is not allowed' },
+      },
+      expected: { Ready: 'False', Available: 'True', Reconciling: 'False', Stalled: 'True' },
+      reason: 'ServiceAccountNotAllowed',
+    },
   ])('$name', ({ observed, expected, reason }) => {
     const c = conditionsOf(modelDeployment(), observed as Partial<Observed>);
     for (const [type, status] of Object.entries(expected))

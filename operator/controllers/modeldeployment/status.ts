@@ -12,7 +12,14 @@ import {
   TrainingJobConditionType,
   ModelDeploymentConditionType as Type,
 } from '../../../api/index.ts';
-import { type ConditionInput, findCondition, isTrue, sameStatus, setCondition } from '../conditions.ts';
+import {
+  type ConditionInput,
+  findCondition,
+  isTrue,
+  type Refusal,
+  sameStatus,
+  setCondition,
+} from '../conditions.ts';
 import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
 
 export type Status = ModelDeploymentStatus;
@@ -84,6 +91,8 @@ export interface Observed {
   pods: V1Pod[];
   /** An error of this reconcile pass (for example a failed apply). */
   error?: Error;
+  /** Why this pass wrote no children (policy, a foreign object in a child's place). */
+  refusal?: Refusal;
   now: Date;
 }
 
@@ -158,7 +167,7 @@ export function unavailableSummary(pods: V1Pod[]): Summary {
 
 /** The new status; conditions keep their transition times when unchanged. */
 export function computeStatus(md: ModelDeployment, observed: Observed): Status {
-  const { resolution, deployment, pods, error, now } = observed;
+  const { resolution, deployment, pods, error, refusal, now } = observed;
   const generation = md.metadata.generation;
   let conditions: Condition[] = operatorConditions(md.status?.conditions);
   const set = (input: ConditionInput) => {
@@ -235,7 +244,12 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
 
   flag(Type.Available, available.on, available);
   flag(Type.Progressing, progressing.on, progressing);
-  if (error) {
+  if (refusal) {
+    // Retrying cannot help until someone acts: Stalled, not Reconciling (kstatus).
+    flag(Type.Ready, false, refusal);
+    flag(Type.Reconciling, false, refusal);
+    flag(Type.Stalled, true, refusal);
+  } else if (error) {
     // An error of this pass means what the cluster shows may not be what the spec asks for.
     const why = { reason: Reason.ReconcileError, message: error.message };
     flag(Type.Ready, false, why);

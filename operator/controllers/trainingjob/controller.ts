@@ -2,46 +2,46 @@
 // which TrainingJob. The logic is reconcileTrainingJob (reconcile.ts).
 import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, TRAININGJOB_KIND, TRAININGJOB_PLURAL, type TrainingJob } from '../../../api/index.ts';
-import { Controller, type EventRecorder, type Manager } from '../../runtime/index.ts';
+import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { ALLOW_ALL, type PodPolicy } from '../policy.ts';
 import { LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
 import { reconcileTrainingJob, type TrainingJobDeps } from './reconcile.ts';
 
 export interface TrainingJobControllerOptions {
   kubeConfig: KubeConfig;
   images: TrainerImages;
-  /** Watch one namespace only; all namespaces if unset. */
-  namespace?: string;
+  /** What spec.image and spec.serviceAccountName may be (default: anything). */
+  policy?: PodPolicy;
+  /** The namespaces watched (default: all). */
+  scope?: NamespaceScope;
   workers?: number;
   events?: EventRecorder;
 }
 
 export function setupTrainingJobController(manager: Manager, opts: TrainingJobControllerOptions): Controller {
-  const ns = opts.namespace ? { namespace: opts.namespace } : {};
-  const trainingJobs = manager.informer<TrainingJob>({
-    apiVersion: API_VERSION,
-    kind: TRAININGJOB_KIND,
-    plural: TRAININGJOB_PLURAL,
-    ...ns,
-  });
-  const jobs = manager.informer<V1Job>({
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    plural: 'jobs',
-    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_TRAININGJOB}`,
-    ...ns,
-  });
-  const pods = manager.informer<V1Pod>({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    plural: 'pods',
-    labelSelector: LABEL_TRAININGJOB,
-    ...ns,
-  });
+  const trainingJobs = manager.scopedInformers<TrainingJob>(
+    { apiVersion: API_VERSION, kind: TRAININGJOB_KIND, plural: TRAININGJOB_PLURAL },
+    opts.scope,
+  );
+  const jobs = manager.scopedInformers<V1Job>(
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      plural: 'jobs',
+      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_TRAININGJOB}`,
+    },
+    opts.scope,
+  );
+  const pods = manager.scopedInformers<V1Pod>(
+    { apiVersion: 'v1', kind: 'Pod', plural: 'pods', labelSelector: LABEL_TRAININGJOB },
+    opts.scope,
+  );
 
   const deps: TrainingJobDeps = {
     kubeConfig: opts.kubeConfig,
     images: opts.images,
+    policy: opts.policy ?? ALLOW_ALL,
     events: opts.events,
     trainingJobs,
     jobs,

@@ -5,6 +5,7 @@ import {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
+  getsBeforeApplying,
   type Permission,
   readsThroughInformers,
 } from '../../runtime/index.ts';
@@ -23,6 +24,9 @@ export const TRAININGJOB_PERMISSIONS: Permission[] = [
   },
   readsThroughInformers('batch', ['jobs'], WHO),
   readsThroughInformers('', ['pods'], WHO),
+  getsBeforeApplying('batch', ['jobs'], WHO),
+  getsBeforeApplying('', ['serviceaccounts'], WHO),
+  getsBeforeApplying('rbac.authorization.k8s.io', ['roles', 'rolebindings'], WHO),
   appliesServerSide('batch', ['jobs'], WHO),
   appliesServerSide('', ['serviceaccounts'], WHO),
   appliesServerSide('rbac.authorization.k8s.io', ['roles', 'rolebindings'], WHO),

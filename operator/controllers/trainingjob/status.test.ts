@@ -303,6 +303,47 @@ describe('computeStatus', () => {
   });
 });
 
+describe('computeStatus of a refused TrainingJob', () => {
+  const refusal = { reason: 'Conflict', message: 'Role mnist-trainer already exists' };
+  it.each([
+    {
+      name: 'is stalled, not reconciling, with the refusal on Ready when nothing was created',
+      observed: { pods: [], refusal, now },
+      phase: 'Pending',
+      expected: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'Conflict',
+    },
+    {
+      name: 'outranks an error of the same pass',
+      observed: { pods: [], refusal, error: new Error('boom'), now },
+      phase: 'Pending',
+      expected: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'Conflict',
+    },
+    {
+      name: 'never turns a succeeded TrainingJob into a refused one',
+      observed: {
+        job: job({ succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True' }] }),
+        pods: [],
+        refusal: { reason: 'ImageNotAllowed', message: 'spec.image x is not allowed' },
+        now,
+      },
+      phase: 'Succeeded',
+      expected: { Ready: 'True', Reconciling: 'False', Stalled: 'False' },
+      reason: 'Succeeded',
+    },
+  ])('$name', ({ observed, phase, expected, reason }) => {
+    const status = computeStatus(trainingJob(), observed);
+    expect(status.phase).toBe(phase);
+    for (const [type, value] of Object.entries(expected))
+      expect({ type, status: condition(status.conditions, type)?.status }).toEqual({ type, status: value });
+    expect(condition(status.conditions, 'Ready')?.reason).toBe(reason);
+    expect(condition(status.conditions, 'Stalled')?.reason).toBe(
+      reason === 'Succeeded' ? 'Succeeded' : reason,
+    );
+  });
+});
+
 describe('statusChanged', () => {
   it('ignores the trainer-owned progress field', () => {
     const status = computeStatus(trainingJob(), { pods: [], now });

@@ -8,7 +8,14 @@ import {
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
 } from '../../../api/index.ts';
-import { type ConditionInput, findCondition, sameStatus, setCondition, toRFC3339 } from '../conditions.ts';
+import {
+  type ConditionInput,
+  findCondition,
+  type Refusal,
+  sameStatus,
+  setCondition,
+  toRFC3339,
+} from '../conditions.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
 
 /** The part of status the operator owns (status.progress belongs to the trainer). */
@@ -19,6 +26,8 @@ export interface Observed {
   pods: V1Pod[];
   /** An error of this reconcile pass (for example a failed apply). */
   error?: Error;
+  /** Why this pass wrote no children (policy, a foreign object in a child's place). */
+  refusal?: Refusal;
   now: Date;
 }
 
@@ -226,7 +235,7 @@ function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResu
 
 /** The new operator-owned status; conditions keep their transition times when unchanged. */
 export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
-  const { job, pods, error, now } = observed;
+  const { job, pods, error, refusal, now } = observed;
   const generation = tj.metadata.generation;
   const finished = finishedSummary(tj.status);
   const result = succeededResult(pods);
@@ -250,14 +259,20 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     summary.phase === 'Suspended' ? summary.message : 'spec.suspend is false',
   );
 
-  if (error && !terminal) {
+  if (refusal && !terminal) {
+    // Retrying cannot help until someone acts: Stalled, not Reconciling (kstatus).
+    flag(Type.Ready, false, refusal.reason, refusal.message);
+    flag(Type.Reconciling, false, refusal.reason, refusal.message);
+    flag(Type.Stalled, true, refusal.reason, refusal.message);
+  } else if (error && !terminal) {
     set({ type: Type.Ready, status: 'False', reason: Reason.ReconcileError, message: error.message });
     flag(Type.Reconciling, true, Reason.ReconcileError, `retrying: ${error.message}`);
+    flag(Type.Stalled, false, summary.reason, summary.message);
   } else {
     flag(Type.Ready, summary.phase === 'Succeeded', summary.reason, summary.message);
     flag(Type.Reconciling, !terminal && summary.phase !== 'Suspended', summary.reason, summary.message);
+    flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
   }
-  flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
 
   if (finished) {
     // Server-side apply removes every field this pass does not send: what was recorded when the
