@@ -190,3 +190,43 @@ export async function deleteCheckpoints(
     await store.delete(uri);
   }
 }
+
+/**
+ * Puts the newest checkpoint's weights into the model and returns the epochs it already trained;
+ * no checkpoint, or one that does not fit the model, starts over with an empty history.
+ */
+export async function resumeFromCheckpoint(
+  store: ObjectStore,
+  artifactUri: string,
+  model: tf.LayersModel,
+  epochs: number,
+  log: Logger,
+): Promise<EpochMetrics[]> {
+  const checkpoint = await loadLatestCheckpoint(store, artifactUri, log);
+  if (!checkpoint) return [];
+  let history: EpochMetrics[] = [];
+  const problem = restoreWeights(model, checkpoint);
+  if (problem) {
+    log.warn('checkpoint does not fit the model; starting over', { epoch: checkpoint.epoch, problem });
+  } else {
+    history = checkpoint.history.slice(0, checkpoint.epoch);
+    log.info(`resumed from epoch ${checkpoint.epoch}`, { epoch: checkpoint.epoch, epochs });
+  }
+  disposeCheckpoint(checkpoint);
+  return history;
+}
+
+/** Writes the epoch's checkpoint, then drops the older ones, which it supersedes. */
+export async function replaceCheckpoint(
+  store: ObjectStore,
+  artifactUri: string,
+  epoch: number,
+  model: tf.LayersModel,
+  extra: { history: EpochMetrics[]; preprocessing: unknown },
+  log: Logger,
+): Promise<void> {
+  await writeCheckpoint(store, artifactUri, epoch, model, extra);
+  // The newest checkpoint is complete before the older ones go.
+  await deleteCheckpoints(store, artifactUri, epoch);
+  log.info('checkpoint written', { epoch });
+}

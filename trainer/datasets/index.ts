@@ -3,9 +3,11 @@
 // fixed: parse, seeded shuffle, split, then statistics (normalisation, vocabulary, profile) from
 // the training split only.
 
-import type { DatasetSpec } from '../../api/training.ts';
+import type { DatasetSpec, TrainerConfig } from '../../api/training.ts';
 import type { Preprocessing } from '../../lib/artifact/schema.ts';
+import { isStorageError } from '../../lib/storage/index.ts';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { imageSummaries, type ProfileColumn } from '../profile.ts';
 import type { AugmentOptions } from './augment.ts';
 import { parseCsv, parseNumber } from './csv.ts';
@@ -69,6 +71,39 @@ export async function loadDataset(
     case 'jsonl':
       return prepareJsonl((await store.get(spec.uri)).toString('utf8'), spec, opts);
   }
+}
+
+/** The run's dataset, prepared; storage that does not have it or refuses it is the dataset's fault. */
+export async function readDataset(
+  store: Reader,
+  config: TrainerConfig,
+  log: Logger,
+): Promise<PreparedDataset> {
+  let data: PreparedDataset;
+  try {
+    data = await loadDataset(store, config.dataset, {
+      task: config.model.task,
+      validationSplit: config.hyperparameters.validationSplit,
+      seed: config.hyperparameters.seed,
+    });
+  } catch (err) {
+    if (isStorageError(err, 'NotFound') || isStorageError(err, 'AccessDenied')) {
+      throw new TrainerError(TrainerErrorCode.DatasetUnreadable, `cannot read the dataset: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  log.info('dataset loaded', {
+    uri: config.dataset.uri,
+    format: config.dataset.format,
+    train: data.train.n,
+    validation: data.validation.n,
+    ...(data.test ? { test: data.test.n } : {}),
+    sampleShape: data.sampleShape,
+    ...(data.classNames ? { classes: data.classNames.length } : {}),
+  });
+  return data;
 }
 
 // ---------------------------------------------------------------------------------------------
