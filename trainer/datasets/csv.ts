@@ -1,5 +1,15 @@
-// CSV with a header row (RFC 4180: quoted fields may hold commas, quotes and newlines).
-import { TrainerError, TrainerErrorCode } from '../errors.ts';
+// Tables: CSV with a header row (RFC 4180: quoted fields may hold commas, quotes and newlines),
+// numeric features, and a label column that gives the classes or the regression target.
+import type { DatasetSpec } from '../../api/training.ts';
+import { encodeClasses } from './classes.ts';
+import { type DatasetFormat, invalid, type LoadOptions, type Part, type PreparedDataset } from './format.ts';
+import { applyNormalization, computeNormalization } from './normalize.ts';
+import { splitIndices, take, takeRows } from './split.ts';
+
+export const csv: DatasetFormat<'csv'> = {
+  name: 'csv',
+  load: async (store, spec, opts) => prepareCsv((await store.get(spec.uri)).toString('utf8'), spec, opts),
+};
 
 export interface CsvTable {
   header: string[];
@@ -7,8 +17,6 @@ export interface CsvTable {
   rows: string[][];
   lines: number[];
 }
-
-const invalid = (message: string) => new TrainerError(TrainerErrorCode.InvalidDataset, message);
 
 export function parseCsv(text: string, file: string): CsvTable {
   const records: string[][] = [];
@@ -83,4 +91,75 @@ export function parseNumber(cell: string, file: string, line: number, column: st
     throw invalid(`${file}: line ${line}, column "${column}": ${what}`);
   }
   return v;
+}
+
+export function prepareCsv(text: string, spec: DatasetSpec, opts: LoadOptions): PreparedDataset {
+  const file = spec.uri;
+  const table = parseCsv(text, file);
+  const has = new Set(table.header);
+  const label = spec.label;
+  if (label !== undefined && !has.has(label)) {
+    throw invalid(`${file}: label column "${label}" is not in the header (${table.header.join(', ')})`);
+  }
+  const features = spec.features ?? table.header.filter((h) => h !== label);
+  for (const f of features) {
+    if (!has.has(f))
+      throw invalid(`${file}: feature column "${f}" is not in the header (${table.header.join(', ')})`);
+    if (f === label) throw invalid(`${file}: column "${f}" is both a feature and the label`);
+  }
+  if (features.length === 0) throw invalid(`${file}: no feature columns`);
+  const n = table.rows.length;
+  if (n < 2) throw invalid(`${file}: ${n} data rows; need at least 2 (training and validation)`);
+  const col = new Map(table.header.map((h, i) => [h, i]));
+  const width = features.length;
+  // Float64 for the profile (float32 would turn 0.1 into 0.10000000149 in profile.json).
+  const raw64 = new Float64Array(n * width);
+  for (let r = 0; r < n; r++) {
+    const row = table.rows[r]!;
+    for (let c = 0; c < width; c++) {
+      const name = features[c]!;
+      raw64[r * width + c] = parseNumber(row[col.get(name)!]!, file, table.lines[r]!, name);
+    }
+  }
+  const labelCells = label === undefined ? undefined : table.rows.map((row) => row[col.get(label)!]!.trim());
+  const split = splitIndices(n, opts.validationSplit, opts.seed);
+  const raw = Float32Array.from(raw64);
+  const trainRaw = takeRows(raw, width, split.train);
+  const validationRaw = takeRows(raw, width, split.validation);
+  const profileColumns = features.map((name, c) => ({
+    name,
+    values: Float64Array.from(split.train, (r) => raw64[r * width + c]!),
+  }));
+  const normalization = spec.normalize ? computeNormalization(trainRaw, width) : null;
+  if (normalization) {
+    applyNormalization(trainRaw, normalization);
+    applyNormalization(validationRaw, normalization);
+  }
+  const train: Part = { n: split.train.length, x: trainRaw };
+  const validation: Part = { n: split.validation.length, x: validationRaw };
+  const prepared: PreparedDataset = {
+    kind: 'tabular',
+    sampleShape: [width],
+    train,
+    validation,
+    input: { kind: 'tabular', features, normalization },
+    profileColumns,
+  };
+  if (labelCells && opts.task === 'classification') {
+    const { classNames, classes } = encodeClasses(
+      labelCells,
+      (r) => `${file}: line ${table.lines[r]}`,
+      label!,
+    );
+    prepared.classNames = classNames;
+    train.classes = Int32Array.from(take(classes, split.train));
+    validation.classes = Int32Array.from(take(classes, split.validation));
+  } else if (labelCells && opts.task === 'regression') {
+    const targets = Float32Array.from(labelCells, (cell, r) =>
+      parseNumber(cell, file, table.lines[r]!, label!),
+    );
+    train.targets = Float32Array.from(take(targets, split.train));
+    validation.targets = Float32Array.from(take(targets, split.validation));
+  }
+  return prepared;
 }

@@ -1,11 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { DatasetSpec } from '../../api/training.ts';
+import { DATASET_FORMATS, type DatasetSpec } from '../../api/training.ts';
 import { TrainerError } from '../errors.ts';
 import { augmentImages } from './augment.ts';
-import { parseCsv } from './csv.ts';
+import { encodeClasses } from './classes.ts';
+import { parseCsv, prepareCsv } from './csv.ts';
 import { encodeIdxUint8, parseIdx } from './idx.ts';
-import { encodeClasses, prepareCsv, prepareImages, prepareJsonl } from './index.ts';
+import { datasetFormats } from './index.ts';
+import { prepareJsonl } from './jsonl.ts';
+import { prepareImages } from './mnist-idx.ts';
 import { applyNormalization, computeNormalization } from './normalize.ts';
 import { splitIndices } from './split.ts';
 import { buildVocabulary, encode, tokenize, vocabularyIndex } from './tokenizer.ts';
@@ -28,6 +31,13 @@ const spec = (over: Partial<DatasetSpec>): DatasetSpec => ({
   maxLength: 5,
   normalize: true,
   ...over,
+});
+
+describe('the dataset format registry', () => {
+  it('has one entry per format of the CRD enum, each under its own name', () => {
+    expect(Object.keys(datasetFormats).sort()).toEqual([...DATASET_FORMATS].sort());
+    for (const [key, format] of Object.entries(datasetFormats)) expect(format.name).toBe(key);
+  });
 });
 
 describe('parseIdx', () => {
