@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildArchitecture } from './architectures.ts';
+import { buildArchitecture } from './architectures/index.ts';
 import { missingTrainingKernel, selectBackend } from './backend.ts';
 import { silentLogger } from './log.ts';
 

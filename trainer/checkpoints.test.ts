@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../lib/storage/index.ts';
-import { buildArchitecture } from './architectures.ts';
+import { buildArchitecture } from './architectures/index.ts';
 import {
   checkpointURI,
   deleteCheckpoints,

@@ -3,7 +3,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainerConfig } from '../api/training.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
-import { buildArchitecture, modelFromTopology } from './architectures.ts';
+import { buildArchitecture, modelFromTopology } from './architectures/index.ts';
 import { fallBackToCpu, missingTrainingKernel, type SelectedBackend } from './backend.ts';
 import type { PreparedDataset } from './datasets/index.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';

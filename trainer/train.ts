@@ -3,13 +3,14 @@
 // NaN detection, early stopping, checkpoints and progress reports happen between epochs.
 import * as tf from '@tensorflow/tfjs';
 import type { Hyperparameters } from '../api/training.ts';
-import { fmtShape } from './architectures.ts';
 import { augmentImages, isIdentity } from './datasets/augment.ts';
 import type { Part, PreparedDataset, Task } from './datasets/index.ts';
 import { takeRows } from './datasets/split.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 import { deriveSeed, permutation } from './random.ts';
+
+const fmtShape = (s: readonly (number | null)[]) => `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 
 /** One epoch's metrics as tfjs names them: loss, acc, val_loss, val_acc, ... */
 export type EpochMetrics = { epoch: number } & Record<string, number>;

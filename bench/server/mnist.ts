@@ -13,7 +13,7 @@ import {
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
-import { buildArchitecture } from '../../trainer/architectures.ts';
+import { buildArchitecture } from '../../trainer/architectures/index.ts';
 import { classPredictions, featureProfile, imageSummaries } from '../../trainer/profile.ts';
 
 export const SIDE = 28;

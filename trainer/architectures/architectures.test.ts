@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildArchitecture, modelFromTopology } from './architectures.ts';
-import type { PreparedDataset } from './datasets/index.ts';
-import { TrainerError } from './errors.ts';
-import { encodeTargets } from './train.ts';
+import { ARCHITECTURES } from '../../api/training.ts';
+import type { PreparedDataset } from '../datasets/index.ts';
+import { TrainerError } from '../errors.ts';
+import { encodeTargets } from '../train.ts';
+import { architectures, buildArchitecture, modelFromTopology } from './index.ts';
 
 beforeAll(async () => {
   tf.enableProdMode();
@@ -12,6 +13,13 @@ beforeAll(async () => {
 });
 
 const shapes = (m: tf.LayersModel) => ({ input: m.inputs[0]!.shape, output: m.outputs[0]!.shape });
+
+describe('the architecture registry', () => {
+  it('has one entry per architecture of the CRD enum, each under its own name', () => {
+    expect(Object.keys(architectures).sort()).toEqual([...ARCHITECTURES].sort());
+    for (const [key, architecture] of Object.entries(architectures)) expect(architecture.name).toBe(key);
+  });
+});
 
 describe('buildArchitecture', () => {
   it.each([
@@ -97,7 +105,7 @@ describe('modelFromTopology', () => {
     ['a Keras 2 Sequential model.to_json()', 'keras2-iris-mlp.json', [null, 4], [null, 3]],
     ['a Keras 2.15 Functional model.to_json()', 'keras215-functional-regression.json', [null, 3], [null, 1]],
   ])('builds %s', async (_name, file, input, output) => {
-    const json = JSON.parse(readFileSync(new URL(`testdata/${file}`, import.meta.url), 'utf8'));
+    const json = JSON.parse(readFileSync(new URL(`../testdata/${file}`, import.meta.url), 'utf8'));
     expect(shapes(await modelFromTopology(json, file))).toEqual({ input, output });
   });
 
