@@ -1,18 +1,18 @@
 // Helpers for the trainer's tests against the real S3 server of the global setup: a fresh
 // bucket per test file, the trainer run in-process or as a child process, and its JSON logs.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ObjectStore, openStore } from '../lib/storage/index.ts';
+import { type ObjectStore, openStore, type StorageOptions } from '../lib/storage/index.ts';
+import { createTestBucket, testStorageOptions } from '../lib/storage/testing.ts';
 import { main } from './main.ts';
 import type { RunResult } from './run.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The test S3 server as the trainer's environment sees it (test/harness/s3.ts's S3Server fits). */
 export interface S3Env {
   endpoint: string;
   accessKeyId: string;
@@ -21,15 +21,21 @@ export interface S3Env {
 }
 
 export function s3FromEnv(): S3Env {
-  const e = process.env;
-  if (!e.K2K_TEST_S3_ENDPOINT || !e.K2K_TEST_S3_ACCESS_KEY || !e.K2K_TEST_S3_SECRET_KEY) {
-    throw new Error('K2K_TEST_S3_* are not set: run through vitest with K2K_SERVICES including s3');
-  }
+  const { endpoint, region, credentials } = testStorageOptions();
   return {
-    endpoint: e.K2K_TEST_S3_ENDPOINT,
-    accessKeyId: e.K2K_TEST_S3_ACCESS_KEY,
-    secretAccessKey: e.K2K_TEST_S3_SECRET_KEY,
-    region: e.K2K_TEST_S3_REGION ?? 'us-east-1',
+    endpoint,
+    region,
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+  };
+}
+
+function storageOptions(s3: S3Env): StorageOptions {
+  return {
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   };
 }
 
@@ -45,26 +51,12 @@ export function trainerEnv(s3: S3Env, extra: Record<string, string> = {}): Recor
   };
 }
 
-export async function freshBucket(s3: S3Env, prefix = 'k2k-trainer'): Promise<string> {
-  const bucket = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  return bucket;
+export function freshBucket(s3: S3Env, prefix = 'k2k-trainer'): Promise<string> {
+  return createTestBucket(prefix, storageOptions(s3));
 }
 
 export function storeFor(s3: S3Env): ObjectStore {
-  return openStore({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  return openStore(storageOptions(s3));
 }
 
 export interface LogLine {
