@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
+import { ModelLoadFailure } from './model-load.ts';
 import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
@@ -30,6 +31,8 @@ export const ModelDeploymentReason = {
   Unschedulable: 'Unschedulable',
   ImagePullFailed: 'ImagePullFailed',
   ServerCrashLooping: 'ServerCrashLooping',
+  /** The model server gave up loading the artifact; the code is what failed (api/model-load.ts). */
+  ...ModelLoadFailure,
   Serving: 'Serving',
   ReconcileError: 'ReconcileError',
   ...RefusalReason,

@@ -12,6 +12,7 @@ import { errorBody, isServeError, ServeError, type ServeErrorCode } from './erro
 import { ServerMetrics } from './metrics.ts';
 import { initBackend } from './model/backend.ts';
 import { ModelHolder } from './model/holder.ts';
+import type { LoadFailure } from './model/load-failure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { modelsPlugin } from './plugins/models.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -27,6 +28,11 @@ export interface AppOptions {
   autoLoad?: boolean;
   /** Export process metrics (default true). */
   processMetrics?: boolean;
+  /**
+   * Called when the first load gave up (settings.loadRetry). main.ts writes the termination
+   * message and exits; without it the server stays up, not ready, and polls on.
+   */
+  onLoadFailure?: (failure: LoadFailure) => void;
 }
 
 /** fastify's own error codes → ours. */
@@ -121,8 +127,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(v2Routes);
 
   if (opts.autoLoad ?? true) {
-    // Readiness turns true when this finishes; a failure is reported on the ready endpoints.
-    models.load().catch(() => undefined);
+    // Readiness turns true when this finishes; a failure is reported on the ready endpoints and,
+    // once retrying gave up, to onLoadFailure.
+    void models.loadUntilServing(settings.loadRetry).then((failure) => {
+      if (failure) opts.onLoadFailure?.(failure);
+    });
     models.startPolling(settings.pollIntervalMs);
   }
   return app;

@@ -5,7 +5,7 @@ import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { StringEnum } from '../api/schema.ts';
 import { BACKENDS, type BackendRequest } from './model/backend.ts';
-import { classifyModelURI } from './model/holder.ts';
+import { classifyModelURI, type LoadRetry } from './model/holder.ts';
 
 export const TRACKS = ['stable', 'canary'] as const;
 
@@ -64,6 +64,19 @@ export const ServerConfig = Type.Object({
     default: 30,
     description: 'Poll for a newer version (model URI) or retry a failed load; 0 disables.',
   }),
+  K2K_LOAD_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 5,
+    description:
+      'Attempts of the first load before the server gives up: it writes the coded reason to its termination message (api/model-load.ts) and exits, and the kubelet restarts it with back-off. A tampered or unloadable artifact gives up after one.',
+  }),
+  K2K_LOAD_RETRY_SECONDS: Type.Number({
+    minimum: 0,
+    maximum: 60,
+    default: 1,
+    description: 'Wait before the second load attempt; each later wait doubles (at most 30 s).',
+  }),
   K2K_DRIFT_WINDOW: Type.Integer({
     minimum: 10,
     maximum: 1_000_000,
@@ -114,6 +127,7 @@ export interface ServerSettings {
   batch: { maxBatchSize: number; maxWaitMs: number };
   bodyLimit: number;
   pollIntervalMs: number;
+  loadRetry: LoadRetry;
   drift: { window: number; minSamples: number; psiThreshold: number; ksAlpha: number };
   shutdownDelayMs: number;
   shutdownTimeoutMs: number;
@@ -179,6 +193,7 @@ export function loadConfig(
     batch: { maxBatchSize: c.K2K_MAX_BATCH_SIZE, maxWaitMs: c.K2K_MAX_BATCH_WAIT_MS },
     bodyLimit: c.K2K_BODY_LIMIT_BYTES,
     pollIntervalMs: c.K2K_POLL_INTERVAL_SECONDS * 1000,
+    loadRetry: { attempts: c.K2K_LOAD_ATTEMPTS, delayMs: c.K2K_LOAD_RETRY_SECONDS * 1000 },
     drift: {
       window: c.K2K_DRIFT_WINDOW,
       minSamples: c.K2K_DRIFT_MIN_SAMPLES,

@@ -1,7 +1,13 @@
 // The model server's entry point: configuration, listen, and graceful shutdown on SIGTERM/SIGINT
-// (report not ready, stop accepting, let in-flight requests finish, exit).
+// (report not ready, stop accepting, let in-flight requests finish, exit). A model that cannot be
+// loaded ends the process with a coded termination message (api/model-load.ts).
+
+import { writeFileSync } from 'node:fs';
+import { ServerExitCode } from '../api/index.ts';
+import { encodeTermination, TERMINATION_LOG } from '../trainer/termination.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import type { LoadFailure } from './model/load-failure.ts';
 
 async function main(): Promise<void> {
   let settings: ReturnType<typeof loadConfig>;
@@ -10,11 +16,25 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`k2k-model-server: ${err.message}\n`);
-      process.exit(2);
+      process.exit(ServerExitCode.InvalidConfig);
     }
     throw err;
   }
-  const app = await buildApp({ settings, logger: { level: settings.logLevel } });
+  const onLoadFailure = (failure: LoadFailure) => {
+    // Kubernetes copies the file into the container's lastState.terminated.message, where the
+    // operator reads it; the kubelet's restart (with its back-off) is the next attempt.
+    try {
+      writeFileSync(
+        process.env.K2K_TERMINATION_LOG || TERMINATION_LOG,
+        encodeTermination({ error: { code: failure.code, message: failure.message } }),
+      );
+    } catch {
+      // Outside a pod the path is usually not writable; the log line below says the same.
+    }
+    app.log.fatal({ reason: failure.code, error: failure.message }, 'giving up loading the model; exiting');
+    process.exit(failure.permanent ? ServerExitCode.ModelUnusable : ServerExitCode.ModelUnavailable);
+  };
+  const app = await buildApp({ settings, logger: { level: settings.logLevel }, onLoadFailure });
 
   // Never crash on a stray rejection, never hide one either.
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled promise rejection'));
@@ -27,17 +47,17 @@ async function main(): Promise<void> {
     app.models.beginShutdown();
     const timeout = setTimeout(() => {
       app.log.error({ timeoutMs: settings.shutdownTimeoutMs }, 'drain timed out; exiting');
-      process.exit(1);
+      process.exit(ServerExitCode.Failure);
     }, settings.shutdownDelayMs + settings.shutdownTimeoutMs);
     timeout.unref();
     if (settings.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, settings.shutdownDelayMs));
     try {
       await app.close(); // stops accepting, waits for in-flight requests, then onClose hooks
       app.log.info('drained; exiting');
-      process.exit(0);
+      process.exit(ServerExitCode.Success);
     } catch (err) {
       app.log.error({ err }, 'error while closing');
-      process.exit(1);
+      process.exit(ServerExitCode.Failure);
     }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -6,13 +6,18 @@
 // means "the latest complete version": it is resolved at start, on POST /admin/reload, and on each
 // poll (K2K_POLL_INTERVAL_SECONDS). A version URI is loaded once; polling then only retries a
 // failed initial load.
+//
+// The first load is retried a bounded number of times (loadUntilServing); then the holder gives
+// up with a coded LoadFailure, which main.ts turns into the termination message the operator
+// reads (api/model-load.ts), instead of looking like a model that is still loading.
 import * as tf from '@tensorflow/tfjs';
-import { isArtifactError, latestVersion, readArtifact } from '../../lib/artifact/index.ts';
+import { ArtifactError, isArtifactError, latestVersion, readArtifact } from '../../lib/artifact/index.ts';
 import { joinURI, type ObjectStore } from '../../lib/storage/index.ts';
 import type { BatchSettings } from '../batcher.ts';
 import type { DriftSettings } from '../drift/monitor.ts';
 import { ServeError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { classifyLoadFailure, type LoadFailure } from './load-failure.ts';
 import { ServingModel } from './serving-model.ts';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'stopping';
@@ -30,6 +35,16 @@ export interface ModelHolderOptions {
     error(obj: object, msg: string): void;
   };
 }
+
+/** How hard the first load tries before giving up. */
+export interface LoadRetry {
+  /** Attempts in all (1 = no retry). Permanent failures give up after the first. */
+  attempts: number;
+  /** Wait before the second attempt; each later wait doubles, up to MAX_RETRY_DELAY_MS. */
+  delayMs: number;
+}
+
+const MAX_RETRY_DELAY_MS = 30_000;
 
 export interface LoadOutcome {
   /** True if a new version was loaded and now serves; false if the current one was kept. */
@@ -57,11 +72,15 @@ export class ModelHolder {
   state: ModelState = 'loading';
   /** Why the last load failed (shown on the ready endpoints while no model serves). */
   lastError: string | undefined;
+  /** The last load failure, coded (cleared by a successful load). */
+  lastFailure: LoadFailure | undefined;
   current: ServingModel | undefined;
   private loading: Promise<LoadOutcome> | undefined;
   /** A version whose artifact is broken for good (tampered, invalid): polls do not fetch it again. */
   private broken: { version: string; message: string } | undefined;
   private poller: NodeJS.Timeout | undefined;
+  /** True while loadUntilServing retries: polls leave the first load to it. */
+  private starting = false;
   private readonly kind: 'version' | 'model';
 
   constructor(private readonly opts: ModelHolderOptions) {
@@ -74,6 +93,11 @@ export class ModelHolder {
 
   get name(): string {
     return this.opts.name;
+  }
+
+  /** Read through a getter: TypeScript would keep a narrowed state across an await. */
+  get stopping(): boolean {
+    return this.state === 'stopping';
   }
 
   get ready(): boolean {
@@ -115,9 +139,10 @@ export class ModelHolder {
     if (this.kind === 'version') return { uri, version: classifyModelURI(uri).version! };
     const version = await latestVersion(store, uri);
     if (!version) {
-      throw new ServeError(
-        'ModelNotReady',
-        `${uri}: no complete version (no …/<version>/manifest.json) under the model URI`,
+      throw new ArtifactError(
+        'Incomplete',
+        uri,
+        'no complete version (no …/<version>/manifest.json) under the model URI',
       );
     }
     return { uri: joinURI(uri, `${version}/`), version };
@@ -155,6 +180,7 @@ export class ModelHolder {
       this.current = model;
       this.state = 'ready';
       this.lastError = undefined;
+      this.lastFailure = undefined;
       metrics.setVersion(model.version);
       metrics.setServing({
         uri: model.uri,
@@ -175,10 +201,11 @@ export class ModelHolder {
       const message = err instanceof Error ? err.message : String(err);
       if (isArtifactError(err, 'Tampered') || isArtifactError(err, 'Invalid'))
         this.broken = { version, message };
-      log.error({ err, uri: this.opts.uri }, 'model load failed');
+      this.lastFailure = classifyLoadFailure(err, this.opts.uri);
+      log.error({ err, uri: this.opts.uri, reason: this.lastFailure.code }, 'model load failed');
       if (!this.current && this.state !== 'stopping') {
         this.state = 'failed';
-        this.lastError = message;
+        this.lastError = this.lastFailure.message;
       }
       throw new ServeError(this.current ? 'ReloadFailed' : 'ModelNotReady', `model load failed: ${message}`, {
         cause: err,
@@ -186,11 +213,38 @@ export class ModelHolder {
     }
   }
 
+  /**
+   * The first load, retried with doubling waits. Resolves undefined once a model serves (or the
+   * server stops), or with the failure that made it give up: a permanent one at once, any other
+   * after `retry.attempts` attempts.
+   */
+  async loadUntilServing(retry: LoadRetry): Promise<LoadFailure | undefined> {
+    this.starting = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.load();
+          return undefined;
+        } catch {
+          const failure = this.lastFailure;
+          if (this.stopping || this.current || !failure) return undefined;
+          if (failure.permanent || attempt >= retry.attempts) return failure;
+          const wait = Math.min(retry.delayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+          this.opts.log.warn({ attempt, of: retry.attempts, retryInMs: wait }, 'retrying the model load');
+          await new Promise((resolve) => setTimeout(resolve, wait).unref());
+          if (this.stopping) return undefined;
+        }
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
+
   /** Polls for a newer version (model URI) or retries a failed load (any URI). */
   startPolling(intervalMs: number): void {
     if (intervalMs <= 0 || this.poller) return;
     this.poller = setInterval(() => {
-      if (this.state === 'stopping' || this.loading) return;
+      if (this.state === 'stopping' || this.loading || this.starting) return;
       if (this.kind === 'version' && this.current) return;
       this.load({ poll: true }).catch(() => {
         // Logged in doLoad; the next poll tries again.

@@ -274,6 +274,7 @@ export function testSettings(modelUri: string, overrides: Partial<ServerSettings
     batch: { maxBatchSize: 32, maxWaitMs: 0 },
     bodyLimit: 1024 * 1024,
     pollIntervalMs: 0,
+    loadRetry: { attempts: 1, delayMs: 0 },
     drift: { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 },
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 10_000,

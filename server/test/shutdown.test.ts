@@ -1,16 +1,14 @@
 // Graceful shutdown of the real process: SIGTERM while requests are in flight; every one of them
 // is answered, the listener closes, and the process exits 0.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
 import { initBackend } from '../model/backend.ts';
 import { parseMetrics, sample, tabularRows, writeTabularArtifact } from './fixtures.ts';
+import { spawnServer } from './process.ts';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
 let uri: string;
 
@@ -21,37 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-interface Server {
-  child: ChildProcess;
-  address: string;
-  logs: string[];
-  exit: Promise<number | null>;
-}
-
 /** Starts server/main.ts and resolves with its address once it listens. */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, K2K_HOST: '127.0.0.1', K2K_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not listen:\n${logs.join('')}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      logs.push(chunk.toString());
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(logs.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
-    void exit.then((code) => reject(new Error(`server exited with ${code}:\n${logs.join('')}`)));
-  });
-  return { child, address, logs, exit };
+async function startServer(env: Record<string, string>) {
+  const server = spawnServer(env);
+  return { ...server, address: await server.listening() };
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
@@ -103,17 +74,8 @@ describe('graceful shutdown', () => {
   });
 
   it('exits with status 2 and names the variable on bad configuration', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--max-batch-size=zero'], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH, K2K_MODEL_URI: uri },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(2);
-    expect(stderr).toContain('K2K_MAX_BATCH_SIZE="zero"');
+    const server = spawnServer({ K2K_MODEL_URI: uri }, ['--max-batch-size=zero']);
+    expect(await server.exit).toBe(2);
+    expect(server.logs.join('')).toContain('K2K_MAX_BATCH_SIZE="zero"');
   });
 });
