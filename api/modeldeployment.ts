@@ -92,7 +92,11 @@ export const ModelDeploymentSpec = Type.Object(
       },
       { description: 'Autoscaling on CPU.', default: {} },
     ),
-    resources: extendObject(Resources, { default: {} }),
+    resources: extendObject(Resources, {
+      default: {},
+      description:
+        'Compute resources for each model server pod. Without cpu and cpuLimit the server requests 250m CPU: the autoscaler’s targetCPUUtilization is a percentage of the request and cannot scale without one.',
+    }),
     image: Type.Optional(
       Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 }),
     ),

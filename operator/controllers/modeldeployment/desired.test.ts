@@ -151,11 +151,27 @@ describe('desiredDeployment', () => {
     {
       name: 'requests and limits GPUs alike',
       resources: { gpus: 1 },
-      expected: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '1' } },
+      expected: { requests: { cpu: '250m', 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '1' } },
     },
-    { name: 'sets no resources when none are asked', resources: { gpus: 0 }, expected: {} },
+    {
+      name: 'requests the default CPU when none is asked, so the CPU autoscaler has a denominator',
+      resources: { gpus: 0 },
+      expected: { requests: { cpu: '250m' } },
+    },
+    {
+      name: 'leaves the CPU request to Kubernetes (the limit) when only a CPU limit is asked',
+      resources: { gpus: 0, cpuLimit: '2' },
+      expected: { limits: { cpu: '2' } },
+    },
   ])('$name', ({ resources, expected }) => {
     expect(container(modelDeployment({ resources })).resources).toEqual(expected);
+  });
+
+  it('lets the server report why it gave up loading through its termination message', () => {
+    expect(container(modelDeployment({}))).toMatchObject({
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+    });
   });
 
   it('passes nodeSelector, tolerations and serviceAccountName through', () => {

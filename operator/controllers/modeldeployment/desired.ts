@@ -15,6 +15,7 @@ import {
   resourceRequirements,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
+  TERMINATION_LOG,
   tolerationsFor,
 } from '../pod.ts';
 import { storageAccess } from '../storage.ts';
@@ -26,6 +27,12 @@ export const SERVER_PORT = 8080;
 export const SERVICE_PORT = 80;
 export const MODEL_URI_ENV = 'K2K_MODEL_URI';
 export const PORT_NAME = 'http';
+/**
+ * The model server's CPU request when spec.resources sets neither cpu nor cpuLimit (with only a
+ * limit, Kubernetes requests the limit). The HorizontalPodAutoscaler's target is a percentage of
+ * the request: without one it has no denominator and never scales (docs/decisions/0006).
+ */
+export const DEFAULT_SERVER_CPU = '250m';
 /** The server keeps serving (not ready) this long after SIGTERM, while endpoints drop the pod. */
 export const SHUTDOWN_DELAY_SECONDS = 5;
 
@@ -142,7 +149,11 @@ export function desiredDeployment(
               imagePullPolicy: 'IfNotPresent',
               ports: [{ name: PORT_NAME, containerPort: SERVER_PORT, protocol: 'TCP' }],
               env: serverEnv(md, artifactUri),
-              resources: resourceRequirements(spec.resources),
+              resources: resourceRequirements(
+                spec.resources.cpu === undefined && spec.resources.cpuLimit === undefined
+                  ? { ...spec.resources, cpu: DEFAULT_SERVER_CPU }
+                  : spec.resources,
+              ),
               // /readyz turns 200 once the model is loaded and warmed up; /healthz while the process lives.
               readinessProbe: { httpGet: httpGet('/readyz'), periodSeconds: 5, failureThreshold: 2 },
               livenessProbe: {
@@ -153,6 +164,10 @@ export function desiredDeployment(
                 failureThreshold: 3,
               },
               securityContext: restrictedContainerSecurityContext(),
+              // A server that gives up loading writes its coded reason here (api/model-load.ts),
+              // which status.ts turns into the Ready reason; a crash leaves its log tail instead.
+              terminationMessagePath: TERMINATION_LOG,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...storage.volumeMounts],
             },
           ],

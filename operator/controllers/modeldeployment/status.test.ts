@@ -494,3 +494,130 @@ describe('statusChanged', () => {
     expect(statusChanged(md.status, next)).toBe(changed);
   });
 });
+
+describe('computeStatus of a model server that cannot load its model', () => {
+  /** The server container after it gave up: its termination message, then waiting or running again. */
+  const gaveUp = (
+    code: string,
+    message: string,
+    state: 'crash-looping' | 'restarted' | 'terminated' = 'crash-looping',
+  ): V1Pod =>
+    pendingPod(
+      {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'server',
+            image: 'x',
+            imageID: '',
+            ready: false,
+            restartCount: state === 'terminated' ? 0 : 2,
+            state:
+              state === 'crash-looping'
+                ? { waiting: { reason: 'CrashLoopBackOff' } }
+                : state === 'restarted'
+                  ? { running: {} }
+                  : { terminated: { exitCode: 75, message: JSON.stringify({ error: { code, message } }) } },
+            ...(state === 'terminated'
+              ? {}
+              : {
+                  lastState: {
+                    terminated: { exitCode: 75, message: JSON.stringify({ error: { code, message } }) },
+                  },
+                }),
+          },
+        ],
+      },
+      'node-1',
+    );
+  const notFound = `${URI}: no manifest.json: the artifact is incomplete (still being written, or its writer failed) or does not exist`;
+
+  it.each([
+    {
+      name: 'says the artifact is not found, and keeps reconciling while it may still be written',
+      pod: gaveUp('ArtifactNotFound', notFound),
+      reason: 'ArtifactNotFound',
+      stalled: false,
+    },
+    {
+      name: 'says so already when the server just exited, before the kubelet restarts it',
+      pod: gaveUp('ArtifactNotFound', notFound, 'terminated'),
+      reason: 'ArtifactNotFound',
+      stalled: false,
+    },
+    {
+      name: 'keeps saying why while the restarted server tries again',
+      pod: gaveUp(
+        'StorageUnreachable',
+        `${URI}: cannot reach http://k2k-s3.k2k-system.svc:7070 (ENOTFOUND)`,
+        'restarted',
+      ),
+      reason: 'StorageUnreachable',
+      stalled: false,
+    },
+    {
+      name: 'says the store refused access, and keeps reconciling while the Secret may be fixed',
+      pod: gaveUp('StorageAccessDenied', `${URI}manifest.json: access denied`),
+      reason: 'StorageAccessDenied',
+      stalled: false,
+    },
+    {
+      name: 'is stalled when the artifact was tampered with: the same bytes fail the same way',
+      pod: gaveUp('ArtifactInvalid', `${URI}model.json: sha256 0f… does not match manifest.json (a1…)`),
+      reason: 'ArtifactInvalid',
+      stalled: true,
+    },
+    {
+      name: 'is stalled when TensorFlow.js cannot build the model',
+      pod: gaveUp('ModelLoadFailed', `${URI}: Unknown layer: NoSuchLayer`),
+      reason: 'ModelLoadFailed',
+      stalled: true,
+    },
+    {
+      name: 'calls a crash whose message is not a load failure a crash loop',
+      pod: gaveUp('SomethingElse', 'boom'),
+      reason: 'ServerCrashLooping',
+      stalled: false,
+    },
+  ])('$name', ({ pod, reason, stalled }) => {
+    const c = conditionsOf(modelDeployment(), {
+      deployment: deployment({ conditions: [unavailable, progressing] }),
+      pods: [pod],
+    });
+    expect(c.Ready).toMatchObject({ status: 'False', reason });
+    expect(c.Available).toMatchObject({ status: 'False', reason });
+    expect(c.Stalled?.status).toBe(stalled ? 'True' : 'False');
+    expect(c.Reconciling?.status).toBe(stalled ? 'False' : 'True');
+    if (reason !== 'ServerCrashLooping') {
+      expect(c.Ready!.message).toContain(
+        'model server in pod mnist-abc-1 cannot load the model: s3://models/mnist/',
+      );
+    }
+  });
+
+  it('forgets an old load failure once the server is ready', () => {
+    const pod = gaveUp('ArtifactNotFound', notFound, 'restarted');
+    pod.status!.containerStatuses![0]!.ready = true;
+    const c = conditionsOf(modelDeployment(), {
+      deployment: deployment({ ready: 1, conditions: [available, progressing] }),
+      pods: [pod],
+    });
+    expect(c.Ready).toMatchObject({ status: 'True', reason: 'Serving' });
+  });
+
+  it('names a new pod’s load failure while older pods keep serving during a rollout', () => {
+    const c = conditionsOf(modelDeployment(), {
+      deployment: deployment({
+        generation: 2,
+        replicas: 2,
+        updated: 1,
+        ready: 1,
+        conditions: [available, progressing],
+      }),
+      pods: [gaveUp('ArtifactInvalid', `${URI}model.json: sha256 mismatch`)],
+    });
+    expect(c.Available).toMatchObject({ status: 'True' });
+    expect(c.Progressing).toMatchObject({ status: 'True', reason: 'RolloutInProgress' });
+    expect(c.Ready).toMatchObject({ status: 'False', reason: 'ArtifactInvalid' });
+  });
+});

@@ -2,11 +2,13 @@
 // function: the TrainingJob it serves (if any), the serving Deployment, its pods and the error of
 // this pass. The Drifting condition is not the operator's: drift is measured by the model server
 // and alerted on by Prometheus (config/prometheus/k2k-alerts.yaml); the operator leaves it alone.
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
+  isModelLoadFailure,
   type ModelDeployment,
   type ModelDeploymentStatus,
+  PERMANENT_LOAD_FAILURES,
   ModelDeploymentReason as Reason,
   type TrainingJob,
   TrainingJobConditionType,
@@ -121,9 +123,43 @@ function rolloutComplete(d: V1Deployment): boolean {
   );
 }
 
+/**
+ * The model server's own account of why it gave up loading: the coded termination message of its
+ * last exit (api/model-load.ts), as long as the container has not become ready since.
+ */
+function loadFailure(server: V1ContainerStatus | undefined): { code: string; message: string } | undefined {
+  if (!server || server.ready) return undefined;
+  const terminated = server.state?.terminated ?? server.lastState?.terminated;
+  if (!terminated?.message) return undefined;
+  try {
+    const { error } = JSON.parse(terminated.message) as { error?: { code?: unknown; message?: unknown } };
+    if (!isModelLoadFailure(error?.code)) return undefined;
+    return { code: error.code, message: typeof error.message === 'string' ? error.message : '' };
+  } catch {
+    return undefined; // not ours: a crash's log tail or another program's message
+  }
+}
+
+/** The first pod whose model server gave up loading, in words a user can act on. */
+function loadFailureSummary(pods: V1Pod[]): Summary | undefined {
+  for (const pod of pods) {
+    const server = pod.status?.containerStatuses?.find((c) => c.name === SERVER_CONTAINER);
+    const failure = loadFailure(server);
+    if (!failure) continue;
+    const restarts = server?.restartCount ? `; restarted ${server.restartCount} times` : '';
+    return {
+      reason: failure.code,
+      message: `model server in pod ${pod.metadata?.name} cannot load the model: ${failure.message}${restarts}`,
+    };
+  }
+  return undefined;
+}
+
 /** Why no model server pod is ready, in words a user can act on. */
 export function unavailableSummary(pods: V1Pod[]): Summary {
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp).sort(byCreation);
+  const failed = loadFailureSummary(live);
+  if (failed) return failed;
   for (const pod of live) {
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
@@ -201,6 +237,13 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
         message: `the rollout made no progress within its deadline: ${deadline.message ?? ''}${isAvailable ? '' : `; ${available.message}`}`,
       };
       progressing = { on: false, ...stalled };
+    } else if (!isAvailable && PERMANENT_LOAD_FAILURES.has(available.reason)) {
+      // The same bytes fail the same way on every restart: waiting for the deadline tells nothing new.
+      stalled = {
+        reason: available.reason,
+        message: `${available.message}; retrying cannot help: fix the artifact or point spec.model at another`,
+      };
+      progressing = { on: false, ...stalled };
     } else if (complete) {
       progressing = {
         on: false,
@@ -216,8 +259,11 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
     }
     if (stalled) ready = { on: false, ...stalled };
     else if (!isAvailable) ready = { on: false, reason: available.reason, message: available.message };
-    else if (!complete) ready = { on: false, reason: progressing.reason, message: progressing.message };
-    else
+    else if (!complete) {
+      // Old pods serve while the new ones come up; a new one that cannot load says so.
+      const failed = loadFailureSummary(pods.filter((p) => !p.metadata?.deletionTimestamp));
+      ready = { on: false, ...(failed ?? { reason: progressing.reason, message: progressing.message }) };
+    } else
       ready = {
         on: true,
         reason: Reason.Serving,

@@ -22,6 +22,7 @@ import {
   resourceRequirements,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
+  TERMINATION_LOG,
   tolerationsFor,
 } from '../pod.ts';
 import { storageAccess } from '../storage.ts';
@@ -31,7 +32,6 @@ export { CREDENTIALS_DIR } from '../storage.ts';
 
 export const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
 export const TRAINER_CONTAINER = 'trainer';
-export const TERMINATION_LOG = '/dev/termination-log';
 
 export interface TrainerImages {
   cpu: string;
