@@ -1,0 +1,149 @@
+// A ModelDeployment whose model cannot be loaded says why within a minute, instead of
+// "ModelLoading" forever: the model server gives up after its bounded attempts, writes a coded
+// termination message (api/model-load.ts), and the operator turns it into the Ready reason, with
+// the URI and never the credentials.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
+import { joinURI } from '../../lib/storage/index.ts';
+import { writeTabularArtifact } from '../../server/test/fixtures.ts';
+import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { type S3Server, startS3Server } from '../harness/s3.ts';
+import { apply, kubectl, kubectlJson, waitFor } from './kube.ts';
+
+const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
+const system = 'k2k-system';
+const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
+const WITHIN_MS = 60_000;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+describe('a ModelDeployment whose model cannot be loaded', () => {
+  let s3: S3Server | undefined;
+  let exposed: ExposedPort | undefined;
+  let bucket = '';
+  let created = 0;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const env = { ...s3, region: s3.region };
+    bucket = await freshBucket(env, 'k2k-e2e-load');
+    // A complete artifact, then one of its files changed behind the manifest's back.
+    const tampered = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'tampered', '1');
+    await storeFor(env).put(joinURI(tampered, 'preprocessing.json'), '{}');
+
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
+    await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
+    exposed = await exposeHostPort({
+      nodeDir,
+      namespace: system,
+      name: 'k2k-s3-load',
+      port: 7070,
+      targetPort: Number(new URL(s3.endpoint).port),
+    });
+    await kubectl(['create', 'namespace', namespace]);
+    const storage = (endpoint: string) => ({
+      endpoint,
+      region: s3!.region,
+      credentialsSecretRef: { name: 'k2k-storage' },
+    });
+    const md = (name: string, artifactURI: string, endpoint: string) => ({
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name, namespace },
+      spec: {
+        model: { artifactURI },
+        storage: storage(endpoint),
+        replicas: { min: 1, max: 1 },
+        resources: { cpu: '100m', memory: '512Mi' },
+      },
+    });
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'k2k-storage', namespace },
+        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+      },
+      md('missing', `s3://${bucket}/models/missing/1/`, exposed.url),
+      md('tampered', `s3://${bucket}/models/tampered/1/`, exposed.url),
+      // A name that never resolves: the server cannot reach its store at all.
+      md('unreachable', `s3://${bucket}/models/tampered/1/`, 'http://k2k-s3.nowhere.invalid:7070'),
+    ]);
+    created = Date.now();
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    await exposed?.stop();
+    await s3?.stop();
+  });
+
+  /** The Ready condition once its reason is `reason`, within a minute of creation. */
+  async function readyWith(name: string, reason: string): Promise<Condition> {
+    try {
+      return await waitFor(
+        `ModelDeployment ${name} to say ${reason}`,
+        async () => {
+          const got = await kubectlJson<{ status?: { conditions?: Condition[] } }>([
+            'get',
+            'modeldeployment',
+            '-n',
+            namespace,
+            name,
+          ]);
+          const ready = got.status?.conditions?.find((c) => c.type === 'Ready');
+          if (ready?.reason !== reason) throw new Error(`Ready is ${ready?.reason}: ${ready?.message}`);
+          return ready;
+        },
+        Math.max(1_000, created + WITHIN_MS - Date.now()),
+      );
+    } catch (err) {
+      const describe = await kubectl(['describe', 'modeldeployment,pods', '-n', namespace]).catch(String);
+      const logs = await kubectl(['logs', '-n', system, 'deployment/k2k-operator', '--tail=50']).catch(
+        String,
+      );
+      throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
+    }
+  }
+
+  const conditionsOf = async (name: string) =>
+    (
+      await kubectlJson<{ status?: { conditions?: Condition[] } }>([
+        'get',
+        'modeldeployment',
+        '-n',
+        namespace,
+        name,
+      ])
+    ).status?.conditions ?? [];
+
+  it.each([
+    {
+      name: 'missing',
+      reason: 'ArtifactNotFound',
+      stalled: 'False',
+      says: /models\/missing\/1\/.*manifest\.json/,
+    },
+    {
+      name: 'tampered',
+      reason: 'ArtifactInvalid',
+      stalled: 'True',
+      says: /tampered\/1\/preprocessing\.json/,
+    },
+    { name: 'unreachable', reason: 'StorageUnreachable', stalled: 'False', says: /nowhere\.invalid/ },
+  ])('shows $reason for the $name artifact within a minute', async ({ name, reason, stalled, says }) => {
+    const ready = await readyWith(name, reason);
+    expect(ready.status).toBe('False');
+    expect(ready.message).toMatch(says);
+    expect(ready.message).not.toContain(s3!.secretAccessKey);
+    const stalledCondition = (await conditionsOf(name)).find((c) => c.type === 'Stalled');
+    expect(stalledCondition?.status).toBe(stalled);
+  });
+});
