@@ -1,4 +1,6 @@
 // buildApp(opts) assembles the model server; only main.ts listens. Tests inject requests.
+// Two listeners: the serving app (both protocols, probes, /metrics) and app.admin (reload), so
+// nothing that changes the server is reachable through the Service.
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyError,
@@ -9,15 +11,27 @@ import Fastify, {
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
 import type { ServerSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
+import { checkJsonLimits } from './json-limits.ts';
 import { ServerMetrics } from './metrics.ts';
 import { initBackend } from './model/backend.ts';
 import { ModelHolder } from './model/holder.ts';
 import type { LoadFailure } from './model/load-failure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { modelsPlugin } from './plugins/models.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { tfServingRoutes } from './routes/tfserving.ts';
 import { v2Routes } from './routes/v2.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The admin listener (routes/admin.ts); main.ts listens on it, closing the app closes it. */
+    admin: FastifyInstance;
+  }
+}
+
+/** How often Node checks the headers and request timeouts: their precision. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface AppOptions {
   settings: ServerSettings;
@@ -66,6 +80,27 @@ function toServeError(err: FastifyError): ServeError {
   return new ServeError('Internal', `internal error: ${err.message}`, { cause: err });
 }
 
+/** Coded JSON errors and a coded 404, the same on both listeners. */
+function answerErrorsAsCodes(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = toServeError(err);
+    if (
+      e.statusCode >= 500 &&
+      e.code !== 'ModelNotReady' &&
+      e.code !== 'ShuttingDown' &&
+      e.code !== 'Overloaded'
+    ) {
+      request.log.error({ err }, 'request failed');
+    }
+    if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
+    return reply.code(e.statusCode).send(errorBody(e));
+  });
+  app.setNotFoundHandler({}, (request, reply) => {
+    const e = new ServeError('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(e.statusCode).send(errorBody(e));
+  });
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { settings } = opts;
   const backend = await initBackend(settings.backend);
@@ -78,6 +113,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: settings.bodyLimit,
     // Drop idle keep-alive sockets on close so shutdown does not wait for clients to hang up.
     forceCloseConnections: 'idle',
+    // A client that sends its request slowly (slowloris) holds a socket, not the server: it gets
+    // 408 once its headers or its whole request take too long, and a silent socket is closed.
+    requestTimeout: settings.timeouts.requestMs,
+    connectionTimeout: settings.timeouts.idleMs,
+    http: {
+      headersTimeout: settings.timeouts.headersMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
 
   app.log.info({ backend, requested: settings.backend }, 'TensorFlow.js backend selected');
@@ -98,21 +141,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     log: app.log,
   });
 
-  // `curl -d` sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we.
+  // The body's shape is checked before JSON.parse recurses into it (json-limits.ts). `curl -d`
+  // sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we.
   const json = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, json);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'string' },
+    (request, body, done) => {
+      try {
+        checkJsonLimits(body as string, settings.json);
+      } catch (err) {
+        done(err as Error, undefined);
+        return;
+      }
+      json(request, body as string, done);
+    },
+  );
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const e = toServeError(err);
-    if (e.statusCode >= 500 && e.code !== 'ModelNotReady' && e.code !== 'ShuttingDown') {
-      request.log.error({ err }, 'request failed');
-    }
-    return reply.code(e.statusCode).send(errorBody(e));
-  });
-  app.setNotFoundHandler({}, (request, reply) => {
-    const e = new ServeError('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`);
-    return reply.code(e.statusCode).send(errorBody(e));
-  });
+  answerErrorsAsCodes(app);
 
   // While shutting down, every response closes its connection: keep-alive clients then reconnect
   // to another pod instead of holding this one open (close() waits for their sockets).
@@ -125,6 +172,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(opsRoutes);
   await app.register(tfServingRoutes);
   await app.register(v2Routes);
+
+  const admin = Fastify({
+    loggerInstance: app.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024,
+  });
+  answerErrorsAsCodes(admin);
+  admin.decorate('models', models);
+  await admin.register(metricsPlugin, { metrics });
+  await admin.register(adminRoutes);
+  app.decorate('admin', admin);
+  app.addHook('onClose', async () => {
+    await admin.close();
+  });
 
   if (opts.autoLoad ?? true) {
     // Readiness turns true when this finishes; a failure is reported on the ready endpoints and,

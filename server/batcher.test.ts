@@ -65,4 +65,49 @@ describe('micro-batching', () => {
     await Promise.all([b.submit([1, 2], 2), b.submit([3], 1)]);
     expect(seen).toEqual([[3, 2]]);
   });
+
+  it('refuses requests past maxQueuedRows with Overloaded and Retry-After, and serves the rest', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const b = new MicroBatcher<number[], number[]>(
+      { maxBatchSize: 2, maxWaitMs: 0, maxQueuedRows: 4 },
+      async (inputs) => {
+        await gate;
+        return inputs;
+      },
+    );
+    const first = b.submit([0], 1); // runs, held at the gate
+    await new Promise((r) => setImmediate(r));
+    const queued = [1, 2, 3, 4].map((i) => b.submit([i], 1)); // fill the queue
+    const refused = b.submit([5], 1);
+    await expect(refused).rejects.toMatchObject({
+      code: 'Overloaded',
+      statusCode: 503,
+      retryAfterSeconds: 1,
+    });
+    await expect(refused).rejects.toThrow(/K2K_MAX_QUEUED_ROWS=4/);
+    release();
+    expect(await Promise.all([first, ...queued])).toEqual([[0], [1], [2], [3], [4]]);
+    // Drained: the queue takes requests again.
+    expect(await b.submit([6], 1)).toEqual([6]);
+  });
+
+  it('takes a request larger than maxQueuedRows when nothing waits, so it can ever be served', async () => {
+    const { run } = doubling();
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 2, maxWaitMs: 0, maxQueuedRows: 2 }, run);
+    expect(await b.submit([1, 2, 3], 3)).toEqual([2, 4, 6]);
+  });
+
+  it('refuses a request with more than maxRequestRows rows, naming the limit', async () => {
+    const { batches, run } = doubling();
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 2, maxWaitMs: 0, maxRequestRows: 2 }, run);
+    await expect(b.submit([1, 2, 3], 3)).rejects.toMatchObject({
+      code: 'TooManyRows',
+      statusCode: 413,
+      message: expect.stringContaining('at most 2 are allowed (K2K_MAX_REQUEST_ROWS)'),
+    });
+    expect(batches).toEqual([]);
+  });
 });

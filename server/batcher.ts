@@ -3,11 +3,23 @@
 // TensorFlow.js CPU/WASM backends use one core for one call anyway), and requests that arrive while
 // a batch runs form the next one, so under load batches fill up by themselves. A request is never
 // split: a request larger than maxBatchSize runs alone.
+//
+// The queue is bounded (maxQueuedRows): past it a request is refused at once with 503 and
+// Retry-After, so an overload costs the excess requests a retry instead of costing every request
+// its latency and the process its memory. One request has at most maxRequestRows rows.
+import { ServeError } from './errors.ts';
 
 export interface BatchSettings {
   maxBatchSize: number;
   maxWaitMs: number;
+  /** Rows waiting for a batch (not running) past which requests are refused. Unset: unbounded. */
+  maxQueuedRows?: number;
+  /** Rows one request may have. Unset: unbounded. */
+  maxRequestRows?: number;
 }
+
+/** What an overloaded server suggests: one batch time is milliseconds, a second lets the queue drain. */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /** Runs one batch: `inputs[i]` has `rows[i]` rows; the answer holds one result per input, in order. */
 export type BatchRunner<I, O> = (inputs: I[], rows: number[]) => Promise<O[]>;
@@ -35,6 +47,25 @@ export class MicroBatcher<I, O> {
   ) {}
 
   submit(input: I, rows: number): Promise<O> {
+    const { maxQueuedRows, maxRequestRows } = this.settings;
+    if (maxRequestRows !== undefined && rows > maxRequestRows) {
+      return Promise.reject(
+        new ServeError(
+          'TooManyRows',
+          `the request has ${rows} rows; at most ${maxRequestRows} are allowed (K2K_MAX_REQUEST_ROWS)`,
+        ),
+      );
+    }
+    // An empty queue always takes a request, so one larger than the bound is still served.
+    if (maxQueuedRows !== undefined && this.queuedRows > 0 && this.queuedRows + rows > maxQueuedRows) {
+      return Promise.reject(
+        new ServeError(
+          'Overloaded',
+          `overloaded: ${this.queuedRows} rows are waiting for a batch (K2K_MAX_QUEUED_ROWS=${maxQueuedRows}); retry later`,
+          { retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS },
+        ),
+      );
+    }
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ input, rows, resolve, reject });
       this.queuedRows += rows;

@@ -4,6 +4,8 @@
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { StringEnum } from '../api/schema.ts';
+import type { BatchSettings } from './batcher.ts';
+import type { JsonLimits } from './json-limits.ts';
 import { BACKENDS, type BackendRequest } from './model/backend.ts';
 import { classifyModelURI, type LoadRetry } from './model/holder.ts';
 
@@ -34,8 +36,64 @@ export const ServerConfig = Type.Object({
     minimum: 0,
     maximum: 65535,
     default: 8080,
-    description: 'The one port: both protocols, /metrics, health.',
+    description: 'The serving port: both protocols, /metrics, health.',
   }),
+  K2K_ADMIN_HOST: Type.String({
+    default: '127.0.0.1',
+    description:
+      'Listen address of the admin listener (POST /admin/reload). Loopback: only from inside the pod or through kubectl port-forward, never through the Service.',
+  }),
+  K2K_ADMIN_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8081,
+    description: 'Port of the admin listener; not a container port, so no Service selects it.',
+  }),
+  K2K_HEADERS_TIMEOUT_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 3600,
+    default: 10,
+    description:
+      'A client must send its request headers within this time or gets 408 and is disconnected (slowloris). At most K2K_REQUEST_TIMEOUT_SECONDS.',
+  }),
+  K2K_REQUEST_TIMEOUT_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 3600,
+    default: 30,
+    description: 'A client must send its whole request (headers and body) within this time or gets 408.',
+  }),
+  K2K_IDLE_TIMEOUT_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 3600,
+    default: 120,
+    description:
+      'A connection on which nothing moves for this long is closed, also while its request waits for an answer.',
+  }),
+  K2K_MAX_JSON_DEPTH: Type.Integer({
+    minimum: 2,
+    maximum: 1000,
+    default: 32,
+    description:
+      'Deepest nesting of arrays and objects in a JSON body; deeper gets 400 NestingTooDeep, checked before parsing.',
+  }),
+  K2K_MAX_JSON_ELEMENTS: Type.Integer({
+    minimum: 1,
+    default: 2_000_000,
+    description:
+      'Most values (array elements, object members) in a JSON body; more gets 413 TooManyElements.',
+  }),
+  K2K_MAX_REQUEST_ROWS: Type.Integer({
+    minimum: 1,
+    default: 8192,
+    description: 'Most rows (instances, or the batch dimension) in one request; more gets 413 TooManyRows.',
+  }),
+  K2K_MAX_QUEUED_ROWS: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        'Rows waiting for a batch past which requests get 503 Overloaded with Retry-After. Default: 16 × K2K_MAX_BATCH_SIZE.',
+    }),
+  ),
   K2K_BACKEND: StringEnum(BACKENDS, {
     default: 'auto',
     description:
@@ -123,8 +181,11 @@ export interface ServerSettings {
   track: (typeof TRACKS)[number];
   host: string;
   port: number;
+  admin: { host: string; port: number };
+  timeouts: { headersMs: number; requestMs: number; idleMs: number };
   backend: BackendRequest;
-  batch: { maxBatchSize: number; maxWaitMs: number };
+  batch: BatchSettings;
+  json: JsonLimits;
   bodyLimit: number;
   pollIntervalMs: number;
   loadRetry: LoadRetry;
@@ -183,14 +244,31 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
   const c = converted as ServerConfigEnv;
+  if (c.K2K_HEADERS_TIMEOUT_SECONDS > c.K2K_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      `invalid configuration:\n  K2K_HEADERS_TIMEOUT_SECONDS=${c.K2K_HEADERS_TIMEOUT_SECONDS}: must not exceed K2K_REQUEST_TIMEOUT_SECONDS=${c.K2K_REQUEST_TIMEOUT_SECONDS}`,
+    );
+  }
   return {
     modelUri: c.K2K_MODEL_URI,
     modelName: c.K2K_MODEL_NAME ?? classifyModelURI(c.K2K_MODEL_URI).model,
     track: c.K2K_TRACK,
     host: c.K2K_HOST,
     port: c.K2K_PORT,
+    admin: { host: c.K2K_ADMIN_HOST, port: c.K2K_ADMIN_PORT },
+    timeouts: {
+      headersMs: c.K2K_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: c.K2K_REQUEST_TIMEOUT_SECONDS * 1000,
+      idleMs: c.K2K_IDLE_TIMEOUT_SECONDS * 1000,
+    },
     backend: c.K2K_BACKEND,
-    batch: { maxBatchSize: c.K2K_MAX_BATCH_SIZE, maxWaitMs: c.K2K_MAX_BATCH_WAIT_MS },
+    batch: {
+      maxBatchSize: c.K2K_MAX_BATCH_SIZE,
+      maxWaitMs: c.K2K_MAX_BATCH_WAIT_MS,
+      maxQueuedRows: c.K2K_MAX_QUEUED_ROWS ?? 16 * c.K2K_MAX_BATCH_SIZE,
+      maxRequestRows: c.K2K_MAX_REQUEST_ROWS,
+    },
+    json: { maxDepth: c.K2K_MAX_JSON_DEPTH, maxElements: c.K2K_MAX_JSON_ELEMENTS },
     bodyLimit: c.K2K_BODY_LIMIT_BYTES,
     pollIntervalMs: c.K2K_POLL_INTERVAL_SECONDS * 1000,
     loadRetry: { attempts: c.K2K_LOAD_ATTEMPTS, delayMs: c.K2K_LOAD_RETRY_SECONDS * 1000 },

@@ -21,7 +21,13 @@ export const ServeErrors = {
   ModelNotFound: 404,
   VersionNotFound: 404,
   RouteNotFound: 404,
+  /** The JSON body nests arrays/objects deeper than K2K_MAX_JSON_DEPTH (checked before parsing). */
+  NestingTooDeep: 400,
   BodyTooLarge: 413,
+  /** The JSON body holds more values than K2K_MAX_JSON_ELEMENTS (checked before parsing). */
+  TooManyElements: 413,
+  /** One request asks for more rows than K2K_MAX_REQUEST_ROWS. */
+  TooManyRows: 413,
   UnsupportedMediaType: 415,
   PredictFailed: 500,
   ReloadFailed: 500,
@@ -29,6 +35,8 @@ export const ServeErrors = {
   /** No model is loaded yet (or the load failed); the message says why. */
   ModelNotReady: 503,
   ShuttingDown: 503,
+  /** The batch queue holds K2K_MAX_QUEUED_ROWS rows already; the answer carries Retry-After. */
+  Overloaded: 503,
 } as const;
 export type ServeErrorCode = keyof typeof ServeErrors;
 
@@ -36,11 +44,14 @@ export class ServeError extends Error {
   override readonly name = 'ServeError';
   readonly code: ServeErrorCode;
   readonly statusCode: number;
+  /** Sent as Retry-After: when trying again makes sense. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ServeErrorCode, message: string, opts?: { cause?: unknown }) {
-    super(message, opts);
+  constructor(code: ServeErrorCode, message: string, opts?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.statusCode = ServeErrors[code];
+    if (opts?.retryAfterSeconds !== undefined) this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ host: settings.host, port: settings.port });
+  await app.admin.listen({ host: settings.admin.host, port: settings.admin.port });
 }
 
 main().catch((err) => {

@@ -1,4 +1,5 @@
-// Kubernetes probes, the Prometheus endpoint and the reload trigger, on the serving port.
+// Kubernetes probes and the Prometheus endpoint, on the serving port. The reload trigger is on the
+// admin listener (routes/admin.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 export const opsRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,12 +14,5 @@ export const opsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/metrics', { config: { protocol: 'metrics', endpoint: 'metrics' } }, async (_req, reply) => {
     const text = await app.metrics.registry.metrics();
     return reply.type(app.metrics.registry.contentType).send(text);
-  });
-
-  // Loads the latest complete version (model URI) or retries the configured version; in-flight
-  // requests finish on the version they started with.
-  app.post('/admin/reload', { config: { protocol: 'admin', endpoint: 'reload' } }, async () => {
-    const outcome = await app.models.load();
-    return { model: app.models.name, ...outcome };
   });
 };

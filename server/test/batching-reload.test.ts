@@ -121,12 +121,12 @@ describe('hot reload', () => {
       expect(finished).toBe(0);
 
       await writeTabularArtifact(store, root, 'tiny', '2');
-      const reload = await app.inject({ method: 'POST', url: '/admin/reload' });
+      const reload = await app.admin.inject({ method: 'POST', url: '/admin/reload' });
       expect(reload.json()).toEqual({ model: 'tiny', changed: true, version: '2' });
 
       const old = await Promise.all(inFlight);
       for (const r of old) expect([r.statusCode, r.json().model_version]).toEqual([200, '1']);
-      const again = await app.inject({ method: 'POST', url: '/admin/reload' });
+      const again = await app.admin.inject({ method: 'POST', url: '/admin/reload' });
       expect(again.json()).toEqual({ model: 'tiny', changed: false, version: '2' });
       const fresh = infer(app, tabularRows(1, 9));
       app.models.current?.retire(); // do not wait for the batch to fill
@@ -162,7 +162,7 @@ describe('hot reload', () => {
           version: next,
         }),
       );
-      const r = await app.inject({ method: 'POST', url: '/admin/reload' });
+      const r = await app.admin.inject({ method: 'POST', url: '/admin/reload' });
       expect([r.statusCode, r.json().code]).toEqual([500, 'ReloadFailed']);
       expect(r.json().error).toContain(`tiny/${next}/`);
       expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
@@ -233,7 +233,7 @@ describe('hot reload', () => {
         'preprocessing.json',
       );
       // An explicit reload tries again.
-      expect((await app.inject({ method: 'POST', url: '/admin/reload' })).statusCode).toBe(503);
+      expect((await app.admin.inject({ method: 'POST', url: '/admin/reload' })).statusCode).toBe(503);
       expect(await failures()).toBe(2);
     } finally {
       await app.close();

@@ -18,7 +18,14 @@ export interface ServerProcess {
 export function spawnServer(env: Record<string, string>, args: string[] = []): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
     cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, K2K_HOST: '127.0.0.1', K2K_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      K2K_HOST: '127.0.0.1',
+      K2K_PORT: '0',
+      K2K_ADMIN_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -1,0 +1,57 @@
+// Limits on the shape of a JSON body, checked by one iterative scan before JSON.parse: parsing
+// (and every recursive walk after it) of a deeply nested body can overflow the stack, and a body
+// of millions of tiny values costs far more memory than its bytes suggest.
+import { ServeError } from './errors.ts';
+
+export interface JsonLimits {
+  /** Deepest nesting of arrays and objects (K2K_MAX_JSON_DEPTH). */
+  maxDepth: number;
+  /** Most values: array elements and object members, containers included (K2K_MAX_JSON_ELEMENTS). */
+  maxElements: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const COMMA = 0x2c;
+
+/** Throws NestingTooDeep or TooManyElements naming the limit; malformed JSON is left to the parser. */
+export function checkJsonLimits(text: string, limits: JsonLimits): void {
+  let depth = 0;
+  // Every value but the first of each container follows a comma; every container opens once.
+  let elements = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // Skip the string: brackets and commas inside it are text.
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limits.maxDepth) {
+        throw new ServeError(
+          'NestingTooDeep',
+          `the JSON body nests arrays and objects deeper than ${limits.maxDepth} levels (K2K_MAX_JSON_DEPTH)`,
+        );
+      }
+      elements++;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+    } else if (c === COMMA) {
+      elements++;
+    } else {
+      continue;
+    }
+    if (elements > limits.maxElements) {
+      throw new ServeError(
+        'TooManyElements',
+        `the JSON body holds more than ${limits.maxElements} values (K2K_MAX_JSON_ELEMENTS)`,
+      );
+    }
+  }
+}
