@@ -12,6 +12,7 @@ import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/stora
 import type { ServerSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
 import { checkJsonLimits } from './json-limits.ts';
+import { LoadShedder } from './load-shedding.ts';
 import { ServerMetrics } from './metrics.ts';
 import { initBackend } from './model/backend.ts';
 import { ModelHolder } from './model/holder.ts';
@@ -169,6 +170,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(metricsPlugin, { metrics });
   await app.register(modelsPlugin, { models });
+  // After the metrics plugin's hook, so shed requests are counted (as 503).
+  const shedder = new LoadShedder(settings.maxEventLoopDelayMs);
+  app.addHook('onRequest', async (request) => {
+    const { protocol } = request.routeOptions.config;
+    if (protocol === 'tfserving' || protocol === 'v2') shedder.check();
+  });
+  app.addHook('onClose', async () => shedder.stop());
   await app.register(opsRoutes);
   await app.register(tfServingRoutes);
   await app.register(v2Routes);

@@ -7,7 +7,7 @@
 // The queue is bounded (maxQueuedRows): past it a request is refused at once with 503 and
 // Retry-After, so an overload costs the excess requests a retry instead of costing every request
 // its latency and the process its memory. One request has at most maxRequestRows rows.
-import { ServeError } from './errors.ts';
+import { OVERLOAD_RETRY_AFTER_SECONDS, ServeError } from './errors.ts';
 
 export interface BatchSettings {
   maxBatchSize: number;
@@ -17,9 +17,6 @@ export interface BatchSettings {
   /** Rows one request may have. Unset: unbounded. */
   maxRequestRows?: number;
 }
-
-/** What an overloaded server suggests: one batch time is milliseconds, a second lets the queue drain. */
-export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /** Runs one batch: `inputs[i]` has `rows[i]` rows; the answer holds one result per input, in order. */
 export type BatchRunner<I, O> = (inputs: I[], rows: number[]) => Promise<O[]>;

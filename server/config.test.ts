@@ -18,6 +18,18 @@ describe('server configuration', () => {
     });
   });
 
+  it('defaults to the hardened limits: loopback admin listener, timeouts, bounded bodies and queue', () => {
+    const s = loadConfig({ K2K_MODEL_URI: uri, K2K_MAX_BATCH_SIZE: '8' });
+    expect(s).toMatchObject({
+      admin: { host: '127.0.0.1', port: 8081 },
+      timeouts: { headersMs: 10_000, requestMs: 30_000, idleMs: 120_000 },
+      json: { maxDepth: 32, maxElements: 2_000_000 },
+      batch: { maxBatchSize: 8, maxQueuedRows: 128, maxRequestRows: 8192 },
+      maxEventLoopDelayMs: 1000,
+      loadRetry: { attempts: 5, delayMs: 1000 },
+    });
+  });
+
   it('derives the model name from a model URI', () => {
     expect(loadConfig({ K2K_MODEL_URI: 'file:///data/out/fraud/' }).modelName).toBe('fraud');
   });
@@ -42,6 +54,13 @@ describe('server configuration', () => {
     ['an unknown track', { K2K_MODEL_URI: uri, K2K_TRACK: 'beta' }, [], 'K2K_TRACK="beta"'],
     ['a zero batch size', { K2K_MODEL_URI: uri }, ['--max-batch-size=0'], 'K2K_MAX_BATCH_SIZE="0"'],
     ['an unknown flag', { K2K_MODEL_URI: uri }, ['--colour=blue'], '--colour'],
+    [
+      'a headers timeout longer than the request timeout',
+      { K2K_MODEL_URI: uri, K2K_HEADERS_TIMEOUT_SECONDS: '60' },
+      [],
+      'K2K_HEADERS_TIMEOUT_SECONDS=60: must not exceed K2K_REQUEST_TIMEOUT_SECONDS=30',
+    ],
+    ['zero load attempts', { K2K_MODEL_URI: uri, K2K_LOAD_ATTEMPTS: '0' }, [], 'K2K_LOAD_ATTEMPTS="0"'],
   ])('rejects %s and names it', (_name, env, argv, mentions) => {
     expect(() => loadConfig(env, argv)).toThrow(ConfigError);
     expect(() => loadConfig(env, argv)).toThrow(mentions);

@@ -87,6 +87,13 @@ export const ServerConfig = Type.Object({
     default: 8192,
     description: 'Most rows (instances, or the batch dimension) in one request; more gets 413 TooManyRows.',
   }),
+  K2K_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description:
+      'Model requests get 503 Overloaded with Retry-After while the event loop is further behind than this (the synchronous backends predict on it, so this is how overload shows). 0 disables.',
+  }),
   K2K_MAX_QUEUED_ROWS: Type.Optional(
     Type.Integer({
       minimum: 1,
@@ -186,6 +193,7 @@ export interface ServerSettings {
   backend: BackendRequest;
   batch: BatchSettings;
   json: JsonLimits;
+  maxEventLoopDelayMs: number;
   bodyLimit: number;
   pollIntervalMs: number;
   loadRetry: LoadRetry;
@@ -269,6 +277,7 @@ export function loadConfig(
       maxRequestRows: c.K2K_MAX_REQUEST_ROWS,
     },
     json: { maxDepth: c.K2K_MAX_JSON_DEPTH, maxElements: c.K2K_MAX_JSON_ELEMENTS },
+    maxEventLoopDelayMs: c.K2K_MAX_EVENT_LOOP_DELAY_MS,
     bodyLimit: c.K2K_BODY_LIMIT_BYTES,
     pollIntervalMs: c.K2K_POLL_INTERVAL_SECONDS * 1000,
     loadRetry: { attempts: c.K2K_LOAD_ATTEMPTS, delayMs: c.K2K_LOAD_RETRY_SECONDS * 1000 },

@@ -40,6 +40,9 @@ export const ServeErrors = {
 } as const;
 export type ServeErrorCode = keyof typeof ServeErrors;
 
+/** Retry-After of an Overloaded answer: a batch takes milliseconds, a second lets the backlog drain. */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
 export class ServeError extends Error {
   override readonly name = 'ServeError';
   readonly code: ServeErrorCode;

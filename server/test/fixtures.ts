@@ -273,6 +273,7 @@ export function testSettings(modelUri: string, overrides: Partial<ServerSettings
     admin: { host: '127.0.0.1', port: 0 },
     timeouts: { headersMs: 10_000, requestMs: 30_000, idleMs: 120_000 },
     json: { maxDepth: 32, maxElements: 2_000_000 },
+    maxEventLoopDelayMs: 0,
     backend: 'wasm',
     batch: { maxBatchSize: 32, maxWaitMs: 0 },
     bodyLimit: 1024 * 1024,
