@@ -30,7 +30,7 @@ export const PORT_NAME = 'http';
 /**
  * The model server's CPU request when spec.resources sets neither cpu nor cpuLimit (with only a
  * limit, Kubernetes requests the limit). The HorizontalPodAutoscaler's target is a percentage of
- * the request: without one it has no denominator and never scales (docs/decisions/0006).
+ * the request: without one it has no denominator and never scales (docs/decisions/0013).
  */
 export const DEFAULT_SERVER_CPU = '250m';
 /** The server keeps serving (not ready) this long after SIGTERM, while endpoints drop the pod. */
