@@ -1,7 +1,10 @@
 // kubectl for the e2e tests: the cluster's own kubectl binary against the admin kubeconfig that
 // test/e2e/global-setup.ts exported, plus the waits the tests share.
 import { execFile } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -87,3 +90,28 @@ export async function runInPod(namespace: string, name: string, script: string):
 
 /** The locally built base image (hack/images/base.sh): Debian + Node, present on the node. */
 export const baseImage = 'localhost/k2k/node:20';
+
+/** The namespace config/default installs the operator into. */
+export const OPERATOR_NAMESPACE = 'k2k-system';
+const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
+
+/** Installs (or updates) the operator from config/default and waits for its rollout. */
+export async function installOperator(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
+  await kubectl(['rollout', 'status', '-n', OPERATOR_NAMESPACE, 'deployment/k2k-operator', '--timeout=180s']);
+}
+
+/**
+ * Makes the test S3 server on the host reachable in the cluster as http://e2e-s3.<namespace>.svc:7080.
+ * Not the demo's k2k-system/k2k-s3 on port 7070: the suite may run on the demo's cluster
+ * (test/e2e/global-setup.ts), whose storage must keep working.
+ */
+export function exposeS3(s3: { endpoint: string }, namespace: string): Promise<ExposedPort> {
+  return exposeHostPort({
+    nodeDir,
+    namespace,
+    name: 'e2e-s3',
+    port: 7080,
+    targetPort: Number(new URL(s3.endpoint).port),
+  });
+}

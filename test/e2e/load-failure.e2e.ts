@@ -2,18 +2,22 @@
 // "ModelLoading" forever: the model server gives up after its bounded attempts, writes a coded
 // termination message (api/model-load.ts), and the operator turns it into the Ready reason, with
 // the URI and never the credentials.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
+import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { joinURI } from '../../lib/storage/index.ts';
 import { writeTabularArtifact } from '../../server/test/fixtures.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, kubectl, kubectlJson, waitFor } from './kube.ts';
+import {
+  apply,
+  exposeS3,
+  installOperator,
+  kubectl,
+  kubectlJson,
+  OPERATOR_NAMESPACE,
+  waitFor,
+} from './kube.ts';
 
-const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
-const system = 'k2k-system';
 const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
 const WITHIN_MS = 60_000;
 
@@ -38,16 +42,9 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
     const tampered = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'tampered', '1');
     await storeFor(env).put(joinURI(tampered, 'preprocessing.json'), '{}');
 
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
-    await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
-    exposed = await exposeHostPort({
-      nodeDir,
-      namespace: system,
-      name: 'k2k-s3-load',
-      port: 7070,
-      targetPort: Number(new URL(s3.endpoint).port),
-    });
+    await installOperator();
     await kubectl(['create', 'namespace', namespace]);
+    exposed = await exposeS3(s3, namespace);
     const storage = (endpoint: string) => ({
       endpoint,
       region: s3!.region,
@@ -106,9 +103,13 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
       );
     } catch (err) {
       const describe = await kubectl(['describe', 'modeldeployment,pods', '-n', namespace]).catch(String);
-      const logs = await kubectl(['logs', '-n', system, 'deployment/k2k-operator', '--tail=50']).catch(
-        String,
-      );
+      const logs = await kubectl([
+        'logs',
+        '-n',
+        OPERATOR_NAMESPACE,
+        'deployment/k2k-operator',
+        '--tail=50',
+      ]).catch(String);
       throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
     }
   }

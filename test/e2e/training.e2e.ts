@@ -5,17 +5,13 @@
 // image behind a Service, autoscaled by an HPA. A TrainingJob whose Job ttlSecondsAfterFinished
 // deletes keeps its result.
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
+import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, kubectl, kubectlJson, waitFor } from './kube.ts';
+import { apply, exposeS3, installOperator, kubectl, kubectlJson, waitFor } from './kube.ts';
 
-const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
-const system = 'k2k-system';
 const namespace = `e2e-training-${Date.now().toString(36)}`;
 const SIZE = 28 * 28;
 
@@ -110,18 +106,9 @@ describe('a TrainingJob on the local node', () => {
     await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
     await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
 
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
-    await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
+    await installOperator();
     await kubectl(['create', 'namespace', namespace]);
-    // Not the demo's k2k-system/k2k-s3 on port 7070: the suite may run on the demo's cluster
-    // (test/e2e/global-setup.ts), whose storage must keep working.
-    exposed = await exposeHostPort({
-      nodeDir,
-      namespace,
-      name: 'e2e-s3',
-      port: 7080,
-      targetPort: Number(new URL(s3.endpoint).port),
-    });
+    exposed = await exposeS3(s3, namespace);
   });
 
   afterAll(async () => {
