@@ -70,8 +70,15 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
       },
       md('missing', `s3://${bucket}/models/missing/1/`, exposed.url),
       md('tampered', `s3://${bucket}/models/tampered/1/`, exposed.url),
-      // A name that never resolves: the server cannot reach its store at all.
-      md('unreachable', `s3://${bucket}/models/tampered/1/`, 'http://k2k-s3.nowhere.invalid:7070'),
+      // A Service without endpoints: kube-proxy refuses connections to it at once, as a store
+      // that is down (a name that does not resolve could wait on DNS timeouts instead).
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'nowhere', namespace },
+        spec: { selector: { app: 'nothing-has-this-label' }, ports: [{ port: 7070 }] },
+      },
+      md('unreachable', `s3://${bucket}/models/tampered/1/`, `http://nowhere.${namespace}.svc:7070`),
     ]);
     created = Date.now();
   });
@@ -138,7 +145,7 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
       stalled: 'True',
       says: /tampered\/1\/preprocessing\.json/,
     },
-    { name: 'unreachable', reason: 'StorageUnreachable', stalled: 'False', says: /nowhere\.invalid/ },
+    { name: 'unreachable', reason: 'StorageUnreachable', stalled: 'False', says: /nowhere\./ },
   ])('shows $reason for the $name artifact within a minute', async ({ name, reason, stalled, says }) => {
     const ready = await readyWith(name, reason);
     expect(ready.status).toBe('False');
