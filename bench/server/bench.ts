@@ -259,6 +259,7 @@ async function main(): Promise<void> {
           K2K_MODEL_NAME: MODEL,
           K2K_HOST: '127.0.0.1',
           K2K_PORT: String(port),
+          K2K_ADMIN_PORT: '0', // two servers run side by side: the default 8081 would clash
           K2K_LOG_LEVEL: 'warn',
           K2K_BACKEND: backend,
         },
