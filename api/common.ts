@@ -1,4 +1,4 @@
-// Schemas shared by the three k2k kinds: conditions, object-storage access, scheduling.
+// Schemas shared by the three k2k kinds: conditions, scheduling (object storage: storage.ts).
 import Type, { type Static } from 'typebox';
 import { ObjectName, Quantity, StringEnum, StringMap } from './schema.ts';
 
@@ -58,36 +58,6 @@ export const SecretReference = Type.Object(
   { name: ObjectName('Name of a Secret in the same namespace.') },
   { description: 'A reference to a Secret in the same namespace.' },
 );
-
-export const Storage = Type.Object(
-  {
-    endpoint: Type.Optional(
-      Type.String({
-        description:
-          'S3 endpoint URL, for an S3-compatible server (for example http://seaweedfs.storage:8333). Empty means AWS S3.',
-        pattern: '^https?://[^\\s]+$',
-        maxLength: 2048,
-      }),
-    ),
-    region: Type.String({ description: 'S3 region.', default: 'us-east-1', maxLength: 64, minLength: 1 }),
-    forcePathStyle: Type.Boolean({
-      description:
-        'Address buckets as path segments (http://host/bucket/key), as most S3-compatible servers need.',
-      default: true,
-    }),
-    credentialsSecretRef: Type.Optional(
-      Type.Object(
-        { name: ObjectName('Name of a Secret in the same namespace.') },
-        {
-          description:
-            'Secret with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Credentials are only ever passed by reference; omit it to use the pod identity (for example IRSA).',
-        },
-      ),
-    ),
-  },
-  { description: 'How to reach object storage for s3:// URIs. Ignored for file:// URIs.' },
-);
-export type Storage = Static<typeof Storage>;
 
 export const Toleration = Type.Object(
   {

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
+import { Storage } from './storage.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
 export const MODELDEPLOYMENT_PLURAL = 'modeldeployments';

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { extendObject } from './schema.ts';
+import { Storage } from './storage.ts';
 import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const TRAININGJOB_KIND = 'TrainingJob';

@@ -1,7 +1,7 @@
 // The model a run trains: a built-in architecture or a Keras topology (inline or by URI),
 // optionally started from a base artifact's weights, on a backend that can train it.
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
 import { buildArchitecture, modelFromTopology } from './architectures/index.ts';
 import { fallBackToCpu, missingTrainingKernel, type SelectedBackend } from './backend.ts';

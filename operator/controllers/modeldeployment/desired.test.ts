@@ -1,7 +1,6 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { type ModelDeployment, ModelDeploymentSpec } from '../../../api/index.ts';
-import { CREDENTIALS_DIR } from '../storage.ts';
+import { CREDENTIALS_DIR, type ModelDeployment, ModelDeploymentSpec } from '../../../api/index.ts';
 import {
   desiredChildren,
   desiredDeployment,

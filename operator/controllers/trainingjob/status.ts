@@ -3,7 +3,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
+  decodeTermination,
   TrainingJobReason as Reason,
+  type TerminationMessage,
   type TrainingJob,
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
@@ -29,26 +31,6 @@ export interface Observed {
   /** Why this pass wrote no children (policy, a foreign object in a child's place). */
   refusal?: Refusal;
   now: Date;
-}
-
-/** What the trainer writes to its termination message. */
-export interface TrainerResult {
-  artifact?: { uri: string; version: string; manifestSha256?: string };
-  /** null where training produced a non-finite value (JSON has no NaN). */
-  metrics?: Record<string, number | null>;
-  backend?: string;
-  error?: { code?: string; message: string };
-}
-
-export function parseTrainerResult(message: string | undefined): TrainerResult | undefined {
-  if (!message) return undefined;
-  try {
-    const parsed = JSON.parse(message);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as TrainerResult) : undefined;
-  } catch {
-    // FallbackToLogsOnError puts the log tail here when the trainer wrote no message.
-    return { error: { message: message.trim().split('\n').slice(-3).join(' ') } };
-  }
 }
 
 function terminationMessage(pod: V1Pod): string | undefined {
@@ -110,7 +92,7 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
     .filter((p) => p.status?.phase === 'Failed')
     .sort(byCreation)
     .at(-1);
-  const result = lastFailed ? parseTrainerResult(terminationMessage(lastFailed)) : undefined;
+  const result = lastFailed ? decodeTermination(terminationMessage(lastFailed)) : undefined;
   const detail = result?.error?.message ? `: ${result.error.message}` : '';
   switch (failed?.reason) {
     case 'PodFailurePolicy':
@@ -145,12 +127,12 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
  * as it is seen: its pod may be gone by the next pass (ttlSecondsAfterFinished deletes the Job
  * and its pods the moment the Job completes).
  */
-function succeededResult(pods: V1Pod[]): TrainerResult | undefined {
+function succeededResult(pods: V1Pod[]): TerminationMessage | undefined {
   const succeeded = pods
     .filter((p) => p.status?.phase === 'Succeeded')
     .sort(byCreation)
     .at(-1);
-  return succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
+  return succeeded ? decodeTermination(terminationMessage(succeeded)) : undefined;
 }
 
 /**
@@ -168,7 +150,11 @@ export function finishedSummary(status: TrainingJobStatus | undefined): Summary 
   return undefined;
 }
 
-function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResult | undefined): Summary {
+function summarize(
+  tj: TrainingJob,
+  { job, pods }: Observed,
+  result: TerminationMessage | undefined,
+): Summary {
   // A trainer exits 0 only after its artifact is committed and verified, so its termination
   // message is proof enough, even when the Job was deleted before it was marked Complete.
   const complete = jobCondition(job, 'Complete');
