@@ -2,9 +2,9 @@
 // normalization vs. feature count), reported as one line naming the file and the field.
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from '../../api/artifact.ts';
 import { decodeEdges } from './binning.ts';
 import { ArtifactError } from './errors.ts';
-import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from './schema.ts';
 
 const MAX_PROBLEMS = 5;
 
