@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './modeldeployment.ts';
+export * from './server.ts';
 export * from './storage.ts';
 export * from './sweep.ts';
 export * from './termination.ts';

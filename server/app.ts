@@ -69,7 +69,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // are logged by the error handler, traffic is in the metrics. (Through a LogController: the
     // top-level disableRequestLogging option is deprecated, FSTDEP023.)
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: settings.bodyLimit,
+    bodyLimit: settings.bodyLimitBytes,
     // Drop idle keep-alive sockets on close so shutdown does not wait for clients to hang up.
     forceCloseConnections: 'idle',
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -79,14 +79,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = new ServerMetrics({
     model: settings.modelName,
     track: settings.track,
-    maxBatchSize: settings.batch.maxBatchSize,
+    maxBatchSize: settings.batching.maxBatchSize,
     defaultMetrics: opts.processMetrics ?? true,
   });
   const models = new ModelHolder({
     store: opts.store ?? openStore(storageOptionsFromEnv()),
     uri: settings.modelUri,
     name: settings.modelName,
-    batch: settings.batch,
+    batch: settings.batching,
     drift: settings.drift,
     metrics,
     log: app.log,
@@ -123,7 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.autoLoad ?? true) {
     // Readiness turns true when this finishes; a failure is reported on the ready endpoints.
     models.load().catch(() => undefined);
-    models.startPolling(settings.pollIntervalMs);
+    models.startPolling(settings.pollIntervalSeconds * 1000);
   }
   return app;
 }

@@ -1,12 +1,12 @@
 // Micro-batching: concurrent requests are gathered into one predict call, up to maxBatchSize rows
-// or until the oldest request has waited maxWaitMs. One batch runs at a time per model (the
+// or until the oldest request has waited maxDelayMs. One batch runs at a time per model (the
 // TensorFlow.js CPU/WASM backends use one core for one call anyway), and requests that arrive while
 // a batch runs form the next one, so under load batches fill up by themselves. A request is never
 // split: a request larger than maxBatchSize runs alone.
 
 export interface BatchSettings {
   maxBatchSize: number;
-  maxWaitMs: number;
+  maxDelayMs: number;
 }
 
 /** Runs one batch: `inputs[i]` has `rows[i]` rows; the answer holds one result per input, in order. */
@@ -65,8 +65,8 @@ export class MicroBatcher<I, O> {
       this.flush();
     } else if (!this.timer) {
       this.timer =
-        this.settings.maxWaitMs > 0
-          ? setTimeout(() => this.flush(), this.settings.maxWaitMs)
+        this.settings.maxDelayMs > 0
+          ? setTimeout(() => this.flush(), this.settings.maxDelayMs)
           : (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout);
     }
   }

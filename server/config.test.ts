@@ -12,9 +12,9 @@ describe('server configuration', () => {
       track: 'stable',
       port: 8080,
       backend: 'auto',
-      batch: { maxBatchSize: 32, maxWaitMs: 0 },
-      pollIntervalMs: 30_000,
-      drift: { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 },
+      batching: { maxBatchSize: 32, maxDelayMs: 0 },
+      pollIntervalSeconds: 30,
+      drift: { windowSize: 1000, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 },
     });
   });
 
@@ -27,9 +27,9 @@ describe('server configuration', () => {
       '--port=9100',
       '--track',
       'canary',
-      '--max-batch-size=8',
+      '--batching-max-batch-size=8',
     ]);
-    expect([s.port, s.track, s.batch.maxBatchSize]).toEqual([9100, 'canary', 8]);
+    expect([s.port, s.track, s.batching.maxBatchSize]).toEqual([9100, 'canary', 8]);
   });
 
   it('maps flag names to variables', () => {
@@ -40,7 +40,12 @@ describe('server configuration', () => {
     ['a missing model URI', {}, [], 'K2K_MODEL_URI'],
     ['a non-numeric port', { K2K_MODEL_URI: uri, K2K_PORT: 'http' }, [], 'K2K_PORT="http"'],
     ['an unknown track', { K2K_MODEL_URI: uri, K2K_TRACK: 'beta' }, [], 'K2K_TRACK="beta"'],
-    ['a zero batch size', { K2K_MODEL_URI: uri }, ['--max-batch-size=0'], 'K2K_MAX_BATCH_SIZE="0"'],
+    [
+      'a zero batch size',
+      { K2K_MODEL_URI: uri },
+      ['--batching-max-batch-size=0'],
+      'K2K_BATCHING_MAX_BATCH_SIZE="0"',
+    ],
     ['an unknown flag', { K2K_MODEL_URI: uri }, ['--colour=blue'], '--colour'],
   ])('rejects %s and names it', (_name, env, argv, mentions) => {
     expect(() => loadConfig(env, argv)).toThrow(ConfigError);

@@ -25,12 +25,14 @@ async function main(): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down: not ready, draining in-flight requests');
     app.models.beginShutdown();
+    const delayMs = settings.shutdownDelaySeconds * 1000;
+    const timeoutMs = settings.shutdownTimeoutSeconds * 1000;
     const timeout = setTimeout(() => {
-      app.log.error({ timeoutMs: settings.shutdownTimeoutMs }, 'drain timed out; exiting');
+      app.log.error({ timeoutMs }, 'drain timed out; exiting');
       process.exit(1);
-    }, settings.shutdownDelayMs + settings.shutdownTimeoutMs);
+    }, delayMs + timeoutMs);
     timeout.unref();
-    if (settings.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, settings.shutdownDelayMs));
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     try {
       await app.close(); // stops accepting, waits for in-flight requests, then onClose hooks
       app.log.info('drained; exiting');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { featureDrifted, perFeatureKsAlpha } from './decision.ts';
 import type { DriftReport, FeatureDrift } from './monitor.ts';
 
-const settings = { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 };
+const settings = { windowSize: 1000, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 };
 
 function feature(psi: number, pValue: number): FeatureDrift {
   return { name: 'f', edges: [], referenceCounts: [], windowCounts: [], psi, ks: { statistic: 0, pValue } };

@@ -8,7 +8,7 @@ import type { DriftReport, DriftSettings, FeatureDrift } from './monitor.ts';
  * (Bonferroni), since at alpha 0.05 one of many features would "drift" by chance in most windows.
  */
 export function perFeatureKsAlpha(settings: DriftSettings, features: number): number {
-  return settings.ksAlpha / Math.max(1, features);
+  return settings.ksPValueThreshold / Math.max(1, features);
 }
 
 /**

@@ -128,10 +128,10 @@ export function registerDriftMetrics(registry: Registry, source: DriftSource): v
       if (!d) return;
       const s = d.settings;
       this.set({ threshold: 'psi' }, s.psiThreshold);
-      this.set({ threshold: 'ks_pvalue' }, s.ksAlpha);
+      this.set({ threshold: 'ks_pvalue' }, s.ksPValueThreshold);
       this.set({ threshold: 'ks_pvalue_bonferroni' }, perFeatureKsAlpha(s, d.report.features.length));
       this.set({ threshold: 'min_samples' }, s.minSamples);
-      this.set({ threshold: 'window' }, s.window);
+      this.set({ threshold: 'window' }, s.windowSize);
     },
   });
   new Gauge({

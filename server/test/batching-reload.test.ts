@@ -45,7 +45,7 @@ describe('micro-batching', () => {
     const total = sizes.reduce((s, n) => s + n, 0);
     const app = await buildApp({
       settings: testSettings(joinURI(root, 'tiny', '1/'), {
-        batch: { maxBatchSize: total, maxWaitMs: 60_000 },
+        batching: { maxBatchSize: total, maxDelayMs: 60_000 },
       }),
       store,
     });
@@ -55,7 +55,7 @@ describe('micro-batching', () => {
       const batched = await Promise.all(inputs.map((rows) => infer(app, rows)));
       // The same rows one request at a time, from an app that does not batch.
       const single = await buildApp({
-        settings: testSettings(joinURI(root, 'tiny', '1/'), { batch: { maxBatchSize: 1, maxWaitMs: 0 } }),
+        settings: testSettings(joinURI(root, 'tiny', '1/'), { batching: { maxBatchSize: 1, maxDelayMs: 0 } }),
         store,
       });
       try {
@@ -82,7 +82,9 @@ describe('micro-batching', () => {
 
   it('splits a burst larger than the maximum batch into several calls', async () => {
     const app = await buildApp({
-      settings: testSettings(joinURI(root, 'tiny', '1/'), { batch: { maxBatchSize: 4, maxWaitMs: 60_000 } }),
+      settings: testSettings(joinURI(root, 'tiny', '1/'), {
+        batching: { maxBatchSize: 4, maxDelayMs: 60_000 },
+      }),
       store,
     });
     try {
@@ -104,7 +106,7 @@ describe('hot reload', () => {
     const modelURI = joinURI(root, 'tiny/');
     // Requests wait in the batcher until the batch is full (100 rows) or the version is retired.
     const app = await buildApp({
-      settings: testSettings(modelURI, { batch: { maxBatchSize: 100, maxWaitMs: 60_000 } }),
+      settings: testSettings(modelURI, { batching: { maxBatchSize: 100, maxDelayMs: 60_000 } }),
       store,
     });
     try {

@@ -28,7 +28,7 @@ let dir: string;
 let tabularURI: string;
 let imageURI: string;
 const WINDOW = 600;
-const drift = { window: WINDOW, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 };
+const drift = { windowSize: WINDOW, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 };
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -568,7 +568,7 @@ describe('a client that hangs up', () => {
   it('is counted as 499 and leaves no request in flight', async () => {
     // The request waits in the batcher (the batch never fills) until the client gives up.
     const live = await buildApp({
-      settings: testSettings(tabularURI, { batch: { maxBatchSize: 1000, maxWaitMs: 60_000 } }),
+      settings: testSettings(tabularURI, { batching: { maxBatchSize: 1000, maxDelayMs: 60_000 } }),
       store,
     });
     try {

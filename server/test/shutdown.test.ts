@@ -69,8 +69,8 @@ describe('graceful shutdown', () => {
     const server = await startServer({
       K2K_MODEL_URI: joinURI(uri),
       K2K_MODEL_NAME: 'tiny',
-      K2K_MAX_BATCH_SIZE: '1000',
-      K2K_MAX_BATCH_WAIT_MS: '10000',
+      K2K_BATCHING_MAX_BATCH_SIZE: '1000',
+      K2K_BATCHING_MAX_DELAY_MS: '10000',
       K2K_LOG_LEVEL: 'info',
     });
     try {
@@ -103,17 +103,21 @@ describe('graceful shutdown', () => {
   });
 
   it('exits with status 2 and names the variable on bad configuration', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--max-batch-size=zero'], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH, K2K_MODEL_URI: uri },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'server/main.ts', '--batching-max-batch-size=zero'],
+      {
+        cwd: REPO,
+        env: { PATH: process.env.PATH, K2K_MODEL_URI: uri },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
-    expect(stderr).toContain('K2K_MAX_BATCH_SIZE="zero"');
+    expect(stderr).toContain('K2K_BATCHING_MAX_BATCH_SIZE="zero"');
   });
 });

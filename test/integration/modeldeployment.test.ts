@@ -266,7 +266,7 @@ describe('the ModelDeployment controller', () => {
       async () => {
         const d = await deploymentOf(ns, 'scaled');
         const env = d.spec!.template.spec!.containers[0]!.env ?? [];
-        return env.some((e) => e.name === 'K2K_MAX_BATCH_SIZE' && e.value === '64') ? d : undefined;
+        return env.some((e) => e.name === 'K2K_BATCHING_MAX_BATCH_SIZE' && e.value === '64') ? d : undefined;
       },
       { what: 'the new batch size in the pod template' },
     );
