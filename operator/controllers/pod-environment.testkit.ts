@@ -27,3 +27,38 @@ export function podEnvironment(
   }
   return env;
 }
+
+/** The credentials Secret "creds" the storage cases refer to. */
+export const STORAGE_SECRETS = {
+  creds: { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI' },
+};
+
+/** spec.storage blocks and the options lib/storage must read from the pod they configure. */
+export const STORAGE_CASES = [
+  {
+    name: 'reads endpoint, region, path style and the mounted credentials',
+    storage: {
+      endpoint: 'http://s3.local:9000',
+      region: 'eu-1',
+      forcePathStyle: false,
+      credentialsSecretRef: { name: 'creds' },
+    },
+    options: {
+      endpoint: 'http://s3.local:9000',
+      region: 'eu-1',
+      forcePathStyle: false,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI' },
+    },
+  },
+  {
+    name: 'reads the default region and path style and no credentials without a Secret',
+    storage: {},
+    options: { region: 'us-east-1', forcePathStyle: true },
+  },
+  {
+    name: 'reads virtual-hosted addressing for AWS S3 itself',
+    storage: { region: 'eu-west-3', forcePathStyle: false },
+    options: { region: 'eu-west-3', forcePathStyle: false },
+  },
+  { name: 'reads no storage settings without spec.storage', storage: undefined, options: {} },
+];

@@ -10,10 +10,8 @@ import {
 } from '../../../api/index.ts';
 import { storageOptionsFromEnv } from '../../../lib/storage/index.ts';
 import { loadConfig } from '../../../server/config.ts';
-import { podEnvironment } from '../pod-environment.testkit.ts';
+import { podEnvironment, STORAGE_CASES, STORAGE_SECRETS } from '../pod-environment.testkit.ts';
 import { desiredDeployment, SERVER_CONTAINER, SERVER_PORT, SHUTDOWN_DELAY_SECONDS } from './desired.ts';
-
-const secret = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI' };
 
 function modelDeployment(spec: Record<string, unknown>): ModelDeployment {
   return {
@@ -28,7 +26,7 @@ function modelDeployment(spec: Record<string, unknown>): ModelDeployment {
 function serverPod(md: ModelDeployment, artifactUri: string) {
   const pod = desiredDeployment(md, artifactUri, { image: 'k2k/model-server' }).spec!.template.spec!;
   const container = pod.containers.find((c) => c.name === SERVER_CONTAINER)!;
-  return podEnvironment(pod, container, { creds: secret });
+  return podEnvironment(pod, container, STORAGE_SECRETS);
 }
 
 describe('the model server reads back the ModelDeployment the operator wrote', () => {
@@ -73,29 +71,7 @@ describe('the model server reads back the ModelDeployment the operator wrote', (
     });
   });
 
-  it.each([
-    {
-      name: 'reads endpoint, region, path style and the mounted credentials',
-      storage: {
-        endpoint: 'http://s3.local:9000',
-        region: 'eu-1',
-        forcePathStyle: true,
-        credentialsSecretRef: { name: 'creds' },
-      },
-      options: {
-        endpoint: 'http://s3.local:9000',
-        region: 'eu-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: secret.AWS_ACCESS_KEY_ID, secretAccessKey: secret.AWS_SECRET_ACCESS_KEY },
-      },
-    },
-    {
-      name: 'reads virtual-hosted addressing for AWS S3 itself',
-      storage: { region: 'eu-west-3', forcePathStyle: false },
-      options: { region: 'eu-west-3', forcePathStyle: false },
-    },
-    { name: 'reads no storage settings without spec.storage', storage: undefined, options: {} },
-  ])('storage: $name', ({ storage, options }) => {
+  it.each(STORAGE_CASES)('storage: $name', ({ storage, options }) => {
     const md = modelDeployment({
       model: { artifactURI: 's3://models/mnist/' },
       ...(storage ? { storage } : {}),

@@ -13,12 +13,10 @@ import {
 } from '../../../api/index.ts';
 import { storageOptionsFromEnv } from '../../../lib/storage/index.ts';
 import { parseConfig } from '../../../trainer/config.ts';
-import { podEnvironment } from '../pod-environment.testkit.ts';
+import { podEnvironment, STORAGE_CASES, STORAGE_SECRETS } from '../pod-environment.testkit.ts';
 import { desiredChildren, TRAINER_CONTAINER } from './desired.ts';
 
 const images = { cpu: 'k2k/trainer:cpu', gpu: 'k2k/trainer:gpu' };
-const secret = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI' };
-
 function trainingJob(spec: Record<string, unknown>): TrainingJob {
   return {
     apiVersion: 'k2k.dev/v1alpha1',
@@ -39,7 +37,7 @@ function trainerPod(tj: TrainingJob) {
   const job = desiredChildren(tj, images).find((c): c is V1Job => c.kind === 'Job')!;
   const pod = job.spec!.template.spec!;
   const container = pod.containers.find((c) => c.name === TRAINER_CONTAINER)!;
-  return { container, env: podEnvironment(pod, container, { creds: secret }) };
+  return { container, env: podEnvironment(pod, container, STORAGE_SECRETS) };
 }
 
 describe('the trainer reads back the TrainingJob the operator wrote', () => {
@@ -121,29 +119,7 @@ describe('the trainer reads back the TrainingJob the operator wrote', () => {
     expect(config.trainingJob).toEqual({ namespace: 'ml', name: 'tj', uid: 'uid-1' });
   });
 
-  it.each([
-    {
-      name: 'reads endpoint, region, path style and the mounted credentials',
-      storage: {
-        endpoint: 'http://s3.local:9000',
-        region: 'eu-1',
-        forcePathStyle: false,
-        credentialsSecretRef: { name: 'creds' },
-      },
-      options: {
-        endpoint: 'http://s3.local:9000',
-        region: 'eu-1',
-        forcePathStyle: false,
-        credentials: { accessKeyId: secret.AWS_ACCESS_KEY_ID, secretAccessKey: secret.AWS_SECRET_ACCESS_KEY },
-      },
-    },
-    {
-      name: 'reads the default region and path style and no credentials without a Secret',
-      storage: {},
-      options: { region: 'us-east-1', forcePathStyle: true },
-    },
-    { name: 'reads no storage settings without spec.storage', storage: undefined, options: {} },
-  ])('storage: $name', ({ storage, options }) => {
+  it.each(STORAGE_CASES)('storage: $name', ({ storage, options }) => {
     const tj = trainingJob({
       model: { architecture: 'mnist-mlp' },
       dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
