@@ -1,6 +1,5 @@
 // Reads an artifact version and trusts nothing the manifest does not vouch for: every listed
 // file is fetched and checked against its size and sha256 before anything is returned.
-
 import {
   type DataProfile,
   FILES,
