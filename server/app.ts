@@ -7,7 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
-import type { ServerSettings } from './config.ts';
+import type { LoadedSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
 import { ServerMetrics } from './metrics.ts';
 import { initBackend } from './model/backend.ts';
@@ -19,7 +19,7 @@ import { tfServingRoutes } from './routes/tfserving.ts';
 import { v2Routes } from './routes/v2.ts';
 
 export interface AppOptions {
-  settings: ServerSettings;
+  settings: LoadedSettings;
   /** Default: openStore(storageOptionsFromEnv()). */
   store?: ObjectStore;
   logger?: FastifyServerOptions['logger'];

@@ -6,14 +6,13 @@ import {
   decodeServerEnv,
   SERVER_VARIABLES,
   type ServerSetting,
-  type ServerSettings as Settings,
-  ServerSettings as SettingsSchema,
+  ServerSettings,
   serverEnvName,
 } from '../api/server.ts';
 import { classifyModelURI } from './model/holder.ts';
 
-/** The settings with the model name resolved. */
-export type ServerSettings = Settings & { modelName: string };
+/** The settings of api/server.ts as the server runs with them: the model name resolved. */
+export type LoadedSettings = ServerSettings & { modelName: string };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -30,7 +29,7 @@ export function flagToEnv(flag: string): string {
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   argv: readonly string[] = [],
-): ServerSettings {
+): LoadedSettings {
   const given: Record<string, string> = {};
   for (const name of NAMES) {
     const v = env[name];
@@ -47,8 +46,8 @@ export function loadConfig(
     if (value === undefined) throw new ConfigError(`flag ${arg} needs a value`);
     given[name] = value;
   }
-  const settings = Value.Default(SettingsSchema, Value.Convert(SettingsSchema, decodeServerEnv(given)));
-  const errors = [...Value.Errors(SettingsSchema, settings)];
+  const settings = Value.Default(ServerSettings, Value.Convert(ServerSettings, decodeServerEnv(given)));
+  const errors = [...Value.Errors(ServerSettings, settings)];
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const path =
@@ -63,6 +62,6 @@ export function loadConfig(
     });
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
-  const s = settings as Settings;
+  const s = settings as ServerSettings;
   return { ...s, modelName: s.modelName ?? classifyModelURI(s.modelUri).model };
 }

@@ -13,7 +13,7 @@ import {
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
-import type { ServerSettings } from '../config.ts';
+import type { LoadedSettings } from '../config.ts';
 import { tokenize } from '../model/preprocess.ts';
 
 /** The trainer's seeded generator, so test data is reproducible. */
@@ -263,7 +263,7 @@ export async function writeTextArtifact(
   return uri;
 }
 
-export function testSettings(modelUri: string, overrides: Partial<ServerSettings> = {}): ServerSettings {
+export function testSettings(modelUri: string, overrides: Partial<LoadedSettings> = {}): LoadedSettings {
   return {
     modelUri,
     modelName: 'tiny',
