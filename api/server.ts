@@ -6,7 +6,7 @@
 // One name per setting at every layer: its path in ServerSettings is the ModelDeployment field's
 // path wherever the CRD exposes the setting (spec.drift.windowSize ⇒ drift.windowSize), and its
 // variable is K2K_ plus that path in SCREAMING_SNAKE_CASE (K2K_DRIFT_WINDOW_SIZE), derived here
-// and nowhere else. docs/decisions/0012-contracts-live-in-api.md says how to add one.
+// and nowhere else. docs/decisions/0013-contracts-live-in-api.md says how to add one.
 import Type, { type Static, type TSchema } from 'typebox';
 import { StringEnum } from './schema.ts';
 import { BACKENDS } from './training.ts';
