@@ -88,8 +88,8 @@ describe('drift of tabular inputs', () => {
       expect(sample(m, 'k2k_drift_feature_ks_pvalue', { feature }), feature).toBeGreaterThan(bonferroni);
       expect(sample(m, 'k2k_drift_feature_drifted', { feature })).toBe(0);
       // The live histogram on the profile's bins holds every window row.
-      expect(sample(m, 'k2k_drift_feature_window_bucket', { feature, le: '+Inf' })).toBe(WINDOW);
-      expect(sample(m, 'k2k_drift_feature_reference_ratio', { feature, le: '+Inf' })).toBe(1);
+      expect(sample(m, 'k2k_drift_feature_window_rows', { feature, upper_edge: '+Inf' })).toBe(WINDOW);
+      expect(sample(m, 'k2k_drift_feature_reference_ratio', { feature, upper_edge: '+Inf' })).toBe(1);
     }
     expect(sample(m, 'k2k_drift_prediction_psi')).toBeLessThan(0.2);
     expect(sample(m, 'k2k_drift_prediction_chi2_pvalue')).toBeGreaterThan(0.01);
@@ -182,7 +182,7 @@ describe('drift of predictions', () => {
         await post(tabularRows(WINDOW, 4321));
         let m = await scrape(app);
         expect(sample(m, 'k2k_drift_prediction_psi')).toBeLessThan(0.2);
-        expect(sample(m, 'k2k_drift_prediction_window_count', { bin: '+Inf' })).toBeGreaterThan(0);
+        expect(sample(m, 'k2k_drift_prediction_window_rows', { bin: '+Inf' })).toBeGreaterThan(0);
         // Every feature three standard deviations off: outputs and reconstruction errors move.
         await post(
           tabularRows(
