@@ -1,6 +1,14 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
-import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
+import {
+  DNS1035_LABEL,
+  extendObject,
+  Image,
+  ObjectName,
+  ObjectURI,
+  rules,
+  type ValidationRule,
+} from './schema.ts';
 import { Storage } from './storage.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
@@ -63,6 +71,15 @@ export const ModelSource = Type.Object(
   },
 );
 
+/** A ModelDeployment's name becomes the name of its Service, Deployment and HPA. */
+export const modelDeploymentNameRules: ValidationRule[] = [
+  {
+    rule: `self.metadata.name.size() <= 63 && self.metadata.name.matches('${DNS1035_LABEL}')`,
+    message:
+      'metadata.name must be a DNS-1035 label (at most 63 characters: lowercase letters, digits and "-", starting with a letter): the Service that serves the model takes this name',
+  },
+];
+
 export const ModelDeploymentSpec = Type.Object(
   {
     model: ModelSource,
@@ -91,9 +108,7 @@ export const ModelDeploymentSpec = Type.Object(
       { description: 'Autoscaling on CPU.', default: {} },
     ),
     resources: extendObject(Resources, { default: {} }),
-    image: Type.Optional(
-      Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 }),
-    ),
+    image: Type.Optional(Image('Model server image. Default: the operator’s server image.')),
     batching: Type.Object(
       {
         maxBatchSize: Type.Integer({
@@ -139,7 +154,16 @@ export const ModelDeploymentSpec = Type.Object(
           default: 200,
         }),
       },
-      { description: 'Data-drift monitoring against the artifact’s training-data profile.', default: {} },
+      {
+        description: 'Data-drift monitoring against the artifact’s training-data profile.',
+        default: {},
+        ...rules({
+          // has(): the API server checks the default {} before it fills the fields in.
+          rule: '!has(self.minSamples) || !has(self.windowSize) || self.minSamples <= self.windowSize',
+          message: 'drift.minSamples must not exceed drift.windowSize (drift would never be judged)',
+          fieldPath: '.minSamples',
+        }),
+      },
     ),
     ...Scheduling,
   },
