@@ -17,6 +17,8 @@ export const RefusalReason = {
   ImageNotAllowed: 'ImageNotAllowed',
   /** spec.serviceAccountName is outside the operator's allowed ones (--allowed-service-accounts). */
   ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
+  /** The API server refused a child built from the spec (a spec that admission let through). */
+  InvalidSpec: 'InvalidSpec',
 } as const;
 
 /** metav1.Condition, as Kubernetes defines it. */

@@ -26,7 +26,7 @@ export function Quantity(options: Record<string, unknown> = {}) {
       '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
     ...options,
     ...rules({
-      rule: "type(self) == int ? self > 0 : !isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))",
+      rule: "type(self) == int ? self > 0 : isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))",
       message: 'must be a positive quantity (for example 500m, 2 or 4Gi)',
     }),
   });

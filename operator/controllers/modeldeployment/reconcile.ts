@@ -18,7 +18,6 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import {
-  apply,
   type EventRecorder,
   type Lister,
   type Logger,
@@ -27,6 +26,7 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
+import { applyChild } from '../invalid-spec.ts';
 import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
@@ -84,7 +84,7 @@ export async function reconcileModelDeployment(
       refusal = await findConflict(deps.kubeConfig, md, children, (c) => cachedChild(deps, c));
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
       for (const child of refusal ? [] : children) {
-        const stored = await apply(deps.kubeConfig, child);
+        const stored = await applyChild(deps.kubeConfig, child);
         // The stored Deployment is newer than the cache: its generation says whether the
         // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
         if (stored.kind === 'Deployment') deployment = stored as V1Deployment;
@@ -115,7 +115,8 @@ export async function reconcileModelDeployment(
       log,
     });
   }
-  // Returning the error retries with per-key backoff; the status above already tells the user.
+  // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
+  // above already tells the user.
   if (error) throw error;
   return recheckAfter(refusal);
 }

@@ -11,7 +11,6 @@ import {
   TrainingJobReason,
 } from '../../../api/index.ts';
 import {
-  apply,
   type EventRecorder,
   getObject,
   type Lister,
@@ -21,6 +20,7 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
+import { applyChild } from '../invalid-spec.ts';
 import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
@@ -92,7 +92,7 @@ export async function reconcileTrainingJob(
           c.kind === 'Job' ? cachedJob : undefined,
         ));
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
-      else for (const child of children) await apply(deps.kubeConfig, child);
+      else for (const child of children) await applyChild(deps.kubeConfig, child);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
       log.error('applying children failed', { error: error.message });
@@ -113,7 +113,8 @@ export async function reconcileTrainingJob(
       logFields: { phase: status.phase },
     });
   }
-  // Returning the error retries with per-key backoff; the status above already tells the user.
+  // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
+  // above already tells the user.
   if (error) throw error;
   return recheckAfter(refusal);
 }

@@ -1,6 +1,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition, TrainingJob } from '../../../api/index.ts';
+import { InvalidSpecError } from '../invalid-spec.ts';
 import { computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
@@ -281,6 +282,19 @@ describe('computeStatus', () => {
       message: 'jobs.batch is forbidden',
     });
     expect(condition(status.conditions, 'Reconciling')?.status).toBe('True');
+  });
+
+  it('stalls with InvalidSpec, not retrying, when the API server refused a child built from the spec', () => {
+    const message =
+      'the API server refused the Job built from this spec (change the spec): Job.batch "x" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1';
+    const status = computeStatus(trainingJob(), { pods: [], now, error: new InvalidSpecError(message) });
+    expect(condition(status.conditions, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message,
+    });
+    expect(condition(status.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(condition(status.conditions, 'Reconciling')?.status).toBe('False');
   });
 
   it('counts attempts from the Job’s pods', () => {

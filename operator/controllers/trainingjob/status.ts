@@ -18,6 +18,7 @@ import {
   setCondition,
   toRFC3339,
 } from '../conditions.ts';
+import { invalidSpecRefusal } from '../invalid-spec.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
 
 /** The part of status the operator owns (status.progress belongs to the trainer). */
@@ -221,7 +222,9 @@ function summarize(
 
 /** The new operator-owned status; conditions keep their transition times when unchanged. */
 export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
-  const { job, pods, error, refusal, now } = observed;
+  const { job, pods, error, now } = observed;
+  // The API server refusing a child built from the spec is a refusal too: Stalled, not retried.
+  const refusal = observed.refusal ?? invalidSpecRefusal(error);
   const generation = tj.metadata.generation;
   const finished = finishedSummary(tj.status);
   const result = succeededResult(pods);
