@@ -12,7 +12,7 @@ import {
 import { isStorageError, type ObjectStore } from '../storage/index.ts';
 import { ArtifactError } from './errors.ts';
 import { checkArtifactPath, fileURIOf, normalizeArtifactURI } from './paths.ts';
-import { validateFile } from './validate.ts';
+import { parseJSONFile, validateFile } from './validate.ts';
 
 export type ManifestMeta = Omit<Manifest, 'files' | 'apiVersion' | 'kind' | 'formatVersion' | 'createdAt'> & {
   createdAt?: string;
@@ -75,17 +75,7 @@ export class ArtifactWriter {
     await this.#ensureWritable();
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     if (path.endsWith('.json')) {
-      try {
-        this.#json.set(
-          path,
-          JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')),
-        );
-      } catch (err) {
-        throw new ArtifactError('Invalid', this.uri, `not valid JSON (${(err as Error).message})`, {
-          file: path,
-          cause: err,
-        });
-      }
+      this.#json.set(path, parseJSONFile(this.uri, path, bytes));
       // Catch a malformed preprocessing/profile/metrics file before it is uploaded, not at read time.
       validateFile(this.uri, path, this.#json.get(path));
     }
