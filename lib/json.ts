@@ -20,7 +20,9 @@ function jsonFault(err: unknown, text: string): string {
     const before = text.slice(0, offset);
     const line = before.split('\n').length;
     const column = offset - before.lastIndexOf('\n');
-    return `not valid JSON (line ${line}, column ${column})`;
+    return line === 1 && !text.includes('\n')
+      ? `not valid JSON (column ${column})`
+      : `not valid JSON (line ${line}, column ${column})`;
   }
   if (/Unexpected end/.test(message)) return 'not valid JSON (it ends early)';
   return 'not valid JSON';
