@@ -106,6 +106,8 @@ export const TrainingJobSpec = Type.Object(
         description:
           'Delete the trainer Job (not the TrainingJob or its artifact) this long after it finished. Unset keeps it.',
         minimum: 0,
+        // The Job's field is an int32: a larger value would only fail when the Job is applied.
+        maximum: 2147483647,
       }),
     ),
     suspend: Type.Boolean({

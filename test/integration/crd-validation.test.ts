@@ -326,6 +326,11 @@ describe('the API server rejects', () => {
       /spec\.image.*should match/,
     ],
     [
+      'a ttlSecondsAfterFinished that does not fit the Job’s int32',
+      trainingJob({ ttlSecondsAfterFinished: 2147483648 }),
+      /spec\.ttlSecondsAfterFinished.*less than or equal to 2147483647/,
+    ],
+    [
       'drift judged on more rows than its window holds',
       modelDeployment({ drift: { windowSize: 100, minSamples: 200 } }),
       /spec\.drift\.minSamples.*must not exceed drift\.windowSize/,
