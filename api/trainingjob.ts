@@ -42,7 +42,7 @@ export const TrainingJobReason = {
 /**
  * The fields the trainer pod is built from. A Job's pod template cannot change once the Job
  * exists, so a change to any of these would be silently ignored: the API server refuses it
- * instead (ADR 0012). suspend, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished
+ * instead (ADR 0014). suspend, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished
  * stay mutable because the Job takes their changes.
  */
 export const TRAININGJOB_IMMUTABLE_FIELDS = {
