@@ -6,8 +6,10 @@ import {
   ArtifactWriter,
   artifactURI,
   type DataProfile,
+  loadModelHandler,
   type ManifestMeta,
   type Preprocessing,
+  readArtifact,
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
@@ -405,4 +407,18 @@ export async function writeScoringArtifact(
   );
   net.dispose();
   return uri;
+}
+
+/** The model's own answer for raw tabular rows, computed without the server (normalise, predict). */
+export async function referencePredictions(
+  store: ObjectStore,
+  uri: string,
+  rows: number[][],
+): Promise<number[][]> {
+  const model = await tf.loadLayersModel(loadModelHandler(await readArtifact(store, uri)));
+  const x = tf.tensor2d(rows.map((r) => r.map((v, i) => (v - TABULAR.mean[i]!) / TABULAR.std[i]!)));
+  const y = (model.predict(x) as tf.Tensor).arraySync() as number[][];
+  x.dispose();
+  model.dispose();
+  return y;
 }
