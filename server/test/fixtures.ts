@@ -13,6 +13,7 @@ import {
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
 import type { LoadedSettings } from '../config.ts';
@@ -288,13 +289,14 @@ export function testSettings(modelUri: string, overrides: Partial<LoadedSettings
 export async function waitReady(app: {
   inject: (o: { method: 'GET'; url: string }) => Promise<{ statusCode: number; body: string }>;
 }) {
-  for (let i = 0; i < 600; i++) {
-    const r = await app.inject({ method: 'GET', url: '/readyz' });
-    if (r.statusCode === 200) return;
-    if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error('model not ready after 30s');
+  await eventually(
+    async () => {
+      const r = await app.inject({ method: 'GET', url: '/readyz' });
+      if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
+      return r.statusCode === 200;
+    },
+    { what: 'the model to be ready', intervalMs: 50 },
+  );
 }
 
 export interface Sample {

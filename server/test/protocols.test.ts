@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { buildApp } from '../app.ts';
 import { initBackend } from '../model/backend.ts';
 import {
@@ -579,10 +580,16 @@ describe('a client that hangs up', () => {
             protocol: 'tfserving',
           },
         );
-      while ((await inFlight()) !== 1) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => (await inFlight()) === 1, {
+        what: 'the request in flight',
+        intervalMs: 20,
+      });
       abort.abort();
       await expect(pending).rejects.toThrow();
-      while ((await inFlight()) !== 0) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => (await inFlight()) === 0, {
+        what: 'no request in flight',
+        intervalMs: 20,
+      });
       const m = parseMetrics((await live.inject({ method: 'GET', url: '/metrics' })).body);
       expect(sample(m, 'k2k_requests_total', { protocol: 'tfserving', code: '499' })).toBe(1);
       live.models.current?.retire(); // the abandoned rows still run; nothing must break
