@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { buildApp } from '../app.ts';
 import { initBackend } from '../model/backend.ts';
 import {
@@ -119,7 +120,18 @@ describe('hot reload', () => {
           return r;
         }),
       );
-      await new Promise((r) => setTimeout(r, 50));
+      // All five wait in the batcher (the batch never fills), none answered.
+      await eventually(
+        async () =>
+          total(
+            parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body),
+            'k2k_requests_in_flight',
+            {
+              protocol: 'v2',
+            },
+          ) === 5,
+        { what: 'five requests in flight', intervalMs: 10 },
+      );
       expect(finished).toBe(0);
 
       await writeTabularArtifact(store, root, 'tiny', '2');
@@ -189,8 +201,11 @@ describe('hot reload', () => {
       await app.models.load();
       app.models.startPolling(50);
       await writeTabularArtifact(store, root, 'polled', '11');
-      for (let i = 0; i < 400 && app.models.current?.version !== '11'; i++)
-        await new Promise((r) => setTimeout(r, 25));
+      await eventually(() => app.models.current?.version === '11', {
+        what: 'the poll to load version 11',
+        timeoutMs: 10_000,
+        intervalMs: 25,
+      });
       expect(app.models.current?.version).toBe('11');
       const m = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body);
       const info = m.filter((x) => x.name === 'k2k_model_info');

@@ -6,11 +6,14 @@ import {
   ArtifactWriter,
   artifactURI,
   type DataProfile,
+  loadModelHandler,
   type ManifestMeta,
   type Preprocessing,
+  readArtifact,
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
 import type { LoadedSettings } from '../config.ts';
@@ -286,13 +289,14 @@ export function testSettings(modelUri: string, overrides: Partial<LoadedSettings
 export async function waitReady(app: {
   inject: (o: { method: 'GET'; url: string }) => Promise<{ statusCode: number; body: string }>;
 }) {
-  for (let i = 0; i < 600; i++) {
-    const r = await app.inject({ method: 'GET', url: '/readyz' });
-    if (r.statusCode === 200) return;
-    if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error('model not ready after 30s');
+  await eventually(
+    async () => {
+      const r = await app.inject({ method: 'GET', url: '/readyz' });
+      if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
+      return r.statusCode === 200;
+    },
+    { what: 'the model to be ready', intervalMs: 50 },
+  );
 }
 
 export interface Sample {
@@ -405,4 +409,18 @@ export async function writeScoringArtifact(
   );
   net.dispose();
   return uri;
+}
+
+/** The model's own answer for raw tabular rows, computed without the server (normalise, predict). */
+export async function referencePredictions(
+  store: ObjectStore,
+  uri: string,
+  rows: number[][],
+): Promise<number[][]> {
+  const model = await tf.loadLayersModel(loadModelHandler(await readArtifact(store, uri)));
+  const x = tf.tensor2d(rows.map((r) => r.map((v, i) => (v - TABULAR.mean[i]!) / TABULAR.std[i]!)));
+  const y = (model.predict(x) as tf.Tensor).arraySync() as number[][];
+  x.dispose();
+  model.dispose();
+  return y;
 }

@@ -15,7 +15,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
