@@ -2,7 +2,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition, TrainingJob } from '../../../api/index.ts';
 import { InvalidSpecError } from '../invalid-spec.ts';
-import { computeStatus, finishedSummary, statusChanged } from './status.ts';
+import { attemptsOf, computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
 
@@ -302,6 +302,29 @@ describe('computeStatus', () => {
       computeStatus(trainingJob(), { job: job({ active: 1, failed: 2 }), pods: [pod('Running')], now })
         .attempts,
     ).toBe(3);
+  });
+
+  it.each([
+    {
+      name: 'counts a finished pod the Job controller has not moved out of uncountedTerminatedPods yet',
+      status: { failed: 1, uncountedTerminatedPods: { succeeded: ['uid-2'] } },
+      pods: 1,
+      attempts: 2,
+    },
+    {
+      name: 'counts the pods it sees when the Job’s counters lag behind them',
+      status: { active: 1 },
+      pods: 2,
+      attempts: 2,
+    },
+    { name: 'counts the Job’s counters when its pods are gone', status: { failed: 3 }, pods: 0, attempts: 3 },
+  ])('$name', ({ status, pods, attempts }) => {
+    expect(
+      attemptsOf(
+        job(status),
+        Array.from({ length: pods }, () => pod('Failed')),
+      ),
+    ).toBe(attempts);
   });
 
   it('keeps a condition’s transition time while its status does not change', () => {

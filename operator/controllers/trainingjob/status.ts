@@ -276,7 +276,7 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   };
   if (job) {
     status.jobName = job.metadata?.name;
-    const attempts = (job.status?.active ?? 0) + (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0);
+    const attempts = attemptsOf(job, pods);
     if (attempts > 0) status.attempts = attempts;
   }
   const startTime = job?.status?.startTime ?? tj.status?.startTime;
@@ -295,6 +295,22 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     if (metrics) status.metrics = metrics;
   }
   return status;
+}
+
+/**
+ * Trainer pods the Job has started. The Job controller first records a finished pod in
+ * uncountedTerminatedPods and only later in failed/succeeded, so its counters alone can briefly
+ * miss an attempt; the pods the cache holds are a lower bound too.
+ */
+export function attemptsOf(job: V1Job, pods: readonly V1Pod[]): number {
+  const s = job.status;
+  const counted =
+    (s?.active ?? 0) +
+    (s?.failed ?? 0) +
+    (s?.succeeded ?? 0) +
+    (s?.uncountedTerminatedPods?.failed?.length ?? 0) +
+    (s?.uncountedTerminatedPods?.succeeded?.length ?? 0);
+  return Math.max(counted, pods.length);
 }
 
 /** status.metrics holds numbers only: a metric training could not compute (null) is left out. */
