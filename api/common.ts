@@ -1,6 +1,6 @@
-// Schemas shared by the three k2k kinds: conditions, object-storage access, scheduling.
+// Schemas shared by the three k2k kinds: conditions, scheduling (object storage: storage.ts).
 import Type, { type Static } from 'typebox';
-import { ObjectName, Quantity, StringEnum, StringMap } from './schema.ts';
+import { LabelValue, ObjectName, QUALIFIED_NAME, Quantity, rules, StringEnum, StringMap } from './schema.ts';
 
 export const GROUP = 'k2k.dev';
 export const VERSION = 'v1alpha1';
@@ -17,6 +17,8 @@ export const RefusalReason = {
   ImageNotAllowed: 'ImageNotAllowed',
   /** spec.serviceAccountName is outside the operator's allowed ones (--allowed-service-accounts). */
   ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
+  /** The API server refused a child built from the spec (a spec that admission let through). */
+  InvalidSpec: 'InvalidSpec',
 } as const;
 
 /** metav1.Condition, as Kubernetes defines it. */
@@ -59,47 +61,19 @@ export const SecretReference = Type.Object(
   { description: 'A reference to a Secret in the same namespace.' },
 );
 
-export const Storage = Type.Object(
-  {
-    endpoint: Type.Optional(
-      Type.String({
-        description:
-          'S3 endpoint URL, for an S3-compatible server (for example http://seaweedfs.storage:8333). Empty means AWS S3.',
-        pattern: '^https?://[^\\s]+$',
-        maxLength: 2048,
-      }),
-    ),
-    region: Type.String({ description: 'S3 region.', default: 'us-east-1', maxLength: 64, minLength: 1 }),
-    forcePathStyle: Type.Boolean({
-      description:
-        'Address buckets as path segments (http://host/bucket/key), as most S3-compatible servers need.',
-      default: true,
-    }),
-    credentialsSecretRef: Type.Optional(
-      Type.Object(
-        { name: ObjectName('Name of a Secret in the same namespace.') },
-        {
-          description:
-            'Secret with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Credentials are only ever passed by reference; omit it to use the pod identity (for example IRSA).',
-        },
-      ),
-    ),
-  },
-  { description: 'How to reach object storage for s3:// URIs. Ignored for file:// URIs.' },
-);
-export type Storage = Static<typeof Storage>;
-
 export const Toleration = Type.Object(
   {
     key: Type.Optional(
-      Type.String({ description: 'Taint key the toleration applies to; empty matches all keys.' }),
+      Type.String({
+        description: 'Taint key the toleration applies to; empty matches all keys.',
+        pattern: `${QUALIFIED_NAME}|^$`,
+        maxLength: 316,
+      }),
     ),
     operator: Type.Optional(
       StringEnum(['Exists', 'Equal'], { description: 'Exists or Equal (default Equal).' }),
     ),
-    value: Type.Optional(
-      Type.String({ description: 'Taint value the toleration matches (with operator Equal).' }),
-    ),
+    value: Type.Optional(LabelValue('Taint value the toleration matches (with operator Equal).')),
     effect: Type.Optional(
       StringEnum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
         description: 'Taint effect to match; empty matches all effects.',
@@ -111,7 +85,28 @@ export const Toleration = Type.Object(
       }),
     ),
   },
-  { description: 'A core/v1 Toleration.' },
+  {
+    description: 'A core/v1 Toleration.',
+    // The rules core/v1 applies to a pod's tolerations, so that a pod the operator builds is not
+    // refused later.
+    ...rules(
+      {
+        rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+        message: 'value must be empty when operator is Exists',
+        fieldPath: '.value',
+      },
+      {
+        rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+        message: 'operator must be Exists when key is empty',
+        fieldPath: '.operator',
+      },
+      {
+        rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+        message: 'tolerationSeconds needs effect NoExecute',
+        fieldPath: '.tolerationSeconds',
+      },
+    ),
+  },
 );
 
 export const Resources = Type.Object(
@@ -129,14 +124,27 @@ export const Resources = Type.Object(
       Quantity({ description: 'CPU limit; unset means no CPU limit (no throttling).' }),
     ),
   },
-  { description: 'Compute resources for the pod.' },
+  {
+    description: 'Compute resources for the pod.',
+    ...rules({
+      rule: '!has(self.cpu) || !has(self.cpuLimit) || !isQuantity(string(self.cpu)) || !isQuantity(string(self.cpuLimit)) || quantity(string(self.cpu)).compareTo(quantity(string(self.cpuLimit))) <= 0',
+      message: 'cpu (the request) must not exceed cpuLimit',
+      fieldPath: '.cpu',
+    }),
+  },
 );
 export type Resources = Static<typeof Resources>;
 
 export const Scheduling = {
   nodeSelector: Type.Optional(
-    StringMap(Type.String(), {
+    StringMap(LabelValue('A node label value.'), {
       description: 'Node labels the pod must be scheduled on (core/v1 nodeSelector).',
+      maxProperties: 64,
+      ...rules({
+        rule: `self.all(k, k.size() <= 316 && k.matches('${QUALIFIED_NAME.replaceAll('\\', '\\\\')}'))`,
+        message:
+          'keys must be label keys: an optional DNS-subdomain prefix and "/", then a name of at most 63 characters',
+      }),
     }),
   ),
   tolerations: Type.Optional(

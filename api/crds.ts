@@ -9,9 +9,17 @@ import {
   MODELDEPLOYMENT_PLURAL,
   ModelDeploymentSpec,
   ModelDeploymentStatus,
+  modelDeploymentNameRules,
 } from './modeldeployment.ts';
+import type { ValidationRule } from './schema.ts';
 import { HyperparameterSweepSpec, HyperparameterSweepStatus, SWEEP_KIND, SWEEP_PLURAL } from './sweep.ts';
-import { TRAININGJOB_KIND, TRAININGJOB_PLURAL, TrainingJobSpec, TrainingJobStatus } from './trainingjob.ts';
+import {
+  TRAININGJOB_KIND,
+  TRAININGJOB_PLURAL,
+  TrainingJobSpec,
+  TrainingJobStatus,
+  trainingJobNameRules,
+} from './trainingjob.ts';
 
 type JSONSchema = Record<string, unknown>;
 
@@ -79,6 +87,8 @@ export interface KindDefinition {
   status: TSchema;
   description: string;
   printerColumns: PrinterColumn[];
+  /** Rules on the whole object; the only place CEL can read metadata.name. */
+  rules?: ValidationRule[];
 }
 
 /** A printer column that reads the named condition's field, never "the last condition". */
@@ -125,6 +135,7 @@ export function customResourceDefinition(def: KindDefinition): JSONSchema {
               type: 'object',
               description: def.description,
               required: ['spec'],
+              ...(def.rules ? { 'x-kubernetes-validations': def.rules } : {}),
               properties: {
                 apiVersion: {
                   type: 'string',
@@ -153,6 +164,7 @@ export const KINDS: KindDefinition[] = [
     shortNames: ['tj'],
     spec: TrainingJobSpec,
     status: TrainingJobStatus,
+    rules: trainingJobNameRules,
     description:
       'A TrainingJob trains a TensorFlow.js model in a pod (with GPUs when asked) and writes a versioned, verifiable model artifact to object storage.',
     printerColumns: [
@@ -218,6 +230,7 @@ export const KINDS: KindDefinition[] = [
     shortNames: ['md'],
     spec: ModelDeploymentSpec,
     status: ModelDeploymentStatus,
+    rules: modelDeploymentNameRules,
     description:
       'A ModelDeployment serves a k2k artifact with the k2k model server as an autoscaled Deployment and Service, with Prometheus metrics and data-drift monitoring.',
     printerColumns: [

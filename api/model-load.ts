@@ -1,6 +1,6 @@
 // The model server ↔ operator contract for a model that cannot be loaded. The server gives up
 // after a bounded number of attempts, writes `{"error": {"code", "message"}}` as its container's
-// termination message (trainer/termination.ts) and exits; the operator reads it from the pod status it
+// termination message (api/termination.ts) and exits; the operator reads it from the pod status it
 // already watches and makes the code the ModelDeployment's Ready reason. No new privilege, no
 // log scraping.
 

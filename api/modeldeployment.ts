@@ -1,7 +1,16 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { ModelLoadFailure } from './model-load.ts';
-import { extendObject, ObjectName, ObjectURI, rules } from './schema.ts';
+import {
+  DNS1035_LABEL,
+  extendObject,
+  Image,
+  ObjectName,
+  ObjectURI,
+  rules,
+  type ValidationRule,
+} from './schema.ts';
+import { Storage } from './storage.ts';
 
 export const MODELDEPLOYMENT_KIND = 'ModelDeployment';
 export const MODELDEPLOYMENT_PLURAL = 'modeldeployments';
@@ -65,6 +74,15 @@ export const ModelSource = Type.Object(
   },
 );
 
+/** A ModelDeployment's name becomes the name of its Service, Deployment and HPA. */
+export const modelDeploymentNameRules: ValidationRule[] = [
+  {
+    rule: `self.metadata.name.size() <= 63 && self.metadata.name.matches('${DNS1035_LABEL}')`,
+    message:
+      'metadata.name must be a DNS-1035 label (at most 63 characters: lowercase letters, digits and "-", starting with a letter): the Service that serves the model takes this name',
+  },
+];
+
 export const ModelDeploymentSpec = Type.Object(
   {
     model: ModelSource,
@@ -97,9 +115,7 @@ export const ModelDeploymentSpec = Type.Object(
       description:
         'Compute resources for each model server pod. Without cpu and cpuLimit the server requests 250m CPU: the autoscaler’s targetCPUUtilization is a percentage of the request and cannot scale without one.',
     }),
-    image: Type.Optional(
-      Type.String({ description: 'Model server image. Default: the operator’s server image.', minLength: 1 }),
-    ),
+    image: Type.Optional(Image('Model server image. Default: the operator’s server image.')),
     batching: Type.Object(
       {
         maxBatchSize: Type.Integer({
@@ -145,7 +161,16 @@ export const ModelDeploymentSpec = Type.Object(
           default: 200,
         }),
       },
-      { description: 'Data-drift monitoring against the artifact’s training-data profile.', default: {} },
+      {
+        description: 'Data-drift monitoring against the artifact’s training-data profile.',
+        default: {},
+        ...rules({
+          // has(): the API server checks the default {} before it fills the fields in.
+          rule: '!has(self.minSamples) || !has(self.windowSize) || self.minSamples <= self.windowSize',
+          message: 'drift.minSamples must not exceed drift.windowSize (drift would never be judged)',
+          fieldPath: '.minSamples',
+        }),
+      },
     ),
     ...Scheduling,
   },

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, Resources, Scheduling, Storage } from './common.ts';
+import { type API_VERSION, Conditions, Resources, Scheduling } from './common.ts';
 import { extendObject, rules, StringEnum } from './schema.ts';
+import { Storage } from './storage.ts';
 import { TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const SWEEP_KIND = 'HyperparameterSweep';

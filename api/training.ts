@@ -1,7 +1,6 @@
-// The training specification: what the trainer program consumes. It is embedded in
-// TrainingJob.spec (and in a HyperparameterSweep's trial template) and validated by the
-// trainer with the same schema, so the CRD, the TypeScript types and the trainer's checks
-// cannot drift apart.
+// The training specification embedded in TrainingJob.spec (and in a HyperparameterSweep's trial
+// template). The trainer validates its config (api/trainer.ts) with the same schemas, so the CRD,
+// the TypeScript types and the trainer's checks cannot drift apart.
 import Type, { type Static } from 'typebox';
 import { FreeForm, ObjectURI, rules, StringEnum, StringMap } from './schema.ts';
 
@@ -284,42 +283,3 @@ export const TrainingProgress = Type.Object(
   { description: 'Training progress reported by the trainer while it runs.' },
 );
 export type TrainingProgress = Static<typeof TrainingProgress>;
-
-/** Exit codes of the trainer: the TrainingJob's podFailurePolicy does not retry EXIT_INVALID_INPUT. */
-export const TrainerExitCode = {
-  Success: 0,
-  /** The spec, the dataset or the model cannot work; retrying cannot help (sysexits EX_DATAERR). */
-  InvalidInput: 65,
-  /** A transient failure (storage unreachable, ...); the Job retries it (sysexits EX_TEMPFAIL). */
-  Transient: 75,
-} as const;
-
-/** Environment variables of the trainer container (the operator ↔ trainer contract). */
-export const TrainerEnv = {
-  /** JSON of TrainerConfig. */
-  Config: 'K2K_TRAINER_CONFIG',
-  /** S3 settings for s3:// URIs; credentials arrive as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from a Secret. */
-  S3Endpoint: 'AWS_ENDPOINT_URL_S3',
-  S3Region: 'AWS_REGION',
-  S3ForcePathStyle: 'K2K_S3_FORCE_PATH_STYLE',
-} as const;
-
-/** What the trainer reads from K2K_TRAINER_CONFIG. */
-export const TrainerConfig = Type.Object(
-  {
-    ...TrainingSpecProperties,
-    output: Type.Intersect([
-      OutputSpec,
-      Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
-    ]),
-    trainingJob: Type.Optional(
-      Type.Object({
-        namespace: Type.String(),
-        name: Type.String(),
-        uid: Type.Optional(Type.String()),
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type TrainerConfig = Static<typeof TrainerConfig>;

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling, Storage } from './common.ts';
-import { extendObject } from './schema.ts';
+import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
+import { extendObject, Image, type ValidationRule } from './schema.ts';
+import { Storage } from './storage.ts';
 import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const TRAININGJOB_KIND = 'TrainingJob';
@@ -38,26 +39,53 @@ export const TrainingJobReason = {
   ...RefusalReason,
 } as const;
 
-const Immutable = (what: string) => ({
-  'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: `${what} is immutable` }],
-});
+/**
+ * The fields the trainer pod is built from. A Job's pod template cannot change once the Job
+ * exists, so a change to any of these would be silently ignored: the API server refuses it
+ * instead (ADR 0014). suspend, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished
+ * stay mutable because the Job takes their changes.
+ */
+export const TRAININGJOB_IMMUTABLE_FIELDS = {
+  required: ['model', 'dataset', 'hyperparameters', 'output', 'backend', 'resources'],
+  optional: ['storage', 'image', 'nodeSelector', 'tolerations', 'serviceAccountName'],
+} as const;
+
+function immutable(field: string, optional: boolean): ValidationRule {
+  const same = `self.${field} == oldSelf.${field}`;
+  return {
+    rule: optional ? `has(self.${field}) == has(oldSelf.${field}) && (!has(self.${field}) || ${same})` : same,
+    message: `spec.${field} is immutable: the trainer pod is built from it (create a new TrainingJob to change it)`,
+    fieldPath: `.${field}`,
+  };
+}
+
+const immutableFields: ValidationRule[] = [
+  ...TRAININGJOB_IMMUTABLE_FIELDS.required.map((f) => immutable(f, false)),
+  ...TRAININGJOB_IMMUTABLE_FIELDS.optional.map((f) => immutable(f, true)),
+];
+
+/** A TrainingJob's name becomes its trainer Job's name and a label value of every child. */
+export const trainingJobNameRules: ValidationRule[] = [
+  {
+    rule: 'self.metadata.name.size() <= 63',
+    message:
+      'metadata.name must be at most 63 characters: the trainer Job and the label values of its pods (batch.kubernetes.io/job-name, k2k.dev/trainingjob) take this name',
+  },
+];
 
 export const TrainingJobSpec = Type.Object(
   {
-    model: extendObject(TrainingSpecProperties.model, Immutable('spec.model')),
-    dataset: extendObject(TrainingSpecProperties.dataset, Immutable('spec.dataset')),
-    hyperparameters: extendObject(TrainingSpecProperties.hyperparameters, Immutable('spec.hyperparameters')),
-    output: extendObject(TrainingSpecProperties.output, Immutable('spec.output')),
+    model: TrainingSpecProperties.model,
+    dataset: TrainingSpecProperties.dataset,
+    hyperparameters: TrainingSpecProperties.hyperparameters,
+    output: TrainingSpecProperties.output,
     backend: TrainingSpecProperties.backend,
     storage: Type.Optional(Storage),
     resources: extendObject(Resources, { default: {} }),
     image: Type.Optional(
-      Type.String({
-        description:
-          'Trainer image. Default: the operator’s trainer image (the GPU variant when resources.gpus > 0).',
-        minLength: 1,
-        maxLength: 512,
-      }),
+      Image(
+        'Trainer image. Default: the operator’s trainer image (the GPU variant when resources.gpus > 0).',
+      ),
     ),
     ...Scheduling,
     backoffLimit: Type.Integer({
@@ -78,6 +106,8 @@ export const TrainingJobSpec = Type.Object(
         description:
           'Delete the trainer Job (not the TrainingJob or its artifact) this long after it finished. Unset keeps it.',
         minimum: 0,
+        // The Job's field is an int32: a larger value would only fail when the Job is applied.
+        maximum: 2147483647,
       }),
     ),
     suspend: Type.Boolean({
@@ -87,7 +117,7 @@ export const TrainingJobSpec = Type.Object(
   },
   {
     description: 'What to train, on what data, with which resources, and where the artifact goes.',
-    ...trainingSpecRules,
+    'x-kubernetes-validations': [...trainingSpecRules['x-kubernetes-validations'], ...immutableFields],
   },
 );
 export type TrainingJobSpec = Static<typeof TrainingJobSpec>;

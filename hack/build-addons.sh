@@ -50,6 +50,7 @@ build_coredns() {
     cp "$here/addons/coredns/main.go" .
     go mod init k2k.dev/hack/coredns-build >/dev/null 2>&1
     go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1
+    # shellcheck disable=SC2154 # build() sets $out for the command it runs
     go build -trimpath -ldflags "-s -w" -o "$out/coredns" .
   )
   rm -rf "$work"

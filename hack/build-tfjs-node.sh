@@ -106,9 +106,11 @@ node_gyp="$(npm prefix -g 2>/dev/null)/lib/node_modules/npm/node_modules/node-gy
 
 build_addon() {
   # node-gyp would otherwise download Node's headers; the nodejs Debian package ships them.
+  # shellcheck disable=SC2015 # die exits, so `A && B || die` is the if-then it reads as
   [ -f "$node_prefix/include/node/node_api.h" ] && [ -f "$node_prefix/include/node/common.gypi" ] ||
     die "Node.js headers not found under $node_prefix/include/node (node-gyp cannot download them here); install the headers of the same Node.js package (Debian: the nodejs package from the same source as $(command -v node))"
   [ -f "$node_gyp" ] || die "node-gyp not found at $node_gyp (it ships with npm)"
+  # shellcheck disable=SC2015 # as above
   command -v g++ >/dev/null && command -v make >/dev/null || die "g++ and make are needed (apt-get install build-essential)"
   mkdir -p "$K2K_CACHE"
   tmp="$(mktemp -d "$K2K_CACHE/.tfjs-node.XXXXXX")"

@@ -27,6 +27,8 @@ need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 # promtool checks and unit-tests the alert rules with Prometheus's own rule engine.
 command -v promtool >/dev/null || need_apt+=(prometheus)
+# `npm run check` lints hack/'s shell scripts with shellcheck.
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: `npm test`. Installs and builds what is missing (cached), checks that
-# generated files are current, lints, type-checks, then runs
-#   1. every unit and integration test (vitest.config.ts) against real services: kube-apiserver +
-#      etcd + kube-controller-manager + kube-scheduler on loopback, an S3 server;
+# The whole test suite: `npm test`. Installs and builds what is missing (cached), runs
+# `npm run check` (generated files current, lint, type-check, shellcheck), then runs
+#   1. every unit and integration test (vitest.config.ts: the unit project, and the integration
+#      project against real services: kube-apiserver + etcd + kube-controller-manager +
+#      kube-scheduler on loopback, an S3 server);
 #   2. the end-to-end tests (vitest.e2e.config.ts) over a real single-node cluster: containerd,
 #      kubelet, kube-proxy, CoreDNS, metrics-server and k2k's own images. The node needs root (a
 #      bridge, iptables rules, mounts), so as another user this stage is reported as not run
@@ -21,11 +22,8 @@ if [ "$e2e" = 1 ] && [ "$(id -u)" != 0 ]; then
 fi
 
 if [ "$e2e" = 1 ]; then bash hack/setup.sh --cluster; else bash hack/setup.sh; fi
-echo '[test] checking generated files (crds/)' >&2
-npx tsx api/generate.ts --check
-echo '[test] lint and type-check' >&2
-npx biome check .
-npx tsc -p tsconfig.json --noEmit
+echo '[test] generated files, lint, type-check, shellcheck (npm run check)' >&2
+npm run --silent check
 
 mkdir -p test-results
 rm -f test-results/*.json

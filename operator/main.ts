@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
 import type { PodPolicy } from './controllers/policy.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
-import { createLogger, EventRecorder, Manager, type NamespaceScope } from './runtime/index.ts';
+import { createLogger, EventRecorder, Manager, type NamespaceScope, setRateLimit } from './runtime/index.ts';
 
 export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
 export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
@@ -54,7 +54,13 @@ const { values: flags } = parseArgs({
     'leader-election-id': { type: 'string', default: process.env.K2K_LEADER_ELECTION_ID ?? 'k2k-operator' },
     'lease-duration-seconds': { type: 'string', default: process.env.K2K_LEASE_DURATION_SECONDS ?? '15' },
     identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
-    workers: { type: 'string', default: process.env.K2K_WORKERS ?? '4' },
+    // Keys reconciled in parallel per controller. Reconciles mostly wait on the API server, so
+    // more workers than cores pay off; the rate limit below is what protects the API server.
+    workers: { type: 'string', default: process.env.K2K_WORKERS ?? '16' },
+    // Client-side limit on requests to the API server (client-go's QPS and Burst); status
+    // writes and lease renewals go ahead of waiting child applies.
+    'kube-api-qps': { type: 'string', default: process.env.K2K_KUBE_API_QPS ?? '200' },
+    'kube-api-burst': { type: 'string', default: process.env.K2K_KUBE_API_BURST ?? '400' },
     'log-level': { type: 'string', default: process.env.K2K_LOG_LEVEL ?? 'info' },
   },
   strict: true,
@@ -77,6 +83,7 @@ const logger = createLogger({
 const kubeConfig = new KubeConfig();
 if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
 else kubeConfig.loadFromDefault();
+setRateLimit(kubeConfig, { qps: Number(flags['kube-api-qps']), burst: Number(flags['kube-api-burst']) });
 
 const manager = new Manager({
   kubeConfig,

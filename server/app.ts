@@ -9,7 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
-import type { ServerSettings } from './config.ts';
+import { batchSettings, type LoadedSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
 import { checkJsonLimits } from './json-limits.ts';
 import { LoadShedder } from './load-shedding.ts';
@@ -35,7 +35,7 @@ declare module 'fastify' {
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface AppOptions {
-  settings: ServerSettings;
+  settings: LoadedSettings;
   /** Default: openStore(storageOptionsFromEnv()). */
   store?: ObjectStore;
   logger?: FastifyServerOptions['logger'];
@@ -44,7 +44,7 @@ export interface AppOptions {
   /** Export process metrics (default true). */
   processMetrics?: boolean;
   /**
-   * Called when the first load gave up (settings.loadRetry). main.ts writes the termination
+   * Called when the first load gave up (settings.loadAttempts). main.ts writes the termination
    * message and exits; without it the server stays up, not ready, and polls on.
    */
   onLoadFailure?: (failure: LoadFailure) => void;
@@ -111,15 +111,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // are logged by the error handler, traffic is in the metrics. (Through a LogController: the
     // top-level disableRequestLogging option is deprecated, FSTDEP023.)
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: settings.bodyLimit,
+    bodyLimit: settings.bodyLimitBytes,
     // Drop idle keep-alive sockets on close so shutdown does not wait for clients to hang up.
     forceCloseConnections: 'idle',
     // A client that sends its request slowly (slowloris) holds a socket, not the server: it gets
     // 408 once its headers or its whole request take too long, and a silent socket is closed.
-    requestTimeout: settings.timeouts.requestMs,
-    connectionTimeout: settings.timeouts.idleMs,
+    requestTimeout: settings.requestTimeoutSeconds * 1000,
+    connectionTimeout: settings.idleTimeoutSeconds * 1000,
     http: {
-      headersTimeout: settings.timeouts.headersMs,
+      headersTimeout: settings.headersTimeoutSeconds * 1000,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -129,14 +129,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = new ServerMetrics({
     model: settings.modelName,
     track: settings.track,
-    maxBatchSize: settings.batch.maxBatchSize,
+    maxBatchSize: settings.batching.maxBatchSize,
     defaultMetrics: opts.processMetrics ?? true,
   });
   const models = new ModelHolder({
     store: opts.store ?? openStore(storageOptionsFromEnv()),
     uri: settings.modelUri,
     name: settings.modelName,
-    batch: settings.batch,
+    batch: batchSettings(settings),
     drift: settings.drift,
     metrics,
     log: app.log,
@@ -145,13 +145,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The body's shape is checked before JSON.parse recurses into it (json-limits.ts). `curl -d`
   // sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we.
   const json = app.getDefaultJsonParser('error', 'error');
+  const jsonLimits = { maxDepth: settings.maxJsonDepth, maxElements: settings.maxJsonElements };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
     { parseAs: 'string' },
     (request, body, done) => {
       try {
-        checkJsonLimits(body as string, settings.json);
+        checkJsonLimits(body as string, jsonLimits);
       } catch (err) {
         done(err as Error, undefined);
         return;
@@ -198,10 +199,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.autoLoad ?? true) {
     // Readiness turns true when this finishes; a failure is reported on the ready endpoints and,
     // once retrying gave up, to onLoadFailure.
-    void models.loadUntilServing(settings.loadRetry).then((failure) => {
+    const retry = { attempts: settings.loadAttempts, delayMs: settings.loadRetrySeconds * 1000 };
+    void models.loadUntilServing(retry).then((failure) => {
       if (failure) opts.onLoadFailure?.(failure);
     });
-    models.startPolling(settings.pollIntervalMs);
+    models.startPolling(settings.pollIntervalSeconds * 1000);
   }
   return app;
 }

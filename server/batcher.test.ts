@@ -14,7 +14,7 @@ function doubling() {
 describe('micro-batching', () => {
   it('gathers concurrent requests into one call and gives each caller its own rows', async () => {
     const { batches, run } = doubling();
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 100, maxWaitMs: 5 }, run);
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 100, maxDelayMs: 5 }, run);
     const inputs = Array.from({ length: 10 }, (_, i) => [i, i + 100, i + 200].slice(0, 1 + (i % 3)));
     const outputs = await Promise.all(inputs.map((xs) => b.submit(xs, xs.length)));
     expect(outputs).toEqual(inputs.map((xs) => xs.map((x) => x * 2)));
@@ -24,7 +24,7 @@ describe('micro-batching', () => {
 
   it('never puts more than maxBatchSize rows in a call, except a single larger request alone', async () => {
     const { batches, run } = doubling();
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 4, maxWaitMs: 5 }, run);
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 4, maxDelayMs: 5 }, run);
     const sizes = [1, 3, 2, 2, 6, 1];
     await Promise.all(sizes.map((n, i) => b.submit(new Array(n).fill(i), n)));
     for (const rows of batches) {
@@ -34,16 +34,16 @@ describe('micro-batching', () => {
     expect(batches.flat()).toEqual(sizes);
   });
 
-  it('flushes a lone request after maxWaitMs', async () => {
+  it('flushes a lone request after maxDelayMs', async () => {
     const { batches, run } = doubling();
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 1000, maxWaitMs: 1 }, run);
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 1000, maxDelayMs: 1 }, run);
     expect(await b.submit([21], 1)).toEqual([42]);
     expect(batches).toEqual([[1]]);
   });
 
   it('rejects every caller of a failed batch and keeps serving later ones', async () => {
     let fail = true;
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 10, maxWaitMs: 1 }, async (inputs) => {
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 10, maxDelayMs: 1 }, async (inputs) => {
       if (fail) throw new Error('boom');
       return inputs;
     });
@@ -58,7 +58,7 @@ describe('micro-batching', () => {
   it('reports each batch to the observer', async () => {
     const seen: Array<[number, number]> = [];
     const b = new MicroBatcher<number[], number[]>(
-      { maxBatchSize: 8, maxWaitMs: 2 },
+      { maxBatchSize: 8, maxDelayMs: 2 },
       async (i) => i,
       (rows, reqs) => seen.push([rows, reqs]),
     );
@@ -72,7 +72,7 @@ describe('micro-batching', () => {
       release = r;
     });
     const b = new MicroBatcher<number[], number[]>(
-      { maxBatchSize: 2, maxWaitMs: 0, maxQueuedRows: 4 },
+      { maxBatchSize: 2, maxDelayMs: 0, maxQueuedRows: 4 },
       async (inputs) => {
         await gate;
         return inputs;
@@ -87,7 +87,7 @@ describe('micro-batching', () => {
       statusCode: 503,
       retryAfterSeconds: 1,
     });
-    await expect(refused).rejects.toThrow(/K2K_MAX_QUEUED_ROWS=4/);
+    await expect(refused).rejects.toThrow(/K2K_BATCHING_MAX_QUEUED_ROWS=4/);
     release();
     expect(await Promise.all([first, ...queued])).toEqual([[0], [1], [2], [3], [4]]);
     // Drained: the queue takes requests again.
@@ -96,13 +96,16 @@ describe('micro-batching', () => {
 
   it('takes a request larger than maxQueuedRows when nothing waits, so it can ever be served', async () => {
     const { run } = doubling();
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 2, maxWaitMs: 0, maxQueuedRows: 2 }, run);
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 2, maxDelayMs: 0, maxQueuedRows: 2 }, run);
     expect(await b.submit([1, 2, 3], 3)).toEqual([2, 4, 6]);
   });
 
   it('refuses a request with more than maxRequestRows rows, naming the limit', async () => {
     const { batches, run } = doubling();
-    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 2, maxWaitMs: 0, maxRequestRows: 2 }, run);
+    const b = new MicroBatcher<number[], number[]>(
+      { maxBatchSize: 2, maxDelayMs: 0, maxRequestRows: 2 },
+      run,
+    );
     await expect(b.submit([1, 2, 3], 3)).rejects.toMatchObject({
       code: 'TooManyRows',
       statusCode: 413,

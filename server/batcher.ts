@@ -1,5 +1,5 @@
 // Micro-batching: concurrent requests are gathered into one predict call, up to maxBatchSize rows
-// or until the oldest request has waited maxWaitMs. One batch runs at a time per model (the
+// or until the oldest request has waited maxDelayMs. One batch runs at a time per model (the
 // TensorFlow.js CPU/WASM backends use one core for one call anyway), and requests that arrive while
 // a batch runs form the next one, so under load batches fill up by themselves. A request is never
 // split: a request larger than maxBatchSize runs alone.
@@ -7,11 +7,12 @@
 // The queue is bounded (maxQueuedRows): past it a request is refused at once with 503 and
 // Retry-After, so an overload costs the excess requests a retry instead of costing every request
 // its latency and the process its memory. One request has at most maxRequestRows rows.
+import { serverEnvName } from '../api/server.ts';
 import { OVERLOAD_RETRY_AFTER_SECONDS, ServeError } from './errors.ts';
 
 export interface BatchSettings {
   maxBatchSize: number;
-  maxWaitMs: number;
+  maxDelayMs: number;
   /** Rows waiting for a batch (not running) past which requests are refused. Unset: unbounded. */
   maxQueuedRows?: number;
   /** Rows one request may have. Unset: unbounded. */
@@ -49,7 +50,7 @@ export class MicroBatcher<I, O> {
       return Promise.reject(
         new ServeError(
           'TooManyRows',
-          `the request has ${rows} rows; at most ${maxRequestRows} are allowed (K2K_MAX_REQUEST_ROWS)`,
+          `the request has ${rows} rows; at most ${maxRequestRows} are allowed (${serverEnvName('maxRequestRows')})`,
         ),
       );
     }
@@ -58,7 +59,7 @@ export class MicroBatcher<I, O> {
       return Promise.reject(
         new ServeError(
           'Overloaded',
-          `overloaded: ${this.queuedRows} rows are waiting for a batch (K2K_MAX_QUEUED_ROWS=${maxQueuedRows}); retry later`,
+          `overloaded: ${this.queuedRows} rows are waiting for a batch (${serverEnvName('batching.maxQueuedRows')}=${maxQueuedRows}); retry later`,
           { retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS },
         ),
       );
@@ -93,8 +94,8 @@ export class MicroBatcher<I, O> {
       this.flush();
     } else if (!this.timer) {
       this.timer =
-        this.settings.maxWaitMs > 0
-          ? setTimeout(() => this.flush(), this.settings.maxWaitMs)
+        this.settings.maxDelayMs > 0
+          ? setTimeout(() => this.flush(), this.settings.maxDelayMs)
           : (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout);
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, flagToEnv, loadConfig } from './config.ts';
+import { batchSettings, ConfigError, flagToEnv, loadConfig } from './config.ts';
 
 const uri = 's3://models/out/mnist/1764037200/';
 
@@ -12,21 +12,31 @@ describe('server configuration', () => {
       track: 'stable',
       port: 8080,
       backend: 'auto',
-      batch: { maxBatchSize: 32, maxWaitMs: 0 },
-      pollIntervalMs: 30_000,
-      drift: { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 },
+      batching: { maxBatchSize: 32, maxDelayMs: 0 },
+      pollIntervalSeconds: 30,
+      drift: { windowSize: 1000, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 },
     });
   });
 
   it('defaults to the hardened limits: loopback admin listener, timeouts, bounded bodies and queue', () => {
-    const s = loadConfig({ K2K_MODEL_URI: uri, K2K_MAX_BATCH_SIZE: '8' });
+    const s = loadConfig({ K2K_MODEL_URI: uri, K2K_BATCHING_MAX_BATCH_SIZE: '8' });
     expect(s).toMatchObject({
       admin: { host: '127.0.0.1', port: 8081 },
-      timeouts: { headersMs: 10_000, requestMs: 30_000, idleMs: 120_000 },
-      json: { maxDepth: 32, maxElements: 2_000_000 },
-      batch: { maxBatchSize: 8, maxQueuedRows: 128, maxRequestRows: 8192 },
+      headersTimeoutSeconds: 10,
+      requestTimeoutSeconds: 30,
+      idleTimeoutSeconds: 120,
+      maxJsonDepth: 32,
+      maxJsonElements: 2_000_000,
       maxEventLoopDelayMs: 1000,
-      loadRetry: { attempts: 5, delayMs: 1000 },
+      loadAttempts: 5,
+      loadRetrySeconds: 1,
+      terminationLog: '/dev/termination-log',
+    });
+    expect(batchSettings(s)).toEqual({
+      maxBatchSize: 8,
+      maxDelayMs: 0,
+      maxQueuedRows: 128,
+      maxRequestRows: 8192,
     });
   });
 
@@ -39,9 +49,9 @@ describe('server configuration', () => {
       '--port=9100',
       '--track',
       'canary',
-      '--max-batch-size=8',
+      '--batching-max-batch-size=8',
     ]);
-    expect([s.port, s.track, s.batch.maxBatchSize]).toEqual([9100, 'canary', 8]);
+    expect([s.port, s.track, s.batching.maxBatchSize]).toEqual([9100, 'canary', 8]);
   });
 
   it('maps flag names to variables', () => {
@@ -52,7 +62,12 @@ describe('server configuration', () => {
     ['a missing model URI', {}, [], 'K2K_MODEL_URI'],
     ['a non-numeric port', { K2K_MODEL_URI: uri, K2K_PORT: 'http' }, [], 'K2K_PORT="http"'],
     ['an unknown track', { K2K_MODEL_URI: uri, K2K_TRACK: 'beta' }, [], 'K2K_TRACK="beta"'],
-    ['a zero batch size', { K2K_MODEL_URI: uri }, ['--max-batch-size=0'], 'K2K_MAX_BATCH_SIZE="0"'],
+    [
+      'a zero batch size',
+      { K2K_MODEL_URI: uri },
+      ['--batching-max-batch-size=0'],
+      'K2K_BATCHING_MAX_BATCH_SIZE="0"',
+    ],
     ['an unknown flag', { K2K_MODEL_URI: uri }, ['--colour=blue'], '--colour'],
     [
       'a headers timeout longer than the request timeout',

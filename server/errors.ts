@@ -35,7 +35,7 @@ export const ServeErrors = {
   /** No model is loaded yet (or the load failed); the message says why. */
   ModelNotReady: 503,
   ShuttingDown: 503,
-  /** The batch queue holds K2K_MAX_QUEUED_ROWS rows already; the answer carries Retry-After. */
+  /** The batch queue holds K2K_BATCHING_MAX_QUEUED_ROWS rows already; the answer carries Retry-After. */
   Overloaded: 503,
 } as const;
 export type ServeErrorCode = keyof typeof ServeErrors;

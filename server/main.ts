@@ -4,7 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { ServerExitCode } from '../api/index.ts';
-import { encodeTermination, TERMINATION_LOG } from '../trainer/termination.ts';
+import { encodeTermination } from '../api/termination.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import type { LoadFailure } from './model/load-failure.ts';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     // operator reads it; the kubelet's restart (with its back-off) is the next attempt.
     try {
       writeFileSync(
-        process.env.K2K_TERMINATION_LOG || TERMINATION_LOG,
+        settings.terminationLog,
         encodeTermination({ error: { code: failure.code, message: failure.message } }),
       );
     } catch {
@@ -45,12 +45,14 @@ async function main(): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down: not ready, draining in-flight requests');
     app.models.beginShutdown();
+    const delayMs = settings.shutdownDelaySeconds * 1000;
+    const timeoutMs = settings.shutdownTimeoutSeconds * 1000;
     const timeout = setTimeout(() => {
-      app.log.error({ timeoutMs: settings.shutdownTimeoutMs }, 'drain timed out; exiting');
+      app.log.error({ timeoutMs }, 'drain timed out; exiting');
       process.exit(ServerExitCode.Failure);
-    }, settings.shutdownDelayMs + settings.shutdownTimeoutMs);
+    }, delayMs + timeoutMs);
     timeout.unref();
-    if (settings.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, settings.shutdownDelayMs));
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     try {
       await app.close(); // stops accepting, waits for in-flight requests, then onClose hooks
       app.log.info('drained; exiting');

@@ -96,7 +96,17 @@ export class ServerMetrics {
     });
     // Drift series are computed at scrape time from whichever monitor is current then.
     registerDriftMetrics(this.registry, () => this.driftSource());
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool check metrics rejects them); each is the sum of its
+      // nodejs_active_*{type} gauge, which stays.
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ])
+        this.registry.removeSingleMetric(name);
+    }
   }
 
   /** Marks `labels` as the artifact now served (one series: the previous one is removed). */

@@ -2,7 +2,7 @@
 // model, preprocessing.json, profile.json, metrics.json, then the manifest — read back to prove
 // that it verifies.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
 import {
   type EpochMetrics as ArtifactEpochMetrics,
   ArtifactWriter,

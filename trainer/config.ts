@@ -3,7 +3,7 @@
 // also run by hand (--config) and by sweeps, so it repeats both checks itself: an unknown or
 // out-of-range hyperparameter must fail here with the field's path, never be silently ignored.
 import { Value } from 'typebox/value';
-import { TrainerConfig } from '../api/training.ts';
+import { TrainerConfig } from '../api/trainer.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 
 export type { TrainerConfig };

@@ -1,6 +1,6 @@
 // Every way the trainer can fail, as coded constants. The exit code is what the Job's
 // podFailurePolicy sees: InvalidInput (65) is never retried, Transient (75) is.
-import { TrainerExitCode } from '../api/training.ts';
+import { TrainerExitCode } from '../api/trainer.ts';
 
 export const TrainerErrorCode = {
   /** K2K_TRAINER_CONFIG is missing, not JSON, or fails the schema. */

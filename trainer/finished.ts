@@ -5,7 +5,7 @@
 // manifest names this TrainingJob's uid counts; anything else at the output path stays an error
 // and is never overwritten.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
 import {
   isArtifactError,
   type LoadedArtifact,

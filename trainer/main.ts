@@ -2,7 +2,7 @@
 // the termination message, and an exit code the Job's podFailurePolicy understands.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { TrainerEnv, TrainerExitCode } from '../api/training.ts';
+import { TrainerEnv, TrainerExitCode } from '../api/trainer.ts';
 import { openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
 import { parseConfig } from './config.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
@@ -55,7 +55,7 @@ export async function main(
       config.trainingJob && kc ? createProgressReporter(config.trainingJob, kc, log) : undefined;
     const result = await run(config, { store, log, ...(reporter ? { reporter } : {}) });
     const { artifact, metrics, backend } = result;
-    writeTermination({ artifact, metrics, backend }, env.K2K_TERMINATION_LOG || undefined);
+    writeTermination({ artifact, metrics, backend }, env[TrainerEnv.TerminationLog] || undefined);
     log.info('training succeeded', { artifact, metrics, backend });
     try {
       await opts.onResult?.(result);
@@ -70,7 +70,7 @@ export async function main(
     log.error(failure.message, fields);
     writeTermination(
       { error: { code: failure.code, message: failure.message } },
-      env.K2K_TERMINATION_LOG || undefined,
+      env[TrainerEnv.TerminationLog] || undefined,
     );
     return failure.exitCode;
   }
@@ -90,7 +90,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     });
     writeTermination(
       { error: { code: failure.code, message: failure.message } },
-      process.env.K2K_TERMINATION_LOG || undefined,
+      process.env[TrainerEnv.TerminationLog] || undefined,
     );
     process.exit(failure.exitCode);
   };

@@ -1,7 +1,8 @@
 // The model a run trains: a built-in architecture or a Keras topology (inline or by URI),
 // optionally started from a base artifact's weights, on a backend that can train it.
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
+import { parseJSON } from '../lib/json.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
 import { buildArchitecture, modelFromTopology } from './architectures/index.ts';
 import { fallBackToCpu, missingTrainingKernel, type SelectedBackend } from './backend.ts';
@@ -95,11 +96,8 @@ async function readTopology(store: ObjectStore, where: string): Promise<unknown>
     throw err;
   }
   try {
-    return JSON.parse(text);
+    return parseJSON(text);
   } catch (err) {
-    throw new TrainerError(
-      TrainerErrorCode.InvalidModel,
-      `${where}: not valid JSON (${(err as Error).message})`,
-    );
+    throw new TrainerError(TrainerErrorCode.InvalidModel, `${where}: ${(err as Error).message}`);
   }
 }

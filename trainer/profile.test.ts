@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FILES } from '../lib/artifact/schema.ts';
+import { FILES } from '../api/artifact.ts';
 import { validateFile } from '../lib/artifact/validate.ts';
 import { binnedPredictions, classPredictions, featureProfile, imageSummaries } from './profile.ts';
 

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
-import type { TrainerConfig, TrainingProgress } from '../api/training.ts';
+import { type TrainerConfig, TrainerEnv } from '../api/trainer.ts';
+import type { TrainingProgress } from '../api/training.ts';
 import { TRAININGJOB_KIND, TRAININGJOB_PLURAL } from '../api/trainingjob.ts';
 import type { Logger } from './log.ts';
 import type { EpochMetrics } from './train.ts';
@@ -58,8 +59,9 @@ function finite(m: Record<string, number>): Record<string, number> {
 /** The kubeconfig to report with: in-cluster (service-account token) or K2K_KUBECONFIG; none otherwise. */
 export function kubeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KubeConfig | undefined {
   const kc = new KubeConfig();
-  if (env.K2K_KUBECONFIG) {
-    kc.loadFromFile(env.K2K_KUBECONFIG);
+  const file = env[TrainerEnv.Kubeconfig];
+  if (file) {
+    kc.loadFromFile(file);
     return kc;
   }
   if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {

@@ -3,7 +3,7 @@
 //   newest checkpoint → train → evaluate → artifact (manifest last) → verify → drop checkpoints.
 // Each phase is a function in the module named for it; this file only says in which order they run.
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import { artifactTarget, preprocessingOf, writeArtifact } from './artifact.ts';
 import { selectBackend } from './backend.ts';

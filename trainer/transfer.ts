@@ -1,6 +1,6 @@
 // Transfer learning: a new model starts from the weights of a committed artifact.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainerConfig } from '../api/training.ts';
+import type { TrainerConfig } from '../api/trainer.ts';
 import { isArtifactError, loadModelHandler, readArtifact } from '../lib/artifact/index.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';

@@ -51,7 +51,7 @@ const DURATION = Number(arg('duration', '4'));
 const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = arg('connections', '1,16,64').split(',').map(Number);
 const IMAGES = arg('images', '1,32').split(',').map(Number);
-/** The server's default K2K_MAX_BATCH_SIZE: the largest batch its batcher forms from small requests. */
+/** The server's default K2K_BATCHING_MAX_BATCH_SIZE: the largest batch its batcher forms from small requests. */
 const MAX_BATCH = 32;
 const PEER = 'kserve-python';
 

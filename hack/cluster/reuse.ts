@@ -1,7 +1,7 @@
 // Whether a command that needs the local cluster (the e2e suite) may use the one it finds in
 // ${K2K_STATE}: the machine has room for one node (one bridge, one node address, fixed ports), and
 // the cluster there is usually somebody's — `npm run demo` left it running, or a developer's
-// `cli.ts node-up`. docs/decisions/0010-one-local-cluster.md says why these rules.
+// `cli.ts node-up`. docs/decisions/0009-one-local-cluster.md says why these rules.
 //
 //   reuse   a whole, healthy cluster: run on it and leave it as it was found
 //   start   nothing running (no state, or the dead leftovers of a crash): start one, stop it after

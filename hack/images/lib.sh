@@ -14,7 +14,9 @@ BUILDAH_RUNROOT="/run/k2k-buildah"
 # OCI archives, one per image, what `ctr images import` loads into the node's containerd.
 ARCHIVE_DIR="$IMAGES_DIR/archives"
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 NODE_IMAGE="localhost/k2k/node:$NODE_MAJOR"
+# shellcheck disable=SC2034 # as above
 PAUSE_IMAGE="localhost/k2k/pause:$PAUSE_VERSION"
 
 log() { printf '[images] %s\n' "$*" >&2; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Pinned versions of everything hack/ builds or installs. Sourced by the other scripts.
 #
 # Kubernetes 1.36 is the newest minor whose modules declare a Go version this machine has

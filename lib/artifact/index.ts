@@ -1,6 +1,29 @@
 // The k2k model artifact (docs/artifact.md): schemas, a writer that makes a version complete or
 // invisible, a verifying reader, tf.io handlers for the model itself, and the binning rules of the
 // drift profile.
+
+export {
+  ARTIFACT_API_VERSION,
+  ARTIFACT_KIND,
+  CHECKPOINTS_DIR,
+  ClassificationPredictions,
+  DATATYPES,
+  DataProfile,
+  EpochMetrics,
+  FeatureProfile,
+  FILES,
+  FORMAT_VERSION,
+  ImageInput,
+  Manifest,
+  ManifestFile,
+  MetricsFile,
+  Normalization,
+  Preprocessing,
+  RegressionPredictions,
+  TabularInput,
+  TensorSpec,
+  TextInput,
+} from '../../api/artifact.ts';
 export {
   binCounts,
   binIndex,
@@ -13,27 +36,5 @@ export {
 export { ArtifactError, type ArtifactErrorCode, ArtifactErrorCodes, isArtifactError } from './errors.ts';
 export { artifactURI } from './paths.ts';
 export { type LoadedArtifact, latestVersion, readArtifact } from './reader.ts';
-export {
-  API_VERSION,
-  CHECKPOINTS_DIR,
-  ClassificationPredictions,
-  DATATYPES,
-  DataProfile,
-  EpochMetrics,
-  FeatureProfile,
-  FILES,
-  FORMAT_VERSION,
-  ImageInput,
-  KIND,
-  Manifest,
-  ManifestFile,
-  MetricsFile,
-  Normalization,
-  Preprocessing,
-  RegressionPredictions,
-  TabularInput,
-  TensorSpec,
-  TextInput,
-} from './schema.ts';
 export { loadModelHandler, saveModelHandler } from './tfjs.ts';
 export { ArtifactWriter, type ManifestMeta, sha256Hex } from './writer.ts';

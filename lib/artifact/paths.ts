@@ -1,6 +1,6 @@
+import { CHECKPOINTS_DIR, FILES } from '../../api/artifact.ts';
 import { joinURI, parseURI } from '../storage/index.ts';
 import { ArtifactError } from './errors.ts';
-import { CHECKPOINTS_DIR, FILES } from './schema.ts';
 
 const VERSION = /^[1-9][0-9]{0,18}$/;
 

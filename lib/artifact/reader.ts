@@ -1,9 +1,15 @@
 // Reads an artifact version and trusts nothing the manifest does not vouch for: every listed
 // file is fetched and checked against its size and sha256 before anything is returned.
+import {
+  type DataProfile,
+  FILES,
+  type Manifest,
+  type MetricsFile,
+  type Preprocessing,
+} from '../../api/artifact.ts';
 import { isStorageError, type ObjectStore, parseURI } from '../storage/index.ts';
 import { ArtifactError } from './errors.ts';
 import { checkArtifactPath, fileURIOf, normalizeArtifactURI } from './paths.ts';
-import { type DataProfile, FILES, type Manifest, type MetricsFile, type Preprocessing } from './schema.ts';
 import { parseJSONFile, validateFile } from './validate.ts';
 import { sha256Hex, weightPaths } from './writer.ts';
 

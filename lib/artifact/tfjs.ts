@@ -3,9 +3,9 @@
 // also loadable by any TensorFlow.js tool. Types only from tfjs: importing this module does not
 // load TensorFlow.js.
 import type { io } from '@tensorflow/tfjs';
+import { FILES } from '../../api/artifact.ts';
 import { ArtifactError } from './errors.ts';
 import type { LoadedArtifact } from './reader.ts';
-import { FILES } from './schema.ts';
 import type { ArtifactWriter } from './writer.ts';
 
 function concat(parts: readonly (ArrayBuffer | Uint8Array)[]): Uint8Array {

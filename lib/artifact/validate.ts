@@ -2,9 +2,10 @@
 // normalization vs. feature count), reported as one line naming the file and the field.
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from '../../api/artifact.ts';
+import { parseJSON } from '../json.ts';
 import { decodeEdges } from './binning.ts';
 import { ArtifactError } from './errors.ts';
-import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from './schema.ts';
 
 const MAX_PROBLEMS = 5;
 
@@ -147,11 +148,8 @@ export function validateFile<T>(uri: string, file: string, value: unknown): T {
 /** Parses a JSON file of the artifact; Invalid naming the file when it is not JSON. */
 export function parseJSONFile(uri: string, file: string, bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return parseJSON(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
-    throw new ArtifactError('Invalid', uri, `not valid JSON (${(err as Error).message})`, {
-      file,
-      cause: err,
-    });
+    throw new ArtifactError('Invalid', uri, (err as Error).message, { file, cause: err });
   }
 }

@@ -1,11 +1,18 @@
 // Writes one artifact version so that it is complete or invisible: every file is uploaded first,
 // and manifest.json — the only thing readers trust — last, listing each file's size and sha256.
 import { createHash } from 'node:crypto';
+import {
+  ARTIFACT_API_VERSION,
+  ARTIFACT_KIND,
+  FILES,
+  FORMAT_VERSION,
+  type Manifest,
+  type ManifestFile,
+} from '../../api/artifact.ts';
 import { isStorageError, type ObjectStore } from '../storage/index.ts';
 import { ArtifactError } from './errors.ts';
 import { checkArtifactPath, fileURIOf, normalizeArtifactURI } from './paths.ts';
-import { API_VERSION, FILES, FORMAT_VERSION, KIND, type Manifest, type ManifestFile } from './schema.ts';
-import { validateFile } from './validate.ts';
+import { parseJSONFile, validateFile } from './validate.ts';
 
 export type ManifestMeta = Omit<Manifest, 'files' | 'apiVersion' | 'kind' | 'formatVersion' | 'createdAt'> & {
   createdAt?: string;
@@ -68,17 +75,7 @@ export class ArtifactWriter {
     await this.#ensureWritable();
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     if (path.endsWith('.json')) {
-      try {
-        this.#json.set(
-          path,
-          JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')),
-        );
-      } catch (err) {
-        throw new ArtifactError('Invalid', this.uri, `not valid JSON (${(err as Error).message})`, {
-          file: path,
-          cause: err,
-        });
-      }
+      this.#json.set(path, parseJSONFile(this.uri, path, bytes));
       // Catch a malformed preprocessing/profile/metrics file before it is uploaded, not at read time.
       validateFile(this.uri, path, this.#json.get(path));
     }
@@ -121,8 +118,8 @@ export class ArtifactWriter {
     }
     const { createdAt, ...rest } = meta;
     const manifest: Manifest = {
-      apiVersion: API_VERSION,
-      kind: KIND,
+      apiVersion: ARTIFACT_API_VERSION,
+      kind: ARTIFACT_KIND,
       formatVersion: FORMAT_VERSION,
       ...rest,
       createdAt: createdAt ?? new Date().toISOString(),

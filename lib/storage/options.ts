@@ -2,6 +2,7 @@
 // mounted as files (one file per variable name), so a pod spec can use either envFrom or a volume.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CREDENTIAL_KEYS, StorageEnv } from '../../api/storage.ts';
 import { StorageError } from './errors.ts';
 
 export interface StorageCredentials {
@@ -26,8 +27,6 @@ export interface StorageOptions {
   idleTimeoutMs?: number;
 }
 
-export const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
-
 function parseBool(name: string, value: string): boolean {
   const v = value.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -35,9 +34,9 @@ function parseBool(name: string, value: string): boolean {
   throw new StorageError('InvalidConfig', '', `${name}="${value}" is not a boolean (true/false)`);
 }
 
-function readSecretDir(dir: string): Partial<Record<(typeof CREDENTIAL_VARS)[number], string>> {
-  const out: Partial<Record<(typeof CREDENTIAL_VARS)[number], string>> = {};
-  for (const name of CREDENTIAL_VARS) {
+function readSecretDir(dir: string): Partial<Record<(typeof CREDENTIAL_KEYS)[number], string>> {
+  const out: Partial<Record<(typeof CREDENTIAL_KEYS)[number], string>> = {};
+  for (const name of CREDENTIAL_KEYS) {
     const file = path.join(dir, name);
     if (!existsSync(file)) continue;
     try {
@@ -47,7 +46,7 @@ function readSecretDir(dir: string): Partial<Record<(typeof CREDENTIAL_VARS)[num
       throw new StorageError(
         'NoCredentials',
         '',
-        `cannot read ${file} (K2K_S3_CREDENTIALS_DIR): ${(err as Error).message}`,
+        `cannot read ${file} (${StorageEnv.CredentialsDir}): ${(err as Error).message}`,
         {
           cause: err,
         },
@@ -73,7 +72,7 @@ function credentialsFrom(vars: Partial<Record<string, string>>): StorageCredenti
  */
 export function storageOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StorageOptions {
   const opts: StorageOptions = {};
-  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  const endpoint = env[StorageEnv.Endpoint] || env[StorageEnv.AnyEndpoint];
   if (endpoint) {
     try {
       const url = new URL(endpoint);
@@ -83,16 +82,16 @@ export function storageOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Sto
     }
     opts.endpoint = endpoint;
   }
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const region = env[StorageEnv.Region] || env[StorageEnv.DefaultRegion];
   if (region) opts.region = region;
-  if (env.K2K_S3_FORCE_PATH_STYLE !== undefined && env.K2K_S3_FORCE_PATH_STYLE !== '') {
-    opts.forcePathStyle = parseBool('K2K_S3_FORCE_PATH_STYLE', env.K2K_S3_FORCE_PATH_STYLE);
+  const pathStyle = env[StorageEnv.ForcePathStyle];
+  if (pathStyle !== undefined && pathStyle !== '') {
+    opts.forcePathStyle = parseBool(StorageEnv.ForcePathStyle, pathStyle);
   } else if (endpoint) {
     opts.forcePathStyle = true;
   }
-  const credentials =
-    credentialsFrom(env) ??
-    (env.K2K_S3_CREDENTIALS_DIR ? credentialsFrom(readSecretDir(env.K2K_S3_CREDENTIALS_DIR)) : undefined);
+  const dir = env[StorageEnv.CredentialsDir];
+  const credentials = credentialsFrom(env) ?? (dir ? credentialsFrom(readSecretDir(dir)) : undefined);
   if (credentials) opts.credentials = credentials;
   return opts;
 }

@@ -27,6 +27,35 @@ describe('parseURI', () => {
   });
 });
 
+describe('parseURI refuses the pod’s credentials and system files', () => {
+  it.each([
+    ['the storage credentials mount', 'file:///var/run/secrets/k2k.dev/storage/AWS_SECRET_ACCESS_KEY'],
+    ['the service-account token through /run', 'file:///run/secrets/kubernetes.io/serviceaccount/token'],
+    ['a path that climbs back into /var/run/secrets', 'file:///tmp/../var/run/secrets/x'],
+    ['a percent-encoded path into /var/run/secrets', 'file:///var/run/%73ecrets/x'],
+    ['a path with doubled slashes into /proc', 'file:////proc//self/environ'],
+    ['/etc itself', 'file:///etc'],
+    ['a device', 'file:///dev/stdin'],
+    ['kernel state', 'file:///sys/kernel/x'],
+  ])('%s', (_name, uri) => {
+    expect(() => parseURI(uri)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidURI',
+        message: expect.stringMatching(
+          /names a path under \/(var\/run\/secrets|run\/secrets|proc|etc|dev|sys), where the pod's credentials/,
+        ),
+      }),
+    );
+  });
+
+  it.each(['file:///etcetera/x.csv', 'file:///tmp/proc/x.csv', 'file:///data/var/run/secrets/x'])(
+    'but not a neighbour: %s',
+    (uri) => {
+      expect(parseURI(uri).scheme).toBe('file');
+    },
+  );
+});
+
 describe('joinURI', () => {
   it.each([
     {

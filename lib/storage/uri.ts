@@ -3,6 +3,7 @@
 // through list() and joinURI().
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PROTECTED_PATHS } from '../../api/schema.ts';
 import { StorageError } from './errors.ts';
 
 export type ParsedURI = { scheme: 's3'; bucket: string; key: string } | { scheme: 'file'; path: string };
@@ -42,6 +43,8 @@ export function parseURI(uri: string): ParsedURI {
     } catch (err) {
       invalid(uri, (err as Error).message);
     }
+    const under = protectedDirectory(p);
+    if (under) invalid(uri, `names a path under ${under}, where the pod's credentials and system files are`);
     return { scheme: 'file', path: p };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1];
@@ -51,6 +54,15 @@ export function parseURI(uri: string): ParsedURI {
       ? `unsupported scheme "${scheme}"; expected s3:// or file://`
       : 'expected s3://bucket/key or file:///path',
   );
+}
+
+/**
+ * The protected directory (api's PROTECTED_PATHS, which the CRDs refuse too) that a path lies
+ * in, after "..", "." and repeated slashes are resolved; percent-encoding is already decoded.
+ */
+export function protectedDirectory(p: string): string | undefined {
+  const normalized = path.posix.normalize(p);
+  return PROTECTED_PATHS.find((dir) => normalized === dir || normalized.startsWith(`${dir}/`));
 }
 
 /** A file URI for an absolute path (percent-encoded as URL rules require). */

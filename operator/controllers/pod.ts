@@ -10,11 +10,6 @@ import type {
 import type { Resources } from '../../api/index.ts';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
-/**
- * Where k2k's programs write their termination message: the trainer its artifact or error, the
- * model server why it gave up loading (api/model-load.ts). The kubelet copies it into the pod status.
- */
-export const TERMINATION_LOG = '/dev/termination-log';
 /** The uid and gid of k2k's images (distroless "nonroot"). */
 export const NONROOT_ID = 65532;
 

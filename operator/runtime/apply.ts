@@ -4,7 +4,9 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
+import type { RuntimeMetrics } from './metrics.ts';
 import { discoverResource, kubeRequest, resourcePath } from './rest.ts';
+import { upToDate, withAppliedHash } from './uptodate.ts';
 
 export const FIELD_MANAGER = 'k2k-operator';
 
@@ -23,6 +25,41 @@ export async function apply<T extends KubernetesObject>(
   opts: ApplyOptions = {},
 ): Promise<T> {
   return send(kc, obj, undefined, opts);
+}
+
+export interface ChildApply<T extends KubernetesObject = KubernetesObject> {
+  desired: T;
+  /** The child as the informer's cache has it now; undefined when it does not exist. */
+  live: T | undefined;
+  /** What the desired state's hash is taken of, when `desired` copies parts of `live` (see upToDate). */
+  hashed?: KubernetesObject;
+}
+
+/**
+ * Applies each child whose live copy does not already hold its desired state (uptodate.ts);
+ * returns each child as stored (applied) or as cached (skipped), in order. Children within one
+ * stage are applied in parallel; stages run one after the other, so a later stage can rely on
+ * an earlier one (a Job after the ServiceAccount its pods run as).
+ */
+export async function applyChildren(
+  kc: KubeConfig,
+  stages: ChildApply[][],
+  metrics?: RuntimeMetrics,
+  /** How one child is applied (default: apply); controllers wrap it to classify refusals. */
+  applyOne: (kc: KubeConfig, obj: KubernetesObject) => Promise<KubernetesObject> = apply,
+): Promise<KubernetesObject[]> {
+  const result: KubernetesObject[] = [];
+  for (const stage of stages) {
+    const stored = await Promise.all(
+      stage.map(async ({ desired, live, hashed }) => {
+        const fresh = upToDate(desired, live, hashed);
+        metrics?.applies.inc({ kind: desired.kind ?? '', result: fresh ? 'unchanged' : 'applied' });
+        return fresh ? live! : applyOne(kc, withAppliedHash(desired, hashed));
+      }),
+    );
+    result.push(...stored);
+  }
+  return result;
 }
 
 /**
@@ -82,6 +119,8 @@ async function send<T extends KubernetesObject>(
     query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? true },
     body: { ...obj, metadata },
     contentType: PatchStrategy.ServerSideApply,
+    // Status tells users what happened: it goes ahead of waiting child applies.
+    priority: subresource === 'status' ? 'high' : 'normal',
   });
 }
 

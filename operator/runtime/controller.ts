@@ -143,9 +143,11 @@ export class Controller {
     informer.on('add', enqueue);
     informer.on('delete', enqueue);
     informer.on('update', (obj, old) => {
-      enqueue(obj);
-      // An object that changed owner (or mapping) concerns its old key too.
-      if (old && old !== obj) enqueue(old);
+      // An object that changed owner (or mapping) concerns its old key too. The same key is
+      // queued once: queued twice, a worker that took it at the first add would run it again.
+      const now = keys(obj);
+      const before = old && old !== obj ? keys(old).filter((k) => !now.includes(k)) : [];
+      for (const key of [...now, ...before]) this.enqueue(key);
     });
     return this;
   }

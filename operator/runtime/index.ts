@@ -1,6 +1,14 @@
 // k2k's operator runtime: informers, work queues, controllers, leader election, metrics, probes and
 // server-side apply. Reusable plumbing: nothing here knows about the k2k kinds.
-export { type ApplyOptions, apply, applyStatus, FIELD_MANAGER, getObject } from './apply.ts';
+export {
+  type ApplyOptions,
+  apply,
+  applyChildren,
+  applyStatus,
+  type ChildApply,
+  FIELD_MANAGER,
+  getObject,
+} from './apply.ts';
 export { Controller, type ControllerOptions, type ReconcileResult, type Reconciler } from './controller.ts';
 export {
   apiStatus,
@@ -19,6 +27,7 @@ export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from 
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export { Manager, type ManagerOptions } from './manager.ts';
 export { type ReconcileOutcome, RuntimeMetrics } from './metrics.ts';
+export { type Priority, RateLimiter, type RateLimitOptions } from './ratelimit.ts';
 export {
   allows,
   appliesServerSide,
@@ -36,6 +45,8 @@ export {
   VERBS,
   type Verb,
 } from './rbac.ts';
-export { discoverResource, kubeRequest, type RequestOptions, resourcePath } from './rest.ts';
+export { discoverResource, kubeRequest, type RequestOptions, resourcePath, setRateLimit } from './rest.ts';
 export { InformerSet, type NamespaceScope, type Source, scopedRefs } from './scope.ts';
+export { dropUnreadFields, type Transform } from './transform.ts';
+export { APPLIED_HASH_ANNOTATION, desiredHash, upToDate, withAppliedHash } from './uptodate.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';

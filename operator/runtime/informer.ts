@@ -14,6 +14,7 @@ import { keyOf, type ObjectKey } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { kubeRequest, resourcePath } from './rest.ts';
+import type { Transform } from './transform.ts';
 
 export interface ResourceRef {
   apiVersion: string;
@@ -37,6 +38,8 @@ export interface InformerOptions {
   pageSize?: number;
   /** How long the server keeps a watch open before ending it (default: random, 5 to 10 minutes). */
   watchTimeoutSeconds?: number;
+  /** Applied to every object before it enters the cache (drop what no reader needs). */
+  transform?: Transform;
 }
 
 /**
@@ -196,7 +199,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       });
       // List items carry no apiVersion/kind; fill them in so a cached object looks like a watched one.
       for (const item of page.items ?? [])
-        items.push({ ...item, apiVersion: this.ref.apiVersion, kind: this.ref.kind });
+        items.push(this.transform({ ...item, apiVersion: this.ref.apiVersion, kind: this.ref.kind }));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -295,9 +298,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       return;
     }
     if (old && old.metadata?.resourceVersion === rv) return;
-    this.cache.set(key, obj);
-    if (old) this.emit('update', obj, old);
-    else this.emit('add', obj);
+    const kept = this.transform(obj);
+    this.cache.set(key, kept);
+    if (old) this.emit('update', kept, old);
+    else this.emit('add', kept);
+  }
+
+  private transform(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
   }
 
   private resyncAll(): void {

@@ -13,6 +13,7 @@ import { type LeaderElectionOptions, LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
 import { InformerSet, type NamespaceScope, scopedRefs } from './scope.ts';
+import { dropUnreadFields } from './transform.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -24,7 +25,7 @@ export interface ManagerOptions {
   /** Stop on SIGTERM and SIGINT (default true). A second signal exits at once. */
   handleSignals?: boolean;
   /** Passed to every informer the manager creates. */
-  informerOptions?: Pick<InformerOptions, 'resyncMs' | 'stuckAfterMs'>;
+  informerOptions?: Pick<InformerOptions, 'resyncMs' | 'stuckAfterMs' | 'transform'>;
 }
 
 export class Manager {
@@ -68,6 +69,7 @@ export class Manager {
     let informer = this.informers.get(id);
     if (!informer) {
       informer = new Informer(this.kc, ref, {
+        transform: dropUnreadFields,
         ...this.opts.informerOptions,
         logger: this.log,
         metrics: this.metrics,

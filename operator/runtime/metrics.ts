@@ -13,6 +13,7 @@ export class RuntimeMetrics {
   readonly informerHealthy: Gauge<'resource'>;
   readonly informerRelists: Counter<'resource'>;
   readonly leader: Gauge<'identity'>;
+  readonly applies: Counter<'kind' | 'result'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -57,6 +58,12 @@ export class RuntimeMetrics {
       name: 'k2k_informer_relists_total',
       help: 'Full lists an informer made after its watch failed or expired (410 Gone).',
       labelNames: ['resource'] as const,
+      registers,
+    });
+    this.applies = new Counter({
+      name: 'k2k_child_applies_total',
+      help: 'Children a reconcile wanted in place, per kind: applied (a PATCH was sent) or unchanged (the cached child already held the desired state).',
+      labelNames: ['kind', 'result'] as const,
       registers,
     });
     this.leader = new Gauge({

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { featureDrifted, perFeatureKsAlpha } from './decision.ts';
+import { DECISION_SETTINGS, FEATURE_DRIFT_CASES } from './decision-cases.ts';
 import type { DriftReport, FeatureDrift } from './monitor.ts';
 
-const settings = { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 };
+const settings = DECISION_SETTINGS;
 
 function feature(psi: number, pValue: number): FeatureDrift {
   return { name: 'f', edges: [], referenceCounts: [], windowCounts: [], psi, ks: { statistic: 0, pValue } };
@@ -13,15 +14,7 @@ function report(samples: number, features: FeatureDrift[]): DriftReport {
 }
 
 describe('featureDrifted', () => {
-  it.each([
-    ['drifts when PSI is over and the p-value under the per-feature level', 200, 0.3, 0.001, 1, true],
-    ['does not drift with fewer rows than min_samples', 199, 0.3, 0.001, 1, false],
-    ['does not drift on a large but insignificant shift', 500, 0.3, 0.2, 1, false],
-    ['does not drift on a significant but small shift', 500, 0.1, 1e-9, 1, false],
-    ['does not drift at exactly the PSI threshold', 500, 0.2, 1e-9, 1, false],
-    ['splits alpha over the features: 0.02 passes alone', 500, 0.3, 0.02, 1, true],
-    ['splits alpha over the features: 0.02 fails among four (0.05 / 4)', 500, 0.3, 0.02, 4, false],
-  ])('%s', (_name, samples, psi, pValue, features, want) => {
+  it.each(FEATURE_DRIFT_CASES)('%s', (_name, samples, psi, pValue, features, want) => {
     const f = feature(psi, pValue);
     const others = Array.from({ length: features - 1 }, () => feature(0, 1));
     expect(featureDrifted(f, report(samples, [f, ...others]), settings)).toBe(want);

@@ -1,6 +1,7 @@
 // When a feature counts as drifted. The same rule is exported as k2k_drift_feature_drifted and
 // written in PromQL in config/prometheus/k2k-alerts.yaml (K2KFeatureDrift), which compares the
-// exported statistics with the exported thresholds: change one, change the other.
+// exported statistics with the exported thresholds: change one, change the other. Both answer the
+// table in decision-cases.ts (decision.test.ts here, test/integration/alerts.test.ts for PromQL).
 import type { DriftReport, DriftSettings, FeatureDrift } from './monitor.ts';
 
 /**
@@ -8,7 +9,7 @@ import type { DriftReport, DriftSettings, FeatureDrift } from './monitor.ts';
  * (Bonferroni), since at alpha 0.05 one of many features would "drift" by chance in most windows.
  */
 export function perFeatureKsAlpha(settings: DriftSettings, features: number): number {
-  return settings.ksAlpha / Math.max(1, features);
+  return settings.ksPValueThreshold / Math.max(1, features);
 }
 
 /**

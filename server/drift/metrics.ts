@@ -6,7 +6,8 @@ import { featureDrifted, perFeatureKsAlpha } from './decision.ts';
 import type { DriftReport, DriftSettings, FeatureDrift } from './monitor.ts';
 
 const FEATURE_LABELS = ['feature'] as const;
-const BUCKET_LABELS = ['feature', 'le'] as const;
+// Not `le`: Prometheus reserves it for histograms, and a gauge cannot be one (promtool check metrics).
+const CUMULATIVE_LABELS = ['feature', 'upper_edge'] as const;
 const BIN_LABELS = ['bin'] as const;
 const THRESHOLD_LABELS = ['threshold'] as const;
 
@@ -18,7 +19,7 @@ interface Drift {
 /** What the drift series read at scrape time: the current model's monitor, if any. */
 export type DriftSource = () => Drift | undefined;
 
-function le(v: number): string {
+function upperEdge(v: number): string {
   return v === Infinity ? '+Inf' : String(v);
 }
 
@@ -74,25 +75,30 @@ export function registerDriftMetrics(registry: Registry, source: DriftSource): v
     '1 when the window has at least min_samples rows, PSI is over its threshold and the KS p-value under the Bonferroni-corrected level.',
     (f, d) => (featureDrifted(f, d.report, d.settings) ? 1 : 0),
   );
-  const bucketGauge = (name: string, help: string, counts: (f: FeatureDrift) => number[], ratio: boolean) =>
-    featureGauge(name, help, BUCKET_LABELS, (set, f) => {
+  const cumulativeGauge = (
+    name: string,
+    help: string,
+    counts: (f: FeatureDrift) => number[],
+    ratio: boolean,
+  ) =>
+    featureGauge(name, help, CUMULATIVE_LABELS, (set, f) => {
       const c = counts(f);
       const total = ratio ? c.reduce((s, x) => s + x, 0) || 1 : 1;
       let cum = 0;
       for (let i = 0; i < c.length; i++) {
         cum += c[i] as number;
-        set({ feature: f.name, le: le(f.edges[i + 1] as number) }, cum / total);
+        set({ feature: f.name, upper_edge: upperEdge(f.edges[i + 1] as number) }, cum / total);
       }
     });
-  bucketGauge(
-    'k2k_drift_feature_window_bucket',
-    'Cumulative count of window rows per profile bin (upper edge le), per input feature: a histogram of live inputs on the training bins.',
+  cumulativeGauge(
+    'k2k_drift_feature_window_rows',
+    'Window rows at or under each profile bin upper_edge (cumulative), per input feature: the live inputs on the training bins.',
     (f) => f.windowCounts,
     false,
   );
-  bucketGauge(
+  cumulativeGauge(
     'k2k_drift_feature_reference_ratio',
-    'Cumulative fraction of training rows per profile bin (upper edge le), per input feature.',
+    'Fraction of training rows at or under each profile bin upper_edge (cumulative), per input feature.',
     (f) => f.referenceCounts,
     true,
   );
@@ -128,10 +134,10 @@ export function registerDriftMetrics(registry: Registry, source: DriftSource): v
       if (!d) return;
       const s = d.settings;
       this.set({ threshold: 'psi' }, s.psiThreshold);
-      this.set({ threshold: 'ks_pvalue' }, s.ksAlpha);
+      this.set({ threshold: 'ks_pvalue' }, s.ksPValueThreshold);
       this.set({ threshold: 'ks_pvalue_bonferroni' }, perFeatureKsAlpha(s, d.report.features.length));
       this.set({ threshold: 'min_samples' }, s.minSamples);
-      this.set({ threshold: 'window' }, s.window);
+      this.set({ threshold: 'window' }, s.windowSize);
     },
   });
   new Gauge({
@@ -170,7 +176,7 @@ export function registerDriftMetrics(registry: Registry, source: DriftSource): v
       },
     });
   binGauge(
-    'k2k_drift_prediction_window_count',
+    'k2k_drift_prediction_window_rows',
     'Window predictions per class (or regression bin upper edge).',
     false,
   );

@@ -22,12 +22,12 @@ export interface DriftProfile {
 
 export interface DriftSettings {
   /** Rows kept in the sliding window. */
-  window: number;
+  windowSize: number;
   /** Fewer rows than this: alerts must not fire (exported so the rule can compare). */
   minSamples: number;
   psiThreshold: number;
   /** Family-wise significance level of the per-feature KS tests; divided by the feature count. */
-  ksAlpha: number;
+  ksPValueThreshold: number;
 }
 
 export interface FeatureDrift {
@@ -114,8 +114,8 @@ export class DriftMonitor {
       return ref;
     });
     this.featureNames = extractor.names;
-    this.inputs = new Ring(settings.window, Math.max(1, this.reference.length));
-    this.outputs = new Ring(settings.window, 1);
+    this.inputs = new Ring(settings.windowSize, Math.max(1, this.reference.length));
+    this.outputs = new Ring(settings.windowSize, 1);
     this.last = { samples: 0, evaluatedAt: 0, features: [] };
   }
 

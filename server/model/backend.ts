@@ -3,9 +3,9 @@
 // docs/decisions/0003), else WebAssembly, else plain JavaScript. "auto" tries them in that order,
 // as the trainer does; a named backend must work or the server does not start.
 import * as tf from '@tensorflow/tfjs';
+import type { ServerSettings } from '../../api/server.ts';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendRequest = (typeof BACKENDS)[number];
+export type BackendRequest = ServerSettings['backend'];
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 

@@ -1,7 +1,7 @@
 // Turning JSON tensors (TF Serving's nested arrays, the Open Inference Protocol's flat or nested
 // `data`) into typed buffers, checking every element: the model must never see a NaN, a string in
 // a number column or a ragged batch. Error messages name the JSON path of the first bad element.
-import { DATATYPES } from '../../lib/artifact/schema.ts';
+import { DATATYPES } from '../../api/artifact.ts';
 import { ServeError } from '../errors.ts';
 
 export { DATATYPES };

@@ -22,7 +22,7 @@ beforeAll(async () => {
   await initBackend('wasm');
   dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-fuzz-'));
   const uri = await writeTabularArtifact(store, fileURI(dir), 'tiny', '1');
-  app = await buildApp({ settings: testSettings(uri, { bodyLimit: 64 * 1024 }), store });
+  app = await buildApp({ settings: testSettings(uri, { bodyLimitBytes: 64 * 1024 }), store });
   await waitReady(app);
 });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { buildApp } from '../app.ts';
 import { initBackend } from '../model/backend.ts';
 import {
@@ -45,7 +46,7 @@ describe('micro-batching', () => {
     const total = sizes.reduce((s, n) => s + n, 0);
     const app = await buildApp({
       settings: testSettings(joinURI(root, 'tiny', '1/'), {
-        batch: { maxBatchSize: total, maxWaitMs: 60_000 },
+        batching: { maxBatchSize: total, maxDelayMs: 60_000 },
       }),
       store,
     });
@@ -55,7 +56,7 @@ describe('micro-batching', () => {
       const batched = await Promise.all(inputs.map((rows) => infer(app, rows)));
       // The same rows one request at a time, from an app that does not batch.
       const single = await buildApp({
-        settings: testSettings(joinURI(root, 'tiny', '1/'), { batch: { maxBatchSize: 1, maxWaitMs: 0 } }),
+        settings: testSettings(joinURI(root, 'tiny', '1/'), { batching: { maxBatchSize: 1, maxDelayMs: 0 } }),
         store,
       });
       try {
@@ -82,7 +83,9 @@ describe('micro-batching', () => {
 
   it('splits a burst larger than the maximum batch into several calls', async () => {
     const app = await buildApp({
-      settings: testSettings(joinURI(root, 'tiny', '1/'), { batch: { maxBatchSize: 4, maxWaitMs: 60_000 } }),
+      settings: testSettings(joinURI(root, 'tiny', '1/'), {
+        batching: { maxBatchSize: 4, maxDelayMs: 60_000 },
+      }),
       store,
     });
     try {
@@ -104,7 +107,7 @@ describe('hot reload', () => {
     const modelURI = joinURI(root, 'tiny/');
     // Requests wait in the batcher until the batch is full (100 rows) or the version is retired.
     const app = await buildApp({
-      settings: testSettings(modelURI, { batch: { maxBatchSize: 100, maxWaitMs: 60_000 } }),
+      settings: testSettings(modelURI, { batching: { maxBatchSize: 100, maxDelayMs: 60_000 } }),
       store,
     });
     try {
@@ -117,7 +120,18 @@ describe('hot reload', () => {
           return r;
         }),
       );
-      await new Promise((r) => setTimeout(r, 50));
+      // All five wait in the batcher (the batch never fills), none answered.
+      await eventually(
+        async () =>
+          total(
+            parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body),
+            'k2k_requests_in_flight',
+            {
+              protocol: 'v2',
+            },
+          ) === 5,
+        { what: 'five requests in flight', intervalMs: 10 },
+      );
       expect(finished).toBe(0);
 
       await writeTabularArtifact(store, root, 'tiny', '2');
@@ -187,8 +201,11 @@ describe('hot reload', () => {
       await app.models.load();
       app.models.startPolling(50);
       await writeTabularArtifact(store, root, 'polled', '11');
-      for (let i = 0; i < 400 && app.models.current?.version !== '11'; i++)
-        await new Promise((r) => setTimeout(r, 25));
+      await eventually(() => app.models.current?.version === '11', {
+        what: 'the poll to load version 11',
+        timeoutMs: 10_000,
+        intervalMs: 25,
+      });
       expect(app.models.current?.version).toBe('11');
       const m = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body);
       const info = m.filter((x) => x.name === 'k2k_model_info');

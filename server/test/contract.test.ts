@@ -2,8 +2,8 @@
 // token ids, the image summary features of profile.json, and the bins of those features. These
 // tests feed the same data through the trainer's code and the server's and compare the results.
 import { describe, expect, it } from 'vitest';
+import { type DataProfile, FILES } from '../../api/artifact.ts';
 import { decodeEdges } from '../../lib/artifact/binning.ts';
-import { type DataProfile, FILES } from '../../lib/artifact/schema.ts';
 import { validateFile } from '../../lib/artifact/validate.ts';
 import { encode, tokenize as trainerTokenize, vocabularyIndex } from '../../trainer/datasets/tokenizer.ts';
 import { binnedPredictions, featureProfile, imageSummaries } from '../../trainer/profile.ts';
@@ -89,10 +89,10 @@ function serverWindow(
   const features = withSample ? profile.features : profile.features.map(({ sample: _, ...f }) => f);
   const extractor = featureExtractor({ kind: 'tabular', features: FEATURES, normalization: null }, FEATURES);
   const monitor = new DriftMonitor({ ...profile, features }, extractor, {
-    window: 2 * ROWS,
+    windowSize: 2 * ROWS,
     minSamples: 1,
     psiThreshold: 0.2,
-    ksAlpha: 0.05,
+    ksPValueThreshold: 0.05,
   });
   const rows = columns[0]!.length;
   const inputs = new Float32Array(rows * FEATURES.length);

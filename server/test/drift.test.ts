@@ -28,7 +28,7 @@ let dir: string;
 let tabularURI: string;
 let imageURI: string;
 const WINDOW = 600;
-const drift = { window: WINDOW, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 };
+const drift = { windowSize: WINDOW, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 };
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -88,8 +88,8 @@ describe('drift of tabular inputs', () => {
       expect(sample(m, 'k2k_drift_feature_ks_pvalue', { feature }), feature).toBeGreaterThan(bonferroni);
       expect(sample(m, 'k2k_drift_feature_drifted', { feature })).toBe(0);
       // The live histogram on the profile's bins holds every window row.
-      expect(sample(m, 'k2k_drift_feature_window_bucket', { feature, le: '+Inf' })).toBe(WINDOW);
-      expect(sample(m, 'k2k_drift_feature_reference_ratio', { feature, le: '+Inf' })).toBe(1);
+      expect(sample(m, 'k2k_drift_feature_window_rows', { feature, upper_edge: '+Inf' })).toBe(WINDOW);
+      expect(sample(m, 'k2k_drift_feature_reference_ratio', { feature, upper_edge: '+Inf' })).toBe(1);
     }
     expect(sample(m, 'k2k_drift_prediction_psi')).toBeLessThan(0.2);
     expect(sample(m, 'k2k_drift_prediction_chi2_pvalue')).toBeGreaterThan(0.01);
@@ -182,7 +182,7 @@ describe('drift of predictions', () => {
         await post(tabularRows(WINDOW, 4321));
         let m = await scrape(app);
         expect(sample(m, 'k2k_drift_prediction_psi')).toBeLessThan(0.2);
-        expect(sample(m, 'k2k_drift_prediction_window_count', { bin: '+Inf' })).toBeGreaterThan(0);
+        expect(sample(m, 'k2k_drift_prediction_window_rows', { bin: '+Inf' })).toBeGreaterThan(0);
         // Every feature three standard deviations off: outputs and reconstruction errors move.
         await post(
           tabularRows(

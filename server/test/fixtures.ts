@@ -6,14 +6,17 @@ import {
   ArtifactWriter,
   artifactURI,
   type DataProfile,
+  loadModelHandler,
   type ManifestMeta,
   type Preprocessing,
+  readArtifact,
   saveModelHandler,
 } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
-import type { ServerSettings } from '../config.ts';
+import type { LoadedSettings } from '../config.ts';
 import { tokenize } from '../model/preprocess.ts';
 
 /** The trainer's seeded generator, so test data is reproducible. */
@@ -263,7 +266,7 @@ export async function writeTextArtifact(
   return uri;
 }
 
-export function testSettings(modelUri: string, overrides: Partial<ServerSettings> = {}): ServerSettings {
+export function testSettings(modelUri: string, overrides: Partial<LoadedSettings> = {}): LoadedSettings {
   return {
     modelUri,
     modelName: 'tiny',
@@ -271,17 +274,23 @@ export function testSettings(modelUri: string, overrides: Partial<ServerSettings
     host: '127.0.0.1',
     port: 0,
     admin: { host: '127.0.0.1', port: 0 },
-    timeouts: { headersMs: 10_000, requestMs: 30_000, idleMs: 120_000 },
-    json: { maxDepth: 32, maxElements: 2_000_000 },
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 30,
+    idleTimeoutSeconds: 120,
+    maxJsonDepth: 32,
+    maxJsonElements: 2_000_000,
+    maxRequestRows: 8192,
     maxEventLoopDelayMs: 0,
     backend: 'wasm',
-    batch: { maxBatchSize: 32, maxWaitMs: 0 },
-    bodyLimit: 1024 * 1024,
-    pollIntervalMs: 0,
-    loadRetry: { attempts: 1, delayMs: 0 },
-    drift: { window: 1000, minSamples: 200, psiThreshold: 0.2, ksAlpha: 0.05 },
-    shutdownDelayMs: 0,
-    shutdownTimeoutMs: 10_000,
+    batching: { maxBatchSize: 32, maxDelayMs: 0 },
+    bodyLimitBytes: 1024 * 1024,
+    pollIntervalSeconds: 0,
+    loadAttempts: 1,
+    loadRetrySeconds: 0,
+    drift: { windowSize: 1000, minSamples: 200, psiThreshold: 0.2, ksPValueThreshold: 0.05 },
+    shutdownDelaySeconds: 0,
+    shutdownTimeoutSeconds: 10,
+    terminationLog: '/dev/termination-log',
     logLevel: 'silent',
     ...overrides,
   };
@@ -291,13 +300,14 @@ export function testSettings(modelUri: string, overrides: Partial<ServerSettings
 export async function waitReady(app: {
   inject: (o: { method: 'GET'; url: string }) => Promise<{ statusCode: number; body: string }>;
 }) {
-  for (let i = 0; i < 600; i++) {
-    const r = await app.inject({ method: 'GET', url: '/readyz' });
-    if (r.statusCode === 200) return;
-    if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error('model not ready after 30s');
+  await eventually(
+    async () => {
+      const r = await app.inject({ method: 'GET', url: '/readyz' });
+      if (r.body.includes('load failed')) throw new Error(`model load failed: ${r.body}`);
+      return r.statusCode === 200;
+    },
+    { what: 'the model to be ready', intervalMs: 50 },
+  );
 }
 
 export interface Sample {
@@ -410,4 +420,18 @@ export async function writeScoringArtifact(
   );
   net.dispose();
   return uri;
+}
+
+/** The model's own answer for raw tabular rows, computed without the server (normalise, predict). */
+export async function referencePredictions(
+  store: ObjectStore,
+  uri: string,
+  rows: number[][],
+): Promise<number[][]> {
+  const model = await tf.loadLayersModel(loadModelHandler(await readArtifact(store, uri)));
+  const x = tf.tensor2d(rows.map((r) => r.map((v, i) => (v - TABULAR.mean[i]!) / TABULAR.std[i]!)));
+  const y = (model.predict(x) as tf.Tensor).arraySync() as number[][];
+  x.dispose();
+  model.dispose();
+  return y;
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { buildApp } from '../app.ts';
-import type { ServerSettings } from '../config.ts';
+import type { LoadedSettings } from '../config.ts';
 import { initBackend } from '../model/backend.ts';
 import { tabularRows, testSettings, waitReady, writeTabularArtifact } from './fixtures.ts';
 
@@ -27,7 +27,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** A ready server listening on a loopback port; closed by the caller. */
 async function listening(
-  overrides: Partial<ServerSettings> = {},
+  overrides: Partial<LoadedSettings> = {},
 ): Promise<{ app: FastifyInstance; base: string }> {
   const app = await buildApp({ settings: testSettings(uri, overrides), store });
   await waitReady(app);
@@ -95,7 +95,11 @@ function trickle(base: string, head: string, tail: string, everyMs: number): Tri
 
 describe('slow clients (slowloris)', () => {
   it('cuts off clients that trickle headers or a body, and answers others meanwhile', async () => {
-    const { app, base } = await listening({ timeouts: { headersMs: 1000, requestMs: 2000, idleMs: 60_000 } });
+    const { app, base } = await listening({
+      headersTimeoutSeconds: 1,
+      requestTimeoutSeconds: 2,
+      idleTimeoutSeconds: 60,
+    });
     const body = tfBody(tabularRows(1, 3));
     const clients = [
       // Headers that never end: one more header byte every 100 ms keeps the socket busy.
@@ -136,9 +140,10 @@ describe('bodies too deep or too large', () => {
   let base: string;
   beforeAll(async () => {
     ({ app, base } = await listening({
-      bodyLimit: 1024 * 1024,
-      json: { maxDepth: 32, maxElements: 10_000 },
-      batch: { maxBatchSize: 32, maxWaitMs: 0, maxRequestRows: 100 },
+      bodyLimitBytes: 1024 * 1024,
+      maxJsonDepth: 32,
+      maxJsonElements: 10_000,
+      maxRequestRows: 100,
     }));
   });
   afterAll(() => app?.close());
@@ -241,7 +246,7 @@ describe('an overload burst', () => {
   it('answers the excess with 503 and Retry-After, never 500, and serves normally afterwards', async () => {
     const { app, base } = await listening({
       maxEventLoopDelayMs: 50,
-      batch: { maxBatchSize: 16, maxWaitMs: 0, maxQueuedRows: 64 },
+      batching: { maxBatchSize: 16, maxDelayMs: 0, maxQueuedRows: 64 },
     });
     try {
       const burst = await Promise.all(

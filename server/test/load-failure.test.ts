@@ -155,7 +155,8 @@ describe('a failure that heals', () => {
     const app = await buildApp({
       settings: testSettings(joinURI(root, 'late/'), {
         modelName: 'late',
-        loadRetry: { attempts: 20, delayMs: 100 },
+        loadAttempts: 20,
+        loadRetrySeconds: 0.1,
       }),
       store,
       onLoadFailure: (f) => gaveUp.push(f.code),

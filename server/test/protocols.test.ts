@@ -3,19 +3,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
-import { createTestBucket, testStorageOptions } from '../../lib/storage/testing.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { buildApp } from '../app.ts';
 import { initBackend } from '../model/backend.ts';
 import {
   IMAGE_SIZE,
   images,
   parseMetrics,
+  referencePredictions,
   sample,
-  TABULAR,
   tabularRows,
   testSettings,
   total,
@@ -33,16 +32,8 @@ let imageURI: string;
 let textURI: string;
 let app: FastifyInstance;
 
-/** The model's own answer for raw rows, computed without the server (normalise, predict). */
-async function reference(uri: string, rows: number[][]): Promise<number[][]> {
-  const { readArtifact, loadModelHandler } = await import('../../lib/artifact/index.ts');
-  const model = await tf.loadLayersModel(loadModelHandler(await readArtifact(store, uri)));
-  const x = tf.tensor2d(rows.map((r) => r.map((v, i) => (v - TABULAR.mean[i]!) / TABULAR.std[i]!)));
-  const y = (model.predict(x) as tf.Tensor).arraySync() as number[][];
-  x.dispose();
-  model.dispose();
-  return y;
-}
+/** The model's own answer for raw rows, computed without the server. */
+const reference = (uri: string, rows: number[][]) => referencePredictions(store, uri, rows);
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -568,7 +559,7 @@ describe('a client that hangs up', () => {
   it('is counted as 499 and leaves no request in flight', async () => {
     // The request waits in the batcher (the batch never fills) until the client gives up.
     const live = await buildApp({
-      settings: testSettings(tabularURI, { batch: { maxBatchSize: 1000, maxWaitMs: 60_000 } }),
+      settings: testSettings(tabularURI, { batching: { maxBatchSize: 1000, maxDelayMs: 60_000 } }),
       store,
     });
     try {
@@ -589,10 +580,16 @@ describe('a client that hangs up', () => {
             protocol: 'tfserving',
           },
         );
-      while ((await inFlight()) !== 1) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => (await inFlight()) === 1, {
+        what: 'the request in flight',
+        intervalMs: 20,
+      });
       abort.abort();
       await expect(pending).rejects.toThrow();
-      while ((await inFlight()) !== 0) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => (await inFlight()) === 0, {
+        what: 'no request in flight',
+        intervalMs: 20,
+      });
       const m = parseMetrics((await live.inject({ method: 'GET', url: '/metrics' })).body);
       expect(sample(m, 'k2k_requests_total', { protocol: 'tfserving', code: '499' })).toBe(1);
       live.models.current?.retire(); // the abandoned rows still run; nothing must break
@@ -604,32 +601,6 @@ describe('a client that hangs up', () => {
       expect(ok.statusCode).toBe(200);
     } finally {
       await live.close();
-    }
-  });
-});
-
-describe('loading from the S3 server', () => {
-  it('loads an artifact from s3:// and serves it', async () => {
-    const opts = testStorageOptions();
-    const s3 = openStore(opts);
-    const bucket = await createTestBucket('k2k-server', opts);
-    const uri = await writeTabularArtifact(s3, `s3://${bucket}/models`, 'tiny', '1700000000');
-    // The model URI form: the latest complete version under s3://…/models/tiny/.
-    const served = await buildApp({ settings: testSettings(`s3://${bucket}/models/tiny/`), store: s3 });
-    try {
-      await waitReady(served);
-      expect(served.models.current?.uri).toBe(uri);
-      const r = await served.inject({
-        method: 'POST',
-        url: '/v1/models/tiny:predict',
-        payload: { instances: rows },
-      });
-      expect(r.statusCode).toBe(200);
-      expect(r.json().predictions).toEqual(
-        await reference(tabularURI, rows).then((w) => w.map((p) => p.map((v) => expect.closeTo(v, 5)))),
-      );
-    } finally {
-      await served.close();
     }
   });
 });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { initBackend } from '../model/backend.ts';
 import { parseMetrics, sample, tabularRows, writeTabularArtifact } from './fixtures.ts';
 import { spawnServer } from './process.ts';
@@ -25,27 +26,21 @@ async function startServer(env: Record<string, string>) {
   return { ...server, address: await server.listening() };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('graceful shutdown', () => {
   it('answers every in-flight request after SIGTERM, then exits 0', async () => {
     // Requests wait in the batcher (no batch fills, the wait is long) so they are surely in flight.
     const server = await startServer({
       K2K_MODEL_URI: joinURI(uri),
       K2K_MODEL_NAME: 'tiny',
-      K2K_MAX_BATCH_SIZE: '1000',
-      K2K_MAX_BATCH_WAIT_MS: '10000',
+      K2K_BATCHING_MAX_BATCH_SIZE: '1000',
+      K2K_BATCHING_MAX_DELAY_MS: '10000',
       K2K_LOG_LEVEL: 'info',
     });
     try {
-      await until('ready', async () => ((await fetch(`${server.address}/readyz`)).ok ? true : undefined));
+      await eventually(async () => (await fetch(`${server.address}/readyz`)).ok, {
+        what: 'ready',
+        intervalMs: 50,
+      });
       const requests = Array.from({ length: 8 }, (_, i) =>
         fetch(`${server.address}/v1/models/tiny:predict`, {
           method: 'POST',
@@ -53,10 +48,13 @@ describe('graceful shutdown', () => {
           body: JSON.stringify({ instances: tabularRows(3, 700 + i) }),
         }).then(async (r) => ({ status: r.status, body: (await r.json()) as { predictions?: number[][] } })),
       );
-      await until('8 requests in flight', async () => {
-        const m = parseMetrics(await (await fetch(`${server.address}/metrics`)).text());
-        return sample(m, 'k2k_requests_in_flight', { protocol: 'tfserving' }) === 8 ? true : undefined;
-      });
+      await eventually(
+        async () => {
+          const m = parseMetrics(await (await fetch(`${server.address}/metrics`)).text());
+          return sample(m, 'k2k_requests_in_flight', { protocol: 'tfserving' }) === 8;
+        },
+        { what: '8 requests in flight', intervalMs: 50 },
+      );
 
       server.child.kill('SIGTERM');
       const answers = await Promise.all(requests);
@@ -74,8 +72,8 @@ describe('graceful shutdown', () => {
   });
 
   it('exits with status 2 and names the variable on bad configuration', async () => {
-    const server = spawnServer({ K2K_MODEL_URI: uri }, ['--max-batch-size=zero']);
+    const server = spawnServer({ K2K_MODEL_URI: uri }, ['--batching-max-batch-size=zero']);
     expect(await server.exit).toBe(2);
-    expect(server.logs.join('')).toContain('K2K_MAX_BATCH_SIZE="zero"');
+    expect(server.logs.join('')).toContain('K2K_BATCHING_MAX_BATCH_SIZE="zero"');
   });
 });

@@ -4,7 +4,8 @@ import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { network } from '../../hack/cluster/node-config.ts';
 import { guardChain } from '../../hack/cluster/node-host.ts';
-import { apply, baseImage, kubectl, kubectlJson, runInPod, waitFor } from './kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { apply, baseImage, clusterPace, kubectl, kubectlJson, runInPod } from './kube.ts';
 
 const namespace = `e2e-cluster-${Date.now().toString(36)}`;
 
@@ -71,7 +72,10 @@ async function outsideHost() {
   listener.stdout.on('data', (d) => {
     output += d;
   });
-  await waitFor('the outside listener', async () => output.includes('listening') || undefined);
+  await eventually(async () => output.includes('listening') || undefined, {
+    what: 'the outside listener',
+    ...clusterPace,
+  });
   return {
     address,
     port,
@@ -137,10 +141,13 @@ describe('the local single-node cluster', () => {
   });
 
   it('answers on the Service ClusterIP from the host', async () => {
-    const body = await waitFor('the Service to answer from the host', async () => {
-      const resp = await fetch(`http://${serviceIp}/`, { signal: AbortSignal.timeout(3000) });
-      return resp.ok ? resp.text() : undefined;
-    });
+    const body = await eventually(
+      async () => {
+        const resp = await fetch(`http://${serviceIp}/`, { signal: AbortSignal.timeout(3000) });
+        return resp.ok ? resp.text() : undefined;
+      },
+      { what: 'the Service to answer from the host', ...clusterPace },
+    );
     expect(body).toMatch(/^hello from echo-/);
   });
 

@@ -3,7 +3,7 @@
 // there (`npm run demo`'s, a developer's `cli.ts node-up`) is reused and left as it was; with
 // none running, one is started here and torn down after the run (K2K_E2E_KEEP=1 keeps it); one
 // that runs but is not healthy is never replaced: the suite stops and says how to repair it
-// (hack/cluster/reuse.ts, docs/decisions/0010-one-local-cluster.md).
+// (hack/cluster/reuse.ts, docs/decisions/0009-one-local-cluster.md).
 //   K2K_E2E_KUBECONFIG  admin kubeconfig
 //   K2K_E2E_KUBECTL     kubectl of the cluster's Kubernetes version
 import { homedir } from 'node:os';

@@ -1,7 +1,8 @@
 // Resource metrics end to end: kubelet -> metrics-server -> the aggregated metrics API -> the
 // HorizontalPodAutoscaler in kube-controller-manager, which scales a CPU-bound Deployment out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, baseImage, kubectl, kubectlJson, waitFor } from './kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { apply, baseImage, clusterPace, kubectl, kubectlJson } from './kube.ts';
 
 const namespace = `e2e-hpa-${Date.now().toString(36)}`;
 
@@ -64,22 +65,20 @@ describe('a HorizontalPodAutoscaler on CPU', () => {
   });
 
   it('reads the pods’ CPU usage and scales the Deployment out', async () => {
-    const utilization = await waitFor(
-      'the HPA to read CPU utilization from the metrics API',
+    const utilization = await eventually(
       async () => {
         const hpa = await kubectlJson<Hpa>(['get', 'hpa', '-n', namespace, 'burn']);
         return hpa.status?.currentMetrics?.[0]?.resource?.current?.averageUtilization;
       },
-      240_000,
+      { what: 'the HPA to read CPU utilization from the metrics API', ...clusterPace, timeoutMs: 240_000 },
     );
     expect(utilization).toBeGreaterThan(50);
-    const replicas = await waitFor(
-      'the Deployment to scale to 2 replicas',
+    const replicas = await eventually(
       async () => {
         const hpa = await kubectlJson<Hpa>(['get', 'hpa', '-n', namespace, 'burn']);
         return (hpa.status?.desiredReplicas ?? 0) >= 2 ? hpa.status?.desiredReplicas : undefined;
       },
-      240_000,
+      { what: 'the Deployment to scale to 2 replicas', ...clusterPace, timeoutMs: 240_000 },
     );
     expect(replicas).toBe(2);
   });

@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
+import { eventually } from '../harness/eventually.ts';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -33,31 +33,12 @@ export async function kubectlJson<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
 }
 
+/** How the e2e tests poll the cluster: pods start and images pull in tens of seconds. */
+export const clusterPace = { timeoutMs: 120_000, intervalMs: 500 };
+
 export function apply(manifest: object | object[]): Promise<string> {
   const items = Array.isArray(manifest) ? manifest : [manifest];
   return kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-}
-
-/** Polls `probe` until it returns a value other than undefined; fails with the last detail. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const out = await probe();
-      if (out !== undefined) return out;
-    } catch (err) {
-      // fetch() says only "fetch failed"; the reason (ECONNREFUSED, a timeout...) is its cause.
-      const { message, cause } = err as Error & { cause?: { code?: string; message?: string } };
-      last = cause ? `${message} (${cause.code ?? cause.message})` : message;
-    }
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
 interface Pod {
@@ -78,11 +59,14 @@ export async function runInPod(namespace: string, name: string, script: string):
       containers: [{ name: 'main', image: baseImage, command: ['node', '-e', script] }],
     },
   });
-  const phase = await waitFor(`pod ${namespace}/${name} to finish`, async () => {
-    const pod = await kubectlJson<Pod>(['get', 'pod', '-n', namespace, name]);
-    const p = pod.status?.phase;
-    return p === 'Succeeded' || p === 'Failed' ? p : undefined;
-  });
+  const phase = await eventually(
+    async () => {
+      const pod = await kubectlJson<Pod>(['get', 'pod', '-n', namespace, name]);
+      const p = pod.status?.phase;
+      return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+    },
+    { what: `pod ${namespace}/${name} to finish`, ...clusterPace },
+  );
   const logs = await kubectl(['logs', '-n', namespace, name]);
   if (phase !== 'Succeeded') throw new Error(`pod ${namespace}/${name} failed: ${logs}`);
   return logs;

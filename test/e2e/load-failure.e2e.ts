@@ -7,15 +7,16 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { joinURI } from '../../lib/storage/index.ts';
 import { writeTabularArtifact } from '../../server/test/fixtures.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
 import {
   apply,
+  clusterPace,
   exposeS3,
   installOperator,
   kubectl,
   kubectlJson,
   OPERATOR_NAMESPACE,
-  waitFor,
 } from './kube.ts';
 
 const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
@@ -92,8 +93,7 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
   /** The Ready condition once its reason is `reason`, within a minute of creation. */
   async function readyWith(name: string, reason: string): Promise<Condition> {
     try {
-      return await waitFor(
-        `ModelDeployment ${name} to say ${reason}`,
+      return await eventually(
         async () => {
           const got = await kubectlJson<{ status?: { conditions?: Condition[] } }>([
             'get',
@@ -106,7 +106,11 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
           if (ready?.reason !== reason) throw new Error(`Ready is ${ready?.reason}: ${ready?.message}`);
           return ready;
         },
-        Math.max(1_000, created + WITHIN_MS - Date.now()),
+        {
+          what: `ModelDeployment ${name} to say ${reason}`,
+          ...clusterPace,
+          timeoutMs: Math.max(1_000, created + WITHIN_MS - Date.now()),
+        },
       );
     } catch (err) {
       const describe = await kubectl(['describe', 'modeldeployment,pods', '-n', namespace]).catch(String);

@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, kubectl, kubectlJson, waitFor } from './kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { apply, clusterPace, kubectl, kubectlJson } from './kube.ts';
 
 const system = 'k2k-system';
 const namespace = `e2e-operator-${Date.now().toString(36)}`;
@@ -77,16 +78,18 @@ describe('the operator deployed from its image with config/default', () => {
   });
 
   it('elects a new leader after the leading pod is deleted and keeps reconciling', async () => {
-    const before = await waitFor('a leader', async () => (await leader()) || undefined);
+    const before = await eventually(async () => (await leader()) || undefined, {
+      what: 'a leader',
+      ...clusterPace,
+    });
     await kubectl(['delete', 'pod', '-n', system, before, '--wait=true']);
-    const after = await waitFor(
-      'another pod to take the lease',
+    const after = await eventually(
       async () => {
         const holder = await leader();
         const live = (await operatorPods()).map((p) => p.metadata.name);
         return holder !== before && live.includes(holder) ? holder : undefined;
       },
-      120_000,
+      { what: 'another pod to take the lease', ...clusterPace },
     );
     expect(after).not.toBe(before);
     await kubectl(['rollout', 'status', '-n', system, 'deployment/k2k-operator', '--timeout=180s']);
@@ -101,17 +104,20 @@ describe('the operator deployed from its image with config/default', () => {
     };
     secret.metadata.namespace = namespace;
     await apply([secret, sample]);
-    const jobs = await waitFor('the operator to create the training Job', async () => {
-      const list = await kubectlJson<{ items: Array<{ metadata: { name: string } }> }>([
-        'get',
-        'jobs',
-        '-n',
-        namespace,
-        '-l',
-        `k2k.dev/trainingjob=${sample.metadata.name}`,
-      ]);
-      return list.items.length > 0 ? list.items : undefined;
-    });
+    const jobs = await eventually(
+      async () => {
+        const list = await kubectlJson<{ items: Array<{ metadata: { name: string } }> }>([
+          'get',
+          'jobs',
+          '-n',
+          namespace,
+          '-l',
+          `k2k.dev/trainingjob=${sample.metadata.name}`,
+        ]);
+        return list.items.length > 0 ? list.items : undefined;
+      },
+      { what: 'the operator to create the training Job', ...clusterPace },
+    );
     expect(jobs).toHaveLength(1);
   });
 });

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, exposeS3, installOperator, kubectl, kubectlJson, waitFor } from './kube.ts';
+import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
 
 const namespace = `e2e-training-${Date.now().toString(36)}`;
 const SIZE = 28 * 28;
@@ -82,14 +83,13 @@ describe('a TrainingJob on the local node', () => {
   const getTrainingJob = (name: string) =>
     kubectlJson<TrainingJobStatus>(['get', 'trainingjob', '-n', namespace, name]);
   const finished = (name: string) =>
-    waitFor(
-      `TrainingJob ${name} to finish`,
+    eventually(
       async () => {
         const got = await getTrainingJob(name);
         const phase = got.status?.phase;
         return phase === 'Succeeded' || phase === 'Failed' ? got : undefined;
       },
-      280_000,
+      { what: `TrainingJob ${name} to finish`, ...clusterPace, timeoutMs: 280_000 },
     );
 
   beforeAll(async () => {
@@ -150,8 +150,7 @@ describe('a TrainingJob on the local node', () => {
         resources: { cpu: '250m', memory: '512Mi' },
       },
     });
-    const md = await waitFor(
-      'the ModelDeployment to be Ready',
+    const md = await eventually(
       async () => {
         const got = await kubectlJson<ModelDeploymentStatus>([
           'get',
@@ -164,7 +163,7 @@ describe('a TrainingJob on the local node', () => {
           ? got
           : undefined;
       },
-      240_000,
+      { what: 'the ModelDeployment to be Ready', ...clusterPace, timeoutMs: 240_000 },
     );
     expect(md.status?.artifact?.uri).toBe(artifactURI);
     expect(md.status?.readyReplicas).toBeGreaterThanOrEqual(1);
@@ -203,26 +202,32 @@ describe('a TrainingJob on the local node', () => {
       await kubectl(['get', 'service', '-n', namespace, 'mnist-mlp', '-o', 'jsonpath={.spec.clusterIP}'])
     ).trim();
     const digit = digits(1, 90);
-    const response = await waitFor('a prediction', async () => {
-      const resp = await fetch(`http://${ip}/v2/models/mnist-mlp/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          inputs: [
-            {
-              name: 'input',
-              shape: [1, 28, 28, 1],
-              datatype: 'FP32',
-              data: Array.from(digit.images.subarray(0, SIZE)),
-            },
-          ],
-        }),
-        signal: AbortSignal.timeout(5000),
-      });
-      return resp.ok
-        ? ((await resp.json()) as { model_name: string; outputs: Array<{ shape: number[]; data: number[] }> })
-        : undefined;
-    });
+    const response = await eventually(
+      async () => {
+        const resp = await fetch(`http://${ip}/v2/models/mnist-mlp/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            inputs: [
+              {
+                name: 'input',
+                shape: [1, 28, 28, 1],
+                datatype: 'FP32',
+                data: Array.from(digit.images.subarray(0, SIZE)),
+              },
+            ],
+          }),
+          signal: AbortSignal.timeout(5000),
+        });
+        return resp.ok
+          ? ((await resp.json()) as {
+              model_name: string;
+              outputs: Array<{ shape: number[]; data: number[] }>;
+            })
+          : undefined;
+      },
+      { what: 'a prediction', ...clusterPace },
+    );
     expect(response.model_name).toBe('mnist-mlp');
     expect(response.outputs[0]!.shape).toEqual([1, 10]);
     expect(response.outputs[0]!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
@@ -246,9 +251,12 @@ describe('a TrainingJob on the local node', () => {
     expect(done.status?.phase).toBe('Succeeded');
     expect(done.status?.artifact?.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(done.status?.metrics?.loss).toBeTypeOf('number');
-    await waitFor('the TTL controller to delete the Job', async () => {
-      return (await keptJobs()).length === 0 || undefined;
-    });
+    await eventually(
+      async () => {
+        return (await keptJobs()).length === 0 || undefined;
+      },
+      { what: 'the TTL controller to delete the Job', ...clusterPace },
+    );
     // A new generation makes the operator reconcile it with the Job gone.
     await kubectl([
       'patch',
@@ -260,10 +268,13 @@ describe('a TrainingJob on the local node', () => {
       '-p',
       '{"spec":{"activeDeadlineSeconds":3600}}',
     ]);
-    const after = await waitFor('the operator to reconcile the new generation', async () => {
-      const got = await getTrainingJob('kept');
-      return got.status?.observedGeneration === got.metadata.generation ? got : undefined;
-    });
+    const after = await eventually(
+      async () => {
+        const got = await getTrainingJob('kept');
+        return got.status?.observedGeneration === got.metadata.generation ? got : undefined;
+      },
+      { what: 'the operator to reconcile the new generation', ...clusterPace },
+    );
     expect(after.status?.phase).toBe('Succeeded');
     expect(after.status?.artifact).toEqual(done.status?.artifact);
     expect(after.status?.metrics).toEqual(done.status?.metrics);

@@ -2,7 +2,7 @@
 // server serves them. (client-node's typed serializer would drop the x-kubernetes-* keys.)
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { eventually } from './kube.ts';
+import { eventually } from './eventually.ts';
 
 const crdDir = new URL('../../crds/', import.meta.url).pathname;
 const run = promisify(execFile);

@@ -55,29 +55,6 @@ function safeJSON(text: string) {
   }
 }
 
-/** Polls until `check` returns a value (not undefined) or the timeout passes; like Gomega's Eventually. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs}ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 export function objectApi(kc: KubeConfig) {
   return KubernetesObjectApi.makeApiClient(kc);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll } from 'vitest';
 import { serviceAccountKubeconfig } from '../../hack/cluster/serviceaccount.ts';
-import { eventually } from './kube.ts';
+import { eventually } from './eventually.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);

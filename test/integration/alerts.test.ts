@@ -1,20 +1,127 @@
 // The Prometheus alert rules SREs get (config/prometheus) are checked and unit-tested with
 // Prometheus's own rule engine (promtool), not by reading the YAML.
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perFeatureKsAlpha } from '../../server/drift/decision.ts';
+import { DECISION_SETTINGS, FEATURE_DRIFT_CASES } from '../../server/drift/decision-cases.ts';
 
 const run = promisify(execFile);
 const dir = new URL('../../config/prometheus/', import.meta.url).pathname;
+const RULES = 'k2k-alerts.yaml';
+const TESTS = 'k2k-alerts.test.yaml';
+
+interface RuleFile {
+  groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string }> }>;
+}
+interface RuleTestFile {
+  group_eval_order?: string[];
+  tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] | null }> }>;
+}
+
+async function loadYAML<T>(file: string): Promise<T> {
+  return yaml.load(await readFile(path.join(dir, file), 'utf8')) as T;
+}
 
 describe('config/prometheus alert rules', () => {
   it('are valid Prometheus rules', async () => {
-    const { stdout } = await run('promtool', ['check', 'rules', 'k2k-alerts.yaml'], { cwd: dir });
+    const { stdout } = await run('promtool', ['check', 'rules', RULES], { cwd: dir });
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
   });
 
   it('fire and stay quiet as their unit tests expect (drift needs enough samples, corrected for many features)', async () => {
-    const { stdout } = await run('promtool', ['test', 'rules', 'k2k-alerts.test.yaml'], { cwd: dir });
+    const { stdout } = await run('promtool', ['test', 'rules', TESTS], { cwd: dir });
+    expect(stdout).toMatch(/SUCCESS/);
+  });
+
+  it('each have a unit test where they fire and one where they stay quiet', async () => {
+    const alerts = (await loadYAML<RuleFile>(RULES)).groups.flatMap((g) =>
+      g.rules.flatMap((r) => (r.alert ? [r.alert] : [])),
+    );
+    const cases = (await loadYAML<RuleTestFile>(TESTS)).tests.flatMap((t) => t.alert_rule_test ?? []);
+    const firing = new Set(cases.filter((c) => (c.exp_alerts ?? []).length > 0).map((c) => c.alertname));
+    const quiet = new Set(cases.filter((c) => (c.exp_alerts ?? []).length === 0).map((c) => c.alertname));
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.filter((a) => !firing.has(a)).map((a) => `${a} has no firing test`)).toEqual([]);
+    expect(alerts.filter((a) => !quiet.has(a)).map((a) => `${a} has no not-firing test`)).toEqual([]);
+    // A test of an alert that no longer exists tests nothing.
+    expect([...firing, ...quiet].filter((a) => !alerts.includes(a))).toEqual([]);
+  });
+
+  it('are unit-tested in a fixed group order, recording rules first', async () => {
+    // promtool evaluates unlisted groups in random order: an alert on a recorded series would see
+    // this minute's value in one run and the previous minute's in the next.
+    const groups = (await loadYAML<RuleFile>(RULES)).groups;
+    const order = (await loadYAML<RuleTestFile>(TESTS)).group_eval_order ?? [];
+    const recording = groups.filter((g) => g.rules.some((r) => r.record)).map((g) => g.name);
+    expect([...order].sort()).toEqual(groups.map((g) => g.name).sort());
+    expect(order.slice(0, recording.length).sort()).toEqual([...recording].sort());
+  });
+});
+
+// K2KFeatureDrift restates server/drift/decision.ts in PromQL; both must answer the same table.
+describe('K2KFeatureDrift agrees with the server drift decision', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'k2k-alerts-'));
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('fires for exactly the cases the decision table marks drifted', async () => {
+    const s = DECISION_SETTINGS;
+    // One pod per case, its series held for 20 minutes (the rule's `for` is 15m).
+    const series = (name: string, labels: Record<string, string>, value: number) => ({
+      series: `${name}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`,
+      values: `${value}x20`,
+    });
+    const input_series = FEATURE_DRIFT_CASES.flatMap(([, samples, psi, pValue, features], i) => {
+      const pod = { model: 'm', version: '1', track: 'stable', pod: `case-${i}` };
+      return [
+        series('k2k_drift_threshold', { ...pod, threshold: 'psi' }, s.psiThreshold),
+        series(
+          'k2k_drift_threshold',
+          { ...pod, threshold: 'ks_pvalue_bonferroni' },
+          perFeatureKsAlpha(s, features),
+        ),
+        series('k2k_drift_threshold', { ...pod, threshold: 'min_samples' }, s.minSamples),
+        series('k2k_drift_feature_psi', { ...pod, feature: 'f' }, psi),
+        series('k2k_drift_feature_ks_pvalue', { ...pod, feature: 'f' }, pValue),
+        series('k2k_drift_feature_samples', { ...pod, feature: 'f' }, samples),
+      ];
+    });
+    const drifted = FEATURE_DRIFT_CASES.flatMap(([, , , , , want], i) => (want ? [`case-${i}`] : []));
+    expect(drifted.length).toBeGreaterThan(0);
+    expect(drifted.length).toBeLessThan(FEATURE_DRIFT_CASES.length);
+    const file = path.join(tmp, 'decision.test.yaml');
+    await writeFile(
+      file,
+      yaml.dump({
+        rule_files: [path.join(dir, RULES)],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series,
+            promql_expr_test: [
+              {
+                expr: 'count by (pod) (ALERTS{alertname="K2KFeatureDrift", alertstate="firing"})',
+                eval_time: '20m',
+                exp_samples: drifted.map((pod) => ({ labels: `{pod="${pod}"}`, value: 1 })),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const { stdout } = await run('promtool', ['test', 'rules', file]).catch((err) => {
+      throw new Error(`promtool disagrees with the decision table:\n${err.stdout}${err.stderr}`);
+    });
     expect(stdout).toMatch(/SUCCESS/);
   });
 });

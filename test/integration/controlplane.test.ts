@@ -12,7 +12,8 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { locateBinaries } from '../../hack/cluster/binaries.ts';
 import { serviceAccountKubeconfig } from '../../hack/cluster/controlplane.ts';
-import { eventually, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);

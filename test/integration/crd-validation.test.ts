@@ -45,6 +45,10 @@ const modelDeployment = (spec: Record<string, unknown> = {}): Manifest => ({
   spec: { model: { artifactURI: 's3://models/mnist-mlp/' }, ...spec },
 });
 
+const named = (obj: Manifest, name: string): Manifest => ({ ...obj, metadata: { name } });
+
+const withDataset = (uri: string) => trainingJob({ dataset: { format: 'csv', uri, label: 'y' } });
+
 const create = (obj: Manifest) => client.create({ ...obj, metadata: { ...obj.metadata, namespace } });
 
 describe('CRDs', () => {
@@ -66,6 +70,19 @@ describe('CRDs', () => {
     ['a valid TrainingJob', trainingJob()],
     ['a valid HyperparameterSweep', sweep()],
     ['a valid ModelDeployment', modelDeployment()],
+    [
+      'a TrainingJob with a 63-character name, a file:// dataset and a CPU request under its limit',
+      named(
+        trainingJob({
+          dataset: { format: 'csv', uri: 'file:///data/iris.csv', label: 'species' },
+          resources: { cpu: '500m', cpuLimit: 1, memory: '1Gi' },
+          tolerations: [{ key: 'example.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          nodeSelector: { 'kubernetes.io/arch': 'amd64' },
+        }),
+        'a'.repeat(63),
+      ),
+    ],
+    ['a ModelDeployment with a 63-character name', named(modelDeployment(), `m${'0'.repeat(62)}`)],
   ])('accept %s and apply the schema defaults', async (_name, manifest) => {
     const created = (await create(manifest)) as Manifest;
     expect(created.metadata?.uid).toBeTruthy();
@@ -76,7 +93,7 @@ describe('CRDs', () => {
         optimizer: 'adam',
         seed: 42,
       });
-      expect(created.spec.resources).toEqual({ gpus: 0 });
+      expect(created.spec.resources).toEqual({ gpus: 0, ...manifest.spec.resources });
       expect(created.spec.backoffLimit).toBe(3);
     }
   });
@@ -181,6 +198,143 @@ describe('the API server rejects', () => {
       modelDeployment({ drift: { ksPValueThreshold: 1 } }),
       /spec\.drift\.ksPValueThreshold.*less than 1/,
     ],
+    [
+      'a TrainingJob name too long for its trainer Job and labels',
+      named(trainingJob(), 'a'.repeat(64)),
+      /metadata\.name must be at most 63 characters/,
+    ],
+    [
+      'a ModelDeployment name that is not a Service name (it starts with a digit)',
+      named(modelDeployment(), '1model'),
+      /metadata\.name must be a DNS-1035 label/,
+    ],
+    [
+      'a ModelDeployment name too long for its Service',
+      named(modelDeployment(), `m${'0'.repeat(63)}`),
+      /metadata\.name must be a DNS-1035 label/,
+    ],
+    [
+      'a memory with a minus sign',
+      trainingJob({ resources: { memory: '-1Gi' } }),
+      /spec\.resources\.memory.*should match/,
+    ],
+    [
+      'a memory that is not a quantity',
+      trainingJob({ resources: { memory: '2 GB' } }),
+      /spec\.resources\.memory.*should match/,
+    ],
+    [
+      'a memory of zero',
+      modelDeployment({ resources: { memory: 0 } }),
+      /spec\.resources\.memory.*must be a positive quantity/,
+    ],
+    [
+      'a CPU request above its limit',
+      trainingJob({ resources: { cpu: '2', cpuLimit: '1500m' } }),
+      /spec\.resources\.cpu.*must not exceed cpuLimit/,
+    ],
+    [
+      'a CPU request above its limit in a ModelDeployment',
+      modelDeployment({ resources: { cpu: 2, cpuLimit: '1' } }),
+      /spec\.resources\.cpu.*must not exceed cpuLimit/,
+    ],
+    [
+      'a dataset that is the storage credentials mount',
+      withDataset('file:///var/run/secrets/k2k.dev/storage/AWS_SECRET_ACCESS_KEY'),
+      /spec\.dataset\.uri.*file:\/\/ URIs must not name \/var\/run\/secrets/,
+    ],
+    [
+      'a dataset that is the service-account token (through /run and a doubled slash)',
+      withDataset('file:///run//secrets/kubernetes.io/serviceaccount/token'),
+      /spec\.dataset\.uri.*(must not name|must not be empty)/,
+    ],
+    [
+      'a dataset under /proc',
+      withDataset('file:///proc/self/environ'),
+      /spec\.dataset\.uri.*file:\/\/ URIs must not name/,
+    ],
+    [
+      'a dataset that walks out of its directory with ..',
+      withDataset('file:///data/../etc/passwd'),
+      /spec\.dataset\.uri.*path segments must not be empty, "\." or "\.\."/,
+    ],
+    [
+      'a dataset path hidden behind percent-encoding',
+      withDataset('file:///var/run/%73ecrets/kubernetes.io/serviceaccount/token'),
+      /spec\.dataset\.uri.*must not contain percent-encoding/,
+    ],
+    [
+      'an output URI under /etc',
+      trainingJob({ output: { uri: 'file:///etc/k2k/' } }),
+      /spec\.output\.uri.*must not name/,
+    ],
+    [
+      'a topology URI that is the service-account token',
+      trainingJob({
+        model: { topologyURI: 'file:///var/run/secrets/kubernetes.io/serviceaccount/token' },
+      }),
+      /spec\.model\.topologyURI.*must not name/,
+    ],
+    [
+      'a base artifact under /proc',
+      trainingJob({ model: { architecture: 'cnn', baseArtifact: { uri: 'file:///proc/1/' } } }),
+      /spec\.model\.baseArtifact\.uri.*must not name/,
+    ],
+    [
+      'a ModelDeployment serving the credentials mount',
+      modelDeployment({ model: { artifactURI: 'file:///var/run/secrets/k2k.dev/storage/' } }),
+      /spec\.model\.artifactURI.*must not name/,
+    ],
+    [
+      'an S3 URI with an empty path segment',
+      trainingJob({ output: { uri: 's3://models//x/' } }),
+      /spec\.output\.uri.*path segments must not be empty/,
+    ],
+    [
+      'a URI with a space',
+      modelDeployment({ model: { artifactURI: 's3://models/my model/' } }),
+      /spec\.model\.artifactURI.*must not contain whitespace/,
+    ],
+    [
+      'a toleration with operator Exists and a value',
+      trainingJob({ tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] }),
+      /spec\.tolerations\[0\]\.value.*value must be empty when operator is Exists/,
+    ],
+    [
+      'a toleration without a key that is not Exists',
+      trainingJob({ tolerations: [{ value: 'v' }] }),
+      /spec\.tolerations\[0\]\.operator.*operator must be Exists when key is empty/,
+    ],
+    [
+      'a toleration with tolerationSeconds but not NoExecute',
+      modelDeployment({ tolerations: [{ key: 'k', effect: 'NoSchedule', tolerationSeconds: 5 }] }),
+      /spec\.tolerations\[0\]\.tolerationSeconds.*needs effect NoExecute/,
+    ],
+    [
+      'a nodeSelector with a key that is not a label key',
+      trainingJob({ nodeSelector: { 'not a key': 'x' } }),
+      /spec\.nodeSelector.*keys must be label keys/,
+    ],
+    [
+      'a nodeSelector value too long for a label',
+      trainingJob({ nodeSelector: { zone: 'z'.repeat(64) } }),
+      /spec\.nodeSelector\.zone.*Too long/,
+    ],
+    [
+      'an image with whitespace',
+      modelDeployment({ image: 'registry.example/server:1 ' }),
+      /spec\.image.*should match/,
+    ],
+    [
+      'a ttlSecondsAfterFinished that does not fit the Job’s int32',
+      trainingJob({ ttlSecondsAfterFinished: 2147483648 }),
+      /spec\.ttlSecondsAfterFinished.*less than or equal to 2147483647/,
+    ],
+    [
+      'drift judged on more rows than its window holds',
+      modelDeployment({ drift: { windowSize: 100, minSamples: 200 } }),
+      /spec\.drift\.minSamples.*must not exceed drift\.windowSize/,
+    ],
   ];
 
   it.each(cases)('%s, naming the field', async (_name, manifest, expected) => {
@@ -190,23 +344,69 @@ describe('the API server rejects', () => {
     expect(result!.message).toMatch(expected);
   });
 
-  it('a change to an immutable part of a TrainingJob spec', async () => {
-    const created = (await create(trainingJob())) as Manifest;
-    const result = await rejection(() =>
-      client.patch(
-        {
-          apiVersion: created.apiVersion,
-          kind: created.kind,
-          metadata: { name: created.metadata!.name, namespace },
-          spec: { ...created.spec, hyperparameters: { ...created.spec.hyperparameters, epochs: 99 } },
-        },
-        undefined,
-        undefined,
-        'k2k-test',
-        true,
-        'application/apply-patch+yaml' as never,
-      ),
+  const apply = (created: Manifest, spec: Record<string, unknown>) =>
+    client.patch(
+      {
+        apiVersion: created.apiVersion,
+        kind: created.kind,
+        metadata: { name: created.metadata!.name, namespace },
+        spec,
+      },
+      undefined,
+      undefined,
+      'k2k-test',
+      true,
+      'application/apply-patch+yaml' as never,
     );
-    expect(result?.message).toMatch(/spec\.hyperparameters.*spec\.hyperparameters is immutable/);
+
+  const immutableChanges: Array<[string, (spec: Manifest['spec']) => Manifest['spec'], RegExp]> = [
+    [
+      'the epochs of its hyperparameters',
+      (spec) => ({ ...spec, hyperparameters: { ...spec.hyperparameters, epochs: 99 } }),
+      /spec\.hyperparameters.*spec\.hyperparameters is immutable/,
+    ],
+    [
+      'its memory',
+      (spec) => ({ ...spec, resources: { ...spec.resources, memory: '8Gi' } }),
+      /spec\.resources.*spec\.resources is immutable/,
+    ],
+    [
+      'an image added after creation',
+      (spec) => ({ ...spec, image: 'registry.example/trainer:2' }),
+      /spec\.image.*spec\.image is immutable/,
+    ],
+    [
+      'its tolerations',
+      (spec) => ({ ...spec, tolerations: [{ key: 'k', operator: 'Exists' }] }),
+      /spec\.tolerations.*spec\.tolerations is immutable/,
+    ],
+  ];
+
+  it.each(immutableChanges)(
+    'a change to %s of a TrainingJob (its pod is built from it)',
+    async (_name, change, expected) => {
+      const created = (await create(trainingJob())) as Manifest;
+      const result = await rejection(() => apply(created, change(created.spec)));
+      expect(result, 'the API server accepted the change').toBeDefined();
+      expect(result!.message).toMatch(expected);
+    },
+  );
+
+  it('nothing of the run limits of a TrainingJob: suspend, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished change', async () => {
+    const created = (await create(trainingJob())) as Manifest;
+    const changed = {
+      ...created.spec,
+      suspend: true,
+      backoffLimit: 5,
+      activeDeadlineSeconds: 600,
+      ttlSecondsAfterFinished: 60,
+    };
+    const updated = (await apply(created, changed)) as Manifest;
+    expect(updated.spec).toMatchObject({
+      suspend: true,
+      backoffLimit: 5,
+      activeDeadlineSeconds: 600,
+      ttlSecondsAfterFinished: 60,
+    });
   });
 });

@@ -16,7 +16,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -266,7 +267,7 @@ describe('the ModelDeployment controller', () => {
       async () => {
         const d = await deploymentOf(ns, 'scaled');
         const env = d.spec!.template.spec!.containers[0]!.env ?? [];
-        return env.some((e) => e.name === 'K2K_MAX_BATCH_SIZE' && e.value === '64') ? d : undefined;
+        return env.some((e) => e.name === 'K2K_BATCHING_MAX_BATCH_SIZE' && e.value === '64') ? d : undefined;
       },
       { what: 'the new batch size in the pod template' },
     );

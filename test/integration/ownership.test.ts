@@ -15,7 +15,8 @@ import {
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition, ModelDeployment, TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, loadYAML, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, loadYAML, testKubeConfig } from '../harness/kube.ts';
 import { OPERATOR_NAMESPACE, operatorsPerTest, serviceAccountKubeconfig } from '../harness/operator.ts';
 
 const root = new URL('../../', import.meta.url).pathname;

@@ -20,7 +20,8 @@ import type { TrainingJob } from '../../api/index.ts';
 import { readArtifact } from '../../lib/artifact/index.ts';
 import { openStore } from '../../lib/storage/index.ts';
 import { createTestBucket, testStorageOptions } from '../../lib/storage/testing.ts';
-import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -162,10 +163,13 @@ describe('the operator ↔ trainer contract', () => {
 
     // The kubelet copies the termination message into the pod status; the Job completes.
     const message = await readFile(terminationLog, 'utf8');
-    const pods = await eventually(async () => {
-      const list = await core.listNamespacedPod({ namespace, labelSelector: 'k2k.dev/trainingjob=linear' });
-      return list.items[0];
-    });
+    const pods = await eventually(
+      async () => {
+        const list = await core.listNamespacedPod({ namespace, labelSelector: 'k2k.dev/trainingjob=linear' });
+        return list.items[0];
+      },
+      { what: "the Job's trainer pod" },
+    );
     const now = new Date().toISOString();
     await core.patchNamespacedPodStatus(
       {

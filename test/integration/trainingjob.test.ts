@@ -3,6 +3,7 @@
 // of config/rbac. With no kubelet here, the test plays the kubelet by writing pod status, as
 // envtest-based tests do.
 import {
+  AdmissionregistrationV1Api,
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
@@ -14,7 +15,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -28,6 +30,7 @@ const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const batch = kc.makeApiClient(BatchV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
+const admission = kc.makeApiClient(AdmissionregistrationV1Api);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const apps = kc.makeApiClient(AppsV1Api);
 const group = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
@@ -365,6 +368,82 @@ describe('the TrainingJob controller', () => {
     expect(failed.status!.conditions!.find((c) => c.type === 'Stalled')!.status).toBe('True');
     const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'k2k.dev/trainingjob=bad' });
     expect(pods.items).toHaveLength(1); // not retried, although backoffLimit allows 5 retries
+  });
+
+  it('stalls with InvalidSpec naming the field when the API server refuses the trainer Job, without retrying', async () => {
+    const ns = await freshNamespace(kc);
+    // A namespace policy that admission of the TrainingJob cannot know about: only the Job is refused.
+    const policy = `k2k-test-cpu-limit-${ns}`;
+    await admission.createValidatingAdmissionPolicy({
+      body: {
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [
+              { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['jobs'] },
+            ],
+          },
+          validations: [
+            {
+              expression:
+                "object.spec.template.spec.containers.all(c, has(c.resources.limits) && 'cpu' in c.resources.limits)",
+              message:
+                'spec.template.spec.containers[0].resources.limits.cpu: every container needs a CPU limit',
+              reason: 'Invalid',
+            },
+          ],
+        },
+      },
+    });
+    try {
+      await admission.createValidatingAdmissionPolicyBinding({
+        body: {
+          metadata: { name: policy },
+          spec: {
+            policyName: policy,
+            validationActions: ['Deny'],
+            matchResources: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+            },
+          },
+        },
+      });
+      // The API server enforces a new policy once its informer has it.
+      await eventually(
+        async () =>
+          (await rejection(() =>
+            batch.createNamespacedJob({
+              namespace: ns,
+              dryRun: 'All',
+              body: {
+                metadata: { name: 'probe' },
+                spec: {
+                  template: {
+                    spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] },
+                  },
+                },
+              },
+            }),
+          )) !== undefined || undefined,
+        { what: 'the admission policy to be enforced' },
+      );
+      await createTrainingJob(ns, 'refused', { resources: { cpu: '1' } });
+      const stalled = await eventuallyReason(ns, 'refused', 'InvalidSpec');
+      expect(readyOf(stalled)!.message).toMatch(
+        /refused the Job built from this spec.*resources\.limits\.cpu: every container needs a CPU limit/,
+      );
+      const condition = (type: string) => stalled.status!.conditions!.find((c) => c.type === type)!;
+      expect(condition('Stalled').status).toBe('True');
+      expect(condition('Reconciling').status).toBe('False');
+      // Not retried: the Ready condition keeps the transition time of the first (and only) refusal.
+      const first = readyOf(stalled)!.lastTransitionTime;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(readyOf(await getTrainingJob(ns, 'refused'))!.lastTransitionTime).toBe(first);
+    } finally {
+      await admission.deleteValidatingAdmissionPolicyBinding({ name: policy }).catch(() => {});
+      await admission.deleteValidatingAdmissionPolicy({ name: policy });
+    }
   });
 
   it('retries a transient trainer failure with a new pod', async () => {

@@ -1,5 +1,7 @@
 // Tables: CSV with a header row (RFC 4180: quoted fields may hold commas, quotes and newlines),
 // numeric features, and a label column that gives the classes or the regression target.
+// Errors say where a file is wrong (line, column) but never quote it: they reach status conditions
+// and events, and the file could be anything the spec's URI named.
 import type { DatasetSpec } from '../../api/training.ts';
 import { encodeClasses } from './classes.ts';
 import { type DatasetFormat, invalid, type LoadOptions, type Part, type PreparedDataset } from './format.ts';
@@ -67,11 +69,13 @@ export function parseCsv(text: string, file: string): CsvTable {
   const [header, ...rows] = records;
   if (!header) throw invalid(`${file}: the file is empty (expected a header row)`);
   const names = header.map((h) => h.trim());
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const [c, h] of names.entries()) {
     if (h === '') throw invalid(`${file}: header column ${c + 1} has no name`);
-    if (seen.has(h)) throw invalid(`${file}: header column "${h}" appears twice`);
-    seen.add(h);
+    const first = seen.get(h);
+    if (first !== undefined)
+      throw invalid(`${file}: header columns ${first + 1} and ${c + 1} have the same name`);
+    seen.set(h, c);
   }
   for (const [r, row] of rows.entries()) {
     if (row.length !== names.length) {
@@ -81,16 +85,23 @@ export function parseCsv(text: string, file: string): CsvTable {
   return { header: names, rows, lines: starts.slice(1) };
 }
 
-/** Parses a numeric cell; the error names the line, the column and the value. */
+/** Parses a numeric cell; the error names the line and the column (see columnLabel), not the value. */
 export function parseNumber(cell: string, file: string, line: number, column: string): number {
   const s = cell.trim();
   const v = s === '' ? Number.NaN : Number(s);
   if (!Number.isFinite(v)) {
-    const what =
-      s === '' ? 'is empty' : `"${s.length > 40 ? `${s.slice(0, 37)}...` : s}" is not a finite number`;
-    throw invalid(`${file}: line ${line}, column "${column}": ${what}`);
+    throw invalid(`${file}: line ${line}, ${column}: ${s === '' ? 'is empty' : 'not a finite number'}`);
   }
   return v;
+}
+
+/**
+ * How an error names a column: by the name the spec gave it (spec.features, spec.label), else by
+ * its position, since a name only the header holds is the file's content.
+ */
+export function columnLabel(spec: DatasetSpec, header: readonly string[], name: string): string {
+  const named = name === spec.label || spec.features?.includes(name);
+  return named ? `column "${name}"` : `column ${header.indexOf(name) + 1}`;
 }
 
 export function prepareCsv(text: string, spec: DatasetSpec, opts: LoadOptions): PreparedDataset {
@@ -99,15 +110,16 @@ export function prepareCsv(text: string, spec: DatasetSpec, opts: LoadOptions): 
   const has = new Set(table.header);
   const label = spec.label;
   if (label !== undefined && !has.has(label)) {
-    throw invalid(`${file}: label column "${label}" is not in the header (${table.header.join(', ')})`);
+    throw invalid(`${file}: label column "${label}" is not in the header (${table.header.length} columns)`);
   }
   const features = spec.features ?? table.header.filter((h) => h !== label);
   for (const f of features) {
     if (!has.has(f))
-      throw invalid(`${file}: feature column "${f}" is not in the header (${table.header.join(', ')})`);
+      throw invalid(`${file}: feature column "${f}" is not in the header (${table.header.length} columns)`);
     if (f === label) throw invalid(`${file}: column "${f}" is both a feature and the label`);
   }
   if (features.length === 0) throw invalid(`${file}: no feature columns`);
+  const columns = features.map((name) => columnLabel(spec, table.header, name));
   const n = table.rows.length;
   if (n < 2) throw invalid(`${file}: ${n} data rows; need at least 2 (training and validation)`);
   const col = new Map(table.header.map((h, i) => [h, i]));
@@ -118,7 +130,7 @@ export function prepareCsv(text: string, spec: DatasetSpec, opts: LoadOptions): 
     const row = table.rows[r]!;
     for (let c = 0; c < width; c++) {
       const name = features[c]!;
-      raw64[r * width + c] = parseNumber(row[col.get(name)!]!, file, table.lines[r]!, name);
+      raw64[r * width + c] = parseNumber(row[col.get(name)!]!, file, table.lines[r]!, columns[c]!);
     }
   }
   const labelCells = label === undefined ? undefined : table.rows.map((row) => row[col.get(label)!]!.trim());
@@ -149,14 +161,14 @@ export function prepareCsv(text: string, spec: DatasetSpec, opts: LoadOptions): 
     const { classNames, classes } = encodeClasses(
       labelCells,
       (r) => `${file}: line ${table.lines[r]}`,
-      label!,
+      `column "${label}"`,
     );
     prepared.classNames = classNames;
     train.classes = Int32Array.from(take(classes, split.train));
     validation.classes = Int32Array.from(take(classes, split.validation));
   } else if (labelCells && opts.task === 'regression') {
     const targets = Float32Array.from(labelCells, (cell, r) =>
-      parseNumber(cell, file, table.lines[r]!, label!),
+      parseNumber(cell, file, table.lines[r]!, `column "${label}"`),
     );
     train.targets = Float32Array.from(take(targets, split.train));
     validation.targets = Float32Array.from(take(targets, split.validation));

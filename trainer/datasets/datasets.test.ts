@@ -120,7 +120,7 @@ describe('parseCsv', () => {
   it.each([
     ['an empty file', '', /the file is empty/],
     ['a row with too few fields (naming its line)', 'a,b\n1,2\n3\n', /line 3: 1 fields, the header has 2/],
-    ['a duplicate column name', 'a,a\n1,2\n', /header column "a" appears twice/],
+    ['a duplicate column name', 'a,a\n1,2\n', /header columns 1 and 2 have the same name/],
     ['an unclosed quote', 'a,b\n"1,2\n', /line 2: a quoted field is not closed/],
   ])('rejects %s', (_name, text, message) => {
     expect(errorOf(() => parseCsv(text, 'f.csv')).message).toMatch(message);
@@ -174,17 +174,23 @@ describe('prepareCsv', () => {
 
   it.each([
     [
-      'a non-numeric feature, naming line and column',
+      'a non-numeric feature, naming line and column (by position: only the header names it)',
       'a,y\n1,1\nabc,2\n',
       { label: 'y' },
-      /line 3, column "a": "abc" is not a finite number/,
+      /line 3, column 1: not a finite number/,
     ],
-    ['an empty feature cell', 'a,y\n1,1\n,2\n', { label: 'y' }, /line 3, column "a": is empty/],
+    [
+      'a non-numeric feature, naming line and column (by the name the spec gave it)',
+      'b,a,y\n1,1,1\n2,abc,2\n',
+      { label: 'y', features: ['a', 'b'] },
+      /line 3, column "a": not a finite number/,
+    ],
+    ['an empty feature cell', 'a,y\n1,1\n,2\n', { label: 'y' }, /line 3, column 1: is empty/],
     [
       'a missing label column',
       'a,b\n1,2\n3,4\n',
       { label: 'y' },
-      /label column "y" is not in the header \(a, b\)/,
+      /label column "y" is not in the header \(2 columns\)/,
     ],
     [
       'a missing feature column',
@@ -192,12 +198,60 @@ describe('prepareCsv', () => {
       { label: 'y', features: ['a', 'z'] },
       /feature column "z" is not in the header/,
     ],
-    ['a single class', 'a,y\n1,x\n2,x\n', { label: 'y' }, /column "y" has only one class \(x\)/],
+    ['a single class', 'a,y\n1,x\n2,x\n', { label: 'y' }, /column "y" has only one class$/],
     ['a file with one data row', 'a,y\n1,x\n', { label: 'y' }, /1 data rows; need at least 2/],
   ])('rejects %s', (_name, text, over, message) => {
     const err = errorOf(() => prepareCsv(text, spec(over), opts));
     expect(err.code).toBe('InvalidDataset');
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('errors on a file holding a secret never quote it', () => {
+  // What the storage credentials mount holds: one line, the secret itself.
+  const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const classification = { task: 'classification' as const, validationSplit: 0.5, seed: 1 };
+  const regression = { task: 'regression' as const, validationSplit: 0.5, seed: 1 };
+  it.each([
+    [
+      'a CSV whose only line is the secret (no label column)',
+      () => prepareCsv(SECRET, spec({ label: 'y' }), classification),
+    ],
+    ['a CSV whose header repeats the secret', () => parseCsv(`${SECRET},${SECRET}\n1,2\n`, 'f.csv')],
+    [
+      'a CSV whose feature cell is the secret',
+      () => prepareCsv(`a,y\n1,1\n${SECRET},2\n`, spec({ label: 'y' }), classification),
+    ],
+    [
+      'a CSV whose header names the secret as a feature',
+      () => prepareCsv(`${SECRET},y\nx,1\n2,2\n`, spec({ label: 'y' }), classification),
+    ],
+    [
+      'a CSV whose regression target is the secret',
+      () => prepareCsv(`a,y\n1,1\n2,${SECRET}\n`, spec({ label: 'y' }), regression),
+    ],
+    [
+      'a CSV whose only class is the secret',
+      () => prepareCsv(`a,y\n1,${SECRET}\n2,${SECRET}\n`, spec({ label: 'y' }), classification),
+    ],
+    [
+      'a JSONL file whose line is the secret',
+      () => prepareJsonl(`${SECRET}\n${SECRET}\n`, spec({ format: 'jsonl', label: 'label' }), classification),
+    ],
+    [
+      'a JSONL file whose only class is the secret',
+      () =>
+        prepareJsonl(
+          `{"text":"a","label":"${SECRET}"}\n{"text":"b","label":"${SECRET}"}\n`,
+          spec({ format: 'jsonl', label: 'label' }),
+          classification,
+        ),
+    ],
+  ])('%s', (_name, load) => {
+    const err = errorOf(load);
+    expect(err.code).toBe('InvalidDataset');
+    expect(err.message).not.toContain(SECRET.slice(0, 8));
+    expect(err.message).not.toContain('EXAMPLEKEY');
   });
 });
 
@@ -259,6 +313,11 @@ describe('prepareJsonl', () => {
 
   it.each([
     ['a line that is not JSON', '{"text": "a", "label": 1}\nnope\n', /line 2: not valid JSON/],
+    [
+      'a line that is not JSON, with the column',
+      '{"text": "a", "label": 1}\n{"text" 1}\n',
+      /line 2: not valid JSON \(column 9\)/,
+    ],
     [
       'a missing text field',
       '{"label": 1}\n{"text": "b", "label": 0}\n',

@@ -2,8 +2,9 @@
 // plus everything the artifact must remember about preprocessing. The order is fixed: parse,
 // seeded shuffle, split, then statistics (normalisation, vocabulary, profile) from the training
 // split only.
+
+import type { Preprocessing } from '../../api/artifact.ts';
 import type { DATASET_FORMATS, DatasetSpec } from '../../api/training.ts';
-import type { Preprocessing } from '../../lib/artifact/schema.ts';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
 import type { ProfileColumn } from '../profile.ts';
 import type { AugmentOptions } from './augment.ts';

@@ -1,7 +1,8 @@
 // The dataset formats, one file each, keyed by the names in api's DATASET_FORMATS (the CRD's
 // enum): adding a format is one file and one line here, and the type below fails to compile
 // until the two agree.
-import type { DatasetSpec, TrainerConfig } from '../../api/training.ts';
+import type { TrainerConfig } from '../../api/trainer.ts';
+import type { DatasetSpec } from '../../api/training.ts';
 import { isStorageError } from '../../lib/storage/index.ts';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';

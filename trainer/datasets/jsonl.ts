@@ -1,6 +1,7 @@
 // Text: one JSON object per line with a text field and a label. The vocabulary comes from the
 // training split only, like every other statistic.
 import type { DatasetSpec } from '../../api/training.ts';
+import { parseJSON } from '../../lib/json.ts';
 import { encodeClasses } from './classes.ts';
 import { type DatasetFormat, invalid, type LoadOptions, type Part, type PreparedDataset } from './format.ts';
 import { splitIndices, take } from './split.ts';
@@ -22,9 +23,9 @@ export function prepareJsonl(text: string, spec: DatasetSpec, opts: LoadOptions)
     if (line.trim() === '') continue;
     let obj: unknown;
     try {
-      obj = JSON.parse(line);
+      obj = parseJSON(line);
     } catch (err) {
-      throw invalid(`${file}: line ${i + 1}: not valid JSON (${(err as Error).message})`);
+      throw invalid(`${file}: line ${i + 1}: ${(err as Error).message}`);
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       throw invalid(`${file}: line ${i + 1}: expected a JSON object`);
@@ -45,7 +46,11 @@ export function prepareJsonl(text: string, spec: DatasetSpec, opts: LoadOptions)
   }
   const n = texts.length;
   if (n < 2) throw invalid(`${file}: ${n} records; need at least 2 (training and validation)`);
-  const { classNames, classes } = encodeClasses(labels, (r) => `${file}: line ${lineNumbers[r]}`, label);
+  const { classNames, classes } = encodeClasses(
+    labels,
+    (r) => `${file}: line ${lineNumbers[r]}`,
+    `field "${label}"`,
+  );
   const tokens = texts.map((t) => tokenize(t, true));
   const split = splitIndices(n, opts.validationSplit, opts.seed);
   // The vocabulary comes from the training split only, like every other statistic.

@@ -5,6 +5,7 @@ import type {
   V1Deployment,
   V1Pod,
   V1Service,
+  V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import {
@@ -82,6 +83,10 @@ export function setupModelDeploymentController(
     },
     opts.scope,
   );
+  const serviceAccounts = manager.scopedInformers<V1ServiceAccount>(
+    { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', labelSelector: owned },
+    opts.scope,
+  );
   const pods = manager.scopedInformers<V1Pod>(
     {
       apiVersion: 'v1',
@@ -97,11 +102,13 @@ export function setupModelDeploymentController(
     server: opts.server,
     policy: opts.policy ?? ALLOW_ALL,
     events: opts.events,
+    metrics: manager.metrics,
     modelDeployments,
     trainingJobs,
     deployments,
     services,
     hpas,
+    serviceAccounts,
     pods,
   };
 
@@ -115,6 +122,7 @@ export function setupModelDeploymentController(
     .owns(deployments, owner)
     .owns(services, owner)
     .owns(hpas, owner)
+    .owns(serviceAccounts, owner)
     .watchesMapped(pods, (pod) => {
       const md = pod.metadata?.labels?.[LABEL_MODELDEPLOYMENT];
       return md && pod.metadata?.namespace ? [`${pod.metadata.namespace}/${md}`] : [];

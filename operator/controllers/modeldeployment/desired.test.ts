@@ -1,7 +1,6 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { type ModelDeployment, ModelDeploymentSpec } from '../../../api/index.ts';
-import { CREDENTIALS_DIR } from '../storage.ts';
+import { CREDENTIALS_DIR, type ModelDeployment, ModelDeploymentSpec } from '../../../api/index.ts';
 import {
   desiredChildren,
   desiredDeployment,
@@ -42,11 +41,11 @@ describe('desiredDeployment', () => {
         K2K_MODEL_URI: URI,
         K2K_HOST: '0.0.0.0',
         K2K_PORT: '8080',
-        K2K_MAX_BATCH_SIZE: '64',
-        K2K_MAX_BATCH_WAIT_MS: '5',
-        K2K_DRIFT_WINDOW: '500',
+        K2K_BATCHING_MAX_BATCH_SIZE: '64',
+        K2K_BATCHING_MAX_DELAY_MS: '5',
+        K2K_DRIFT_WINDOW_SIZE: '500',
         K2K_DRIFT_PSI_THRESHOLD: '0.25',
-        K2K_DRIFT_KS_ALPHA: '0.01',
+        K2K_DRIFT_KS_P_VALUE_THRESHOLD: '0.01',
         K2K_DRIFT_MIN_SAMPLES: '100',
       },
     },
@@ -54,11 +53,11 @@ describe('desiredDeployment', () => {
       name: 'uses the schema defaults for batching and drift when the spec leaves them out',
       spec: {},
       expected: {
-        K2K_MAX_BATCH_SIZE: '32',
-        K2K_MAX_BATCH_WAIT_MS: '0',
-        K2K_DRIFT_WINDOW: '1000',
+        K2K_BATCHING_MAX_BATCH_SIZE: '32',
+        K2K_BATCHING_MAX_DELAY_MS: '0',
+        K2K_DRIFT_WINDOW_SIZE: '1000',
         K2K_DRIFT_PSI_THRESHOLD: '0.2',
-        K2K_DRIFT_KS_ALPHA: '0.05',
+        K2K_DRIFT_KS_P_VALUE_THRESHOLD: '0.05',
         K2K_DRIFT_MIN_SAMPLES: '200',
       },
     },

@@ -9,13 +9,19 @@ import type {
   V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import { API_VERSION, MODELDEPLOYMENT_KIND, type ModelDeployment } from '../../../api/index.ts';
+import {
+  API_VERSION,
+  encodeServerEnv,
+  MODELDEPLOYMENT_KIND,
+  type ModelDeployment,
+  serverEnvName,
+  TERMINATION_LOG,
+} from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
-  TERMINATION_LOG,
   tolerationsFor,
 } from '../pod.ts';
 import { storageAccess } from '../storage.ts';
@@ -25,12 +31,13 @@ export const SERVER_CONTAINER = 'server';
 /** The model server's one port: both protocols, health and /metrics (server/README.md). */
 export const SERVER_PORT = 8080;
 export const SERVICE_PORT = 80;
-export const MODEL_URI_ENV = 'K2K_MODEL_URI';
+/** The variable the served artifact is read back from (status.ts). */
+export const MODEL_URI_ENV = serverEnvName('modelUri');
 export const PORT_NAME = 'http';
 /**
  * The model server's CPU request when spec.resources sets neither cpu nor cpuLimit (with only a
  * limit, Kubernetes requests the limit). The HorizontalPodAutoscaler's target is a percentage of
- * the request: without one it has no denominator and never scales (docs/decisions/0013).
+ * the request: without one it has no denominator and never scales (docs/decisions/0017).
  */
 export const DEFAULT_SERVER_CPU = '250m';
 /** The server keeps serving (not ready) this long after SIGTERM, while endpoints drop the pod. */
@@ -84,20 +91,17 @@ export const serviceName = (md: ModelDeployment) => md.metadata.name!;
 export const hpaName = (md: ModelDeployment) => md.metadata.name!;
 export const serverAccountName = (md: ModelDeployment) => `${md.metadata.name}-server`;
 
-/** What the model server reads (server/config.ts), from the spec and the resolved artifact. */
+/** What the model server reads (api/server.ts), from the spec and the resolved artifact. */
 export function serverEnv(md: ModelDeployment, artifactUri: string): V1EnvVar[] {
-  const { batching, drift } = md.spec;
   return [
-    { name: MODEL_URI_ENV, value: artifactUri },
-    { name: 'K2K_HOST', value: '0.0.0.0' },
-    { name: 'K2K_PORT', value: String(SERVER_PORT) },
-    { name: 'K2K_MAX_BATCH_SIZE', value: String(batching.maxBatchSize) },
-    { name: 'K2K_MAX_BATCH_WAIT_MS', value: String(batching.maxDelayMs) },
-    { name: 'K2K_DRIFT_WINDOW', value: String(drift.windowSize) },
-    { name: 'K2K_DRIFT_MIN_SAMPLES', value: String(drift.minSamples) },
-    { name: 'K2K_DRIFT_PSI_THRESHOLD', value: String(drift.psiThreshold) },
-    { name: 'K2K_DRIFT_KS_ALPHA', value: String(drift.ksPValueThreshold) },
-    { name: 'K2K_SHUTDOWN_DELAY_SECONDS', value: String(SHUTDOWN_DELAY_SECONDS) },
+    ...encodeServerEnv({
+      modelUri: artifactUri,
+      host: '0.0.0.0',
+      port: SERVER_PORT,
+      batching: md.spec.batching,
+      drift: md.spec.drift,
+      shutdownDelaySeconds: SHUTDOWN_DELAY_SECONDS,
+    }),
     ...storageAccess(md.spec.storage).env,
   ];
 }

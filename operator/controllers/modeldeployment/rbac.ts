@@ -17,7 +17,7 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   appliesStatus(GROUP, [MODELDEPLOYMENT_PLURAL], WHO),
   blocksOwnerDeletion(GROUP, [MODELDEPLOYMENT_PLURAL], WHO),
   readsThroughInformers('apps', ['deployments'], WHO),
-  readsThroughInformers('', ['services', 'pods'], WHO),
+  readsThroughInformers('', ['services', 'serviceaccounts', 'pods'], WHO),
   readsThroughInformers('autoscaling', ['horizontalpodautoscalers'], WHO),
   getsBeforeApplying('apps', ['deployments'], WHO),
   getsBeforeApplying('', ['services', 'serviceaccounts'], WHO),

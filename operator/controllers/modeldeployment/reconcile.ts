@@ -8,6 +8,7 @@ import type {
   V1Deployment,
   V1Pod,
   V1Service,
+  V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import {
@@ -18,15 +19,18 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import {
-  apply,
+  applyChildren,
+  type ChildApply,
   type EventRecorder,
   type Lister,
   type Logger,
   type ObjectKey,
   type ReconcileResult,
+  type RuntimeMetrics,
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
+import { applyChild } from '../invalid-spec.ts';
 import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
@@ -39,12 +43,28 @@ export interface ModelDeploymentDeps {
   server: ServerOptions;
   policy: PodPolicy;
   events?: EventRecorder;
+  metrics?: RuntimeMetrics;
   modelDeployments: Lister<ModelDeployment>;
   trainingJobs: Lister<TrainingJob>;
   deployments: Lister<V1Deployment>;
   services: Lister<V1Service>;
   hpas: Lister<V2HorizontalPodAutoscaler>;
+  serviceAccounts: Lister<V1ServiceAccount>;
   pods: Lister<V1Pod>;
+}
+
+/**
+ * The children to apply, in two stages: the account and the Service together, then the
+ * Deployment whose pods run as that account and the HPA that scales it. Each is paired with its
+ * cached copy, so unchanged ones are skipped.
+ */
+function childStages(deps: ModelDeploymentDeps, children: KubernetesObject[]): ChildApply[][] {
+  const stages: ChildApply[][] = [[], []];
+  for (const desired of children) {
+    const later = desired.kind === 'Deployment' || desired.kind === 'HorizontalPodAutoscaler';
+    stages[later ? 1 : 0]!.push({ desired, live: cachedChild(deps, desired) });
+  }
+  return stages;
 }
 
 /** Ready reasons that need someone's attention are recorded as Warning events. */
@@ -83,11 +103,16 @@ export async function reconcileModelDeployment(
       const children = desiredChildren(md, resolution.uri, deps.server);
       refusal = await findConflict(deps.kubeConfig, md, children, (c) => cachedChild(deps, c));
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
-      for (const child of refusal ? [] : children) {
-        const stored = await apply(deps.kubeConfig, child);
-        // The stored Deployment is newer than the cache: its generation says whether the
+      else {
+        const stored = await applyChildren(
+          deps.kubeConfig,
+          childStages(deps, children),
+          deps.metrics,
+          applyChild,
+        );
+        // A stored Deployment is newer than the cache: its generation says whether the
         // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
-        if (stored.kind === 'Deployment') deployment = stored as V1Deployment;
+        deployment = (stored.find((c) => c.kind === 'Deployment') as V1Deployment | undefined) ?? deployment;
       }
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
@@ -115,7 +140,8 @@ export async function reconcileModelDeployment(
       log,
     });
   }
-  // Returning the error retries with per-key backoff; the status above already tells the user.
+  // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
+  // above already tells the user.
   if (error) throw error;
   return recheckAfter(refusal);
 }
@@ -123,8 +149,11 @@ export async function reconcileModelDeployment(
 /** A child as the informers show it (they hold only objects labelled as k2k's). */
 function cachedChild(deps: ModelDeploymentDeps, child: KubernetesObject): KubernetesObject | undefined {
   const { namespace, name } = child.metadata!;
-  const lister = { Deployment: deps.deployments, Service: deps.services, HorizontalPodAutoscaler: deps.hpas }[
-    child.kind as string
-  ];
+  const lister = {
+    Deployment: deps.deployments,
+    Service: deps.services,
+    HorizontalPodAutoscaler: deps.hpas,
+    ServiceAccount: deps.serviceAccounts,
+  }[child.kind as string] as Lister<KubernetesObject> | undefined;
   return lister?.get(namespace, name!);
 }

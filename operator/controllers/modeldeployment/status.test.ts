@@ -2,6 +2,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { type ModelDeployment, ModelDeploymentSpec, type TrainingJob } from '../../../api/index.ts';
+import { InvalidSpecError } from '../invalid-spec.ts';
 import { computeStatus, type Observed, type Resolution, resolveArtifact, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
@@ -346,6 +347,16 @@ describe('computeStatus', () => {
       },
       expected: { Ready: 'False', Available: 'True', Reconciling: 'False', Stalled: 'True' },
       reason: 'ServiceAccountNotAllowed',
+    },
+    {
+      name: 'stalls, not retrying, when the API server refused a child built from the spec',
+      observed: {
+        error: new InvalidSpecError(
+          'the API server refused the Service built from this spec (change the spec): metadata.name: Invalid value',
+        ),
+      },
+      expected: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+      reason: 'InvalidSpec',
     },
   ])('$name', ({ observed, expected, reason }) => {
     const c = conditionsOf(modelDeployment(), observed as Partial<Observed>);

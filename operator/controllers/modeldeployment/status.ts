@@ -22,6 +22,7 @@ import {
   sameStatus,
   setCondition,
 } from '../conditions.ts';
+import { invalidSpecRefusal } from '../invalid-spec.ts';
 import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
 
 export type Status = ModelDeploymentStatus;
@@ -203,7 +204,9 @@ export function unavailableSummary(pods: V1Pod[]): Summary {
 
 /** The new status; conditions keep their transition times when unchanged. */
 export function computeStatus(md: ModelDeployment, observed: Observed): Status {
-  const { resolution, deployment, pods, error, refusal, now } = observed;
+  const { resolution, deployment, pods, error, now } = observed;
+  // The API server refusing a child built from the spec is a refusal too: Stalled, not retried.
+  const refusal = observed.refusal ?? invalidSpecRefusal(error);
   const generation = md.metadata.generation;
   let conditions: Condition[] = operatorConditions(md.status?.conditions);
   const set = (input: ConditionInput) => {

@@ -1,6 +1,13 @@
 // Wiring of the TrainingJob controller: the informers it reads and which of their events concern
 // which TrainingJob. The logic is reconcileTrainingJob (reconcile.ts).
-import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  V1Job,
+  V1Pod,
+  V1Role,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { API_VERSION, TRAININGJOB_KIND, TRAININGJOB_PLURAL, type TrainingJob } from '../../../api/index.ts';
 import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
@@ -20,16 +27,31 @@ export interface TrainingJobControllerOptions {
 }
 
 export function setupTrainingJobController(manager: Manager, opts: TrainingJobControllerOptions): Controller {
+  const owned = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_TRAININGJOB}`;
   const trainingJobs = manager.scopedInformers<TrainingJob>(
     { apiVersion: API_VERSION, kind: TRAININGJOB_KIND, plural: TRAININGJOB_PLURAL },
     opts.scope,
   );
   const jobs = manager.scopedInformers<V1Job>(
+    { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs', labelSelector: owned },
+    opts.scope,
+  );
+  // The trainer's account and its grant are cached too: a reconcile compares them with what it
+  // wants and applies only what differs, and an edit by someone else queues the owner again.
+  const serviceAccounts = manager.scopedInformers<V1ServiceAccount>(
+    { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', labelSelector: owned },
+    opts.scope,
+  );
+  const roles = manager.scopedInformers<V1Role>(
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', labelSelector: owned },
+    opts.scope,
+  );
+  const roleBindings = manager.scopedInformers<V1RoleBinding>(
     {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      plural: 'jobs',
-      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_TRAININGJOB}`,
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      plural: 'rolebindings',
+      labelSelector: owned,
     },
     opts.scope,
   );
@@ -43,17 +65,25 @@ export function setupTrainingJobController(manager: Manager, opts: TrainingJobCo
     images: opts.images,
     policy: opts.policy ?? ALLOW_ALL,
     events: opts.events,
+    metrics: manager.metrics,
     trainingJobs,
     jobs,
+    serviceAccounts,
+    roles,
+    roleBindings,
     pods,
   };
+  const owner = { apiVersion: API_VERSION, kind: TRAININGJOB_KIND };
   const controller = new Controller({
     name: 'trainingjob',
     reconcile: (key, log) => reconcileTrainingJob(deps, key, log),
     workers: opts.workers,
   })
     .watches(trainingJobs)
-    .owns(jobs, { apiVersion: API_VERSION, kind: TRAININGJOB_KIND })
+    .owns(jobs, owner)
+    .owns(serviceAccounts, owner)
+    .owns(roles, owner)
+    .owns(roleBindings, owner)
     .watchesMapped(pods, (pod) => {
       const owner = pod.metadata?.labels?.[LABEL_TRAININGJOB];
       return owner && pod.metadata?.namespace ? [`${pod.metadata.namespace}/${owner}`] : [];

@@ -1,9 +1,14 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { TrainerConfig, TrainerExitCode, type TrainingJob, TrainingJobSpec } from '../../../api/index.ts';
+import {
+  CREDENTIALS_DIR,
+  TrainerConfig,
+  TrainerExitCode,
+  type TrainingJob,
+  TrainingJobSpec,
+} from '../../../api/index.ts';
 import {
   artifactVersion,
-  CREDENTIALS_DIR,
   desiredChildren,
   desiredJob,
   desiredRole,

@@ -10,6 +10,7 @@ import type {
 } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  TERMINATION_LOG,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainerConfig,
@@ -22,13 +23,11 @@ import {
   resourceRequirements,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
-  TERMINATION_LOG,
   tolerationsFor,
 } from '../pod.ts';
 import { storageAccess } from '../storage.ts';
 
 export { GPU_RESOURCE } from '../pod.ts';
-export { CREDENTIALS_DIR } from '../storage.ts';
 
 export const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
 export const TRAINER_CONTAINER = 'trainer';
@@ -97,7 +96,7 @@ function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec 
   const storage = storageAccess(spec.storage);
   const env = [
     { name: TrainerEnv.Config, value: JSON.stringify(trainerConfig(tj)) },
-    { name: 'K2K_TERMINATION_LOG', value: TERMINATION_LOG },
+    { name: TrainerEnv.TerminationLog, value: TERMINATION_LOG },
     { name: 'NODE_OPTIONS', value: '--max-old-space-size=4096' },
     ...storage.env,
   ];

@@ -23,6 +23,8 @@ export const TRAININGJOB_PERMISSIONS: Permission[] = [
     why: `${WHO} reads a TrainingJob whose Job is gone from the API server, not the cache, before it runs the trainer again (readTrainingJob in trainingjob/reconcile.ts)`,
   },
   readsThroughInformers('batch', ['jobs'], WHO),
+  readsThroughInformers('', ['serviceaccounts'], WHO),
+  readsThroughInformers('rbac.authorization.k8s.io', ['roles', 'rolebindings'], WHO),
   readsThroughInformers('', ['pods'], WHO),
   getsBeforeApplying('batch', ['jobs'], WHO),
   getsBeforeApplying('', ['serviceaccounts'], WHO),

@@ -1,7 +1,15 @@
 // The TrainingJob reconcile: read the TrainingJob and its children from the caches, apply the
 // desired children, compute the status once and patch it only when it changed. It follows the
 // contract on the runtime's Reconciler type (operator/runtime/controller.ts).
-import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1Job,
+  V1Pod,
+  V1Role,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import {
   API_VERSION,
   RefusalReason,
@@ -11,20 +19,23 @@ import {
   TrainingJobReason,
 } from '../../../api/index.ts';
 import {
-  apply,
+  applyChildren,
+  type ChildApply,
   type EventRecorder,
   getObject,
   type Lister,
   type Logger,
   type ObjectKey,
   type ReconcileResult,
+  type RuntimeMetrics,
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
+import { applyChild } from '../invalid-spec.ts';
 import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
-import { desiredChildren, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
+import { desiredChildren, desiredJob, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
 import { computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 /** What a TrainingJob reconcile reads (caches) and writes with (API client, events). */
@@ -33,9 +44,49 @@ export interface TrainingJobDeps {
   images: TrainerImages;
   policy: PodPolicy;
   events?: EventRecorder;
+  metrics?: RuntimeMetrics;
   trainingJobs: Lister<TrainingJob>;
   jobs: Lister<V1Job>;
+  serviceAccounts: Lister<V1ServiceAccount>;
+  roles: Lister<V1Role>;
+  roleBindings: Lister<V1RoleBinding>;
   pods: Lister<V1Pod>;
+}
+
+/** The trainer's ServiceAccount, Role or RoleBinding as the cache has it (the Job is looked up apart). */
+function cachedChild(deps: TrainingJobDeps, child: KubernetesObject): KubernetesObject | undefined {
+  const { namespace, name } = child.metadata!;
+  const lister = {
+    ServiceAccount: deps.serviceAccounts,
+    Role: deps.roles,
+    RoleBinding: deps.roleBindings,
+  }[child.kind as string] as Lister<KubernetesObject> | undefined;
+  return lister?.get(namespace, name!);
+}
+
+/**
+ * The children to apply, in two stages: the account and the Role together, then the RoleBinding
+ * (RBAC refuses to bind a Role it cannot find: 404) and the Job whose pods run as the account.
+ * Each is paired with its cached copy, so unchanged ones are skipped.
+ */
+function childStages(
+  deps: TrainingJobDeps,
+  tj: TrainingJob,
+  children: KubernetesObject[],
+  existingJob: V1Job | undefined,
+): ChildApply[][] {
+  const first: ChildApply[] = [];
+  const then: ChildApply[] = [];
+  for (const desired of children) {
+    if (desired.kind === 'Job') {
+      // The Job copies its immutable pod template from the live Job: hash what the TrainingJob
+      // asks for instead, so the copy does not read as a change.
+      then.push({ desired, live: existingJob, hashed: desiredJob(tj, deps.images) });
+    } else {
+      (desired.kind === 'RoleBinding' ? then : first).push({ desired, live: cachedChild(deps, desired) });
+    }
+  }
+  return [first, then];
 }
 
 /** Ready reasons that need someone's attention are recorded as Warning events. */
@@ -89,10 +140,16 @@ export async function reconcileTrainingJob(
       refusal =
         checkPodPolicy(tj.spec, deps.policy, tj.kind) ??
         (await findConflict(deps.kubeConfig, tj, children, (c) =>
-          c.kind === 'Job' ? cachedJob : undefined,
+          c.kind === 'Job' ? cachedJob : cachedChild(deps, c),
         ));
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
-      else for (const child of children) await apply(deps.kubeConfig, child);
+      else
+        await applyChildren(
+          deps.kubeConfig,
+          childStages(deps, tj, children, existingJob),
+          deps.metrics,
+          applyChild,
+        );
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
       log.error('applying children failed', { error: error.message });
@@ -113,7 +170,8 @@ export async function reconcileTrainingJob(
       logFields: { phase: status.phase },
     });
   }
-  // Returning the error retries with per-key backoff; the status above already tells the user.
+  // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
+  // above already tells the user.
   if (error) throw error;
   return recheckAfter(refusal);
 }

@@ -1,7 +1,8 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition, TrainingJob } from '../../../api/index.ts';
-import { computeStatus, finishedSummary, statusChanged } from './status.ts';
+import { InvalidSpecError } from '../invalid-spec.ts';
+import { attemptsOf, computeStatus, finishedSummary, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
 
@@ -283,11 +284,47 @@ describe('computeStatus', () => {
     expect(condition(status.conditions, 'Reconciling')?.status).toBe('True');
   });
 
+  it('stalls with InvalidSpec, not retrying, when the API server refused a child built from the spec', () => {
+    const message =
+      'the API server refused the Job built from this spec (change the spec): Job.batch "x" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1';
+    const status = computeStatus(trainingJob(), { pods: [], now, error: new InvalidSpecError(message) });
+    expect(condition(status.conditions, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message,
+    });
+    expect(condition(status.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(condition(status.conditions, 'Reconciling')?.status).toBe('False');
+  });
+
   it('counts attempts from the Job’s pods', () => {
     expect(
       computeStatus(trainingJob(), { job: job({ active: 1, failed: 2 }), pods: [pod('Running')], now })
         .attempts,
     ).toBe(3);
+  });
+
+  it.each([
+    {
+      name: 'counts a finished pod the Job controller has not moved out of uncountedTerminatedPods yet',
+      status: { failed: 1, uncountedTerminatedPods: { succeeded: ['uid-2'] } },
+      pods: 1,
+      attempts: 2,
+    },
+    {
+      name: 'counts the pods it sees when the Job’s counters lag behind them',
+      status: { active: 1 },
+      pods: 2,
+      attempts: 2,
+    },
+    { name: 'counts the Job’s counters when its pods are gone', status: { failed: 3 }, pods: 0, attempts: 3 },
+  ])('$name', ({ status, pods, attempts }) => {
+    expect(
+      attemptsOf(
+        job(status),
+        Array.from({ length: pods }, () => pod('Failed')),
+      ),
+    ).toBe(attempts);
   });
 
   it('keeps a condition’s transition time while its status does not change', () => {

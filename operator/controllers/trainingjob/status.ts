@@ -3,7 +3,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
+  decodeTermination,
   TrainingJobReason as Reason,
+  type TerminationMessage,
   type TrainingJob,
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
@@ -16,6 +18,7 @@ import {
   setCondition,
   toRFC3339,
 } from '../conditions.ts';
+import { invalidSpecRefusal } from '../invalid-spec.ts';
 import { jobName, TRAINER_CONTAINER } from './desired.ts';
 
 /** The part of status the operator owns (status.progress belongs to the trainer). */
@@ -29,26 +32,6 @@ export interface Observed {
   /** Why this pass wrote no children (policy, a foreign object in a child's place). */
   refusal?: Refusal;
   now: Date;
-}
-
-/** What the trainer writes to its termination message. */
-export interface TrainerResult {
-  artifact?: { uri: string; version: string; manifestSha256?: string };
-  /** null where training produced a non-finite value (JSON has no NaN). */
-  metrics?: Record<string, number | null>;
-  backend?: string;
-  error?: { code?: string; message: string };
-}
-
-export function parseTrainerResult(message: string | undefined): TrainerResult | undefined {
-  if (!message) return undefined;
-  try {
-    const parsed = JSON.parse(message);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as TrainerResult) : undefined;
-  } catch {
-    // FallbackToLogsOnError puts the log tail here when the trainer wrote no message.
-    return { error: { message: message.trim().split('\n').slice(-3).join(' ') } };
-  }
 }
 
 function terminationMessage(pod: V1Pod): string | undefined {
@@ -110,7 +93,7 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
     .filter((p) => p.status?.phase === 'Failed')
     .sort(byCreation)
     .at(-1);
-  const result = lastFailed ? parseTrainerResult(terminationMessage(lastFailed)) : undefined;
+  const result = lastFailed ? decodeTermination(terminationMessage(lastFailed)) : undefined;
   const detail = result?.error?.message ? `: ${result.error.message}` : '';
   switch (failed?.reason) {
     case 'PodFailurePolicy':
@@ -145,12 +128,12 @@ function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
  * as it is seen: its pod may be gone by the next pass (ttlSecondsAfterFinished deletes the Job
  * and its pods the moment the Job completes).
  */
-function succeededResult(pods: V1Pod[]): TrainerResult | undefined {
+function succeededResult(pods: V1Pod[]): TerminationMessage | undefined {
   const succeeded = pods
     .filter((p) => p.status?.phase === 'Succeeded')
     .sort(byCreation)
     .at(-1);
-  return succeeded ? parseTrainerResult(terminationMessage(succeeded)) : undefined;
+  return succeeded ? decodeTermination(terminationMessage(succeeded)) : undefined;
 }
 
 /**
@@ -168,7 +151,11 @@ export function finishedSummary(status: TrainingJobStatus | undefined): Summary 
   return undefined;
 }
 
-function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResult | undefined): Summary {
+function summarize(
+  tj: TrainingJob,
+  { job, pods }: Observed,
+  result: TerminationMessage | undefined,
+): Summary {
   // A trainer exits 0 only after its artifact is committed and verified, so its termination
   // message is proof enough, even when the Job was deleted before it was marked Complete.
   const complete = jobCondition(job, 'Complete');
@@ -235,7 +222,9 @@ function summarize(tj: TrainingJob, { job, pods }: Observed, result: TrainerResu
 
 /** The new operator-owned status; conditions keep their transition times when unchanged. */
 export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
-  const { job, pods, error, refusal, now } = observed;
+  const { job, pods, error, now } = observed;
+  // The API server refusing a child built from the spec is a refusal too: Stalled, not retried.
+  const refusal = observed.refusal ?? invalidSpecRefusal(error);
   const generation = tj.metadata.generation;
   const finished = finishedSummary(tj.status);
   const result = succeededResult(pods);
@@ -287,7 +276,7 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   };
   if (job) {
     status.jobName = job.metadata?.name;
-    const attempts = (job.status?.active ?? 0) + (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0);
+    const attempts = attemptsOf(job, pods);
     if (attempts > 0) status.attempts = attempts;
   }
   const startTime = job?.status?.startTime ?? tj.status?.startTime;
@@ -306,6 +295,22 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     if (metrics) status.metrics = metrics;
   }
   return status;
+}
+
+/**
+ * Trainer pods the Job has started. The Job controller first records a finished pod in
+ * uncountedTerminatedPods and only later in failed/succeeded, so its counters alone can briefly
+ * miss an attempt; the pods the cache holds are a lower bound too.
+ */
+export function attemptsOf(job: V1Job, pods: readonly V1Pod[]): number {
+  const s = job.status;
+  const counted =
+    (s?.active ?? 0) +
+    (s?.failed ?? 0) +
+    (s?.succeeded ?? 0) +
+    (s?.uncountedTerminatedPods?.failed?.length ?? 0) +
+    (s?.uncountedTerminatedPods?.succeeded?.length ?? 0);
+  return Math.max(counted, pods.length);
 }
 
 /** status.metrics holds numbers only: a metric training could not compute (null) is left out. */

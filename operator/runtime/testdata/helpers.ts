@@ -6,7 +6,8 @@ import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client
 import type { Informer } from '../informer.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
-export { eventually, freshNamespace, testKubeConfig } from '../../../test/harness/kube.ts';
+export { eventually } from '../../../test/harness/eventually.ts';
+export { freshNamespace, testKubeConfig } from '../../../test/harness/kube.ts';
 
 /** Logs of the code under test go to stderr only when K2K_TEST_LOG=1, to keep test output readable. */
 export function testLogger(): Logger {

@@ -1,8 +1,10 @@
 // Integration tests: a real kube-apiserver (the vitest global setup starts it).
+import { Writable } from 'node:stream';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer } from './informer.ts';
+import { createLogger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
 import { scopedRefs } from './scope.ts';
 import {
@@ -152,15 +154,30 @@ describe('Informer', () => {
     const api = core(kc);
     const namespace = await freshNamespace(kc);
     const registry = new Registry();
+    // Counts the informer's "watch ended by the server, resuming" (a debug line) to know when a
+    // watch has ended between two changes.
+    let resumes = 0;
+    const logger = createLogger({
+      level: 'debug',
+      stream: new Writable({
+        write: (chunk, _enc, done) => {
+          if (String(chunk).includes('watch ended by the server')) resumes++;
+          done();
+        },
+      }),
+    });
     const informer = new Informer<V1ConfigMap>(kc, configMaps(namespace), {
-      logger: testLogger(),
+      logger,
       metrics: new RuntimeMetrics(registry),
       watchTimeoutSeconds: 2,
     });
     const events = recordEvents(informer);
     cleanups.push(() => informer.stop());
     await informer.start();
-    const pause = () => new Promise((r) => setTimeout(r, 2500));
+    const pause = async () => {
+      const before = resumes;
+      await eventually(() => resumes > before, { what: 'the server to end the watch', timeoutMs: 10_000 });
+    };
     await api.createNamespacedConfigMap({
       namespace,
       body: { metadata: { name: 'a', labels }, data: { v: '1' } },

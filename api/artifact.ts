@@ -1,13 +1,18 @@
 // The artifact's JSON files as TypeBox schemas: the single definition of docs/artifact.md's
-// format that the trainer (writer) and the model server and drift monitor (readers) share.
+// format that the trainer (writer, through lib/artifact) and the model server and drift monitor
+// (readers) share.
 // Objects allow unknown properties so an additive change does not break older readers; a
 // breaking change bumps FORMAT_VERSION.
 import Type, { type Static } from 'typebox';
-import { StringEnum } from '../../api/schema.ts';
-import { TASKS } from '../../api/training.ts';
+import { StringEnum } from './schema.ts';
+import { TASKS } from './training.ts';
 
-export const API_VERSION = 'k2k.dev/v1alpha1';
-export const KIND = 'ModelArtifact';
+/**
+ * The manifest's apiVersion and kind: the artifact format's own version, which only looks like a
+ * CRD's apiVersion (API_VERSION in common.ts); the two change independently.
+ */
+export const ARTIFACT_API_VERSION = 'k2k.dev/v1alpha1';
+export const ARTIFACT_KIND = 'ModelArtifact';
 export const FORMAT_VERSION = 1;
 
 /** File names of the artifact layout (docs/artifact.md). */
@@ -62,8 +67,8 @@ export const ManifestFile = Type.Object({
 export type ManifestFile = Static<typeof ManifestFile>;
 
 export const Manifest = Type.Object({
-  apiVersion: Type.Literal(API_VERSION),
-  kind: Type.Literal(KIND),
+  apiVersion: Type.Literal(ARTIFACT_API_VERSION),
+  kind: Type.Literal(ARTIFACT_KIND),
   formatVersion: Type.Literal(FORMAT_VERSION),
   model: Type.String({ pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', maxLength: 128 }),
   /** A positive decimal integer (TensorFlow Serving's convention), as a string. */

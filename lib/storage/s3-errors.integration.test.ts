@@ -5,18 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ObjectStore, openStore, StorageError, storageOptionsFromEnv } from './index.ts';
+import { type ObjectStore, openStore, storageOptionsFromEnv } from './index.ts';
+import { caught } from './testdata/backends.ts';
 import { createTestBucket, testStorageOptions } from './testing.ts';
-
-async function caught(p: Promise<unknown>): Promise<StorageError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StorageError);
-    return err as StorageError;
-  }
-  throw new Error('expected a StorageError, got success');
-}
 
 /** A loopback port nothing listens on: bound, then closed. */
 function closedPort(): Promise<number> {

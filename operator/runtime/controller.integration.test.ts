@@ -26,6 +26,14 @@ const configMap = (namespace: string, name: string, data: Record<string, string>
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The sum of a runtime counter's series for one controller (its work queue has the same name). */
+async function count(registry: Registry, metric: string, controller: Controller): Promise<number> {
+  const values = (await registry.getSingleMetric(metric)!.get()).values;
+  return values
+    .filter((v) => v.labels.controller === controller.name || v.labels.name === controller.name)
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
 describe('Controller', () => {
   const kc: KubeConfig = testKubeConfig();
   const cleanups: Array<() => unknown> = [];
@@ -82,10 +90,14 @@ describe('Controller', () => {
     cleanups.push(() => children.stop());
     await children.start();
     const seen: string[] = [];
-    await run(widgets, { reconcile: async (key) => void seen.push(key) }, (c) =>
-      c.watches(widgets).owns(children, { apiVersion: WIDGET_API_VERSION, kind: 'Widget' }),
+    const registry = new Registry();
+    const controller = await run(
+      widgets,
+      { metrics: new RuntimeMetrics(registry), reconcile: async (key) => void seen.push(key) },
+      (c) => c.watches(widgets).owns(children, { apiVersion: WIDGET_API_VERSION, kind: 'Widget' }),
     );
     await eventually(() => seen.length === 1, { what: 'the first reconcile' });
+    const adds = await count(registry, 'k2k_workqueue_adds_total', controller);
 
     const ownerReferences = [
       {
@@ -105,14 +117,17 @@ describe('Controller', () => {
         ownerReferences: [{ ...ownerReferences[0]!, controller: false }],
       },
     });
+    // The informer runs its handlers as it caches an object: once the bystander is in the cache,
+    // an enqueue would have been counted.
+    await eventually(() => children.get(namespace, 'bystander'), { what: 'the bystander in the cache' });
+    expect(await count(registry, 'k2k_workqueue_adds_total', controller)).toBe(adds);
     await apply(kc, {
       ...configMap(namespace, 'child'),
       metadata: { ...configMap(namespace, 'child').metadata, ownerReferences },
     });
     await eventually(() => seen.length === 2, { what: 'the child to enqueue its owner' });
-    await eventually(() => children.get(namespace, 'bystander'), { what: 'the bystander in the cache' });
-    await sleep(300);
     expect(seen).toEqual([`${namespace}/parent`, `${namespace}/parent`]);
+    expect(await count(registry, 'k2k_workqueue_adds_total', controller)).toBe(adds + 1);
   });
 
   it('maps events to the keys watchesMapped returns', async () => {
@@ -139,9 +154,13 @@ describe('Controller', () => {
         if (attempts < 3) throw new Error(`attempt ${attempts} fails`);
       },
     });
-    await eventually(() => attempts === 3, { what: 'three attempts' });
-    await sleep(300);
+    // The outcome is counted after the queue decided about a retry: once the success is counted,
+    // no retry is pending.
+    await eventually(async () => (await count(registry, 'k2k_reconcile_total', controller)) === 3, {
+      what: 'three counted attempts',
+    });
     expect(attempts).toBe(3);
+    expect(await count(registry, 'k2k_workqueue_retries_total', controller)).toBe(2);
     const results = (await registry.getSingleMetric('k2k_reconcile_total')!.get()).values
       .filter((v) => v.labels.controller === controller.name)
       .map((v) => [v.labels.result, v.value]);
@@ -152,16 +171,21 @@ describe('Controller', () => {
     const namespace = await freshNamespace(kc);
     await apply(kc, configMap(namespace, 'hopeless'));
     let attempts = 0;
+    const registry = new Registry();
     const informer = new Informer<V1ConfigMap>(kc, configMaps(namespace), { logger: testLogger() });
-    await run(informer, {
+    const controller = await run(informer, {
+      metrics: new RuntimeMetrics(registry),
       reconcile: async () => {
         attempts++;
         throw new TerminalError('bad spec');
       },
     });
     await eventually(() => attempts === 1, { what: 'the attempt' });
-    // With a 5ms base backoff a retry would have happened many times over by now.
-    await sleep(500);
+    // The outcome is counted after the queue decided about a retry.
+    await eventually(async () => (await count(registry, 'k2k_reconcile_total', controller)) === 1, {
+      what: 'the attempt to be counted',
+    });
+    expect(await count(registry, 'k2k_workqueue_retries_total', controller)).toBe(0);
     expect(attempts).toBe(1);
   });
 
@@ -219,8 +243,10 @@ describe('Controller', () => {
     });
     let started = 0;
     let finished = 0;
+    const registry = new Registry();
     const informer = new Informer<V1ConfigMap>(kc, configMaps(namespace), { logger: testLogger() });
     const controller = await run(informer, {
+      metrics: new RuntimeMetrics(registry),
       reconcile: async () => {
         started++;
         await gate;
@@ -232,16 +258,20 @@ describe('Controller', () => {
     const stopping = controller.stop().then(() => {
       stopped = true;
     });
-    await sleep(100);
+    // A stop() that did not wait would have resolved by now: nothing it awaits needs a timer or I/O,
+    // and every promise chain without one settles before the next setImmediate.
+    await new Promise((r) => setImmediate(r));
     expect(stopped).toBe(false);
     release();
     await stopping;
     expect(finished).toBe(1);
     await apply(kc, configMap(namespace, 'slow', { after: 'stop' }));
+    // The informer runs its handlers as it caches the update; a stopped controller has no workers
+    // left to start a reconcile, and its queue counts no add.
     await eventually(() => informer.get(namespace, 'slow')?.data?.after === 'stop', {
       what: 'the update in the cache',
     });
-    await sleep(200);
     expect(started).toBe(1);
+    expect(await count(registry, 'k2k_workqueue_adds_total', controller)).toBe(1);
   });
 });

@@ -122,8 +122,16 @@ describe('LeaderElector', () => {
 
     const heir = candidate(namespace, 'heir');
     cleanups.push(() => heir.elector.stop());
-    // While the leader renews, the lease is never free.
-    await new Promise((r) => setTimeout(r, timings.leaseDurationSeconds * 1000 + 1000));
+    // While the leader renews, the lease is never free: the heir still follows once the leader has
+    // renewed the lease more than a lease duration after the heir began to try.
+    const heirStarted = Date.now();
+    await eventually(
+      async () => {
+        const renewed = Date.parse((await leaseSpec(namespace))?.renewTime ?? '');
+        return renewed > heirStarted + timings.leaseDurationSeconds * 1000 + 1000;
+      },
+      { what: 'doomed to renew the lease past a lease duration', intervalMs: 100 },
+    );
     expect(heir.elector.isLeader()).toBe(false);
 
     child.kill('SIGKILL');

@@ -34,7 +34,11 @@ beforeAll(async () => {
     JSON.stringify({ text: i % 2 ? 'good film' : 'bad film', label: i % 2 }),
   );
   await store.put(`s3://${bucket}/data/reviews.jsonl`, reviews.join('\n'));
+  await store.put(`s3://${bucket}/secrets/AWS_SECRET_ACCESS_KEY`, `${SECRET}\n`);
 });
+
+/** What a mounted credentials file holds: one line, the secret itself. */
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 const base = () => ({
   model: { name: 'bad', task: 'regression', architecture: 'regression-mlp' },
@@ -159,5 +163,43 @@ describe('the trainer process on bad input', () => {
     expect(run.code).toBe(exit);
     expect(run.termination).toEqual({ error: { code, message: errors[0]!.msg } });
     expect((await store.list(`s3://${bucket}/out/`)).filter((u) => u.endsWith('manifest.json'))).toEqual([]);
+  });
+
+  const secretFile = () => `s3://${bucket}/secrets/AWS_SECRET_ACCESS_KEY`;
+  it.each<[string, (c: Config) => unknown, RegExp]>([
+    [
+      'a CSV dataset',
+      (c) => ({ ...c, dataset: { ...c.dataset, uri: secretFile() } }),
+      /label column "y" is not in the header \(1 columns\)/,
+    ],
+    [
+      'a JSONL dataset',
+      (c) => ({
+        ...c,
+        model: { name: 'bad', task: 'classification', architecture: 'lstm-text' },
+        dataset: { format: 'jsonl', uri: secretFile(), label: 'label' },
+      }),
+      /line 1: not valid JSON/,
+    ],
+    [
+      'a topology',
+      (c) => ({ ...c, model: { name: 'bad', task: 'regression', topologyURI: secretFile() } }),
+      /AWS_SECRET_ACCESS_KEY: not valid JSON/,
+    ],
+    [
+      'the service-account token as a file:// dataset',
+      (c) => ({
+        ...c,
+        dataset: { ...c.dataset, uri: 'file:///var/run/secrets/kubernetes.io/serviceaccount/token' },
+      }),
+      /names a path under \/var\/run\/secrets/,
+    ],
+  ])('fails as invalid input without quoting a secret file given as %s', async (_name, config, message) => {
+    const run = await trainChild(config(base() as Config), trainerEnv(s3)).done;
+    expect(run.code, run.stderr).toBe(65);
+    const said = JSON.stringify([run.logs, run.termination]);
+    expect((run.termination as { error: { message: string } }).error.message).toMatch(message);
+    expect(said).not.toContain(SECRET.slice(0, 8));
+    expect(said).not.toContain('EXAMPLEKEY');
   });
 });
