@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, Resources, Scheduling } from './common.ts';
 import { extendObject, rules, StringEnum } from './schema.ts';
 import { Storage } from './storage.ts';
-import { TrainingSpecProperties, trainingSpecRules } from './training.ts';
+import { OPTIMIZERS, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const SWEEP_KIND = 'HyperparameterSweep';
 export const SWEEP_PLURAL = 'hyperparametersweeps';
@@ -14,9 +14,33 @@ export const SweepConditionType = {
   Failed: 'Failed',
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
+  Suspended: 'Suspended',
 } as const;
 
-export const SWEEP_ALGORITHMS = ['random', 'grid'] as const;
+/** Condition reasons of a sweep. */
+export const SweepReason = {
+  Running: 'Running',
+  Suspended: 'Suspended',
+  Succeeded: 'Succeeded',
+  TargetReached: 'TargetReached',
+  SearchExhausted: 'SearchExhausted',
+  TooManyFailedTrials: 'TooManyFailedTrials',
+  InvalidSearchSpace: 'InvalidSearchSpace',
+  ReconcileError: 'ReconcileError',
+} as const;
+
+export const SWEEP_ALGORITHMS = ['random', 'grid', 'tpe', 'asha'] as const;
+
+/** Hyperparameters searched as whole numbers, as doubles, and as one of a list. */
+const INT_HYPERPARAMETERS = ['epochs', 'batchSize', 'seed'];
+const DOUBLE_HYPERPARAMETERS = ['learningRate', 'validationSplit'];
+const celList = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
+
+/**
+ * How many trials the status describes one by one (the best and the newest): a 1,000-trial sweep
+ * stays a few tens of kilobytes, far below etcd's 1.5 MiB object limit (status.test.ts measures it).
+ */
+export const TRIAL_SUMMARY_LIMIT = 50;
 
 export const SearchParameter = Type.Object(
   {
@@ -35,6 +59,19 @@ export const SearchParameter = Type.Object(
       description: 'Sample uniformly on a linear or a logarithmic scale (log needs min > 0).',
       default: 'linear',
     }),
+    step: Type.Optional(
+      Type.Number({
+        description: 'grid: spacing of the grid points in the parameter’s own units (linear scale only).',
+        exclusiveMinimum: 0,
+      }),
+    ),
+    points: Type.Optional(
+      Type.Integer({
+        description: 'grid: this many evenly spaced points from min to max (log-spaced on a log scale).',
+        minimum: 2,
+        maximum: 1000,
+      }),
+    ),
     values: Type.Optional(
       Type.Array(Type.String({ maxLength: 64 }), {
         description: 'The candidate values (categorical).',
@@ -55,6 +92,41 @@ export const SearchParameter = Type.Object(
         message: 'log scale needs min > 0',
         fieldPath: '.min',
       },
+      {
+        rule: "self.name != 'optimizer' || self.type == 'categorical'",
+        message: 'optimizer is searched as a categorical parameter',
+        fieldPath: '.type',
+      },
+      {
+        rule: `!(self.name in ${celList(INT_HYPERPARAMETERS)}) || self.type == 'int'`,
+        message: `${INT_HYPERPARAMETERS.join(', ')} are searched as int parameters`,
+        fieldPath: '.type',
+      },
+      {
+        rule: `!(self.name in ${celList(DOUBLE_HYPERPARAMETERS)}) || self.type == 'double'`,
+        message: `${DOUBLE_HYPERPARAMETERS.join(', ')} are searched as double parameters`,
+        fieldPath: '.type',
+      },
+      {
+        rule: `self.name != 'optimizer' || !has(self.values) || self.values.all(v, v in ${celList(OPTIMIZERS)})`,
+        message: `optimizer values must be among ${OPTIMIZERS.join(', ')}`,
+        fieldPath: '.values',
+      },
+      {
+        rule: "self.type != 'categorical' || (!has(self.step) && !has(self.points))",
+        message: 'step and points apply to double and int parameters',
+        fieldPath: '.step',
+      },
+      {
+        rule: '!(has(self.step) && has(self.points))',
+        message: 'give step or points, not both',
+        fieldPath: '.points',
+      },
+      {
+        rule: "!has(self.step) || self.scale == 'linear'",
+        message: 'step needs a linear scale (use points on a log scale)',
+        fieldPath: '.step',
+      },
     ),
   },
 );
@@ -70,8 +142,15 @@ export const HyperparameterSweepSpec = Type.Object(
       },
       {
         description:
-          'The TrainingJob spec every trial starts from; each trial overrides the searched hyperparameters and writes its artifact as version <trial index>.',
-        ...trainingSpecRules,
+          'The TrainingJob spec every trial starts from; each trial overrides the searched hyperparameters and writes its artifact as version <sweep creation time in Unix seconds × 1000 + trial index>, so every trial and every re-created sweep gets a version of its own.',
+        'x-kubernetes-validations': [
+          ...trainingSpecRules['x-kubernetes-validations'],
+          {
+            rule: '!has(self.output.version)',
+            message: 'each trial gets its own artifact version; leave output.version unset',
+            fieldPath: '.output.version',
+          },
+        ],
       },
     ),
     parameters: Type.Array(SearchParameter, {
@@ -90,10 +169,47 @@ export const HyperparameterSweepSpec = Type.Object(
         goal: StringEnum(['minimize', 'maximize'] as const, {
           description: 'Whether lower or higher is better.',
         }),
+        target: Type.Optional(
+          Type.Number({
+            description:
+              'End the sweep (Succeeded, reason TargetReached) once a trial reaches this value; running trials are left to finish.',
+          }),
+        ),
       },
       { description: 'What makes one trial better than another.' },
     ),
-    algorithm: StringEnum(SWEEP_ALGORITHMS, { description: 'Search algorithm.', default: 'random' }),
+    algorithm: StringEnum(SWEEP_ALGORITHMS, {
+      description:
+        'Search algorithm: random, grid (every combination), tpe (Tree-structured Parzen Estimator) or asha (successive halving over epochs, settings in asha).',
+      default: 'random',
+    }),
+    asha: Type.Optional(
+      Type.Object(
+        {
+          minEpochs: Type.Integer({ description: 'Epochs of the first rung.', minimum: 1, default: 1 }),
+          maxEpochs: Type.Integer({ description: 'Epochs of the last rung.', minimum: 1, maximum: 10000 }),
+          reductionFactor: Type.Integer({
+            description: 'Each rung promotes the best 1/reductionFactor of its trials.',
+            minimum: 2,
+            maximum: 16,
+            default: 3,
+          }),
+        },
+        {
+          description:
+            'asha: the epoch budget of each rung (required with algorithm asha, forbidden otherwise).',
+          ...rules({
+            rule: 'self.minEpochs <= self.maxEpochs',
+            message: 'minEpochs must not exceed maxEpochs',
+            fieldPath: '.minEpochs',
+          }),
+        },
+      ),
+    ),
+    suspend: Type.Boolean({
+      description: 'Start no trial, and suspend the running ones; false again resumes them and the search.',
+      default: false,
+    }),
     seed: Type.Integer({ description: 'Seed of the search algorithm.', minimum: 0, default: 1 }),
     maxTrials: Type.Integer({ description: 'Trials in total.', minimum: 1, maximum: 1000, default: 10 }),
     parallelTrials: Type.Integer({
@@ -103,8 +219,8 @@ export const HyperparameterSweepSpec = Type.Object(
       default: 2,
     }),
     maxFailedTrials: Type.Integer({
-      description: 'The sweep fails once this many trials failed.',
-      minimum: 0,
+      description: 'The sweep fails once this many trials failed; running trials are left to finish.',
+      minimum: 1,
       default: 3,
     }),
     earlyStopping: Type.Optional(
@@ -131,48 +247,106 @@ export const HyperparameterSweepSpec = Type.Object(
   },
   {
     description: 'A search over hyperparameters, run as TrainingJobs.',
-    ...rules({
-      rule: 'self.parallelTrials <= self.maxTrials',
-      message: 'parallelTrials must not exceed maxTrials',
-      fieldPath: '.parallelTrials',
-    }),
+    ...rules(
+      {
+        rule: 'self.parallelTrials <= self.maxTrials',
+        message: 'parallelTrials must not exceed maxTrials',
+        fieldPath: '.parallelTrials',
+      },
+      {
+        rule: "self.algorithm == 'asha' ? has(self.asha) : !has(self.asha)",
+        message: 'asha settings are required with algorithm asha and apply to it only',
+        fieldPath: '.asha',
+      },
+      {
+        rule: "self.algorithm != 'asha' || !self.parameters.exists(p, p.name == 'epochs')",
+        message: 'asha sets each trial’s epochs itself; do not search epochs',
+        fieldPath: '.parameters',
+      },
+    ),
   },
 );
 export type HyperparameterSweepSpec = Static<typeof HyperparameterSweepSpec>;
 
+export const TRIAL_STATES = [
+  'Pending',
+  'Running',
+  'Suspended',
+  'Succeeded',
+  'Failed',
+  'EarlyStopped',
+] as const;
+
 export const TrialStatus = Type.Object(
   {
     name: Type.String({ description: 'Name of the trial’s TrainingJob.' }),
+    index: Type.Integer({ description: 'The trial’s index in the sweep, from 0.', minimum: 0 }),
     parameters: Type.Unsafe<Record<string, string>>({
       type: 'object',
       additionalProperties: { type: 'string' },
       description: 'The hyperparameter values of this trial.',
     }),
-    state: StringEnum(['Pending', 'Running', 'Succeeded', 'Failed', 'EarlyStopped'] as const, {
-      description: 'Where the trial is.',
-    }),
-    objective: Type.Optional(Type.Number({ description: 'The objective metric the trial reached.' })),
+    state: StringEnum(TRIAL_STATES, { description: 'Where the trial is.' }),
+    objective: Type.Optional(
+      Type.Number({ description: 'The objective the trial reached: best so far while it runs.' }),
+    ),
   },
   { description: 'One trial.' },
 );
+export type TrialStatus = Static<typeof TrialStatus>;
+
+export const BestTrial = Type.Object(
+  {
+    ...TrialStatus.properties,
+    artifact: Type.Optional(
+      Type.Object(
+        {
+          uri: Type.String({ description: 'URI of the trial’s artifact version.' }),
+          manifestSha256: Type.Optional(Type.String({ description: 'sha256 of its manifest.json.' })),
+        },
+        { description: 'The artifact the best trial wrote.' },
+      ),
+    ),
+  },
+  { description: 'The succeeded trial with the best objective.' },
+);
+export type BestTrial = Static<typeof BestTrial>;
+
+const Count = (description: string) => Type.Optional(Type.Integer({ description, minimum: 0 }));
 
 export const HyperparameterSweepStatus = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ description: 'The generation this status describes.' })),
     conditions: Type.Optional(Conditions),
-    trials: Type.Optional(Type.Array(TrialStatus, { description: 'Every trial so far.', maxItems: 1000 })),
-    bestTrial: Type.Optional(TrialStatus),
-    trialsSucceeded: Type.Optional(Type.Integer({ description: 'Trials that succeeded.' })),
-    trialsFailed: Type.Optional(Type.Integer({ description: 'Trials that failed.' })),
-    trialsEarlyStopped: Type.Optional(Type.Integer({ description: 'Trials stopped early.' })),
+    trialsCreated: Count('Trials started so far.'),
+    trialsPending: Count('Trials waiting for their pod.'),
+    trialsRunning: Count('Trials training now.'),
+    trialsSuspended: Count('Trials suspended with the sweep.'),
+    trialsSucceeded: Count('Trials that succeeded.'),
+    trialsFailed: Count('Trials that failed.'),
+    trialsEarlyStopped: Count('Trials stopped early.'),
+    progress: Type.Optional(
+      Type.String({ description: 'Finished trials out of spec.maxTrials, as "<finished>/<maxTrials>".' }),
+    ),
+    bestTrial: Type.Optional(BestTrial),
+    bestObjective: Type.Optional(
+      Type.Number({ description: 'The best trial’s objective to 4 significant digits, for kubectl get.' }),
+    ),
+    trials: Type.Optional(
+      Type.Array(TrialStatus, {
+        description: `The best trials and the newest ones, at most ${TRIAL_SUMMARY_LIMIT}, by index; every trial is a TrainingJob labelled k2k.dev/sweep=<name>.`,
+        maxItems: TRIAL_SUMMARY_LIMIT,
+      }),
+    ),
   },
   { description: 'Observed state of the sweep.' },
 );
+export type HyperparameterSweepStatus = Static<typeof HyperparameterSweepStatus>;
 
 export interface HyperparameterSweep {
   apiVersion: typeof API_VERSION;
   kind: typeof SWEEP_KIND;
   metadata: import('@kubernetes/client-node').V1ObjectMeta;
   spec: HyperparameterSweepSpec;
-  status?: Static<typeof HyperparameterSweepStatus>;
+  status?: HyperparameterSweepStatus;
 }
