@@ -25,6 +25,7 @@ export const SweepReason = {
   TargetReached: 'TargetReached',
   SearchExhausted: 'SearchExhausted',
   TooManyFailedTrials: 'TooManyFailedTrials',
+  NoTrialSucceeded: 'NoTrialSucceeded',
   InvalidSearchSpace: 'InvalidSearchSpace',
   ReconcileError: 'ReconcileError',
 } as const;

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
 import type { PodPolicy } from './controllers/policy.ts';
+import { setupSweepController } from './controllers/sweep/controller.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
 import { createLogger, EventRecorder, Manager, type NamespaceScope, setRateLimit } from './runtime/index.ts';
 
@@ -123,6 +124,7 @@ setupModelDeploymentController(manager, {
   workers: Number(flags.workers),
   events,
 });
+setupSweepController(manager, { kubeConfig, scope, workers: Number(flags.workers), events });
 
 // The manager stops gracefully on SIGTERM/SIGINT: drains reconciles, releases the lease, exits.
 logger.info('starting', {

@@ -2,6 +2,7 @@
 // code (runtime/rbac.ts, controllers/*/rbac.ts). `npm run generate` (api/generate.ts) writes it to
 // config/rbac; a new controller adds its permissions here.
 import { MODELDEPLOYMENT_PERMISSIONS } from './controllers/modeldeployment/rbac.ts';
+import { SWEEP_PERMISSIONS } from './controllers/sweep/rbac.ts';
 import { TRAININGJOB_PERMISSIONS } from './controllers/trainingjob/rbac.ts';
 import {
   LEADER_ELECTION_PERMISSIONS,
@@ -17,6 +18,7 @@ import {
 export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   ...TRAININGJOB_PERMISSIONS,
   ...MODELDEPLOYMENT_PERMISSIONS,
+  ...SWEEP_PERMISSIONS,
   ...RUNTIME_PERMISSIONS,
 ];
 

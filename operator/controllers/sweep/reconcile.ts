@@ -1,0 +1,120 @@
+// The HyperparameterSweep reconcile: read the sweep and its trials from the caches, make the
+// unfinished trials follow the sweep's suspend, start the trials the algorithm suggests for the
+// free slots, compute the status once and patch it only when it changed.
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  type HyperparameterSweep,
+  RefusalReason,
+  SWEEP_PLURAL,
+  SweepReason,
+  TRAININGJOB_PLURAL,
+  type TrainingJob,
+} from '../../../api/index.ts';
+import {
+  apply,
+  type EventRecorder,
+  getObject,
+  type Lister,
+  type Logger,
+  type ObjectKey,
+  type ReconcileResult,
+  splitKey,
+} from '../../runtime/index.ts';
+import type { Refusal } from '../conditions.ts';
+import { conflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { publishStatus } from '../publish.ts';
+import { desiredExistingTrial, desiredTrial } from './desired.ts';
+import { planTrials, type SearchEnd } from './plan.ts';
+import { computeSweepStatus, sweepOutcome, sweepStatusChanged } from './status.ts';
+import { forAlgorithm, isFinishedState, sweepTrials, type TrialView } from './trials.ts';
+
+export interface SweepDeps {
+  kubeConfig: KubeConfig;
+  events?: EventRecorder;
+  sweeps: Lister<HyperparameterSweep>;
+  /** TrainingJobs labelled as trials. */
+  trials: Lister<TrainingJob>;
+}
+
+const WARNING_REASONS = new Set<string>([
+  SweepReason.TooManyFailedTrials,
+  SweepReason.NoTrialSucceeded,
+  SweepReason.InvalidSearchSpace,
+  SweepReason.ReconcileError,
+  ...Object.values(RefusalReason),
+]);
+
+/**
+ * Starts the planned trials. A trial the cache does not show yet may exist (the watch lags behind
+ * our own writes): it is read first and, when it is ours, counted as it is rather than applied
+ * again with a suggestion made from a different view.
+ */
+async function startTrials(
+  deps: SweepDeps,
+  sweep: HyperparameterSweep,
+  trials: TrialView[],
+  log: Logger,
+): Promise<{ trials: TrialView[]; end?: SearchEnd; refusal?: Refusal }> {
+  const plan = planTrials(sweep, forAlgorithm(trials));
+  for (const { index, suggestion } of plan.start) {
+    const trial = desiredTrial(sweep, index, suggestion);
+    const existing = await getObject<TrainingJob>(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
+    const ownership = ownershipOf(existing, sweep.metadata.uid!);
+    if (ownership === 'foreign') return { trials, end: plan.end, refusal: conflict(existing!, sweep) };
+    const created =
+      ownership === 'ours' ? existing! : await apply(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
+    if (ownership === 'absent') log.info('trial started', { trial: trial.metadata.name, index });
+    trials = [...trials, ...sweepTrials(sweep, [created])];
+  }
+  return { trials, end: plan.end };
+}
+
+export async function reconcileSweep(deps: SweepDeps, key: ObjectKey, log: Logger): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const sweep = deps.sweeps.get(namespace, name);
+  if (!sweep || sweep.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
+
+  let trials = sweepTrials(sweep, deps.trials.list(namespace));
+  let outcome = sweepOutcome(sweep, trials);
+  let stalled: Refusal | undefined;
+  let error: Error | undefined;
+  try {
+    const suspend = sweep.spec.suspend ?? false;
+    for (const t of trials) {
+      if (!isFinishedState(t.state) && (t.trainingJob.spec.suspend ?? false) !== suspend)
+        await apply(deps.kubeConfig, desiredExistingTrial(sweep, t.trainingJob), {
+          plural: TRAININGJOB_PLURAL,
+        });
+    }
+    if (!outcome && !suspend) {
+      const started = await startTrials(deps, sweep, trials, log);
+      trials = started.trials;
+      stalled = started.refusal;
+      if (started.end?.kind === 'invalid') {
+        const { field, message } = started.end;
+        stalled = {
+          reason: SweepReason.InvalidSearchSpace,
+          message: message.startsWith(field) ? message : `${field}: ${message}`,
+        };
+      }
+      outcome = sweepOutcome(sweep, trials, started.end);
+    }
+  } catch (err) {
+    error = err instanceof Error ? err : new Error(String(err));
+    log.error('starting trials failed', { error: error.message });
+  }
+
+  const status = computeSweepStatus(sweep, { trials, outcome, stalled, error, now: new Date() });
+  if (sweepStatusChanged(sweep.status, status)) {
+    await publishStatus(sweep, status, {
+      kubeConfig: deps.kubeConfig,
+      plural: SWEEP_PLURAL,
+      events: deps.events,
+      warningReasons: WARNING_REASONS,
+      log,
+      logFields: { progress: status.progress },
+    });
+  }
+  if (error) throw error;
+  return recheckAfter(stalled);
+}
