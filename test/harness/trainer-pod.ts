@@ -1,0 +1,60 @@
+// Playing the kubelet for a trainer pod: with no kubelet in the test control plane, Jobs get pods
+// that never run, so tests write the trainer container's state into the pod status themselves.
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { eventually, testKubeConfig } from './kube.ts';
+
+const core = testKubeConfig().makeApiClient(CoreV1Api);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The live (not deleted) trainer pod of TrainingJob `name`, once the Job controller made it. */
+export async function trainerPod(namespace: string, name: string): Promise<V1Pod> {
+  return eventually(
+    async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: `k2k.dev/trainingjob=${name}` });
+      return pods.items.find((p) => !p.metadata?.deletionTimestamp);
+    },
+    { what: `the trainer pod of ${name}` },
+  );
+}
+
+/** Plays the kubelet: writes the trainer container's state into the pod's status. */
+export async function setPodStatus(
+  pod: V1Pod,
+  phase: 'Running' | 'Succeeded' | 'Failed',
+  exitCode?: number,
+  message?: string,
+) {
+  const now = new Date().toISOString();
+  const state =
+    phase === 'Running'
+      ? { running: { startedAt: now } }
+      : {
+          terminated: {
+            exitCode: exitCode ?? 0,
+            reason: phase === 'Succeeded' ? 'Completed' : 'Error',
+            message,
+            startedAt: now,
+            finishedAt: now,
+          },
+        };
+  const status = {
+    phase,
+    startTime: now,
+    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+    containerStatuses: [
+      {
+        name: 'trainer',
+        image: 'k2k/trainer:test',
+        imageID: '',
+        ready: phase === 'Running',
+        restartCount: 0,
+        started: phase === 'Running',
+        state,
+      },
+    ],
+  };
+  await core.patchNamespacedPodStatus(
+    { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, body: { status } },
+    mergePatch,
+  );
+}
