@@ -26,6 +26,7 @@ import {
   serviceAccountKubeconfig,
   startOperator,
 } from '../harness/operator.ts';
+import { trainerPod } from '../harness/trainer-pod.ts';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -105,16 +106,6 @@ const deploymentOf = (namespace: string, name: string) =>
     },
     { what: `Deployment ${namespace}/${name}` },
   );
-
-async function trainerPod(namespace: string, name: string): Promise<V1Pod> {
-  return eventually(
-    async () => {
-      const pods = await core.listNamespacedPod({ namespace, labelSelector: `k2k.dev/trainingjob=${name}` });
-      return pods.items.find((p) => !p.metadata?.deletionTimestamp);
-    },
-    { what: `the trainer pod of ${name}` },
-  );
-}
 
 /** Plays the kubelet: the trainer container terminated with this exit code and message. */
 async function finishTrainer(pod: V1Pod, exitCode: number, message: string) {

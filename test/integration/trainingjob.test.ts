@@ -11,7 +11,6 @@ import {
   EventsV1Api,
   PatchStrategy,
   setHeaderOptions,
-  type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
@@ -25,6 +24,7 @@ import {
   serviceAccountKubeconfig,
   startOperator,
 } from '../harness/operator.ts';
+import { setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -84,58 +84,6 @@ const eventuallyReason = (namespace: string, name: string, reason: string, timeo
     },
     { timeoutMs, what: `TrainingJob ${namespace}/${name} Ready reason ${reason}` },
   );
-
-async function trainerPod(namespace: string, name: string): Promise<V1Pod> {
-  return eventually(
-    async () => {
-      const pods = await core.listNamespacedPod({ namespace, labelSelector: `k2k.dev/trainingjob=${name}` });
-      return pods.items.find((p) => !p.metadata?.deletionTimestamp);
-    },
-    { what: `the trainer pod of ${name}` },
-  );
-}
-
-/** Plays the kubelet: writes the trainer container's state into the pod's status. */
-async function setPodStatus(
-  pod: V1Pod,
-  phase: 'Running' | 'Succeeded' | 'Failed',
-  exitCode?: number,
-  message?: string,
-) {
-  const now = new Date().toISOString();
-  const state =
-    phase === 'Running'
-      ? { running: { startedAt: now } }
-      : {
-          terminated: {
-            exitCode: exitCode ?? 0,
-            reason: phase === 'Succeeded' ? 'Completed' : 'Error',
-            message,
-            startedAt: now,
-            finishedAt: now,
-          },
-        };
-  const status = {
-    phase,
-    startTime: now,
-    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
-    containerStatuses: [
-      {
-        name: 'trainer',
-        image: 'k2k/trainer:test',
-        imageID: '',
-        ready: phase === 'Running',
-        restartCount: 0,
-        started: phase === 'Running',
-        state,
-      },
-    ],
-  };
-  await core.patchNamespacedPodStatus(
-    { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, body: { status } },
-    mergePatch,
-  );
-}
 
 describe('the TrainingJob controller', () => {
   beforeAll(() => {
