@@ -4,12 +4,30 @@
 // would then delete it with the parent. Before applying, each child is looked up (in the informer
 // cache when one holds the kind, else with a GET) and left alone unless this parent is its
 // controller.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { RefusalReason } from '../../api/index.ts';
+import type { KubeConfig, KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, RefusalReason } from '../../api/index.ts';
 import { getObject, type ReconcileResult } from '../runtime/index.ts';
 import type { Refusal } from './conditions.ts';
 
 export type Ownership = 'absent' | 'ours' | 'foreign';
+
+/**
+ * The ownerReference that makes `parent` the controller of a child: garbage collection deletes the
+ * child with it, and blockOwnerDeletion keeps the parent until the child is gone (foreground).
+ */
+export function controllerReference(parent: {
+  kind: string;
+  metadata: { name?: string; uid?: string };
+}): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: parent.kind,
+    name: parent.metadata.name!,
+    uid: parent.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
 
 /** Whose `existing` is: ours only when its controller ownerReference carries the parent's UID. */
 export function ownershipOf(existing: KubernetesObject | undefined, parentUID: string): Ownership {

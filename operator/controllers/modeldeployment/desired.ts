@@ -9,15 +9,9 @@ import type {
   V1ServiceAccount,
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  encodeServerEnv,
-  MODELDEPLOYMENT_KIND,
-  type ModelDeployment,
-  serverEnvName,
-  TERMINATION_LOG,
-} from '../../../api/index.ts';
+import { encodeServerEnv, type ModelDeployment, serverEnvName, TERMINATION_LOG } from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { controllerReference } from '../ownership.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,
@@ -48,16 +42,7 @@ export interface ServerOptions {
   image: string;
 }
 
-export function ownerReference(md: ModelDeployment): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: MODELDEPLOYMENT_KIND,
-    name: md.metadata.name!,
-    uid: md.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export const ownerReference = (md: ModelDeployment): V1OwnerReference => controllerReference(md);
 
 /** The labels that select a ModelDeployment's pods (also the Deployment's immutable selector). */
 export function selectorLabels(md: ModelDeployment): Record<string, string> {

@@ -6,11 +6,11 @@ import type { V1OwnerReference } from '@kubernetes/client-node';
 import {
   API_VERSION,
   type HyperparameterSweep,
-  SWEEP_KIND,
   TRAININGJOB_KIND,
   type TrainingJob,
 } from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { controllerReference } from '../ownership.ts';
 import type { Assignment, Suggestion } from './algorithms/index.ts';
 
 export const LABEL_SWEEP = 'k2k.dev/sweep';
@@ -53,16 +53,8 @@ export function trialVersion(sweep: HyperparameterSweep, index: number): string 
   return String(Math.floor(created / 1000) * 1000 + index);
 }
 
-export function sweepOwnerReference(sweep: HyperparameterSweep): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: SWEEP_KIND,
-    name: sweep.metadata.name!,
-    uid: sweep.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export const sweepOwnerReference = (sweep: HyperparameterSweep): V1OwnerReference =>
+  controllerReference(sweep);
 
 export type TrialSuggestion = Extract<Suggestion, { kind: 'trial' | 'promote' }>;
 

@@ -9,9 +9,7 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import {
-  API_VERSION,
   TERMINATION_LOG,
-  TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainerConfig,
   TrainerEnv,
@@ -19,6 +17,7 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
+import { controllerReference } from '../ownership.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,
@@ -37,16 +36,7 @@ export interface TrainerImages {
   gpu: string;
 }
 
-export function ownerReference(tj: TrainingJob): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: TRAININGJOB_KIND,
-    name: tj.metadata.name!,
-    uid: tj.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export const ownerReference = (tj: TrainingJob): V1OwnerReference => controllerReference(tj);
 
 function childMetadata(tj: TrainingJob, name: string) {
   return {
