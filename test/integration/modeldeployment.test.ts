@@ -26,7 +26,7 @@ import {
   serviceAccountKubeconfig,
   startOperator,
 } from '../harness/operator.ts';
-import { trainerPod } from '../harness/trainer-pod.ts';
+import { setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -108,42 +108,8 @@ const deploymentOf = (namespace: string, name: string) =>
   );
 
 /** Plays the kubelet: the trainer container terminated with this exit code and message. */
-async function finishTrainer(pod: V1Pod, exitCode: number, message: string) {
-  const now = new Date().toISOString();
-  const phase = exitCode === 0 ? 'Succeeded' : 'Failed';
-  await core.patchNamespacedPodStatus(
-    {
-      namespace: pod.metadata!.namespace!,
-      name: pod.metadata!.name!,
-      body: {
-        status: {
-          phase,
-          startTime: now,
-          conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
-          containerStatuses: [
-            {
-              name: 'trainer',
-              image: 'k2k/trainer:test',
-              imageID: '',
-              ready: false,
-              restartCount: 0,
-              state: {
-                terminated: {
-                  exitCode,
-                  reason: exitCode === 0 ? 'Completed' : 'Error',
-                  message,
-                  startedAt: now,
-                  finishedAt: now,
-                },
-              },
-            },
-          ],
-        },
-      },
-    },
-    mergePatch,
-  );
-}
+const finishTrainer = (pod: V1Pod, exitCode: number, message: string) =>
+  setPodStatus(pod, exitCode === 0 ? 'Succeeded' : 'Failed', exitCode, message);
 
 async function createTrainingJob(namespace: string, name: string) {
   await custom.createNamespacedCustomObject({
