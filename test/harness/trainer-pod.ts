@@ -1,7 +1,8 @@
 // Playing the kubelet for a trainer pod: with no kubelet in the test control plane, Jobs get pods
 // that never run, so tests write the trainer container's state into the pod status themselves.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { eventually, testKubeConfig } from './kube.ts';
+import { eventually } from './eventually.ts';
+import { testKubeConfig } from './kube.ts';
 
 const core = testKubeConfig().makeApiClient(CoreV1Api);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -5,7 +5,8 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { type HyperparameterSweep, TrainerExitCode, type TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import { operatorsPerTest } from '../harness/operator.ts';
 import { setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
