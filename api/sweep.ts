@@ -242,7 +242,10 @@ export const HyperparameterSweepSpec = Type.Object(
             default: 3,
           }),
         },
-        { description: 'Stop bad trials early.' },
+        {
+          description:
+            'Stop bad trials early. Not acted on yet: the operator validates and keeps it, but stops no trial until TrainingJob can be stopped (see README).',
+        },
       ),
     ),
   },
