@@ -44,7 +44,7 @@ export interface InformerOptions {
   transform?: Transform;
   /**
    * A watch without a single event or bookmark for this long is closed and resumed from the last
-   * resourceVersion (default 90s: the API server sends bookmarks about every minute).
+   * resourceVersion (default 90s: the API server sends bookmarks about every minute; 0 turns it off).
    */
   watchIdleTimeoutMs?: number;
 }
@@ -238,14 +238,17 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const startedAt = Date.now();
       let abort = () => {};
       const idleMs = this.opts.watchIdleTimeoutMs ?? 90_000;
-      const idle = setTimeout(() => {
-        if (closed) return;
-        this.log.warn('watch idle, reconnecting', { idleMs, resourceVersion: this.resourceVersion });
-        this.metrics?.informerIdleWatches.inc({ resource: this.resource });
-        // Finish first: aborting reports an AbortError to the done callback, which must not count as a failure.
-        finish(undefined);
-        abort();
-      }, idleMs);
+      const idle =
+        idleMs > 0
+          ? setTimeout(() => {
+              if (closed) return;
+              this.log.warn('watch idle, reconnecting', { idleMs, resourceVersion: this.resourceVersion });
+              this.metrics?.informerIdleWatches.inc({ resource: this.resource });
+              // Finish first: aborting reports an AbortError to the done callback, which must not count as a failure.
+              finish(undefined);
+              abort();
+            }, idleMs)
+          : undefined;
       const finish = (err: unknown) => {
         if (closed) return;
         closed = true;
@@ -263,7 +266,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const onEvent = (type: string, object: WatchEvent['object']) => {
         if (closed) return;
         events++;
-        idle.refresh();
+        idle?.refresh();
         this.markHealthy();
         if (type === 'ERROR') {
           // A Status object; the server ends the stream after it.
