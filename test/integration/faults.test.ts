@@ -10,6 +10,7 @@ import {
   OPERATOR_NAMESPACE,
   serviceAccountKubeconfig,
   startOperator,
+  waitForLog,
 } from '../harness/operator.ts';
 
 const kc = testKubeConfig();
@@ -60,7 +61,8 @@ async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown
 
 describe('the operator under faults', () => {
   it('leaves exactly one Job and a status for each of 500 TrainingJobs when killed again and again while creating them', async () => {
-    const total = 500;
+    // K2K_FAULT_TRAININGJOBS lowers it for a quick look on a loaded machine; CI runs 500.
+    const total = Number(process.env.K2K_FAULT_TRAININGJOBS ?? 500);
     const ns = await freshNamespace(kc);
     const names = Array.from({ length: total }, (_, i) => `tj-${i}`);
     let created = 0;
@@ -114,17 +116,21 @@ describe('the operator under faults', () => {
     try {
       await eventually(
         async () => (await trainingJobs(ns)).filter((tj) => tj.status?.jobName).length === total || undefined,
-        { what: `all ${total} TrainingJobs to report their Job`, timeoutMs: 180_000, intervalMs: 1000 },
+        // Three seconds per TrainingJob: on a 2-core machine at load 24 the operator managed one every 2 s.
+        { what: `all ${total} TrainingJobs to report their Job`, timeoutMs: total * 3000, intervalMs: 1000 },
       );
       const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
       const owners = jobs.map((j) => j.metadata!.ownerReferences!.find((r) => r.controller)!.name);
       expect(jobs).toHaveLength(total);
       expect(new Set(owners)).toEqual(new Set(names));
       for (const tj of await trainingJobs(ns)) expect(tj.status?.jobName).toBe(tj.metadata.name);
+    } catch (err) {
+      console.log(JSON.stringify(await progress()), last.logs().slice(-4000));
+      throw err;
     } finally {
       await last.stop();
     }
-  }, 600_000);
+  }, 1_500_000);
 
   it('makes a deleted child Role again', async () => {
     const ns = await freshNamespace(kc);
@@ -151,6 +157,9 @@ describe('the operator under faults', () => {
       );
       expect(again.metadata!.uid).not.toBe(first.metadata!.uid);
       expect(again.rules).toEqual(first.rules);
+    } catch (err) {
+      console.log(op.logs().slice(-3000));
+      throw err;
     } finally {
       await op.stop();
     }
