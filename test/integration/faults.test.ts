@@ -1,17 +1,10 @@
 // Fault tests of the operator process on the real control plane: crashes in the middle of work and
 // a child deleted behind its back. Every test proves its fault landed while work was in flight.
 import { BatchV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TrainingJob } from '../../api/index.ts';
 import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
-import {
-  installOperatorRBAC,
-  OPERATOR_ACCOUNT,
-  OPERATOR_NAMESPACE,
-  serviceAccountKubeconfig,
-  startOperator,
-  waitForLog,
-} from '../harness/operator.ts';
+import { operatorsPerTest, waitForLog } from '../harness/operator.ts';
 
 const kc = testKubeConfig();
 const batch = kc.makeApiClient(BatchV1Api);
@@ -19,16 +12,7 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const group = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let operatorKubeconfig: string;
-beforeAll(async () => {
-  await installOperatorRBAC();
-  operatorKubeconfig = await serviceAccountKubeconfig(
-    process.env.K2K_TEST_KUBECONFIG!,
-    OPERATOR_NAMESPACE,
-    OPERATOR_ACCOUNT,
-  );
-});
+const startOperator = operatorsPerTest();
 
 /** Suspended, so the Jobs start no pods: the test measures the operator, not the scheduler. */
 const suspendedTrainingJob = (name: string) => ({
@@ -94,7 +78,6 @@ describe('the operator under faults', () => {
       p.created < total || p.jobs < total || p.withStatus < total;
     for (let round = 0; ; round++) {
       const op = startOperator({
-        kubeconfig: operatorKubeconfig,
         identity: `crashy-${round}`,
         namespace: ns,
       });
@@ -112,7 +95,7 @@ describe('the operator under faults', () => {
     // The fault must have hit work in flight: a kill after everything converged proves nothing.
     expect(kills.filter(inFlight).length).toBeGreaterThanOrEqual(2);
 
-    const last = startOperator({ kubeconfig: operatorKubeconfig, identity: 'survivor', namespace: ns });
+    const last = startOperator({ identity: 'survivor', namespace: ns });
     try {
       await eventually(
         async () => (await trainingJobs(ns)).filter((tj) => tj.status?.jobName).length === total || undefined,
@@ -135,7 +118,6 @@ describe('the operator under faults', () => {
   it('makes a deleted child Role again', async () => {
     const ns = await freshNamespace(kc);
     const op = startOperator({
-      kubeconfig: operatorKubeconfig,
       identity: 'resyncer',
       namespace: ns,
       args: ['--resync-seconds=2'],
