@@ -130,12 +130,12 @@ describe('the operator under faults', () => {
       });
       const first = await eventually(
         async () => rbac.readNamespacedRole({ namespace: ns, name: 'role-trainer' }).catch(() => undefined),
-        { what: 'the trainer Role' },
+        { what: 'the trainer Role', timeoutMs: 90_000 },
       );
       await rbac.deleteNamespacedRole({ namespace: ns, name: 'role-trainer' });
       const again = await eventually(
         async () => rbac.readNamespacedRole({ namespace: ns, name: 'role-trainer' }).catch(() => undefined),
-        { what: 'the trainer Role to be made again' },
+        { what: 'the trainer Role to be made again', timeoutMs: 90_000 },
       );
       expect(again.metadata!.uid).not.toBe(first.metadata!.uid);
       expect(again.rules).toEqual(first.rules);
