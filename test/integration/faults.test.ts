@@ -3,7 +3,8 @@
 import { BatchV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { TrainingJob } from '../../api/index.ts';
-import { eventually, freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import { operatorsPerTest, waitForLog } from '../harness/operator.ts';
 
 const kc = testKubeConfig();
