@@ -64,7 +64,7 @@ describe('the operator under faults', () => {
       done = true;
     });
 
-    // Kill the operator every 1.5–3 s (SIGKILL: no draining, no lease release) and record what was
+    // Kill the operator 0.5–2 s after it starts reconciling (SIGKILL: no draining, no lease release) and record what was
     // done at that moment; the kills go on until the creations are over and a kill found work left.
     const kills: Array<{ created: number; jobs: number; withStatus: number }> = [];
     const progress = async () => {
@@ -82,7 +82,9 @@ describe('the operator under faults', () => {
         identity: `crashy-${round}`,
         namespace: ns,
       });
-      await sleep(1500 + Math.random() * 1500);
+      // Startup (tsx, caches) takes seconds on a loaded machine: kill once it reconciles.
+      await waitForLog(op, /"msg":"started"/, 60_000);
+      await sleep(500 + Math.random() * 1500);
       const before = await progress();
       await op.kill();
       kills.push(before);
