@@ -62,6 +62,11 @@ const { values: flags } = parseArgs({
     // writes and lease renewals go ahead of waiting child applies.
     'kube-api-qps': { type: 'string', default: process.env.K2K_KUBE_API_QPS ?? '200' },
     'kube-api-burst': { type: 'string', default: process.env.K2K_KUBE_API_BURST ?? '400' },
+    // Re-queue every TrainingJob and ModelDeployment this often, so a missed event (a child deleted
+    // while a watch was down) still converges; 0 turns it off.
+    'resync-seconds': { type: 'string', default: process.env.K2K_RESYNC_SECONDS ?? '300' },
+    // A watch silent (no event, no bookmark) this long is half-open: close it and watch again.
+    'watch-idle-seconds': { type: 'string', default: process.env.K2K_WATCH_IDLE_SECONDS ?? '90' },
     'log-level': { type: 'string', default: process.env.K2K_LOG_LEVEL ?? 'info' },
   },
   strict: true,
@@ -76,6 +81,14 @@ const policy: PodPolicy = {
   allowedImages: list(flags['allowed-images']),
   allowedServiceAccounts: list(flags['allowed-service-accounts']),
 };
+
+function seconds(flag: 'resync-seconds' | 'watch-idle-seconds'): number {
+  const n = Number(flags[flag]);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new Error(`--${flag} must be a number of seconds >= 0, got ${JSON.stringify(flags[flag])}`);
+  }
+  return n;
+}
 const logger = createLogger({
   level: flags['log-level'] as 'debug' | 'info' | 'warn' | 'error',
   base: { component: 'k2k-operator' },
@@ -90,6 +103,8 @@ const manager = new Manager({
   kubeConfig,
   logger,
   probeAddress: flags['probe-address'],
+  resyncPeriodMs: seconds('resync-seconds') * 1000,
+  informerOptions: { watchIdleTimeoutMs: seconds('watch-idle-seconds') * 1000 },
   leaderElection: leaderElect
     ? {
         namespace: flags['leader-election-namespace']!,

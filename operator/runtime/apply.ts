@@ -10,6 +10,17 @@ import { upToDate, withAppliedHash } from './uptodate.ts';
 
 export const FIELD_MANAGER = 'k2k-operator';
 
+/** Per client: may it write now? A leader-elected manager registers its elector's isLeader. */
+const writeFences = new WeakMap<KubeConfig, () => boolean>();
+
+/**
+ * Makes apply and applyStatus through `kc` refuse to write while `mayWrite()` is false, so a
+ * leader whose lease may have passed to another replica cannot overwrite the new leader's work.
+ */
+export function fenceWrites(kc: KubeConfig, mayWrite: () => boolean): void {
+  writeFences.set(kc, mayWrite);
+}
+
 export interface ApplyOptions {
   fieldManager?: string;
   /** Take over fields another manager owns instead of failing with 409 Conflict (default true, like controllers do). */
@@ -111,6 +122,13 @@ async function send<T extends KubernetesObject>(
   opts: ApplyOptions,
 ): Promise<T> {
   const path = await pathOf(kc, obj, subresource, opts.plural);
+  // Checked after discovery, as close to the write as possible.
+  if (writeFences.get(kc)?.() === false) {
+    throw new RuntimeError(
+      RuntimeErrorCode.NotLeader,
+      `not writing ${obj.kind} ${obj.metadata?.name}${subresource ? ` ${subresource}` : ''}: this replica is not the leader`,
+    );
+  }
   // An apply body must not carry managedFields; objects copied from the cache do.
   const { managedFields: _managed, ...metadata } = obj.metadata ?? {};
   return kubeRequest<T>(kc, {

@@ -58,6 +58,25 @@ describe('Controller', () => {
     return controller;
   }
 
+  it('queues every primary object again each resync period, without any event', async () => {
+    const namespace = await freshNamespace(kc);
+    await apply(kc, configMap(namespace, 'quiet'));
+    const seen: string[] = [];
+    const primaries = new Informer<V1ConfigMap>(kc, configMaps(namespace), { logger: testLogger() });
+    const children = new Informer<V1ConfigMap>(
+      kc,
+      { ...configMaps(namespace), labelSelector: 'k2k.dev/test=none' },
+      { logger: testLogger() },
+    );
+    cleanups.push(() => children.stop());
+    await children.start();
+    await run(primaries, { resyncPeriodMs: 200, reconcile: async (key) => void seen.push(key) }, (c) =>
+      c.watches(primaries).owns(children, { apiVersion: 'v1', kind: 'ConfigMap' }),
+    );
+    await eventually(() => seen.length >= 4, { what: 'three resyncs after the first reconcile' });
+    expect(new Set(seen)).toEqual(new Set([`${namespace}/quiet`]));
+  });
+
   it('reconciles objects that exist at start, and objects again when they change', async () => {
     const namespace = await freshNamespace(kc);
     await apply(kc, configMap(namespace, 'early'));

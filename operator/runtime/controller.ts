@@ -53,11 +53,17 @@ export interface ControllerOptions {
   /** Backoff of failed reconciles (work queue defaults: 5ms doubling up to 300s). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Every resyncPeriodMs, every cached primary object (the `watches` sources) is queued again, so
+   * state whose event was missed (a child deleted while a watch was down) still converges. Off when unset.
+   */
+  resyncPeriodMs?: number;
 }
 
 interface Watched {
   informer: Source<KubernetesObject>;
   keys: (obj: KubernetesObject) => ObjectKey[];
+  primary: boolean;
 }
 
 export class Controller {
@@ -68,20 +74,23 @@ export class Controller {
   private readonly sources: Watched[] = [];
   private queue: WorkQueue | undefined;
   private workers: Promise<void>[] = [];
+  /** Reconciles in flight and when each started: what liveness checks for wedged workers. */
+  private readonly inFlight = new Map<ObjectKey, number>();
+  private resyncTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
   /** Bumped by stop(), so a start still waiting for caches does not start workers afterwards. */
   private generation = 0;
 
   constructor(opts: ControllerOptions) {
     this.name = opts.name;
-    this.opts = opts;
+    this.opts = { ...opts };
     this.metrics = opts.metrics;
     this.log = (opts.logger ?? createLogger()).child({ controller: opts.name });
   }
 
   /** The primary resource: every event enqueues the object's own key. */
   watches<T extends KubernetesObject>(informer: Source<T>): this {
-    return this.source(informer, (obj) => [keyOf(obj)]);
+    return this.source(informer, (obj) => [keyOf(obj)], true);
   }
 
   /** Children: an event enqueues the key of the object's controller owner of kind `owner`, in its namespace. */
@@ -107,6 +116,19 @@ export class Controller {
     this.metrics ??= metrics;
   }
 
+  /** Resyncs every `ms` unless the options said otherwise (Manager.add passes its default). */
+  useResyncPeriod(ms: number | undefined): void {
+    this.opts.resyncPeriodMs ??= ms;
+  }
+
+  /** Reconciles that have been running for longer than `ms`: a wedged worker (liveness). */
+  stuckReconciles(ms: number): Array<{ key: ObjectKey; seconds: number }> {
+    const now = Date.now();
+    return [...this.inFlight]
+      .filter(([, since]) => now - since > ms)
+      .map(([key, since]) => ({ key, seconds: Math.round((now - since) / 1000) }));
+  }
+
   /** Queues a key for reconciling; a no-op while the controller is not running. */
   enqueue(key: ObjectKey): void {
     this.queue?.add(key);
@@ -125,6 +147,8 @@ export class Controller {
   async stop(): Promise<void> {
     this.generation++;
     this.starting = undefined;
+    clearInterval(this.resyncTimer);
+    this.resyncTimer = undefined;
     const queue = this.queue;
     if (!queue) return;
     this.queue = undefined;
@@ -134,8 +158,12 @@ export class Controller {
     this.log.info('stopped');
   }
 
-  private source<T extends KubernetesObject>(informer: Source<T>, keys: (obj: T) => ObjectKey[]): this {
-    const s = { informer, keys } as unknown as Watched;
+  private source<T extends KubernetesObject>(
+    informer: Source<T>,
+    keys: (obj: T) => ObjectKey[],
+    primary = false,
+  ): this {
+    const s = { informer, keys, primary } as unknown as Watched;
     this.sources.push(s);
     const enqueue = (obj: T) => {
       for (const key of keys(obj)) this.enqueue(key);
@@ -167,7 +195,20 @@ export class Controller {
       for (const obj of s.informer.list()) for (const key of s.keys(obj)) queue.add(key);
     const n = this.opts.workers ?? 2;
     this.workers = Array.from({ length: n }, () => this.work(queue));
-    this.log.info('started', { workers: n, queued: queue.len() });
+    const resyncMs = this.opts.resyncPeriodMs;
+    if (resyncMs) this.resyncTimer = setInterval(() => this.resync(queue), resyncMs);
+    this.log.info('started', { workers: n, queued: queue.len(), resyncPeriodMs: resyncMs ?? 0 });
+  }
+
+  private resync(queue: WorkQueue): void {
+    let keys = 0;
+    for (const s of this.sources.filter((x) => x.primary)) {
+      for (const obj of s.informer.list()) {
+        queue.add(keyOf(obj));
+        keys++;
+      }
+    }
+    this.log.debug('resync', { keys });
   }
 
   private async work(queue: WorkQueue): Promise<void> {
@@ -179,6 +220,7 @@ export class Controller {
   private async reconcileOne(queue: WorkQueue, key: ObjectKey): Promise<void> {
     const log = this.log.child({ key, reconcileID: randomUUID() });
     const started = process.hrtime.bigint();
+    this.inFlight.set(key, Date.now());
     let outcome: ReconcileOutcome = 'success';
     try {
       const result = await this.opts.reconcile(key, log);
@@ -197,6 +239,7 @@ export class Controller {
         log.error('reconcile failed, retrying with backoff', { err, requeues: queue.numRequeues(key) });
       }
     } finally {
+      this.inFlight.delete(key);
       queue.done(key);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.reconcileTotal.inc({ controller: this.name, result: outcome });

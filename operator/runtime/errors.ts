@@ -7,6 +7,7 @@ export const RuntimeErrorCode = {
   ApiRequestFailed: 'API_REQUEST_FAILED',
   UnknownResource: 'UNKNOWN_RESOURCE',
   InformerStopped: 'INFORMER_STOPPED',
+  NotLeader: 'NOT_LEADER',
 } as const;
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];
 

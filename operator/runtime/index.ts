@@ -7,6 +7,7 @@ export {
   applyStatus,
   type ChildApply,
   FIELD_MANAGER,
+  fenceWrites,
   getObject,
 } from './apply.ts';
 export { Controller, type ControllerOptions, type ReconcileResult, type Reconciler } from './controller.ts';

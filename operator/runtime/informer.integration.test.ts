@@ -267,6 +267,45 @@ describe('Informer', () => {
     ]);
   });
 
+  it('closes a watch that went silent (half-open) and resumes it without losing an event', async () => {
+    const kc = testKubeConfig();
+    const api = core(kc);
+    const namespace = await freshNamespace(kc);
+    const proxy = await startProxy(new URL(kc.getCurrentCluster()!.server));
+    cleanups.push(() => proxy.close());
+    const registry = new Registry();
+    const informer = new Informer<V1ConfigMap>(kubeConfigVia(kc, proxy.url), configMaps(namespace), {
+      logger: testLogger(),
+      metrics: new RuntimeMetrics(registry),
+      watchIdleTimeoutMs: 3000,
+    });
+    cleanups.push(() => informer.stop());
+    await informer.start();
+    // An event through the watch proves it is open before its connection goes silent.
+    await api.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'before', labels } } });
+    await eventually(() => informer.get(namespace, 'before'), { what: 'the watch to deliver' });
+    const events = recordEvents(informer);
+    const restarts = async () =>
+      (await registry.getSingleMetric('k2k_informer_watch_idle_restarts_total')!.get()).values.find(
+        (v) => v.labels.resource === informer.resource,
+      )?.value ?? 0;
+
+    proxy.freeze();
+    await api.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'while-silent', labels } } });
+    await eventually(() => informer.get(namespace, 'while-silent'), {
+      what: 'the event sent into the silent connection',
+      timeoutMs: 15_000,
+    });
+    expect(await restarts()).toBeGreaterThan(0);
+    // Resumed from the last resourceVersion, not re-listed: exactly one add, no relist.
+    expect(events).toEqual([{ event: 'add', name: 'while-silent', rv: expect.any(String) }]);
+    expect(
+      (await registry.getSingleMetric('k2k_informer_relists_total')!.get()).values.find(
+        (v) => v.labels.resource === informer.resource,
+      )?.value ?? 0,
+    ).toBe(0);
+  });
+
   it('lists several pages into one complete cache', async () => {
     const kc = testKubeConfig();
     const api = core(kc);

@@ -1,7 +1,9 @@
 // A list+watch cache of one resource (client-go's reflector + store, minus the indexers).
 //
 // Lifecycle: list (paginated), then watch from the list's resourceVersion. A watch the server ends
-// normally (its timeout) is resumed from the last resourceVersion seen. Any watch error, including
+// normally (its timeout) is resumed from the last resourceVersion seen, and so is a watch that has
+// been silent for watchIdleTimeoutMs: the server sends a bookmark about once a minute, so silence
+// means a half-open connection (client-node 1.4 has no timeout of its own; only TCP keepalive). Any watch error, including
 // 410 Gone ("too old resource version"), leads to a fresh list, after a backoff for errors other
 // than 410. A list is diffed against the cache by resourceVersion, so handlers hear only about
 // objects that really changed: no add for an object the cache already had.
@@ -40,6 +42,11 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** Applied to every object before it enters the cache (drop what no reader needs). */
   transform?: Transform;
+  /**
+   * A watch without a single event or bookmark for this long is closed and resumed from the last
+   * resourceVersion (default 90s: the API server sends bookmarks about every minute; 0 turns it off).
+   */
+  watchIdleTimeoutMs?: number;
 }
 
 /**
@@ -229,9 +236,23 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       let failure: Error | undefined;
       let events = 0;
       const startedAt = Date.now();
+      let abort = () => {};
+      const idleMs = this.opts.watchIdleTimeoutMs ?? 90_000;
+      const idle =
+        idleMs > 0
+          ? setTimeout(() => {
+              if (closed) return;
+              this.log.warn('watch idle, reconnecting', { idleMs, resourceVersion: this.resourceVersion });
+              this.metrics?.informerIdleWatches.inc({ resource: this.resource });
+              // Finish first: aborting reports an AbortError to the done callback, which must not count as a failure.
+              finish(undefined);
+              abort();
+            }, idleMs)
+          : undefined;
       const finish = (err: unknown) => {
         if (closed) return;
         closed = true;
+        clearTimeout(idle);
         this.abortWatch = undefined;
         if (failure) reject(failure);
         else if (err) reject(err);
@@ -245,6 +266,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const onEvent = (type: string, object: WatchEvent['object']) => {
         if (closed) return;
         events++;
+        idle?.refresh();
         this.markHealthy();
         if (type === 'ERROR') {
           // A Status object; the server ends the stream after it.
@@ -278,9 +300,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           finish,
         )
         .then((controller) => {
-          if (closed) return;
-          this.abortWatch = () => controller.abort();
-          if (signal.aborted) controller.abort();
+          abort = () => controller.abort();
+          // Closed already (idle before the server even answered): drop the late connection.
+          if (closed) return abort();
+          this.abortWatch = abort;
+          if (signal.aborted) abort();
         }, finish);
     });
   }

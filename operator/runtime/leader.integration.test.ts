@@ -3,10 +3,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apply, fenceWrites } from './apply.ts';
 import { RuntimeErrorCode } from './errors.ts';
 import { type LeaderElectionOptions, LeaderElector } from './leader.ts';
 import { kubeRequest, resourcePath } from './rest.ts';
-import { eventually, freshNamespace, testKubeConfig, testLogger } from './testdata/helpers.ts';
+import {
+  eventually,
+  freshNamespace,
+  kubeConfigVia,
+  startProxy,
+  testKubeConfig,
+  testLogger,
+} from './testdata/helpers.ts';
 
 // Short, so takeovers happen within seconds; the same timings as testdata/manager-process.ts.
 const timings = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
@@ -110,6 +118,52 @@ describe('LeaderElector', () => {
     expect(second.calls).toEqual(['started']);
     const lease = await leaseSpec(namespace);
     expect(lease).toMatchObject({ holderIdentity: second.identity, leaseTransitions: 1 });
+  });
+
+  it('fences a leader cut off from the API server: it stops leading and writing before anyone can take over', async () => {
+    const namespace = await freshNamespace(testKubeConfig());
+    const admin = testKubeConfig();
+    const proxy = await startProxy(new URL(admin.getCurrentCluster()!.server));
+    cleanups.push(() => proxy.close());
+    const cutOffKc = kubeConfigVia(admin, proxy.url);
+    const cutOff = new LeaderElector(
+      cutOffKc,
+      { namespace, name: 'runtime-test', identity: 'cut-off', ...timings },
+      testLogger(),
+    );
+    fenceWrites(cutOffKc, () => cutOff.isLeader());
+    const stopped: number[] = [];
+    const cutOffDone = cutOff.run({
+      onStartedLeading: () => {},
+      onStoppedLeading: () => void stopped.push(Date.now()),
+    });
+    cleanups.push(() => cutOff.stop());
+    await eventually(() => cutOff.isLeader(), { what: 'cut-off to lead' });
+    const probe = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fence', namespace } };
+    await apply(cutOffKc, probe);
+
+    const heir = candidate(namespace, 'heir');
+    cleanups.push(() => heir.elector.stop());
+    await proxy.cut();
+    // Sample both: the first moment the heir leads must come after the cut-off one stopped.
+    let cutOffEnded = 0;
+    let heirStarted = 0;
+    await eventually(
+      async () => {
+        if (!cutOffEnded && !cutOff.isLeader()) cutOffEnded = Date.now();
+        if (!heirStarted && heir.elector.isLeader()) heirStarted = Date.now();
+        return heirStarted > 0 || undefined;
+      },
+      { what: 'the heir to take over', intervalMs: 20 },
+    );
+    expect(cutOffEnded).toBeGreaterThan(0);
+    expect(cutOffEnded).toBeLessThan(heirStarted);
+    expect(stopped.length).toBe(1);
+    expect(stopped[0]!).toBeLessThan(heirStarted);
+    await expect(apply(cutOffKc, probe)).rejects.toMatchObject({ code: RuntimeErrorCode.NotLeader });
+    console.log(`fenced ${heirStarted - cutOffEnded}ms before the heir took over`);
+    await cutOff.stop();
+    await cutOffDone;
   });
 
   it('takes over from a leader that was killed without releasing, once the lease expired', async () => {

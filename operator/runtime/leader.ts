@@ -5,6 +5,11 @@
 //  - every write carries the resourceVersion it read (optimistic concurrency), so two candidates
 //    can never both win the same round;
 //  - stop() releases the lease (empty holder, 1s duration) so another candidate takes over at once.
+// Fencing: isLeader() is true only until renewDeadline after the send time of the last successful
+// write of the lease. Others count the lease duration from when they see that write, which is
+// later, so isLeader() turns false at least leaseDuration - renewDeadline before anyone can take
+// over; writers check it before each write (apply.ts's write fence), and the renew loop stops the
+// controllers at the same moment.
 // Unlike client-go's RunOrDie, run() campaigns again after losing the lease, until stop().
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -50,6 +55,8 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private readonly log: Logger;
   private leading = false;
+  /** When (our clock) the last successful write of the lease was sent. */
+  private heldSince = 0;
   private lease: Lease | undefined;
   /** The holder/renewTime we last saw, and when (our clock): the basis of expiry. */
   private observed: { record: string; at: number } | undefined;
@@ -89,8 +96,14 @@ export class LeaderElector {
     this.metrics?.leader.set({ identity: opts.identity }, 0);
   }
 
+  /** True while this process leads and its last renewal is recent enough that nobody can hold the lease. */
   isLeader(): boolean {
-    return this.leading;
+    return Date.now() < this.leaderUntil();
+  }
+
+  /** Until when (Date.now() scale) this process may act as leader without another renewal; 0 when not leading. */
+  leaderUntil(): number {
+    return this.leading ? this.heldSince + this.renewDeadlineMs : 0;
   }
 
   /** Campaigns, leads, and campaigns again after a loss; resolves after stop() has released the lease. */
@@ -143,25 +156,29 @@ export class LeaderElector {
   }
 
   private async renewUntilLost(signal: AbortSignal): Promise<void> {
-    let renewedAt = Date.now();
     while (!signal.aborted) {
-      await this.pause(this.retryPeriodMs, signal);
+      await this.pause(Math.min(this.retryPeriodMs, this.remainingMs()), signal);
       if (signal.aborted) return;
-      const round = await this.tryAcquireOrRenew();
-      if (round === 'held') renewedAt = Date.now();
+      // A renewal still in flight at the deadline is too late to matter: the request ends there.
+      const round = await this.tryAcquireOrRenew(Math.max(1, this.remainingMs()));
       // Another holder means the lease expired in the others' eyes: stop at once, not after the deadline.
-      else if (round === 'taken' || Date.now() - renewedAt > this.renewDeadlineMs) return;
+      if (round === 'taken' || this.remainingMs() <= 0) return;
     }
   }
 
+  private remainingMs(): number {
+    return this.heldSince + this.renewDeadlineMs - Date.now();
+  }
+
   /** One round: read the lease, and write it if it is ours to take or renew. */
-  private async tryAcquireOrRenew(): Promise<'held' | 'taken' | 'failed'> {
+  private async tryAcquireOrRenew(timeoutMs = this.retryPeriodMs * 2): Promise<'held' | 'taken' | 'failed'> {
     const now = new Date();
     const path = this.leasePath();
+    timeoutMs = Math.min(timeoutMs, this.retryPeriodMs * 2);
     try {
       let current: Lease;
       try {
-        current = await kubeRequest<Lease>(this.kc, { path, timeoutMs: this.retryPeriodMs * 2 });
+        current = await kubeRequest<Lease>(this.kc, { path, timeoutMs });
       } catch (err) {
         if (!isNotFound(err)) throw err;
         this.lease = await kubeRequest<Lease>(this.kc, {
@@ -172,9 +189,10 @@ export class LeaderElector {
             namespace: this.opts.namespace,
           }),
           body: this.leaseWith(this.record(now, undefined)),
-          timeoutMs: this.retryPeriodMs * 2,
+          timeoutMs,
         });
         this.observe(this.lease);
+        this.heldSince = now.getTime();
         return 'held';
       }
       const spec = current.spec ?? {};
@@ -188,9 +206,10 @@ export class LeaderElector {
           ...this.leaseWith(this.record(now, mine ? spec : undefined, spec)),
           metadata: current.metadata,
         },
-        timeoutMs: this.retryPeriodMs * 2,
+        timeoutMs,
       });
       this.observe(this.lease);
+      this.heldSince = now.getTime();
       return 'held';
     } catch (err) {
       // A conflict means another candidate wrote first: an ordinary lost round, not an error.

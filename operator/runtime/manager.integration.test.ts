@@ -2,7 +2,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Controller } from './controller.ts';
 import { Manager, type ManagerOptions } from './manager.ts';
-import { eventually, freshNamespace, testKubeConfig, testLogger } from './testdata/helpers.ts';
+import {
+  eventually,
+  freshNamespace,
+  kubeConfigVia,
+  startProxy,
+  testKubeConfig,
+  testLogger,
+} from './testdata/helpers.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const configMaps = (namespace: string) => ({
   apiVersion: 'v1',
@@ -62,7 +71,7 @@ describe('Manager', () => {
     expect((await get(m, '/nothing')).status).toBe(404);
   });
 
-  it('is not ready while an informer cannot list, and unhealthy once that lasts', async () => {
+  it('is not ready while an informer cannot list', async () => {
     const m = manager({ informerOptions: { stuckAfterMs: 300 } });
     m.informer({ apiVersion: 'runtime-test.k2k.dev/v1', kind: 'Nothing', plural: 'nothings' });
     await m.start();
@@ -71,8 +80,52 @@ describe('Manager', () => {
       status: 503,
       body: expect.stringContaining('nothings.runtime-test.k2k.dev'),
     });
+  });
+
+  it('stays live through an API server outage, and says so on /readyz instead', async () => {
+    const kc = testKubeConfig();
+    const namespace = await freshNamespace(kc);
+    const proxy = await startProxy(new URL(kc.getCurrentCluster()!.server));
+    cleanups.push(() => proxy.close());
+    const m = manager({ kubeConfig: kubeConfigVia(kc, proxy.url), informerOptions: { stuckAfterMs: 300 } });
+    m.informer(configMaps(namespace));
+    await m.start();
+    await eventually(async () => (await get(m, '/readyz')).status === 200, { what: '/readyz' });
+
+    await proxy.cut();
+    await eventually(async () => (await get(m, '/readyz')).status === 503, { what: '/readyz to fail' });
+    expect((await get(m, '/readyz')).body).toContain(`informers failing: ${namespace}/configmaps`);
+    // Well past stuckAfterMs: the old /healthz failed here and restarted every replica.
+    await sleep(1000);
+    expect(await get(m, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
+
+    await proxy.restore();
+    await eventually(async () => (await get(m, '/readyz')).status === 200, {
+      what: '/readyz once the API server is back',
+    });
+  });
+
+  it('fails /healthz while a reconcile is wedged, and recovers when it returns', async () => {
+    const namespace = await freshNamespace(testKubeConfig());
+    const m = manager({ reconcileStuckAfterMs: 300 });
+    let release = () => {};
+    const wedged = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    m.add(
+      new Controller({
+        name: 'wedge-test',
+        logger: testLogger(),
+        reconcile: () => wedged,
+      }).watches(m.informer(configMaps(namespace))),
+    );
+    await m.start();
     await eventually(async () => (await get(m, '/healthz')).status === 500, { what: '/healthz to fail' });
-    expect((await get(m, '/healthz')).body).toContain('nothings.runtime-test.k2k.dev');
+    expect((await get(m, '/healthz')).body).toMatch(
+      new RegExp(`reconciles stuck: wedge-test ${namespace}/kube-root-ca.crt \\(\\d+s\\)`),
+    );
+    release();
+    await eventually(async () => (await get(m, '/healthz')).status === 200, { what: '/healthz to recover' });
   });
 
   it('shares one informer per resource', () => {

@@ -2,10 +2,16 @@
 // replica keeps warm caches and /readyz can report them synced; controllers run only while this
 // process leads. One HTTP port serves /healthz, /readyz and /metrics. SIGTERM stops gracefully:
 // controllers drain, the lease is released, the server closes.
+//
+// /healthz is liveness: only what a restart can fix. It answers (so the event loop turns) and fails
+// when a reconcile has been running for reconcileStuckAfterMs (a wedged worker). It never asks about
+// the API server: an outage would otherwise restart every replica into CrashLoopBackOff, which
+// fixes nothing. API-server reachability (informers synced and not failing) is readiness: /readyz.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { fenceWrites } from './apply.ts';
 import type { Controller } from './controller.ts';
 import { RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { Informer, type InformerOptions, type ResourceRef } from './informer.ts';
@@ -25,7 +31,11 @@ export interface ManagerOptions {
   /** Stop on SIGTERM and SIGINT (default true). A second signal exits at once. */
   handleSignals?: boolean;
   /** Passed to every informer the manager creates. */
-  informerOptions?: Pick<InformerOptions, 'resyncMs' | 'stuckAfterMs' | 'transform'>;
+  informerOptions?: Pick<InformerOptions, 'resyncMs' | 'stuckAfterMs' | 'transform' | 'watchIdleTimeoutMs'>;
+  /** Every controller re-queues all its primary objects this often unless it sets its own (off when unset). */
+  resyncPeriodMs?: number;
+  /** /healthz fails once a reconcile has run this long (default 15 minutes). */
+  reconcileStuckAfterMs?: number;
 }
 
 export class Manager {
@@ -49,7 +59,9 @@ export class Manager {
     this.registry = opts.registry ?? new Registry();
     this.metrics = new RuntimeMetrics(this.registry);
     if (opts.leaderElection) {
-      this.elector = new LeaderElector(this.kc, opts.leaderElection, this.log, this.metrics);
+      const elector = new LeaderElector(this.kc, opts.leaderElection, this.log, this.metrics);
+      this.elector = elector;
+      fenceWrites(this.kc, () => elector.isLeader());
     }
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
@@ -90,6 +102,7 @@ export class Manager {
 
   add(controller: Controller): void {
     controller.useMetrics(this.metrics);
+    controller.useResyncPeriod(this.opts.resyncPeriodMs);
     this.controllers.push(controller);
     if (this.started && (!this.elector || this.elector.isLeader())) void this.startController(controller);
   }
@@ -125,6 +138,11 @@ export class Manager {
   /** Resolves once the manager has stopped (for instance after SIGTERM). */
   done(): Promise<void> {
     return this.stopped;
+  }
+
+  /** Whether this process may write now: always without leader election, else while its lease is safely held. */
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : true;
   }
 
   address(): { host: string; port: number } | undefined {
@@ -221,12 +239,18 @@ export class Manager {
     };
     switch (path) {
       case '/healthz': {
-        const stuck = informers.filter((i) => !i.healthy()).map((i) => i.resource);
-        return stuck.length ? text(500, `informers failing: ${stuck.join(', ')}`) : text(200, 'ok');
+        const limit = this.opts.reconcileStuckAfterMs ?? 15 * 60_000;
+        const stuck = this.controllers.flatMap((c) =>
+          c.stuckReconciles(limit).map((r) => `${c.name} ${r.key} (${r.seconds}s)`),
+        );
+        return stuck.length ? text(500, `reconciles stuck: ${stuck.join(', ')}`) : text(200, 'ok');
       }
       case '/readyz': {
         const waiting = informers.filter((i) => !i.hasSynced()).map((i) => i.resource);
-        return waiting.length ? text(503, `informers not synced: ${waiting.join(', ')}`) : text(200, 'ok');
+        if (waiting.length) return text(503, `informers not synced: ${waiting.join(', ')}`);
+        const failing = informers.filter((i) => !i.healthy()).map((i) => i.resource);
+        if (failing.length) return text(503, `informers failing: ${failing.join(', ')}`);
+        return text(200, 'ok');
       }
       case '/metrics': {
         const body = await this.registry.metrics();

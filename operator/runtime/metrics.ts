@@ -12,6 +12,7 @@ export class RuntimeMetrics {
   readonly workqueueRetries: Counter<'name'>;
   readonly informerHealthy: Gauge<'resource'>;
   readonly informerRelists: Counter<'resource'>;
+  readonly informerIdleWatches: Counter<'resource'>;
   readonly leader: Gauge<'identity'>;
   readonly applies: Counter<'kind' | 'result'>;
 
@@ -64,6 +65,12 @@ export class RuntimeMetrics {
       name: 'k2k_child_applies_total',
       help: 'Children a reconcile wanted in place, per kind: applied (a PATCH was sent) or unchanged (the cached child already held the desired state).',
       labelNames: ['kind', 'result'] as const,
+      registers,
+    });
+    this.informerIdleWatches = new Counter({
+      name: 'k2k_informer_watch_idle_restarts_total',
+      help: 'Watches closed and resumed because they were silent (no event, no bookmark) for the idle timeout: half-open connections.',
+      labelNames: ['resource'] as const,
       registers,
     });
     this.leader = new Gauge({

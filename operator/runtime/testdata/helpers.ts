@@ -38,10 +38,16 @@ export function kubeConfigVia(kc: KubeConfig, server: string): KubeConfig {
 /**
  * A TCP proxy on 127.0.0.1 in front of the API server (TLS passes through untouched). cut()
  * resets every connection and refuses new ones until restore(): a network failure, for real.
+ * freeze() makes the open connections go silent without closing them (a half-open connection,
+ * as after a NAT or load balancer drops its state); new connections work.
  */
-export async function startProxy(
-  target: URL,
-): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+export async function startProxy(target: URL): Promise<{
+  url: string;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  freeze(): void;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<net.Socket>();
   let port = 0;
   let server: net.Server | undefined;
@@ -72,8 +78,15 @@ export async function startProxy(
     for (const sock of sockets) sock.resetAndDestroy();
     await closed;
   };
+  const freeze = () => {
+    for (const sock of sockets) {
+      sock.unpipe();
+      sock.pause();
+    }
+    sockets.clear();
+  };
   await listen();
-  return { url: `https://127.0.0.1:${port}`, cut, restore: listen, close: cut };
+  return { url: `https://127.0.0.1:${port}`, cut, restore: listen, freeze, close: cut };
 }
 
 export type Recorded = { event: 'add' | 'update' | 'delete'; name: string; rv?: string; oldRv?: string };
