@@ -49,6 +49,8 @@ export async function startProxy(target: URL): Promise<{
   close(): Promise<void>;
 }> {
   const sockets = new Set<net.Socket>();
+  // Frozen sockets are paused, so they never read the peer's close: cut() must destroy them itself.
+  const frozen = new Set<net.Socket>();
   let port = 0;
   let server: net.Server | undefined;
   const listen = () =>
@@ -75,13 +77,15 @@ export async function startProxy(target: URL): Promise<{
     const s = server;
     server = undefined;
     const closed = new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
-    for (const sock of sockets) sock.resetAndDestroy();
+    for (const sock of [...sockets, ...frozen]) sock.resetAndDestroy();
+    frozen.clear();
     await closed;
   };
   const freeze = () => {
     for (const sock of sockets) {
       sock.unpipe();
       sock.pause();
+      frozen.add(sock);
     }
     sockets.clear();
   };
