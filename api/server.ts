@@ -148,9 +148,9 @@ export const ServerSettings = Type.Object({
   loadAttempts: Type.Integer({
     minimum: 1,
     maximum: 100,
-    default: 5,
+    default: 3,
     description:
-      'Attempts of the first load before the server gives up: it writes the coded reason to its termination message (api/model-load.ts) and exits, and the kubelet restarts it with back-off. A tampered or unloadable artifact gives up after one.',
+      'Attempts of the first load before the server gives up: it writes the coded reason to its termination message (api/model-load.ts) and exits, and the kubelet restarts it with back-off (so a passing outage is still retried). A tampered or unloadable artifact gives up after one. Each attempt can take about 10 s against unreachable storage (3 storage requests of at most 3 s to connect), so 3 attempts report the reason within a minute of the pod starting.',
   }),
   loadRetrySeconds: Type.Number({
     minimum: 0,

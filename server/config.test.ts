@@ -28,7 +28,7 @@ describe('server configuration', () => {
       maxJsonDepth: 32,
       maxJsonElements: 2_000_000,
       maxEventLoopDelayMs: 1000,
-      loadAttempts: 5,
+      loadAttempts: 3,
       loadRetrySeconds: 1,
       terminationLog: '/dev/termination-log',
     });
