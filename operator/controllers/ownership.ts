@@ -29,16 +29,20 @@ export function controllerReference(parent: {
   };
 }
 
+/** The ownerReference of `obj`'s controller, if it has one. */
+function controllerOf(obj: KubernetesObject) {
+  return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
+}
+
 /** Whose `existing` is: ours only when its controller ownerReference carries the parent's UID. */
 export function ownershipOf(existing: KubernetesObject | undefined, parentUID: string): Ownership {
   if (!existing) return 'absent';
-  const controller = existing.metadata?.ownerReferences?.find((r) => r.controller === true);
-  return controller?.uid === parentUID ? 'ours' : 'foreign';
+  return controllerOf(existing)?.uid === parentUID ? 'ours' : 'foreign';
 }
 
 /** The Conflict refusal for a foreign `existing`, saying who controls it when someone does. */
 export function conflict(existing: KubernetesObject, parent: KubernetesObject): Refusal {
-  const controller = existing.metadata?.ownerReferences?.find((r) => r.controller === true);
+  const controller = controllerOf(existing);
   const by = controller ? ` (its controller is ${controller.kind} ${controller.name})` : '';
   return {
     reason: RefusalReason.Conflict,
