@@ -37,3 +37,9 @@ NUMPY_PY_VERSION="${NUMPY_PY_VERSION:-2.4.6}"
 # Go 1.26 and metrics-server 0.9 is built against the Kubernetes 1.36 libraries.
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
+# Monitoring in the local cluster (issue 11), built from Go modules: the Prometheus Operator (its
+# CRDs come from the same module, example/prometheus-operator-crd/) and Prometheus (module
+# versions v0.3XX.Y are Prometheus v3.XX.Y; built without the web UI assets). v0.95.x of the
+# operator is listed by the module proxy but not served; v0.94.1 is.
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.94.1}"
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
