@@ -58,10 +58,23 @@ export const ModelSpec = Type.Object(
     topology: Type.Optional(
       FreeForm({
         description:
-          'A Keras model topology: the JSON of tf.keras model.to_json() or TensorFlow.js model.toJSON(). Exactly one of architecture, topology and topologyURI.',
+          'A Keras model topology, trained from fresh weights: the JSON of model.to_json() from Keras 3 or Keras 2 (tf.keras), or of TensorFlow.js model.toJSON(). Exactly one of architecture, topology, topologyURI and kerasURI.',
       }),
     ),
-    topologyURI: Type.Optional(ObjectURI('URI of a Keras model topology JSON file.')),
+    topologyURI: Type.Optional(ObjectURI('URI of a Keras model topology JSON file (as topology).')),
+    kerasURI: Type.Optional(
+      ObjectURI(
+        'URI of a saved Keras model whose topology and weights training starts from (fine-tuning): a .keras file (Keras 3 model.save) or an .h5 file (Keras 2, or Keras 3 saving to .h5). Its compile settings are ignored; hyperparameters apply.',
+      ),
+    ),
+    freezeLayers: Type.Optional(
+      Type.Integer({
+        description:
+          'With kerasURI: number of leading layers (model.layers, counting the Input layer of a functional model) whose weights are frozen.',
+        minimum: 0,
+        maximum: 1000,
+      }),
+    ),
     units: Type.Optional(
       Type.Array(Type.Integer({ minimum: 1, maximum: 65536 }), {
         description:
@@ -73,10 +86,22 @@ export const ModelSpec = Type.Object(
   },
   {
     description: 'The model to train.',
-    ...rules({
-      rule: '[has(self.architecture), has(self.topology), has(self.topologyURI)].filter(x, x).size() == 1',
-      message: 'exactly one of architecture, topology and topologyURI must be set',
-    }),
+    ...rules(
+      {
+        rule: '[has(self.architecture), has(self.topology), has(self.topologyURI), has(self.kerasURI)].filter(x, x).size() == 1',
+        message: 'exactly one of architecture, topology, topologyURI and kerasURI must be set',
+      },
+      {
+        rule: '!has(self.freezeLayers) || has(self.kerasURI)',
+        message: 'freezeLayers applies to kerasURI (a base artifact has its own baseArtifact.freezeLayers)',
+        fieldPath: '.freezeLayers',
+      },
+      {
+        rule: '!has(self.kerasURI) || !has(self.baseArtifact)',
+        message: 'kerasURI brings its own weights: it cannot be combined with baseArtifact',
+        fieldPath: '.baseArtifact',
+      },
+    ),
   },
 );
 export type ModelSpec = Static<typeof ModelSpec>;

@@ -81,7 +81,7 @@ describe('parseConfig', () => {
     [
       'requires exactly one model source',
       withPatch((c) => (c.model.topology = { class_name: 'Sequential' })),
-      /exactly one of architecture, topology and topologyURI/,
+      /exactly one of architecture, topology, topologyURI and kerasURI/,
     ],
     [
       'requires a label for csv classification',

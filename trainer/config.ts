@@ -89,9 +89,21 @@ function* unknownFields(
 function crossFieldProblems(c: TrainerConfig): string[] {
   const problems: string[] = [];
   const { model, dataset } = c;
-  const modelSources = [model.architecture, model.topology, model.topologyURI].filter((x) => x !== undefined);
+  const modelSources = [model.architecture, model.topology, model.topologyURI, model.kerasURI].filter(
+    (x) => x !== undefined,
+  );
   if (modelSources.length !== 1)
-    problems.push('/model: exactly one of architecture, topology and topologyURI must be set');
+    problems.push('/model: exactly one of architecture, topology, topologyURI and kerasURI must be set');
+  if (model.freezeLayers !== undefined && model.kerasURI === undefined) {
+    problems.push(
+      '/model/freezeLayers: applies to kerasURI (a base artifact has its own baseArtifact.freezeLayers)',
+    );
+  }
+  if (model.kerasURI !== undefined && model.baseArtifact !== undefined) {
+    problems.push(
+      '/model/baseArtifact: kerasURI brings its own weights: it cannot be combined with baseArtifact',
+    );
+  }
   if (dataset.augmentation && dataset.format !== 'mnist-idx') {
     problems.push(`/dataset/augmentation: applies to image datasets (mnist-idx) only, not ${dataset.format}`);
   }

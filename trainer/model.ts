@@ -4,13 +4,15 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainerConfig } from '../api/trainer.ts';
 import { parseJSON } from '../lib/json.ts';
 import { isStorageError, type ObjectStore } from '../lib/storage/index.ts';
-import { buildArchitecture, modelFromTopology } from './architectures/index.ts';
+import { buildArchitecture } from './architectures/index.ts';
 import { fallBackToCpu, missingTrainingKernel, type SelectedBackend } from './backend.ts';
 import type { PreparedDataset } from './datasets/index.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
+import { modelFromKerasFile } from './keras/load.ts';
+import { modelFromTopology } from './keras/topology.ts';
 import type { Logger } from './log.ts';
 import { defaultLoss, encodeTargets, type LossName, type Targets } from './train.ts';
-import { transferWeights } from './transfer.ts';
+import { freezeLeadingLayers, transferWeights } from './transfer.ts';
 
 export interface TrainableModel {
   model: tf.LayersModel;
@@ -71,32 +73,45 @@ async function buildModel(
     });
   } else if (spec.topology) {
     model = await modelFromTopology(spec.topology, '/model/topology');
+  } else if (spec.topologyURI) {
+    const where = spec.topologyURI;
+    model = await modelFromTopology(
+      parseTopology(await readModelFile(store, where, 'topologyURI'), where),
+      where,
+    );
   } else {
-    const where = spec.topologyURI!;
-    model = await modelFromTopology(await readTopology(store, where), where);
+    const where = spec.kerasURI!;
+    const keras = await modelFromKerasFile(await readModelFile(store, where, 'kerasURI'), where);
+    model = keras.model;
+    const frozen = spec.freezeLayers ?? 0;
+    freezeLeadingLayers(model, frozen, keras.initialised, '/model/freezeLayers', 'the Keras file');
+    log.info('initialised from Keras file', {
+      uri: where,
+      kind: keras.kind,
+      layers: keras.initialised.length,
+      frozenLayers: frozen,
+    });
   }
   if (spec.baseArtifact) await transferWeights(model, spec.baseArtifact, store, log);
   return model;
 }
 
-async function readTopology(store: ObjectStore, where: string): Promise<unknown> {
-  let text: string;
+async function readModelFile(store: ObjectStore, where: string, field: string): Promise<Buffer> {
   try {
-    text = (await store.get(where)).toString('utf8');
+    return await store.get(where);
   } catch (err) {
     if (isStorageError(err, 'NotFound')) {
-      throw new TrainerError(
-        TrainerErrorCode.InvalidModel,
-        `cannot read /model/topologyURI: ${err.message}`,
-        {
-          cause: err,
-        },
-      );
+      throw new TrainerError(TrainerErrorCode.InvalidModel, `cannot read /model/${field}: ${err.message}`, {
+        cause: err,
+      });
     }
     throw err;
   }
+}
+
+function parseTopology(bytes: Buffer, where: string): unknown {
   try {
-    return parseJSON(text);
+    return parseJSON(bytes.toString('utf8'));
   } catch (err) {
     throw new TrainerError(TrainerErrorCode.InvalidModel, `${where}: ${(err as Error).message}`);
   }

@@ -44,25 +44,46 @@ export async function transferWeights(
       copied.push(layer.name);
     }
   }
-  if (base.freezeLayers > layers.length) {
-    throw new TrainerError(
-      TrainerErrorCode.InvalidModel,
-      `/model/baseArtifact/freezeLayers = ${base.freezeLayers}: the model has only ${layers.length} layers`,
-    );
-  }
-  for (const layer of layers.slice(0, base.freezeLayers)) {
-    if (layer.weights.length > 0 && !copied.includes(layer.name)) {
-      throw new TrainerError(
-        TrainerErrorCode.InvalidModel,
-        `/model/baseArtifact/freezeLayers = ${base.freezeLayers}: layer ${layer.name} would be frozen but its weights do not match the base artifact's`,
-      );
-    }
-    layer.trainable = false;
-  }
+  freezeLeadingLayers(
+    model,
+    base.freezeLayers,
+    copied,
+    '/model/baseArtifact/freezeLayers',
+    "the base artifact's",
+  );
   baseModel.dispose();
   log.info('initialised from base artifact', {
     uri: base.uri,
     copiedLayers: copied,
     frozenLayers: base.freezeLayers,
   });
+}
+
+/**
+ * Freezes the first n layers, which must all have been initialised (a frozen random layer would
+ * never learn); field and source name the spec field and where the weights came from in errors.
+ */
+export function freezeLeadingLayers(
+  model: tf.LayersModel,
+  n: number,
+  initialised: string[],
+  field: string,
+  source: string,
+): void {
+  const layers = model.layers;
+  if (n > layers.length) {
+    throw new TrainerError(
+      TrainerErrorCode.InvalidModel,
+      `${field} = ${n}: the model has only ${layers.length} layers`,
+    );
+  }
+  for (const layer of layers.slice(0, n)) {
+    if (layer.weights.length > 0 && !initialised.includes(layer.name)) {
+      throw new TrainerError(
+        TrainerErrorCode.InvalidModel,
+        `${field} = ${n}: layer ${layer.name} would be frozen but its weights do not match ${source}`,
+      );
+    }
+    layer.trainable = false;
+  }
 }

@@ -43,3 +43,8 @@ METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 # operator is listed by the module proxy but not served; v0.94.1 is.
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.94.1}"
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
+# Keras model fixtures (test/fixtures/keras/make.py, hack/keras-venv.sh): Keras 3 writes the
+# .keras files and Keras 3 JSON; tf_keras (Keras 2, which needs TensorFlow: the same
+# TENSORFLOW_VERSION wheel as above) writes the Keras 2 .h5 files and JSON.
+KERAS_VERSION="${KERAS_VERSION:-3.15.1}"
+TF_KERAS_VERSION="${TF_KERAS_VERSION:-2.21.0}"

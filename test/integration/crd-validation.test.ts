@@ -124,12 +124,12 @@ describe('the API server rejects', () => {
     [
       'a TrainingJob with both an architecture and a topology',
       trainingJob({ model: { architecture: 'cnn', topology: { class_name: 'Sequential' } } }),
-      /spec\.model.*exactly one of architecture, topology and topologyURI/,
+      /spec\.model.*exactly one of architecture, topology, topologyURI and kerasURI/,
     ],
     [
       'a TrainingJob with neither an architecture nor a topology',
       trainingJob({ model: {} }),
-      /spec\.model.*exactly one of architecture, topology and topologyURI/,
+      /spec\.model.*exactly one of architecture, topology, topologyURI and kerasURI/,
     ],
     [
       'a TrainingJob whose dataset URI is not s3:// or file://',

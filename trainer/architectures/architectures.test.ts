@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ARCHITECTURES } from '../../api/training.ts';
 import type { PreparedDataset } from '../datasets/index.ts';
 import { TrainerError } from '../errors.ts';
 import { encodeTargets } from '../train.ts';
-import { architectures, buildArchitecture, modelFromTopology } from './index.ts';
+import { architectures, buildArchitecture } from './index.ts';
 
 beforeAll(async () => {
   tf.enableProdMode();
@@ -97,28 +96,6 @@ describe('buildArchitecture', () => {
     expect(() => buildArchitecture('mnist-mlp', { inputShape: [4], numClasses: 1, seed: 1 })).toThrow(
       /at least 2 classes, got 1/,
     );
-  });
-});
-
-describe('modelFromTopology', () => {
-  it.each([
-    ['a Keras 2 Sequential model.to_json()', 'keras2-iris-mlp.json', [null, 4], [null, 3]],
-    ['a Keras 2.15 Functional model.to_json()', 'keras215-functional-regression.json', [null, 3], [null, 1]],
-  ])('builds %s', async (_name, file, input, output) => {
-    const json = JSON.parse(readFileSync(new URL(`../testdata/${file}`, import.meta.url), 'utf8'));
-    expect(shapes(await modelFromTopology(json, file))).toEqual({ input, output });
-  });
-
-  it.each([
-    ['an array', [], /must be a JSON object/],
-    ['an object without class_name', { layers: [] }, /not a Keras topology/],
-    [
-      'an unknown layer class',
-      { class_name: 'Sequential', config: { layers: [{ class_name: 'Nope', config: {} }] } },
-      /cannot build the Keras topology/,
-    ],
-  ])('refuses %s', async (_name, json, message) => {
-    await expect(modelFromTopology(json, 'topology')).rejects.toThrow(message);
   });
 });
 

@@ -15,7 +15,6 @@ import { mnistMlp } from './mnist-mlp.ts';
 import { regressionMlp } from './regression-mlp.ts';
 
 export type { Architecture, ArchitectureName, ArchitectureOptions } from './architecture.ts';
-export { modelFromTopology } from './topology.ts';
 
 export const architectures: { readonly [N in ArchitectureName]: Architecture<N> } = {
   'mnist-mlp': mnistMlp,
