@@ -45,21 +45,35 @@ const testdata = (file: string) =>
 describe('normalizeTopology', () => {
   it.each<[string, unknown, (m: Json) => unknown, unknown]>([
     [
-      "renames a Keras 3 InputLayer's batch_shape to batch_input_shape and drops optional",
+      "moves a Keras 3 InputLayer's batch_shape onto a Sequential model's first layer, as Keras counts layers",
       sequential(input([null, 4]), layer('Dense', { units: 2 })),
+      (m) => [layersOf(m).map((l) => l.class_name), configOf(m, 0).batch_input_shape],
+      [['Dense'], [null, 4]],
+    ],
+    [
+      "renames a Keras 3 InputLayer's batch_shape to batch_input_shape in a functional model and drops optional",
+      {
+        class_name: 'Functional',
+        config: {
+          name: 'f',
+          layers: [{ ...input([null, 4]), name: 'input_layer', inbound_nodes: [] }],
+          input_layers: [['input_layer', 0, 0]],
+          output_layers: [['input_layer', 0, 0]],
+        },
+      },
       (m) => configOf(m, 0),
       { batch_input_shape: [null, 4], dtype: 'float32', sparse: false, ragged: false, name: 'input_layer' },
     ],
     [
       'replaces a DTypePolicy object by the dtype it names, in layers and in the model',
       sequential(input([null, 4]), layer('Dense', { units: 2 })),
-      (m) => [configOf(m, 1).dtype, (m.config as Json).dtype],
+      (m) => [configOf(m, 0).dtype, (m.config as Json).dtype],
       ['float32', 'float32'],
     ],
     [
       'computes a mixed_float16 layer in float32, the dtype of its variables',
       sequential(input([null, 4]), layer('Dense', { units: 2, dtype: policy('mixed_float16') })),
-      (m) => configOf(m, 1).dtype,
+      (m) => configOf(m, 0).dtype,
       'float32',
     ],
     [
@@ -102,7 +116,7 @@ describe('normalizeTopology', () => {
           bias_regularizer: { class_name: 'L1', config: { l1: 0.5 } },
         }),
       ),
-      (m) => [configOf(m, 1).kernel_regularizer, configOf(m, 1).bias_regularizer],
+      (m) => [configOf(m, 0).kernel_regularizer, configOf(m, 0).bias_regularizer],
       [
         { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } },
         { class_name: 'L1L2', config: { l1: 0.5, l2: 0 } },
@@ -156,13 +170,13 @@ describe('normalizeTopology', () => {
       'unwraps the model of a TensorFlow.js model.json',
       { modelTopology: { model_config: sequential(input([null, 4]), layer('Dense', { units: 2 })) } },
       (m) => [m.class_name, layersOf(m).length],
-      ['Sequential', 2],
+      ['Sequential', 1],
     ],
     [
-      'leaves the model of a Keras 2 model.to_json() as Keras wrote it',
+      'leaves the layers of a Keras 2 model.to_json() as Keras wrote them, without the InputLayer',
       testdata('keras2-iris-mlp.json'),
-      (m) => m,
-      { class_name: 'Sequential', config: testdata('keras2-iris-mlp.json').config },
+      (m) => layersOf(m),
+      ((testdata('keras2-iris-mlp.json').config as Json).layers as Json[]).slice(1),
     ],
   ])('%s', (_name, topology, pick, expected) => {
     expect(pick(normalizeTopology(topology, 'topology'))).toEqual(expected);

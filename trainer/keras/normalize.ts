@@ -194,11 +194,19 @@ function policyDtype(policy: Json, layer: string): string {
 
 /**
  * Keras 3 has no input_shape in a Sequential model's layers: the shape is in an InputLayer (the
- * usual case, handled like Keras 2's), or else only in build_input_shape / the first layer's
- * build_config, which TensorFlow.js does not read.
+ * usual case, and Keras 2's), or else only in build_input_shape / the first layer's
+ * build_config, which TensorFlow.js does not read. Either way it moves onto the first layer.
  */
 function giveSequentialAnInputShape(config: Json): void {
   const layers = config.layers as Json[];
+  // TensorFlow.js lists a Sequential model's InputLayer among its layers, Keras does not: without
+  // it here, freezeLayers counts layers as Keras's model.layers does.
+  if (layers[0]?.class_name === 'InputLayer' && layers.length > 1) {
+    const input = layers.shift()!.config as Json;
+    const firstConfig = layers[0]!.config as Json;
+    if (!('batch_input_shape' in firstConfig)) firstConfig.batch_input_shape = input.batch_input_shape;
+    return;
+  }
   const first = layers[0];
   if (!first || first.class_name === 'InputLayer') return;
   const firstConfig = first.config as Json;
