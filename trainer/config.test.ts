@@ -39,6 +39,11 @@ describe('parseConfig', () => {
     expect(c.backend).toBe('auto');
   });
 
+  it('accepts a saved Keras model with frozen layers as the model', () => {
+    const c = parseConfig(withPatch((c) => (c.model = { kerasURI: 's3://models/m.keras', freezeLayers: 2 })));
+    expect(c.model).toMatchObject({ kerasURI: 's3://models/m.keras', freezeLayers: 2 });
+  });
+
   it.each([
     ['rejects text that is not JSON', '{model:', /not valid JSON/],
     ['rejects a JSON array', '[]', /expected a JSON object/],
@@ -82,6 +87,18 @@ describe('parseConfig', () => {
       'requires exactly one model source',
       withPatch((c) => (c.model.topology = { class_name: 'Sequential' })),
       /exactly one of architecture, topology, topologyURI and kerasURI/,
+    ],
+    [
+      'refuses freezeLayers without a Keras file',
+      withPatch((c) => (c.model.freezeLayers = 1)),
+      /\/model\/freezeLayers: applies to kerasURI/,
+    ],
+    [
+      'refuses a Keras file together with a base artifact',
+      withPatch(
+        (c) => (c.model = { kerasURI: 's3://models/a.keras', baseArtifact: { uri: 's3://models/x/1/' } }),
+      ),
+      /\/model\/baseArtifact: kerasURI brings its own weights/,
     ],
     [
       'requires a label for csv classification',

@@ -83,6 +83,10 @@ describe('CRDs', () => {
       ),
     ],
     ['a ModelDeployment with a 63-character name', named(modelDeployment(), `m${'0'.repeat(62)}`)],
+    [
+      'a TrainingJob fine-tuning a saved Keras model with frozen layers',
+      trainingJob({ model: { kerasURI: 's3://models/keras/mnist.keras', freezeLayers: 2 } }),
+    ],
   ])('accept %s and apply the schema defaults', async (_name, manifest) => {
     const created = (await create(manifest)) as Manifest;
     expect(created.metadata?.uid).toBeTruthy();
@@ -125,6 +129,21 @@ describe('the API server rejects', () => {
       'a TrainingJob with both an architecture and a topology',
       trainingJob({ model: { architecture: 'cnn', topology: { class_name: 'Sequential' } } }),
       /spec\.model.*exactly one of architecture, topology, topologyURI and kerasURI/,
+    ],
+    [
+      'a TrainingJob with both a Keras file and a topology',
+      trainingJob({ model: { kerasURI: 's3://models/a.keras', topology: { class_name: 'Sequential' } } }),
+      /spec\.model.*exactly one of architecture, topology, topologyURI and kerasURI/,
+    ],
+    [
+      'a TrainingJob freezing layers without a Keras file',
+      trainingJob({ model: { architecture: 'cnn', freezeLayers: 1 } }),
+      /spec\.model\.freezeLayers.*applies to kerasURI/,
+    ],
+    [
+      'a TrainingJob starting from both a Keras file and a base artifact',
+      trainingJob({ model: { kerasURI: 's3://models/a.keras', baseArtifact: { uri: 's3://models/x/1/' } } }),
+      /spec\.model\.baseArtifact.*cannot be combined with baseArtifact/,
     ],
     [
       'a TrainingJob with neither an architecture nor a topology',
