@@ -29,6 +29,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 # `npm run check` lints hack/'s shell scripts with shellcheck.
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+# Python virtual environments (the Keras fixtures, the benchmarks' peers) need venv's ensurepip.
+python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
@@ -40,6 +42,9 @@ fi
 bash hack/build-tfjs-node.sh >/dev/null
 bash hack/build-k8s.sh
 bash hack/build-s3.sh >/dev/null
+# Keras models made by real Keras, which the trainer's tests load (made once per version of
+# test/fixtures/keras/make.py; the tests would make them too, inside their time limits).
+bash hack/keras-fixtures.sh >/dev/null
 
 if $cluster; then
   bash hack/images/install-tools.sh
