@@ -45,6 +45,7 @@ const MODELS = [
   'regression-mlp',
   'custom-functional',
   'custom-gru',
+  'custom-nested',
 ];
 
 describe('a model saved by Keras predicts as it did in Keras', () => {

@@ -167,6 +167,32 @@ describe('normalizeTopology', () => {
       ],
     ],
     [
+      "numbers a nested model's calls from 1, after the node that links its own inputs, as TensorFlow.js does",
+      {
+        class_name: 'Functional',
+        config: {
+          name: 'outer',
+          layers: [
+            { ...input([null, 4]), name: 'input_layer', inbound_nodes: [] },
+            {
+              ...sequential(input([null, 4]), layer('Dense', { units: 3 })),
+              name: 'inner',
+              inbound_nodes: [{ args: [tensor('input_layer')], kwargs: { mask: null } }],
+            },
+            {
+              ...layer('Dense', { units: 2, name: 'head' }),
+              name: 'head',
+              inbound_nodes: [{ args: [tensor('inner')], kwargs: {} }],
+            },
+          ],
+          input_layers: [['input_layer', 0, 0]],
+          output_layers: [['inner', 0, 0]],
+        },
+      },
+      (m) => [layersOf(m)[2]!.inbound_nodes, (m.config as Json).output_layers],
+      [[[['inner', 1, 0, {}]]], [['inner', 1, 0]]],
+    ],
+    [
       'unwraps the model of a TensorFlow.js model.json',
       { modelTopology: { model_config: sequential(input([null, 4]), layer('Dense', { units: 2 })) } },
       (m) => [m.class_name, layersOf(m).length],

@@ -79,14 +79,23 @@ function normalizeModel(model: Json & { class_name: string }): Json {
   if (model.class_name === 'Sequential') {
     giveSequentialAnInputShape(config);
   } else {
-    config.layers = (config.layers as Json[]).map((l) => ({
+    const all = config.layers as Json[];
+    const keras3 = all.some((l) => ((l.inbound_nodes ?? []) as unknown[]).some((n) => isObject(n)));
+    // A nested model's node 0 links its own inputs to its outputs in Keras 2 and TensorFlow.js,
+    // so its first call is node 1; Keras 3 numbers calls from 0.
+    const models = new Set(all.filter((l) => MODEL_CLASSES.has(String(l.class_name))).map((l) => l.name));
+    const ref = (r: unknown[]) => (keras3 && models.has(r[0]) ? [r[0], Number(r[1]) + 1, ...r.slice(2)] : r);
+    config.layers = all.map((l) => ({
       ...l,
-      inbound_nodes: ((l.inbound_nodes ?? []) as unknown[]).map(normalizeNode),
+      inbound_nodes: ((l.inbound_nodes ?? []) as unknown[]).map((n) =>
+        isObject(n) ? keras3Node(n).map(ref) : n,
+      ),
     }));
     for (const key of ['input_layers', 'output_layers']) {
-      const refs = config[key];
+      let refs = config[key];
       // Keras 3 writes a model with one input or output as a bare [name, node, tensor].
-      if (Array.isArray(refs) && typeof refs[0] === 'string') config[key] = [refs];
+      if (Array.isArray(refs) && typeof refs[0] === 'string') refs = [refs];
+      if (Array.isArray(refs)) config[key] = (refs as unknown[][]).map(ref);
     }
   }
   delete config.build_input_shape;
@@ -218,10 +227,9 @@ function giveSequentialAnInputShape(config: Json): void {
 
 /**
  * A Keras 3 inbound node ({args, kwargs} with __keras_tensor__ objects naming their history) as
- * Keras 2's list of [layer, node index, tensor index, kwargs]. Keras 2 nodes pass through.
+ * Keras 2's list of [layer, node index, tensor index, kwargs].
  */
-function normalizeNode(node: unknown): unknown {
-  if (!isObject(node) || !('args' in node)) return node;
+function keras3Node(node: Json): unknown[][] {
   const tensors: unknown[][] = [];
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(collect);
