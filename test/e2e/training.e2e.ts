@@ -3,13 +3,15 @@
 // trainer: the node advertises nvidia.com/gpu but has none) reads MNIST from the real S3 server
 // and writes a verified artifact there; a ModelDeployment then serves it with the model-server
 // image behind a Service, autoscaled by an HPA. A TrainingJob whose Job ttlSecondsAfterFinished
-// deletes keeps its result.
+// deletes keeps its result. A .keras file made by Keras 3 fine-tunes in a pod; one with a layer
+// TensorFlow.js lacks fails as invalid input, naming the layer.
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
+import { kerasFixtures } from '../harness/keras-fixtures.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
 import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
 
@@ -105,6 +107,10 @@ describe('a TrainingJob on the local node', () => {
     await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
     await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
     await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+    const keras = await kerasFixtures();
+    for (const name of ['mnist-mlp.keras', 'unsupported-layer.keras']) {
+      await store.put(`s3://${bucket}/keras/${name}`, keras.file(name));
+    }
 
     await installOperator();
     await kubectl(['create', 'namespace', namespace]);
@@ -231,6 +237,35 @@ describe('a TrainingJob on the local node', () => {
     expect(response.model_name).toBe('mnist-mlp');
     expect(response.outputs[0]!.shape).toEqual([1, 10]);
     expect(response.outputs[0]!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+  });
+
+  it('fine-tunes a Keras 3 .keras file in its pod, with frozen layers', async () => {
+    if (!s3 || !exposed) throw new Error('setup failed');
+    await apply([
+      storageSecret(s3),
+      trainingJob('from-keras', exposed, s3, {
+        model: { kerasURI: `s3://${bucket}/keras/mnist-mlp.keras`, freezeLayers: 2 },
+      }),
+    ]);
+    const tj = await finished('from-keras');
+    expect(tj.status?.phase, JSON.stringify(tj.status?.conditions)).toBe('Succeeded');
+    expect(tj.status?.artifact?.uri).toMatch(new RegExp(`^s3://${bucket}/models/from-keras/`));
+    expect(tj.status?.metrics?.test_acc).toBeTypeOf('number');
+  });
+
+  it('fails a .keras file with a layer TensorFlow.js lacks as invalid input, naming the layer', async () => {
+    if (!s3 || !exposed) throw new Error('setup failed');
+    await apply([
+      storageSecret(s3),
+      trainingJob('unsupported-keras', exposed, s3, {
+        model: { kerasURI: `s3://${bucket}/keras/unsupported-layer.keras` },
+      }),
+    ]);
+    const tj = await finished('unsupported-keras');
+    expect(tj.status?.phase).toBe('Failed');
+    const ready = tj.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.reason).toBe('InvalidInput');
+    expect(ready?.message).toMatch(/layer "unit_normalization" \(class UnitNormalization\)/);
   });
 
   it('keeps a trained TrainingJob Succeeded with its artifact after ttlSecondsAfterFinished deletes its Job', async () => {
