@@ -104,7 +104,11 @@ function readWeight(d: Dataset, path: string): Weight {
       `weight ${path} has dtype ${JSON.stringify(d.dtype)}; TensorFlow.js weights are float32`,
     );
   }
-  return { path, shape: d.shape ?? [], values: Float32Array.from(value) };
+  return {
+    path,
+    shape: d.shape ?? [],
+    values: value instanceof Float32Array ? value : Float32Array.from(value),
+  };
 }
 
 /** Sub-objects whose variables follow the layer's own, in the order TensorFlow.js lists weights. */

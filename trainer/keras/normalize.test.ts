@@ -212,6 +212,11 @@ describe('normalizeTopology', () => {
     ['an array', [], /topology: a Keras topology must be a JSON object/],
     ['an object without class_name', { layers: [] }, /not a Keras topology/],
     [
+      'a layer that is not a layer config, by its position',
+      sequential(input([null, 4]), { units: 2 } as Json),
+      /topology: layers\[1\] is not a Keras layer config/,
+    ],
+    [
       'a subclassed model',
       { class_name: 'MyModel', registered_name: 'app>MyModel', config: {} },
       /the model is a MyModel registered as "app>MyModel", not a Sequential or Functional model/,

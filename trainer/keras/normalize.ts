@@ -75,7 +75,7 @@ export function normalizeTopology(topology: unknown, where: string): Json {
 function normalizeModel(model: Json & { class_name: string }): Json {
   const { layers, ...rest } = model.config as Json;
   const config = normalizeValue(rest, String(rest.name ?? model.class_name)) as Json;
-  config.layers = (Array.isArray(layers) ? layers : []).map((l) => normalizeLayer(l));
+  config.layers = (Array.isArray(layers) ? layers : []).map((l, i) => normalizeLayer(l, `layers[${i}]`));
   if (model.class_name === 'Sequential') {
     giveSequentialAnInputShape(config);
   } else {
@@ -102,15 +102,15 @@ function normalizeModel(model: Json & { class_name: string }): Json {
   return { class_name: model.class_name, config };
 }
 
-function normalizeLayer(layer: unknown): Json {
+function normalizeLayer(layer: unknown, where: string): Json {
   if (!isSerialized(layer) || !isObject(layer.config)) {
     throw new TrainerError(
       TrainerErrorCode.InvalidModel,
-      `a layer is not a Keras layer config (expected "class_name" and "config"): ${JSON.stringify(layer).slice(0, 120)}`,
+      `${where} is not a Keras layer config (expected "class_name" and "config")`,
     );
   }
-  const name = String(layer.config.name ?? layer.name ?? '?');
-  if (MODEL_CLASSES.has(layer.class_name)) return { ...layer, ...normalizeModel(layer), ...keep(layer) };
+  const name = String(layer.config.name ?? layer.name ?? where);
+  if (MODEL_CLASSES.has(layer.class_name)) return { ...normalizeModel(layer), ...keep(layer) };
   checkSupported(layer, name);
   const config = normalizeValue(layer.config, name) as Json;
   if ('batch_shape' in config) {
@@ -119,7 +119,7 @@ function normalizeLayer(layer: unknown): Json {
   }
   if (layer.class_name === 'InputLayer') delete config.optional;
   for (const key of NESTED_LAYER_KEYS)
-    if (isSerialized(config[key])) config[key] = normalizeLayer(config[key]);
+    if (isSerialized(config[key])) config[key] = normalizeLayer(config[key], `layer "${name}"'s ${key}`);
   return { class_name: layer.class_name, config, ...keep(layer) };
 }
 
