@@ -25,6 +25,8 @@ export const TrainerErrorCode = {
   StorageUnavailable: 'StorageUnavailable',
   /** A bug or an unexpected failure: treated as transient so the Job retries it. */
   Internal: 'Internal',
+  /** SIGTERM: the pod was deleted, evicted or preempted; its replacement resumes from a checkpoint. */
+  Stopped: 'Stopped',
 } as const;
 export type TrainerErrorCode = (typeof TrainerErrorCode)[keyof typeof TrainerErrorCode];
 
@@ -40,6 +42,7 @@ const exitCodes: Record<TrainerErrorCode, number> = {
   StorageDenied: TrainerExitCode.InvalidInput,
   StorageUnavailable: TrainerExitCode.Transient,
   Internal: TrainerExitCode.Transient,
+  Stopped: TrainerExitCode.Stopped,
 };
 
 export class TrainerError extends Error {

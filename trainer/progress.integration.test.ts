@@ -55,7 +55,7 @@ describe('progress reports', () => {
       loss: 1 / (i + 1),
       val_loss: i === 599 ? Number.NaN : 1,
     }));
-    const p = progressOf(history, 1000, 'wasm', new Date('2026-11-25T00:00:00Z'));
+    const p = progressOf(history, 1000, 'wasm', { now: new Date('2026-11-25T00:00:00Z') });
     expect(p.epoch).toBe(600);
     expect(p.history).toHaveLength(500);
     expect(p.history![0]!.epoch).toBe(101);
