@@ -112,7 +112,7 @@ function stoppedTrainer(tj: TrainingJob, pods: V1Pod[]): string | undefined {
     return `trainer pod ${name} failed`;
   }
   const progress = tj.status?.progress;
-  if (progress?.updateTime)
+  if (progress)
     return `the trainer pod${progress.pod ? ` ${progress.pod}` : ''} that reported epoch ${progress.epoch}/${progress.epochs} stopped before it finished`;
   return undefined;
 }
