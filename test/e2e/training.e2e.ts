@@ -4,17 +4,15 @@
 // and writes a verified artifact there; a ModelDeployment then serves it with the model-server
 // image behind a Service, autoscaled by an HPA. A TrainingJob whose Job ttlSecondsAfterFinished
 // deletes keeps its result.
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
-import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
+import { DIGIT_SIZE, digits, putDigits } from './digits.ts';
 import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
 
 const namespace = `e2e-training-${Date.now().toString(36)}`;
-const SIZE = 28 * 28;
 
 interface TrainingJobStatus {
   metadata: { generation: number };
@@ -33,21 +31,6 @@ interface ModelDeploymentStatus {
     readyReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
-}
-
-/** A small, class-balanced slice of the `mnist` package's digits as IDX files. */
-function digits(perClass: number, offset: number): { images: Uint8Array; labels: Uint8Array } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
-  const images: number[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < perClass; i++) {
-    for (let d = 0; d < 10; d++) {
-      const n = offset + i;
-      images.push(...(mnist[d]?.raw.slice(n * SIZE, (n + 1) * SIZE) ?? []).map((v) => Math.round(v * 255)));
-      labels.push(d);
-    }
-  }
-  return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
 }
 
 describe('a TrainingJob on the local node', () => {
@@ -96,15 +79,7 @@ describe('a TrainingJob on the local node', () => {
     s3 = await startS3Server();
     const env = { ...s3, region: s3.region };
     bucket = await freshBucket(env, 'k2k-e2e');
-    const store = storeFor(env);
-    const train = digits(60, 0);
-    const test = digits(20, 60);
-    const put = (name: string, shape: number[], data: Uint8Array) =>
-      store.put(`s3://${bucket}/mnist/${name}`, encodeIdxUint8(shape, data));
-    await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
-    await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
-    await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
-    await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+    await putDigits(storeFor(env), `s3://${bucket}/mnist/`, 60, 20);
 
     await installOperator();
     await kubectl(['create', 'namespace', namespace]);
@@ -213,7 +188,7 @@ describe('a TrainingJob on the local node', () => {
                 name: 'input',
                 shape: [1, 28, 28, 1],
                 datatype: 'FP32',
-                data: Array.from(digit.images.subarray(0, SIZE)),
+                data: Array.from(digit.images.subarray(0, DIGIT_SIZE)),
               },
             ],
           }),
