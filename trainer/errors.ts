@@ -1,5 +1,6 @@
 // Every way the trainer can fail, as coded constants. The exit code is what the Job's
-// podFailurePolicy sees: InvalidInput (65) is never retried, Transient (75) is.
+// podFailurePolicy sees: InvalidInput (65) is never retried, Transient (75) is, Stopped (143) is
+// replaced without counting as a failure.
 import { TrainerExitCode } from '../api/trainer.ts';
 
 export const TrainerErrorCode = {
