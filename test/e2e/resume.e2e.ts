@@ -12,16 +12,16 @@ import { listCheckpoints } from '../../trainer/checkpoints.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { putDigits } from './digits.ts';
 import {
   apply,
   clusterPace,
   exposeS3,
+  failWithClusterState,
   installOperator,
   kubectl,
   kubectlJson,
-  OPERATOR_NAMESPACE,
 } from './kube.ts';
+import { mnistTrainingJob, putDigits } from './mnist.ts';
 
 const namespace = `e2e-resume-${Date.now().toString(36)}`;
 const EPOCHS = 10;
@@ -92,18 +92,6 @@ describe('a trainer pod stopped mid-training', () => {
   const getTrainingJob = (name: string) =>
     kubectlJson<TrainingJobObject>(['get', 'trainingjob', '-n', namespace, name]);
 
-  async function explain(err: unknown): Promise<never> {
-    const describe = await kubectl(['describe', 'trainingjob,job,pods', '-n', namespace]).catch(String);
-    const logs = await kubectl([
-      'logs',
-      '-n',
-      OPERATOR_NAMESPACE,
-      'deployment/k2k-operator',
-      '--tail=60',
-    ]).catch(String);
-    throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
-  }
-
   const stops = {
     'deleted through the API': (pod: string) =>
       kubectl(['delete', 'pod', '-n', namespace, pod, '--wait=false']),
@@ -130,24 +118,18 @@ describe('a trainer pod stopped mid-training', () => {
       const artifactURI = `s3://${bucket}/models/${name}/${version}/`;
       const pods = await watchPods(`k2k.dev/trainingjob=${name}`);
       try {
-        await apply({
-          apiVersion: 'k2k.dev/v1alpha1',
-          kind: 'TrainingJob',
-          metadata: { name, namespace },
-          spec: {
-            model: { architecture: 'mnist-mlp' },
-            dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
-            hyperparameters: { epochs: EPOCHS, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
-            output: { uri: `s3://${bucket}/models/`, version, checkpointEvery: 1 },
-            storage: {
-              endpoint: exposed.url,
-              region: s3.region,
-              credentialsSecretRef: { name: 'k2k-storage' },
+        await apply(
+          mnistTrainingJob(
+            name,
+            { namespace, bucket, endpoint: exposed.url, region: s3.region },
+            {
+              epochs: EPOCHS,
+              output: { uri: `s3://${bucket}/models/`, version, checkpointEvery: 1 },
+              resources: { cpu: '1', memory: '1Gi' },
+              backoffLimit: 0,
             },
-            resources: { cpu: '1', memory: '1Gi' },
-            backoffLimit: 0,
-          },
-        });
+          ),
+        );
 
         // Mid-training: at least two epochs reported (each checkpointed before it is reported), not all.
         const before = await eventually(
@@ -230,7 +212,7 @@ describe('a trainer pod stopped mid-training', () => {
           `[resume] ${how}: stopped at epoch ${before.epoch}, resumed from ${resumedFrom}, ${Math.round((Date.now() - started) / 1000)} s`,
         );
       } catch (err) {
-        await explain(err);
+        await failWithClusterState(err, namespace, 'trainingjob,job,pods');
       } finally {
         pods.stop();
       }

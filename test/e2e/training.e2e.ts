@@ -9,8 +9,8 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { DIGIT_SIZE, digits, putDigits } from './digits.ts';
 import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
+import { DIGIT_SIZE, digits, mnistTrainingJob, putDigits } from './mnist.ts';
 
 const namespace = `e2e-training-${Date.now().toString(36)}`;
 
@@ -50,19 +50,7 @@ describe('a TrainingJob on the local node', () => {
     port: ExposedPort,
     server: S3Server,
     spec: Record<string, unknown> = {},
-  ) => ({
-    apiVersion: 'k2k.dev/v1alpha1',
-    kind: 'TrainingJob',
-    metadata: { name, namespace },
-    spec: {
-      model: { architecture: 'mnist-mlp' },
-      dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
-      hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
-      output: { uri: `s3://${bucket}/models/` },
-      storage: { endpoint: port.url, region: server.region, credentialsSecretRef: { name: 'k2k-storage' } },
-      ...spec,
-    },
-  });
+  ) => mnistTrainingJob(name, { namespace, bucket, endpoint: port.url, region: server.region }, spec);
   const getTrainingJob = (name: string) =>
     kubectlJson<TrainingJobStatus>(['get', 'trainingjob', '-n', namespace, name]);
   const finished = (name: string) =>

