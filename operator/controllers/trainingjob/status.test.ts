@@ -200,6 +200,27 @@ describe('computeStatus', () => {
         /the trainer pod mnist-abc that reported epoch 3\/10 stopped before it finished.*waiting for the trainer pod to be created/,
     },
     {
+      name: 'is plainly Pending, not restarting, when the trainer pod went because the Job was suspended and resumed',
+      tj: trainingJob({
+        status: { progress: { epoch: 3, epochs: 10, metrics: {}, updateTime: '2026-11-25T09:00:00Z' } },
+      }),
+      job: job({
+        active: 0,
+        conditions: [
+          {
+            type: 'Suspended',
+            status: 'False',
+            reason: 'JobResumed',
+            lastTransitionTime: new Date('2026-11-25T09:30:00Z'),
+          },
+        ],
+      }),
+      pods: [],
+      phase: 'Pending',
+      reason: 'Pending',
+      message: /waiting for the trainer pod to be created/,
+    },
+    {
       name: 'says from which checkpoint the running trainer pod resumed, once that pod reported it',
       tj: trainingJob({
         status: {

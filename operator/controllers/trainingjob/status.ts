@@ -94,7 +94,7 @@ function pendingSummary(pod: V1Pod | undefined): Summary {
  * outside (deleted, evicted, preempted, its node lost), which the Job does not count as a failure
  * (ADR 0025), so neither does job.status.failed. Undefined when nothing says a trainer ran before.
  */
-function stoppedTrainer(tj: TrainingJob, pods: V1Pod[]): string | undefined {
+function stoppedTrainer(tj: TrainingJob, job: V1Job, pods: V1Pod[]): string | undefined {
   const stopped = pods
     .filter((p) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed')
     .sort(byCreation)
@@ -112,6 +112,10 @@ function stoppedTrainer(tj: TrainingJob, pods: V1Pod[]): string | undefined {
     return `trainer pod ${name} failed`;
   }
   const progress = tj.status?.progress;
+  // Suspending deletes the pod on purpose; resuming is not a restart to warn about.
+  const suspended = job.status?.conditions?.find((c) => c.type === 'Suspended')?.lastTransitionTime;
+  const reported = progress?.updateTime ? new Date(progress.updateTime).getTime() : 0;
+  if (suspended && new Date(suspended).getTime() >= reported) return undefined;
   if (progress)
     return `the trainer pod${progress.pod ? ` ${progress.pod}` : ''} that reported epoch ${progress.epoch}/${progress.epochs} stopped before it finished`;
   return undefined;
@@ -252,7 +256,7 @@ function summarize(
       message: `retrying after ${job.status?.failed} failed attempt(s): ${s.message}`,
     };
   }
-  const stopped = stoppedTrainer(tj, pods);
+  const stopped = stoppedTrainer(tj, job, pods);
   if (stopped) {
     const s = pendingSummary(newest);
     return {
