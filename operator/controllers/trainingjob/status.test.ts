@@ -190,6 +190,15 @@ describe('computeStatus', () => {
       message: /mnist-failed was stopped \(deleted or evicted\)/,
     },
     {
+      name: 'does not promise a replacement for a trainer that rejected its input, before the Job fails',
+      tj: trainingJob(),
+      job: job({ active: 0 }),
+      pods: [pod('Failed', terminated('{}', 65))],
+      phase: 'Pending',
+      reason: 'Pending',
+      message: /^(?!.*replaces it)/,
+    },
+    {
       name: 'says it is restarting from the trainer’s last report once the stopped pod is gone and no new one exists yet',
       tj: trainingJob({ status: { progress: { epoch: 3, epochs: 10, metrics: {}, pod: 'mnist-abc' } } }),
       job: job({ active: 0 }),

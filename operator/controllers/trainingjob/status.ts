@@ -108,6 +108,8 @@ function stoppedTrainer(tj: TrainingJob, job: V1Job, pods: V1Pod[]): string | un
     const exit = stopped.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER)?.state
       ?.terminated?.exitCode;
     if (exit === TrainerExitCode.Stopped) return `trainer pod ${name} was stopped (deleted or evicted)`;
+    // The Job fails on invalid input a moment later: nothing replaces that pod.
+    if (exit === TrainerExitCode.InvalidInput) return undefined;
     if (stopped.metadata?.deletionTimestamp) return `trainer pod ${name} is being deleted`;
     return `trainer pod ${name} failed`;
   }
