@@ -24,7 +24,7 @@ import {
 import { mnistTrainingJob, putDigits } from './mnist.ts';
 
 const namespace = `e2e-resume-${Date.now().toString(36)}`;
-const EPOCHS = 10;
+const EPOCHS = 6;
 
 interface TrainingJobObject {
   metadata: { uid: string };
@@ -178,13 +178,22 @@ describe('a trainer pod stopped mid-training', () => {
         );
 
         // The failure budget is untouched: backoffLimit is 0 and the Job counted no failure.
-        const job = await kubectlJson<{ status?: { failed?: number; succeeded?: number } }>([
-          'get',
-          'job',
-          '-n',
-          namespace,
-          name,
-        ]);
+        const job = await eventually(
+          async () => {
+            const got = await kubectlJson<{
+              status?: {
+                failed?: number;
+                succeeded?: number;
+                conditions?: Array<{ type: string; status: string }>;
+              };
+            }>(['get', 'job', '-n', namespace, name]);
+            // The TrainingJob succeeds on the trainer's exit; the Job is marked Complete a moment later.
+            return got.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')
+              ? got
+              : undefined;
+          },
+          { what: `Job ${name} to complete`, ...clusterPace },
+        );
         expect(job.status?.failed ?? 0).toBe(0);
         expect(job.status?.succeeded).toBe(1);
 
