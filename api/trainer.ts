@@ -11,6 +11,11 @@ export const TrainerExitCode = {
   InvalidInput: 65,
   /** A transient failure (storage unreachable, ...); the Job retries it (sysexits EX_TEMPFAIL). */
   Transient: 75,
+  /**
+   * Stopped by SIGTERM (128 + 15): the pod was deleted, evicted, preempted or drained, not a
+   * failure of training. The Job ignores it and its replacement resumes from the newest checkpoint.
+   */
+  Stopped: 143,
 } as const;
 
 /** Environment variables of the trainer container besides storage (StorageEnv in storage.ts). */

@@ -301,6 +301,14 @@ export const TrainingProgress = Type.Object(
       ),
     ),
     backend: Type.Optional(Type.String({ description: 'TensorFlow.js backend the trainer runs on.' })),
+    resumedFromEpoch: Type.Optional(
+      Type.Integer({
+        description:
+          'The checkpoint epoch the reporting trainer pod resumed from (an earlier pod stopped after writing it); absent when it trained from the first epoch.',
+        minimum: 1,
+      }),
+    ),
+    pod: Type.Optional(Type.String({ description: 'The trainer pod that reported.', maxLength: 253 })),
     updateTime: Type.Optional(
       Type.String({ description: 'When the trainer last reported.', format: 'date-time' }),
     ),

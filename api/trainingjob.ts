@@ -39,6 +39,12 @@ export const TrainingJobReason = {
   ...RefusalReason,
 } as const;
 
+/** Reasons of events that are not a Ready condition's reason. */
+export const TrainingJobEventReason = {
+  /** A trainer pod resumed from a checkpoint (Normal): the epochs before it were not trained again. */
+  Resumed: 'Resumed',
+} as const;
+
 /**
  * The fields the trainer pod is built from. A Job's pod template cannot change once the Job
  * exists, so a change to any of these would be silently ignored: the API server refuses it
@@ -90,7 +96,7 @@ export const TrainingJobSpec = Type.Object(
     ...Scheduling,
     backoffLimit: Type.Integer({
       description:
-        'Retries of a failed trainer pod before the TrainingJob fails. Invalid input is never retried; evictions and preemptions do not count.',
+        'Retries of a failed trainer pod before the TrainingJob fails. Invalid input is never retried; a trainer pod stopped from outside (deleted, evicted, preempted, its node lost) does not count.',
       minimum: 0,
       maximum: 100,
       default: 3,
@@ -121,6 +127,9 @@ export const TrainingJobSpec = Type.Object(
   },
 );
 export type TrainingJobSpec = Static<typeof TrainingJobSpec>;
+
+/** status.resumes keeps this many entries: a job evicted over and over does not grow its status. */
+export const MAX_RESUMES = 20;
 
 export const ArtifactStatus = Type.Object(
   {
@@ -155,6 +164,22 @@ export const TrainingJobStatus = Type.Object(
     ),
     attempts: Type.Optional(
       Type.Integer({ description: 'Trainer pods started so far (1 + retries).', minimum: 0 }),
+    ),
+    resumes: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            pod: Type.String({ description: 'The trainer pod that resumed.' }),
+            epoch: Type.Integer({ description: 'The checkpoint epoch it resumed from.', minimum: 1 }),
+            time: Type.String({ description: 'When the operator saw it resume.', format: 'date-time' }),
+          },
+          { description: 'One trainer pod that resumed from a checkpoint.' },
+        ),
+        {
+          description: `Trainer pods that resumed from a checkpoint after an earlier pod stopped (deleted, evicted, preempted or failed), oldest first (the newest ${MAX_RESUMES}). Epochs before the checkpoint were not trained again.`,
+          maxItems: MAX_RESUMES,
+        },
+      ),
     ),
     artifact: Type.Optional(ArtifactStatus),
     metrics: Type.Optional(

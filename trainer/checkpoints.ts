@@ -191,6 +191,13 @@ export async function deleteCheckpoints(
   }
 }
 
+/** Where training starts: the epochs a checkpoint already trained, and that checkpoint's epoch. */
+export interface Resumed {
+  history: EpochMetrics[];
+  /** The checkpoint's epoch; undefined when training starts from the first epoch. */
+  fromEpoch?: number;
+}
+
 /**
  * Puts the newest checkpoint's weights into the model and returns the epochs it already trained;
  * no checkpoint, or one that does not fit the model, starts over with an empty history.
@@ -201,19 +208,19 @@ export async function resumeFromCheckpoint(
   model: tf.LayersModel,
   epochs: number,
   log: Logger,
-): Promise<EpochMetrics[]> {
+): Promise<Resumed> {
   const checkpoint = await loadLatestCheckpoint(store, artifactUri, log);
-  if (!checkpoint) return [];
-  let history: EpochMetrics[] = [];
+  if (!checkpoint) return { history: [] };
+  let resumed: Resumed = { history: [] };
   const problem = restoreWeights(model, checkpoint);
   if (problem) {
     log.warn('checkpoint does not fit the model; starting over', { epoch: checkpoint.epoch, problem });
   } else {
-    history = checkpoint.history.slice(0, checkpoint.epoch);
+    resumed = { history: checkpoint.history.slice(0, checkpoint.epoch), fromEpoch: checkpoint.epoch };
     log.info(`resumed from epoch ${checkpoint.epoch}`, { epoch: checkpoint.epoch, epochs });
   }
   disposeCheckpoint(checkpoint);
-  return history;
+  return resumed;
 }
 
 /** Writes the epoch's checkpoint, then drops the older ones, which it supersedes. */

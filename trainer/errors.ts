@@ -1,5 +1,6 @@
 // Every way the trainer can fail, as coded constants. The exit code is what the Job's
-// podFailurePolicy sees: InvalidInput (65) is never retried, Transient (75) is.
+// podFailurePolicy sees: InvalidInput (65) is never retried, Transient (75) is, Stopped (143) is
+// replaced without counting as a failure.
 import { TrainerExitCode } from '../api/trainer.ts';
 
 export const TrainerErrorCode = {
@@ -25,6 +26,8 @@ export const TrainerErrorCode = {
   StorageUnavailable: 'StorageUnavailable',
   /** A bug or an unexpected failure: treated as transient so the Job retries it. */
   Internal: 'Internal',
+  /** SIGTERM: the pod was deleted, evicted or preempted; its replacement resumes from a checkpoint. */
+  Stopped: 'Stopped',
 } as const;
 export type TrainerErrorCode = (typeof TrainerErrorCode)[keyof typeof TrainerErrorCode];
 
@@ -40,6 +43,7 @@ const exitCodes: Record<TrainerErrorCode, number> = {
   StorageDenied: TrainerExitCode.InvalidInput,
   StorageUnavailable: TrainerExitCode.Transient,
   Internal: TrainerExitCode.Transient,
+  Stopped: TrainerExitCode.Stopped,
 };
 
 export class TrainerError extends Error {

@@ -79,6 +79,13 @@ export async function main(
 // Run only as a program, not when imported by tests.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const log = createLogger();
+  const exitWith = (failure: TrainerError) => {
+    writeTermination(
+      { error: { code: failure.code, message: failure.message } },
+      process.env[TrainerEnv.TerminationLog] || undefined,
+    );
+    process.exit(failure.exitCode);
+  };
   // A failure outside main's promise chain still ends as one error line, a termination message
   // and a retryable exit code, never as a bare stack trace.
   const crash = (err: unknown) => {
@@ -88,14 +95,23 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       exitCode: failure.exitCode,
       stack: (err as Error)?.stack,
     });
-    writeTermination(
-      { error: { code: failure.code, message: failure.message } },
-      process.env[TrainerEnv.TerminationLog] || undefined,
-    );
-    process.exit(failure.exitCode);
+    exitWith(failure);
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // Deleted, evicted, preempted or drained. As its container's PID 1 the trainer would ignore
+  // SIGTERM and wait for the SIGKILL at the end of the grace period, whose exit code (137) reads
+  // like an out-of-memory kill; stopping now with its own code lets the Job replace it without
+  // counting a failure, and the replacement resumes from the newest checkpoint (checkpoints and
+  // the artifact are written manifest last, so stopping mid-write leaves nothing half-read).
+  process.once('SIGTERM', () => {
+    const stopped = new TrainerError(
+      TrainerErrorCode.Stopped,
+      'stopped by SIGTERM (the pod was deleted, evicted or preempted); a replacement resumes from the newest checkpoint',
+    );
+    log.warn(stopped.message, { code: stopped.code, exitCode: stopped.exitCode });
+    exitWith(stopped);
+  });
   const code = await main(process.argv.slice(2), process.env, log);
   // Exit explicitly: tfjs and the HTTP agents can keep the event loop alive after the work is done.
   process.stdout.write('', () => process.exit(code));

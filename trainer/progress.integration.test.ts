@@ -1,12 +1,24 @@
 // Progress reports against the real API server (with the generated CRDs installed by the global
-// setup): the trainer applies status.progress as field manager k2k-trainer and owns nothing else.
+// setup): the trainer applies status.progress as field manager k2k-trainer and owns nothing else,
+// and a trainer that resumed from a checkpoint in the real S3 server says so there.
+import { hostname } from 'node:os';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '../api/common.ts';
+import { TrainerExitCode } from '../api/trainer.ts';
 import type { TrainingJob } from '../api/trainingjob.ts';
 import { freshNamespace, testKubeConfig } from '../test/harness/kube.ts';
+import { listCheckpoints } from './checkpoints.ts';
 import { FIELD_MANAGER, progressOf } from './progress.ts';
-import { freshBucket, type S3Env, s3FromEnv, storeFor, trainerEnv, trainInProcess } from './testkit.ts';
+import {
+  freshBucket,
+  type S3Env,
+  s3FromEnv,
+  storeFor,
+  trainChild,
+  trainerEnv,
+  trainInProcess,
+} from './testkit.ts';
 
 let s3: S3Env;
 let bucket: string;
@@ -55,7 +67,7 @@ describe('progress reports', () => {
       loss: 1 / (i + 1),
       val_loss: i === 599 ? Number.NaN : 1,
     }));
-    const p = progressOf(history, 1000, 'wasm', new Date('2026-11-25T00:00:00Z'));
+    const p = progressOf(history, 1000, 'wasm', { now: new Date('2026-11-25T00:00:00Z') });
     expect(p.epoch).toBe(600);
     expect(p.history).toHaveLength(500);
     expect(p.history![0]!.epoch).toBe(101);
@@ -96,6 +108,49 @@ describe('progress reports', () => {
     expect((run.termination as { artifact: { uri: string } }).artifact.uri).toBe(
       `s3://${bucket}/models/parity/1/`,
     );
+  });
+
+  it('a trainer stopped by SIGTERM exits 143, and the next one resumes from its checkpoint and says so', {
+    timeout: 180_000,
+  }, async () => {
+    const namespace = await freshNamespace(kc, 'k2k-trainer-');
+    const job = await createJob(namespace, 'stopped');
+    const epochs = 60;
+    const config = {
+      ...spec(),
+      model: { ...spec().model, name: 'stopped' },
+      hyperparameters: { ...spec().hyperparameters, epochs },
+      output: { ...spec().output, version: '3', checkpointEvery: 1 },
+      trainingJob: { namespace, name: 'stopped', uid: job.metadata.uid },
+    };
+    const env = trainerEnv(s3, { K2K_KUBECONFIG: process.env.K2K_TEST_KUBECONFIG! });
+    const uri = `s3://${bucket}/models/stopped/3/`;
+
+    const first = trainChild(config, env);
+    await first.waitForLog((l) => l.msg === 'checkpoint written' && Number(l.epoch) >= 2);
+    first.kill('SIGTERM');
+    const stopped = await first.done;
+    expect(stopped.code).toBe(TrainerExitCode.Stopped);
+    expect(stopped.termination).toMatchObject({ error: { code: 'Stopped', message: /SIGTERM/ } });
+    // Stopped mid-training: checkpoints and no artifact.
+    expect(await storeFor(s3).exists(`${uri}manifest.json`)).toBe(false);
+    const checkpointed = (await listCheckpoints(storeFor(s3), uri))[0]!;
+    expect(checkpointed).toBeGreaterThanOrEqual(2);
+    expect(checkpointed).toBeLessThan(epochs);
+    const trainedBefore = stopped.logs.filter((l) => l.msg === 'epoch').map((l) => Number(l.epoch));
+
+    const second = await trainChild(config, env).done;
+    expect(second.code).toBe(0);
+    const trainedAfter = second.logs.filter((l) => l.msg === 'epoch').map((l) => Number(l.epoch));
+    expect(trainedAfter[0]).toBe(checkpointed + 1);
+    expect(trainedAfter.at(-1)).toBe(epochs);
+    // No epoch up to the checkpoint was trained twice.
+    expect(trainedBefore.filter((e) => e <= checkpointed)).toEqual(
+      Array.from({ length: checkpointed }, (_, i) => i + 1),
+    );
+    const progress = (await getJob(namespace, 'stopped')).status?.progress;
+    expect(progress).toMatchObject({ epoch: epochs, resumedFromEpoch: checkpointed, pod: hostname() });
+    expect(progress?.history?.map((h) => h.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
   });
 
   it('warns once and still trains when the TrainingJob cannot be updated', async () => {

@@ -25,6 +25,12 @@ export interface ProgressReporter {
 /** Significant digits of status.progress.metrics, which `kubectl get trainingjobs` prints. */
 const DISPLAY_DIGITS = 4;
 
+/** Which trainer run reports: its pod, and the checkpoint it resumed from (if it did). */
+export interface ReportingRun {
+  pod?: string;
+  resumedFromEpoch?: number;
+}
+
 /**
  * The progress object for status.progress: metrics of the last epoch, rounded for people (kubectl
  * prints a float64 with all 17 digits), and the newest 500 epochs at full precision.
@@ -33,7 +39,7 @@ export function progressOf(
   history: EpochMetrics[],
   epochs: number,
   backend: string,
-  now = new Date(),
+  { run = {}, now = new Date() }: { run?: ReportingRun; now?: Date } = {},
 ): TrainingProgress {
   const strip = ({ epoch: _, ...metrics }: EpochMetrics) => finite(metrics);
   const last = history[history.length - 1];
@@ -43,6 +49,8 @@ export function progressOf(
     metrics: last ? rounded(strip(last)) : {},
     history: history.slice(-HISTORY_LIMIT).map((h) => ({ epoch: h.epoch, metrics: strip(h) })),
     backend,
+    ...(run.resumedFromEpoch !== undefined ? { resumedFromEpoch: run.resumedFromEpoch } : {}),
+    ...(run.pod ? { pod: run.pod } : {}),
     updateTime: now.toISOString(),
   };
 }

@@ -2,6 +2,7 @@
 //   backend → refuse a complete version → dataset → model (+ base weights) → resume from the
 //   newest checkpoint → train → evaluate → artifact (manifest last) → verify → drop checkpoints.
 // Each phase is a function in the module named for it; this file only says in which order they run.
+import { hostname } from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainerConfig } from '../api/trainer.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
@@ -13,7 +14,7 @@ import { finalMetrics, profileOf } from './evaluation.ts';
 import { finishedRun } from './finished.ts';
 import type { Logger } from './log.ts';
 import { buildTrainableModel } from './model.ts';
-import { type ProgressReporter, progressOf } from './progress.ts';
+import { type ProgressReporter, progressOf, type ReportingRun } from './progress.ts';
 import { compileModel, trainLoop } from './train.ts';
 
 export interface RunDeps {
@@ -50,7 +51,14 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   const data = await readDataset(store, config, log);
   const { model, backend, loss, targets } = await buildTrainableModel(config, data, selected, store, log);
   const preprocessing = preprocessingOf(data);
-  const history = await resumeFromCheckpoint(store, uri, model, hp.epochs, log);
+  const { history, fromEpoch } = await resumeFromCheckpoint(store, uri, model, hp.epochs, log);
+  const reporting: ReportingRun = {
+    pod: hostname(),
+    ...(fromEpoch !== undefined ? { resumedFromEpoch: fromEpoch } : {}),
+  };
+  // Said at once, before the next epoch ends: the status shows the resume as it happens.
+  if (fromEpoch !== undefined)
+    reporter?.report(progressOf(history, hp.epochs, backend.name, { run: reporting }));
 
   compileModel(model, hp, task, loss);
   log.info('training', {
@@ -74,7 +82,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     afterEpoch: async (epoch, h) => {
       if (every > 0 && epoch % every === 0)
         await replaceCheckpoint(store, uri, epoch, model, { history: h, preprocessing }, log);
-      reporter?.report(progressOf(h, hp.epochs, backend.name));
+      reporter?.report(progressOf(h, hp.epochs, backend.name, { run: reporting }));
     },
   });
 
@@ -88,7 +96,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   );
   await deleteCheckpoints(store, uri);
 
-  reporter?.report(progressOf(result.history, hp.epochs, backend.name));
+  reporter?.report(progressOf(result.history, hp.epochs, backend.name, { run: reporting }));
   await reporter?.flush();
   return {
     artifact: { uri, version: config.output.version, manifestSha256 },

@@ -99,3 +99,19 @@ export function exposeS3(s3: { endpoint: string }, namespace: string): Promise<E
     targetPort: Number(new URL(s3.endpoint).port),
   });
 }
+
+/**
+ * Rethrows a failed wait with what a reader needs to see why: `kubectl describe` of `kinds` in the
+ * test's namespace and the operator's last log lines.
+ */
+export async function failWithClusterState(err: unknown, namespace: string, kinds: string): Promise<never> {
+  const describe = await kubectl(['describe', kinds, '-n', namespace]).catch(String);
+  const logs = await kubectl([
+    'logs',
+    '-n',
+    OPERATOR_NAMESPACE,
+    'deployment/k2k-operator',
+    '--tail=60',
+  ]).catch(String);
+  throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
+}

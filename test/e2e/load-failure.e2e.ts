@@ -13,10 +13,10 @@ import {
   apply,
   clusterPace,
   exposeS3,
+  failWithClusterState,
   installOperator,
   kubectl,
   kubectlJson,
-  OPERATOR_NAMESPACE,
 } from './kube.ts';
 
 const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
@@ -113,15 +113,7 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
         },
       );
     } catch (err) {
-      const describe = await kubectl(['describe', 'modeldeployment,pods', '-n', namespace]).catch(String);
-      const logs = await kubectl([
-        'logs',
-        '-n',
-        OPERATOR_NAMESPACE,
-        'deployment/k2k-operator',
-        '--tail=50',
-      ]).catch(String);
-      throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
+      return failWithClusterState(err, namespace, 'modeldeployment,pods');
     }
   }
 

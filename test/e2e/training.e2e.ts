@@ -5,18 +5,16 @@
 // image behind a Service, autoscaled by an HPA. A TrainingJob whose Job ttlSecondsAfterFinished
 // deletes keeps its result. A .keras file made by Keras 3 fine-tunes in a pod; one with a layer
 // TensorFlow.js lacks fails as invalid input, naming the layer.
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
-import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { kerasFixtures } from '../harness/keras-fixtures.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
 import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
+import { DIGIT_SIZE, digits, mnistTrainingJob, putDigits } from './mnist.ts';
 
 const namespace = `e2e-training-${Date.now().toString(36)}`;
-const SIZE = 28 * 28;
 
 interface TrainingJobStatus {
   metadata: { generation: number };
@@ -37,21 +35,6 @@ interface ModelDeploymentStatus {
   };
 }
 
-/** A small, class-balanced slice of the `mnist` package's digits as IDX files. */
-function digits(perClass: number, offset: number): { images: Uint8Array; labels: Uint8Array } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
-  const images: number[] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < perClass; i++) {
-    for (let d = 0; d < 10; d++) {
-      const n = offset + i;
-      images.push(...(mnist[d]?.raw.slice(n * SIZE, (n + 1) * SIZE) ?? []).map((v) => Math.round(v * 255)));
-      labels.push(d);
-    }
-  }
-  return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
-}
-
 describe('a TrainingJob on the local node', () => {
   let s3: S3Server | undefined;
   let exposed: ExposedPort | undefined;
@@ -69,19 +52,7 @@ describe('a TrainingJob on the local node', () => {
     port: ExposedPort,
     server: S3Server,
     spec: Record<string, unknown> = {},
-  ) => ({
-    apiVersion: 'k2k.dev/v1alpha1',
-    kind: 'TrainingJob',
-    metadata: { name, namespace },
-    spec: {
-      model: { architecture: 'mnist-mlp' },
-      dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
-      hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
-      output: { uri: `s3://${bucket}/models/` },
-      storage: { endpoint: port.url, region: server.region, credentialsSecretRef: { name: 'k2k-storage' } },
-      ...spec,
-    },
-  });
+  ) => mnistTrainingJob(name, { namespace, bucket, endpoint: port.url, region: server.region }, spec);
   const getTrainingJob = (name: string) =>
     kubectlJson<TrainingJobStatus>(['get', 'trainingjob', '-n', namespace, name]);
   const finished = (name: string) =>
@@ -99,14 +70,7 @@ describe('a TrainingJob on the local node', () => {
     const env = { ...s3, region: s3.region };
     bucket = await freshBucket(env, 'k2k-e2e');
     const store = storeFor(env);
-    const train = digits(60, 0);
-    const test = digits(20, 60);
-    const put = (name: string, shape: number[], data: Uint8Array) =>
-      store.put(`s3://${bucket}/mnist/${name}`, encodeIdxUint8(shape, data));
-    await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
-    await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
-    await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
-    await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+    await putDigits(store, `s3://${bucket}/mnist/`, 60, 20);
     const keras = await kerasFixtures();
     for (const name of ['mnist-mlp.keras', 'unsupported-layer.keras']) {
       await store.put(`s3://${bucket}/keras/${name}`, keras.file(name));
@@ -219,7 +183,7 @@ describe('a TrainingJob on the local node', () => {
                 name: 'input',
                 shape: [1, 28, 28, 1],
                 datatype: 'FP32',
-                data: Array.from(digit.images.subarray(0, SIZE)),
+                data: Array.from(digit.images.subarray(0, DIGIT_SIZE)),
               },
             ],
           }),

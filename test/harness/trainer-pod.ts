@@ -1,6 +1,12 @@
 // Playing the kubelet for a trainer pod: with no kubelet in the test control plane, Jobs get pods
 // that never run, so tests write the trainer container's state into the pod status themselves.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+  type V1PodCondition,
+} from '@kubernetes/client-node';
 import { eventually } from './eventually.ts';
 import { testKubeConfig } from './kube.ts';
 
@@ -18,12 +24,16 @@ export async function trainerPod(namespace: string, name: string): Promise<V1Pod
   );
 }
 
-/** Plays the kubelet: writes the trainer container's state into the pod's status. */
+/**
+ * Plays the kubelet: writes the trainer container's state into the pod's status, with `conditions`
+ * besides PodScheduled (a DisruptionTarget, as the Eviction API or the kubelet would add).
+ */
 export async function setPodStatus(
   pod: V1Pod,
   phase: 'Running' | 'Succeeded' | 'Failed',
   exitCode?: number,
   message?: string,
+  conditions: V1PodCondition[] = [],
 ) {
   const now = new Date().toISOString();
   const state =
@@ -41,7 +51,7 @@ export async function setPodStatus(
   const status = {
     phase,
     startTime: now,
-    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }, ...conditions],
     containerStatuses: [
       {
         name: 'trainer',

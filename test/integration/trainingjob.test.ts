@@ -85,6 +85,25 @@ const eventuallyReason = (namespace: string, name: string, reason: string, timeo
     { timeoutMs, what: `TrainingJob ${namespace}/${name} Ready reason ${reason}` },
   );
 
+/** Plays the trainer's progress report: server-side apply of status.progress as k2k-trainer. */
+const reportProgress = (namespace: string, name: string, progress: Record<string, unknown>) =>
+  custom.patchNamespacedCustomObjectStatus(
+    {
+      ...group,
+      namespace,
+      name,
+      body: {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'TrainingJob',
+        metadata: { name, namespace },
+        status: { progress },
+      },
+      fieldManager: 'k2k-trainer',
+      force: true,
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+  );
+
 describe('the TrainingJob controller', () => {
   beforeAll(() => {
     operator = startOperator({ kubeconfig: operatorKubeconfig, identity: 'solo', leaderElect: false });
@@ -442,6 +461,90 @@ describe('the TrainingJob controller', () => {
     expect(readyOf(tj)!.message).toMatch(/retrying after 1 failed attempt/);
     expect(tj.status!.phase).toBe('Pending');
   });
+
+  it.each([
+    {
+      how: 'exited 143 on SIGTERM (deleted through the API)',
+      exit: 143,
+      conditions: [],
+      says: /deleted or evicted/,
+    },
+    {
+      how: 'was marked DisruptionTarget (evicted, then killed after its grace period)',
+      exit: 137,
+      conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }],
+      says: /stopped \(EvictionByEvictionAPI\)/,
+    },
+  ])(
+    'replaces a trainer pod that $how without spending backoffLimit, and records the resume',
+    async ({ exit, conditions, says }) => {
+      const ns = await freshNamespace(kc);
+      await createTrainingJob(ns, 'stopped', { backoffLimit: 0 });
+      const first = await trainerPod(ns, 'stopped');
+      await setPodStatus(first, 'Running');
+      await reportProgress(ns, 'stopped', { epoch: 3, epochs: 10, metrics: {}, pod: first.metadata!.name! });
+      await eventuallyReason(ns, 'stopped', 'Running');
+      await setPodStatus(
+        first,
+        'Failed',
+        exit,
+        JSON.stringify({ error: { code: 'Stopped', message: 'stopped by SIGTERM' } }),
+        conditions.map((c) => ({ ...c, lastTransitionTime: new Date() })),
+      );
+      const restarting = await eventuallyReason(ns, 'stopped', 'Restarting');
+      expect(readyOf(restarting)!.message).toMatch(says);
+
+      // backoffLimit is 0: had the Job counted the stop, it would have failed instead.
+      const second = await eventually(
+        async () => {
+          const pods = await core.listNamespacedPod({
+            namespace: ns,
+            labelSelector: 'k2k.dev/trainingjob=stopped',
+          });
+          return pods.items.find((p) => p.metadata!.name !== first.metadata!.name);
+        },
+        { what: 'a replacement trainer pod' },
+      );
+      const job = await batch.readNamespacedJob({ namespace: ns, name: 'stopped' });
+      expect(job.status?.failed ?? 0).toBe(0);
+      expect(job.status?.conditions?.filter((c) => c.type === 'Failed' && c.status === 'True') ?? []).toEqual(
+        [],
+      );
+
+      await setPodStatus(second, 'Running');
+      await reportProgress(ns, 'stopped', {
+        epoch: 3,
+        epochs: 10,
+        metrics: {},
+        pod: second.metadata!.name!,
+        resumedFromEpoch: 3,
+      });
+      const resumed = await eventually(
+        async () => {
+          const tj = await getTrainingJob(ns, 'stopped');
+          return tj.status?.resumes?.length ? tj : undefined;
+        },
+        { what: 'the resume in the status' },
+      );
+      expect(resumed.status!.resumes).toEqual([
+        { pod: second.metadata!.name, epoch: 3, time: expect.any(String) },
+      ]);
+      expect(readyOf(resumed)!.reason).toBe('Running');
+      expect(readyOf(resumed)!.message).toMatch(/resumed from the checkpoint of epoch 3/);
+      const events = kc.makeApiClient(EventsV1Api);
+      const event = await eventually(
+        async () =>
+          (await events.listNamespacedEvent({ namespace: ns })).items.find(
+            (e) => e.reason === 'Resumed' && e.regarding?.name === 'stopped',
+          ),
+        { what: 'a Resumed event' },
+      );
+      expect(event.type).toBe('Normal');
+      expect(event.note).toBe(
+        `Resumed from checkpoint at epoch 3 in pod ${second.metadata!.name}: the epochs before it were not trained again`,
+      );
+    },
+  );
 
   it('suspends and resumes the trainer Job', async () => {
     const ns = await freshNamespace(kc);

@@ -91,8 +91,47 @@ describe('desiredJob', () => {
       action: 'FailJob',
       onExitCodes: { containerName: 'trainer', operator: 'In', values: [TrainerExitCode.InvalidInput] },
     });
-    expect(rules[1]).toMatchObject({ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] });
+    expect(rules.find((r) => r.onPodConditions)).toMatchObject({
+      action: 'Ignore',
+      onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+    });
     expect(desiredJob(trainingJob(), images).spec!.template.spec!.restartPolicy).toBe('Never');
+  });
+
+  it.each([
+    {
+      outcome: 'exit 65 (invalid input) fails the Job at once',
+      rule: {
+        action: 'FailJob',
+        onExitCodes: { containerName: 'trainer', operator: 'In', values: [65] },
+      },
+    },
+    {
+      outcome: 'exit 143 (stopped by SIGTERM: deleted, evicted) is not counted',
+      rule: {
+        action: 'Ignore',
+        onExitCodes: { containerName: 'trainer', operator: 'In', values: [143] },
+      },
+    },
+    {
+      outcome: 'a DisruptionTarget pod (evicted, preempted, node lost) is not counted, whatever its exit',
+      rule: { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    },
+  ])('has a pod failure policy rule by which $outcome', ({ rule }) => {
+    expect(desiredJob(trainingJob(), images).spec!.podFailurePolicy!.rules).toContainEqual(rule);
+  });
+
+  it('counts every other exit against backoffLimit: 75 (transient), 137 (out of memory), 1', () => {
+    const byExit = desiredJob(trainingJob(), images).spec!.podFailurePolicy!.rules.flatMap(
+      (r) => r.onExitCodes?.values ?? [],
+    );
+    expect(byExit).not.toContain(TrainerExitCode.Transient);
+    expect(byExit).not.toContain(137);
+    expect(byExit).not.toContain(1);
+  });
+
+  it('replaces a stopped trainer pod only once it has terminated, so two never write checkpoints at once', () => {
+    expect(desiredJob(trainingJob(), images).spec!.podReplacementPolicy).toBe('Failed');
   });
 
   it.each([
@@ -163,6 +202,13 @@ describe('desiredJob', () => {
     expect(desiredJob(trainingJob(), images, existing).spec!.template.spec!.containers[0]!.image).toBe(
       'old-image',
     );
+  });
+
+  it('keeps the pod failure policy of an existing Job, which Kubernetes does not let change', () => {
+    const existing = desiredJob(trainingJob(), images);
+    const older = { rules: existing.spec!.podFailurePolicy!.rules.slice(0, 1) };
+    existing.spec!.podFailurePolicy = older;
+    expect(desiredJob(trainingJob(), images, existing).spec!.podFailurePolicy).toEqual(older);
   });
 });
 

@@ -3,6 +3,7 @@
 import type {
   V1Job,
   V1OwnerReference,
+  V1PodFailurePolicy,
   V1PodTemplateSpec,
   V1Role,
   V1RoleBinding,
@@ -120,9 +121,29 @@ function podTemplate(tj: TrainingJob, images: TrainerImages): V1PodTemplateSpec 
 }
 
 /**
- * The trainer Job. When the Job already exists its pod template is kept as it is (it is
- * immutable), so that an operator upgrade that changes defaults such as the image does not turn
- * into apply errors on running TrainingJobs.
+ * Which trainer exits fail the Job at once, and which are not failures at all. A trainer stopped
+ * from outside is replaced without spending backoffLimit (ADR 0025): the API server or a
+ * controller marks the pods it evicts, preempts or takes from a lost node with DisruptionTarget;
+ * a plain DELETE marks nothing, so the trainer's own exit code for SIGTERM says it.
+ */
+export function trainerPodFailurePolicy(): V1PodFailurePolicy {
+  const exitCode = (code: number) => ({ containerName: TRAINER_CONTAINER, operator: 'In', values: [code] });
+  return {
+    rules: [
+      // Invalid input (bad spec, unreadable data, NaN loss): retrying cannot help.
+      { action: 'FailJob', onExitCodes: exitCode(TrainerExitCode.InvalidInput) },
+      // Deleted (kubectl delete pod, a drain that deletes), or evicted and stopped by SIGTERM.
+      { action: 'Ignore', onExitCodes: exitCode(TrainerExitCode.Stopped) },
+      // Evictions, preemptions, node-pressure kills and node loss, whatever the exit code.
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ],
+  };
+}
+
+/**
+ * The trainer Job. When the Job already exists its pod template and pod failure policy are kept
+ * as they are (both are immutable), so that an operator upgrade that changes defaults such as
+ * the image or the policy does not turn into apply errors on running TrainingJobs.
  */
 export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1Job): V1Job {
   const { spec } = tj;
@@ -141,24 +162,11 @@ export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1
       suspend: spec.suspend,
       completions: 1,
       parallelism: 1,
-      podFailurePolicy: {
-        rules: [
-          {
-            // Invalid input (bad spec, unreadable data, NaN loss): retrying cannot help.
-            action: 'FailJob',
-            onExitCodes: {
-              containerName: TRAINER_CONTAINER,
-              operator: 'In',
-              values: [TrainerExitCode.InvalidInput],
-            },
-          },
-          {
-            // Evictions, preemptions and node loss do not count against backoffLimit.
-            action: 'Ignore',
-            onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
-          },
-        ],
-      },
+      podFailurePolicy: existing?.spec?.podFailurePolicy ?? trainerPodFailurePolicy(),
+      // A replacement starts only once the stopped pod has terminated: two trainers never write
+      // the same checkpoints at once. (The only value a Job with a podFailurePolicy accepts, and
+      // its default; said here so it does not rest on a default.)
+      podReplacementPolicy: 'Failed',
       template: existing?.spec?.template ?? podTemplate(tj, images),
     },
   };

@@ -16,6 +16,7 @@ import {
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainingJob,
+  TrainingJobEventReason,
   TrainingJobReason,
 } from '../../../api/index.ts';
 import {
@@ -36,7 +37,7 @@ import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
 import { desiredChildren, desiredJob, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
-import { computeStatus, finishedSummary, statusChanged } from './status.ts';
+import { computeStatus, finishedSummary, newResumes, statusChanged } from './status.ts';
 
 /** What a TrainingJob reconcile reads (caches) and writes with (API client, events). */
 export interface TrainingJobDeps {
@@ -169,6 +170,14 @@ export async function reconcileTrainingJob(
       log,
       logFields: { phase: status.phase },
     });
+    for (const r of newResumes(tj.status, status)) {
+      await deps.events?.record(
+        tj,
+        'Normal',
+        TrainingJobEventReason.Resumed,
+        `Resumed from checkpoint at epoch ${r.epoch} in pod ${r.pod}: the epochs before it were not trained again`,
+      );
+    }
   }
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.

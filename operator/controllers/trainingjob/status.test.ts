@@ -1,8 +1,8 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { Condition, TrainingJob } from '../../../api/index.ts';
+import { type Condition, MAX_RESUMES, type TrainingJob } from '../../../api/index.ts';
 import { InvalidSpecError } from '../invalid-spec.ts';
-import { attemptsOf, computeStatus, finishedSummary, statusChanged } from './status.ts';
+import { attemptsOf, computeStatus, finishedSummary, newResumes, statusChanged } from './status.ts';
 
 const now = new Date('2026-11-25T10:00:00Z');
 
@@ -151,6 +151,107 @@ describe('computeStatus', () => {
       pods: [pod('Failed', {}, '2026-11-25T08:00:00Z'), pod('Pending')],
       phase: 'Pending',
       reason: 'Restarting',
+    },
+    {
+      name: 'says it is restarting, not pending, while a deleted trainer pod terminates',
+      tj: trainingJob({ status: { progress: { epoch: 3, epochs: 10, metrics: {} } } }),
+      job: job({ active: 0 }),
+      pods: [{ ...pod('Running'), metadata: { ...pod('Running').metadata, deletionTimestamp: now } }],
+      phase: 'Pending',
+      reason: 'Restarting',
+      message:
+        /mnist-running is being deleted; the Job replaces it and training resumes from the newest checkpoint/,
+    },
+    {
+      name: 'says an evicted trainer pod was stopped, which the Job does not count as a failure',
+      tj: trainingJob({ status: { progress: { epoch: 3, epochs: 10, metrics: {} } } }),
+      job: job({ active: 1 }),
+      pods: [
+        pod(
+          'Failed',
+          {
+            conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' }],
+          },
+          '2026-11-25T08:00:00Z',
+        ),
+        pod('Pending', {}, '2026-11-25T09:00:00Z', 'node-1'),
+      ],
+      phase: 'Pending',
+      reason: 'Restarting',
+      message: /mnist-failed was stopped \(EvictionByEvictionAPI\).*mnist-pending is starting on node node-1/,
+    },
+    {
+      name: 'says a trainer pod that exited on SIGTERM (143) was deleted or evicted',
+      tj: trainingJob(),
+      job: job({ active: 1 }),
+      pods: [pod('Failed', terminated('{}', 143), '2026-11-25T08:00:00Z'), pod('Pending')],
+      phase: 'Pending',
+      reason: 'Restarting',
+      message: /mnist-failed was stopped \(deleted or evicted\)/,
+    },
+    {
+      name: 'does not promise a replacement for a trainer that rejected its input, before the Job fails',
+      tj: trainingJob(),
+      job: job({ active: 0 }),
+      pods: [pod('Failed', terminated('{}', 65))],
+      phase: 'Pending',
+      reason: 'Pending',
+      message: /^(?!.*replaces it)/,
+    },
+    {
+      name: 'says it is restarting from the trainer’s last report once the stopped pod is gone and no new one exists yet',
+      tj: trainingJob({ status: { progress: { epoch: 3, epochs: 10, metrics: {}, pod: 'mnist-abc' } } }),
+      job: job({ active: 0 }),
+      pods: [],
+      phase: 'Pending',
+      reason: 'Restarting',
+      message:
+        /the trainer pod mnist-abc that reported epoch 3\/10 stopped before it finished.*waiting for the trainer pod to be created/,
+    },
+    {
+      name: 'is plainly Pending, not restarting, when the trainer pod went because the Job was suspended and resumed',
+      tj: trainingJob({
+        status: { progress: { epoch: 3, epochs: 10, metrics: {}, updateTime: '2026-11-25T09:00:00Z' } },
+      }),
+      job: job({
+        active: 0,
+        conditions: [
+          {
+            type: 'Suspended',
+            status: 'False',
+            reason: 'JobResumed',
+            lastTransitionTime: new Date('2026-11-25T09:30:00Z'),
+          },
+        ],
+      }),
+      pods: [],
+      phase: 'Pending',
+      reason: 'Pending',
+      message: /waiting for the trainer pod to be created/,
+    },
+    {
+      name: 'says from which checkpoint the running trainer pod resumed, once that pod reported it',
+      tj: trainingJob({
+        status: {
+          progress: { epoch: 4, epochs: 10, metrics: {}, pod: 'mnist-running', resumedFromEpoch: 3 },
+        },
+      }),
+      job: job({ active: 1 }),
+      pods: [pod('Running')],
+      phase: 'Running',
+      reason: 'Running',
+      message: /training in pod mnist-running, epoch 4\/10, resumed from the checkpoint of epoch 3$/,
+    },
+    {
+      name: 'does not say the running pod resumed while the progress is still the stopped pod’s',
+      tj: trainingJob({
+        status: { progress: { epoch: 4, epochs: 10, metrics: {}, pod: 'mnist-old', resumedFromEpoch: 3 } },
+      }),
+      job: job({ active: 1 }),
+      pods: [pod('Running')],
+      phase: 'Running',
+      reason: 'Running',
+      message: /^training in pod mnist-running, epoch 4\/10$/,
     },
     {
       name: 'succeeds with the artifact from the trainer’s termination message',
@@ -378,6 +479,71 @@ describe('computeStatus of a refused TrainingJob', () => {
     expect(condition(status.conditions, 'Stalled')?.reason).toBe(
       reason === 'Succeeded' ? 'Succeeded' : reason,
     );
+  });
+});
+
+describe('status.resumes', () => {
+  const resumedProgress = (pod: string, resumedFromEpoch?: number) => ({
+    epoch: 4,
+    epochs: 10,
+    metrics: {},
+    pod,
+    ...(resumedFromEpoch ? { resumedFromEpoch } : {}),
+  });
+  const running = job({ active: 1 });
+
+  it('records the trainer pod that reported it resumed, with its checkpoint epoch and when it was seen', () => {
+    const tj = trainingJob({ status: { progress: resumedProgress('mnist-b', 3) } });
+    const status = computeStatus(tj, { job: running, pods: [pod('Running')], now });
+    expect(status.resumes).toEqual([{ pod: 'mnist-b', epoch: 3, time: '2026-11-25T10:00:00Z' }]);
+    expect(newResumes(tj.status, status)).toEqual(status.resumes);
+  });
+
+  it.each([
+    { name: 'the same pod reports again', progress: resumedProgress('mnist-b', 3) },
+    { name: 'a pod that trained from the first epoch reports', progress: resumedProgress('mnist-c') },
+    { name: 'the trainer has not reported yet', progress: undefined },
+  ])('keeps what it recorded, and announces nothing new, when $name', ({ progress }) => {
+    const recorded = [{ pod: 'mnist-b', epoch: 3, time: '2026-11-25T09:30:00Z' }];
+    const tj = trainingJob({ status: { resumes: recorded, ...(progress ? { progress } : {}) } });
+    const status = computeStatus(tj, { job: running, pods: [pod('Running')], now });
+    expect(status.resumes).toEqual(recorded);
+    expect(newResumes(tj.status, status)).toEqual([]);
+  });
+
+  it('adds a second resume of the same epoch by another pod', () => {
+    const recorded = [{ pod: 'mnist-b', epoch: 3, time: '2026-11-25T09:30:00Z' }];
+    const tj = trainingJob({ status: { resumes: recorded, progress: resumedProgress('mnist-c', 3) } });
+    const status = computeStatus(tj, { job: running, pods: [pod('Running')], now });
+    expect(status.resumes?.map((r) => r.pod)).toEqual(['mnist-b', 'mnist-c']);
+    expect(newResumes(tj.status, status).map((r) => r.pod)).toEqual(['mnist-c']);
+  });
+
+  it(`keeps only the newest ${MAX_RESUMES}, so a job evicted over and over does not grow its status`, () => {
+    const recorded = Array.from({ length: MAX_RESUMES }, (_, i) => ({
+      pod: `mnist-${i}`,
+      epoch: 1,
+      time: '2026-11-25T09:30:00Z',
+    }));
+    const tj = trainingJob({ status: { resumes: recorded, progress: resumedProgress('mnist-new', 2) } });
+    const status = computeStatus(tj, { job: running, pods: [pod('Running')], now });
+    expect(status.resumes).toHaveLength(MAX_RESUMES);
+    expect(status.resumes?.at(0)?.pod).toBe('mnist-1');
+    expect(status.resumes?.at(-1)).toMatchObject({ pod: 'mnist-new', epoch: 2 });
+  });
+
+  it('records the last trainer’s resume even when it is first seen after the TrainingJob succeeded', () => {
+    const succeeded = computeStatus(trainingJob(), {
+      job: job({ succeeded: 1, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] }),
+      pods: [
+        pod('Succeeded', terminated(JSON.stringify({ artifact: { uri: 's3://m/1/', version: '1' } }), 0)),
+      ],
+      now,
+    });
+    const tj = trainingJob({ status: { ...succeeded, progress: resumedProgress('mnist-b', 3) } });
+    const status = computeStatus(tj, { pods: [], now });
+    expect(status.phase).toBe('Succeeded');
+    expect(status.resumes).toEqual([{ pod: 'mnist-b', epoch: 3, time: '2026-11-25T10:00:00Z' }]);
   });
 });
 

@@ -4,8 +4,10 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
   decodeTermination,
+  MAX_RESUMES,
   TrainingJobReason as Reason,
   type TerminationMessage,
+  TrainerExitCode,
   type TrainingJob,
   type TrainingJobStatus,
   TrainingJobConditionType as Type,
@@ -85,6 +87,40 @@ function pendingSummary(pod: V1Pod | undefined): Summary {
     reason: Reason.Pending,
     message: `trainer pod ${pod.metadata?.name} is starting on node ${pod.spec.nodeName}${waiting?.reason ? ` (${waiting.reason})` : ''}`,
   };
+}
+
+/**
+ * Why the trainer is not running although an earlier one had started: its pod was stopped from
+ * outside (deleted, evicted, preempted, its node lost), which the Job does not count as a failure
+ * (ADR 0025), so neither does job.status.failed. Undefined when nothing says a trainer ran before.
+ */
+function stoppedTrainer(tj: TrainingJob, job: V1Job, pods: V1Pod[]): string | undefined {
+  const stopped = pods
+    .filter((p) => p.metadata?.deletionTimestamp || p.status?.phase === 'Failed')
+    .sort(byCreation)
+    .at(-1);
+  if (stopped) {
+    const name = stopped.metadata?.name;
+    const disruption = stopped.status?.conditions?.find(
+      (c) => c.type === 'DisruptionTarget' && c.status === 'True',
+    );
+    if (disruption) return `trainer pod ${name} was stopped (${disruption.reason ?? 'DisruptionTarget'})`;
+    const exit = stopped.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER)?.state
+      ?.terminated?.exitCode;
+    if (exit === TrainerExitCode.Stopped) return `trainer pod ${name} was stopped (deleted or evicted)`;
+    // The Job fails on invalid input a moment later: nothing replaces that pod.
+    if (exit === TrainerExitCode.InvalidInput) return undefined;
+    if (stopped.metadata?.deletionTimestamp) return `trainer pod ${name} is being deleted`;
+    return `trainer pod ${name} failed`;
+  }
+  const progress = tj.status?.progress;
+  // Suspending deletes the pod on purpose; resuming is not a restart to warn about.
+  const suspended = job.status?.conditions?.find((c) => c.type === 'Suspended')?.lastTransitionTime;
+  const reported = progress?.updateTime ? new Date(progress.updateTime).getTime() : 0;
+  if (suspended && new Date(suspended).getTime() >= reported) return undefined;
+  if (progress)
+    return `the trainer pod${progress.pod ? ` ${progress.pod}` : ''} that reported epoch ${progress.epoch}/${progress.epochs} stopped before it finished`;
+  return undefined;
 }
 
 function failureSummary(job: V1Job, pods: V1Pod[]): Summary {
@@ -191,12 +227,17 @@ function summarize(
     .sort(byCreation)
     .at(-1);
   if (newest?.status?.phase === 'Running') {
-    const epoch = tj.status?.progress;
-    const where = epoch ? `, epoch ${epoch.epoch}/${epoch.epochs}` : '';
+    const progress = tj.status?.progress;
+    const where = progress ? `, epoch ${progress.epoch}/${progress.epochs}` : '';
+    // Said only once this pod reported it: the progress may still be the stopped pod's.
+    const resumed =
+      progress?.resumedFromEpoch !== undefined && progress.pod === newest.metadata?.name
+        ? `, resumed from the checkpoint of epoch ${progress.resumedFromEpoch}`
+        : '';
     return {
       phase: 'Running',
       reason: Reason.Running,
-      message: `training in pod ${newest.metadata?.name}${where}`,
+      message: `training in pod ${newest.metadata?.name}${where}${resumed}`,
     };
   }
   if (newest?.status?.phase === 'Succeeded') {
@@ -215,6 +256,15 @@ function summarize(
       ...s,
       reason: s.reason === Reason.Pending ? Reason.Restarting : s.reason,
       message: `retrying after ${job.status?.failed} failed attempt(s): ${s.message}`,
+    };
+  }
+  const stopped = stoppedTrainer(tj, job, pods);
+  if (stopped) {
+    const s = pendingSummary(newest);
+    return {
+      ...s,
+      reason: s.reason === Reason.Pending ? Reason.Restarting : s.reason,
+      message: `${stopped}; the Job replaces it and training resumes from the newest checkpoint: ${s.message}`,
     };
   }
   return pendingSummary(newest);
@@ -267,13 +317,22 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     // Server-side apply removes every field this pass does not send: what was recorded when the
     // TrainingJob finished (artifact, metrics, times, attempts, Job name) is sent again as it was.
     const { progress: _trainerOwned, ...recorded } = tj.status ?? {};
-    return { ...recorded, observedGeneration: generation, conditions, phase: summary.phase };
+    const resumes = resumesOf(tj.status, now);
+    return {
+      ...recorded,
+      observedGeneration: generation,
+      conditions,
+      phase: summary.phase,
+      ...(resumes ? { resumes } : {}),
+    };
   }
   const status: OperatorStatus = {
     observedGeneration: generation,
     conditions,
     phase: summary.phase,
   };
+  const resumes = resumesOf(tj.status, now);
+  if (resumes) status.resumes = resumes;
   if (job) {
     status.jobName = job.metadata?.name;
     const attempts = attemptsOf(job, pods);
@@ -295,6 +354,29 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
     if (metrics) status.metrics = metrics;
   }
   return status;
+}
+
+export type Resume = NonNullable<TrainingJobStatus['resumes']>[number];
+
+/**
+ * status.resumes: what was recorded, plus the reporting trainer pod once its progress says it
+ * resumed from a checkpoint. The trainer owns status.progress and a newer pod's report replaces
+ * an older one's, so the operator keeps the record.
+ */
+export function resumesOf(status: TrainingJobStatus | undefined, now: Date): Resume[] | undefined {
+  const recorded = status?.resumes ?? [];
+  const progress = status?.progress;
+  const pod = progress?.pod;
+  const epoch = progress?.resumedFromEpoch;
+  if (!pod || epoch === undefined || recorded.some((r) => r.pod === pod))
+    return recorded.length > 0 ? recorded : undefined;
+  return [...recorded, { pod, epoch, time: toRFC3339(now) }].slice(-MAX_RESUMES);
+}
+
+/** Entries of `next` that `current` does not have yet: resumes to announce with an event. */
+export function newResumes(current: TrainingJobStatus | undefined, next: OperatorStatus): Resume[] {
+  const known = new Set((current?.resumes ?? []).map((r) => r.pod));
+  return (next.resumes ?? []).filter((r) => !known.has(r.pod));
 }
 
 /**

