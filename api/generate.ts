@@ -1,9 +1,11 @@
-// Writes crds/*.yaml from api/ and config/rbac's roles from the operator's declared permissions
-// (operator/rbac.ts). `npm run generate` writes them; `--check` fails when the files on disk
+// Writes crds/*.yaml from api/, config/rbac's roles from the operator's declared permissions
+// (operator/rbac.ts), and the Argo CD health checks with their fixtures (hack/statuscheck/files.ts). `npm run generate` writes them; `--check` fails when the files on disk
 // differ from what the sources generate (CI runs the check).
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { argocdHealthFiles } from '../hack/statuscheck/files.ts';
 import { rbacFiles } from '../operator/rbac.ts';
 import { customResourceDefinition, KINDS } from './crds.ts';
 
@@ -25,6 +27,7 @@ export function generatedFiles(): Map<string, string> {
     `${HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${names.map((n) => `  - ${n}\n`).join('')}`,
   );
   for (const [path, content] of rbacFiles()) files.set(path, content);
+  for (const [path, content] of argocdHealthFiles()) files.set(path, content);
   return files;
 }
 
@@ -37,6 +40,7 @@ async function main() {
       const current = await readFile(target, 'utf8').catch(() => '');
       if (current !== content) stale.push(path);
     } else {
+      await mkdir(dirname(target), { recursive: true });
       await writeFile(target, content);
     }
   }

@@ -25,7 +25,7 @@ import { conflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { publishStatus } from '../publish.ts';
 import { desiredExistingTrial, desiredTrial } from './desired.ts';
 import { planTrials, type SearchEnd } from './plan.ts';
-import { computeSweepStatus, sweepOutcome, sweepStatusChanged } from './status.ts';
+import { computeSweepStatus, invalidSearchSpace, sweepOutcome, sweepStatusChanged } from './status.ts';
 import { forAlgorithm, isFinishedState, sweepTrials, type TrialView } from './trials.ts';
 
 export interface SweepDeps {
@@ -89,14 +89,7 @@ export async function reconcileSweep(deps: SweepDeps, key: ObjectKey, log: Logge
     if (!outcome && !suspend) {
       const started = await startTrials(deps, sweep, trials, log);
       trials = started.trials;
-      stalled = started.refusal;
-      if (started.end?.kind === 'invalid') {
-        const { field, message } = started.end;
-        stalled = {
-          reason: SweepReason.InvalidSearchSpace,
-          message: message.startsWith(field) ? message : `${field}: ${message}`,
-        };
-      }
+      stalled = invalidSearchSpace(started.end) ?? started.refusal;
       outcome = sweepOutcome(sweep, trials, started.end);
     }
   } catch (err) {

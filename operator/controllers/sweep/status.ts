@@ -92,6 +92,16 @@ export function sweepOutcome(
   };
 }
 
+/** The refusal (Stalled) of a search the algorithm cannot run on this space, naming the field. */
+export function invalidSearchSpace(end: SearchEnd | undefined): Refusal | undefined {
+  if (end?.kind !== 'invalid') return undefined;
+  const { field, message } = end;
+  return {
+    reason: Reason.InvalidSearchSpace,
+    message: message.startsWith(field) ? message : `${field}: ${message}`,
+  };
+}
+
 const summary = (t: TrialView): TrialStatus => ({
   name: t.trainingJob.metadata.name!,
   index: t.index,

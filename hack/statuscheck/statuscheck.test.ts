@@ -1,0 +1,64 @@
+// The status contract checked by the tools that read it: hack/statuscheck (Go) runs the Argo CD
+// health checks in gopher-lua as Argo CD does, and kstatus, on every state of every kind
+// (config/argocd/health/, generated from states.ts by api/generate.ts). Needs Go; the first build
+// compiles apimachinery (about 3 minutes on 2 busy cores), later runs come from Go's build cache.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HEALTH_DIR } from './files.ts';
+import { healthCases } from './states.ts';
+
+interface CaseResult {
+  kind: string;
+  case: string;
+  ok: boolean;
+  failures?: string[];
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const results = new Map<string, CaseResult>();
+let problems = '';
+
+beforeAll(async () => {
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      'go',
+      [
+        'run',
+        '.',
+        '-configmap',
+        `${root}config/argocd/argocd-cm-health.yaml`,
+        '-fixtures',
+        `${root}${HEALTH_DIR}`,
+      ],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), maxBuffer: 16 << 20 },
+      // A failing case exits 1: the lines still say which.
+      (_err, stdout, stderr) => resolve({ stdout, stderr }),
+    ),
+  );
+  // `go run` adds its own "exit status 1" when a case failed; the program's problems are its own lines.
+  problems = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('statuscheck:') || l.includes('go: ') || l.startsWith('#'))
+    .join('\n');
+  for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
+    const r = JSON.parse(line) as CaseResult;
+    results.set(`${r.kind}/${r.case}`, r);
+  }
+}, 600_000);
+
+describe.each([...healthCases()])('%s', (kind, cases) => {
+  const table = cases.map((c) => [c.name, c.health.status, c.kstatus] as const);
+  it.each(table)('%s: Argo CD says %s and kstatus %s', (name) => {
+    const result = results.get(`${kind}/${name}`);
+    expect(result, `statuscheck did not run ${kind}/${name}: ${problems}`).toBeDefined();
+    expect(result?.failures ?? [], `${kind}/${name}`).toEqual([]);
+  });
+});
+
+describe('statuscheck', () => {
+  it('reads a health script for every kind and no fixture that no test uses', () => {
+    expect(problems).toBe('');
+    expect(results.size).toBe([...healthCases().values()].flat().length);
+  });
+});
