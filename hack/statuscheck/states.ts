@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { KubernetesObject, V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
   API_VERSION,
@@ -64,12 +65,22 @@ const RESTRICTED: PodPolicy = {
   allowedServiceAccounts: ['ml-trainer'],
 };
 
-function sample(file: string): { metadata: { name: string }; spec: unknown } {
+function sample(file: string): { metadata: { name: string }; spec: object } {
   const text = readFileSync(new URL(`../../config/samples/${file}`, import.meta.url), 'utf8');
-  return yaml.load(text) as { metadata: { name: string }; spec: unknown };
+  return yaml.load(text) as { metadata: { name: string }; spec: object };
 }
 
-/** As the API server stores it: the CRD's defaults filled in. */
+/** The sample in config/samples/`file` with `spec` changed, as the API server stores it (defaults filled in). */
+function fromSample<T>(kind: string, file: string, schema: TSchema, spec: object): T {
+  const { metadata: meta, spec: base } = sample(file);
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    metadata: metadata(meta.name, 1),
+    spec: Value.Default(schema, { ...base, ...spec }),
+  } as T;
+}
+
 function metadata(name: string, generation: number) {
   return { name, namespace: 'ml', uid: `${name}-uid`, generation, creationTimestamp: new Date(CREATED) };
 }
@@ -115,22 +126,22 @@ function state(
 
 const because = (type: string) => (o: HealthCase['object']) => said(o, type);
 
+/** On its way to Ready: Argo CD Progressing with the Ready reason, kstatus InProgress. */
+const progressing = (name: string, object: HealthCase['object']) =>
+  state(name, object, 'Progressing', because('Ready'), 'InProgress');
+
+/** Cannot get there without someone acting: Argo CD Degraded with the reason of `type`, kstatus Failed. */
+const degraded = (name: string, object: HealthCase['object'], type: 'Stalled' | 'Failed' = 'Stalled') =>
+  state(name, object, 'Degraded', because(type), 'Failed');
+
 // ---------------------------------------------------------------------------------------------
 // TrainingJob
 
-const TJ_SAMPLE = sample('trainingjob.yaml');
+const TJ_NAME = sample('trainingjob.yaml').metadata.name;
 
 function trainingJob(spec: Partial<TrainingJob['spec']> = {}, status?: TrainingJob['status']): TrainingJob {
-  return {
-    apiVersion: API_VERSION,
-    kind: TRAININGJOB_KIND,
-    metadata: metadata(TJ_SAMPLE.metadata.name, 1),
-    spec: Value.Default(TrainingJobSpec, {
-      ...structuredClone(TJ_SAMPLE.spec as object),
-      ...spec,
-    }) as TrainingJob['spec'],
-    ...(status ? { status } : {}),
-  };
+  const tj = fromSample<TrainingJob>(TRAININGJOB_KIND, 'trainingjob.yaml', TrainingJobSpec, spec);
+  return status ? { ...tj, status } : tj;
 }
 
 interface TrainingJobPass {
@@ -152,7 +163,7 @@ function trainerJob(status: V1Job['status'] = {}, deleting = false): V1Job {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: TJ_SAMPLE.metadata.name,
+      name: TJ_NAME,
       namespace: 'ml',
       ...(deleting ? { deletionTimestamp: NOW } : {}),
     },
@@ -181,7 +192,7 @@ function trainerPod(
 ): V1Pod {
   return {
     metadata: {
-      name: `${TJ_SAMPLE.metadata.name}-${suffix}`,
+      name: `${TJ_NAME}-${suffix}`,
       namespace: 'ml',
       creationTimestamp: new Date(created),
     },
@@ -189,6 +200,11 @@ function trainerPod(
     status: { phase, ...status },
   };
 }
+
+/** The pod status the scheduler writes when no node fits. */
+const unschedulable = (message: string) => ({
+  conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }],
+});
 
 function trainerContainer(state: NonNullable<V1Pod['status']>['containerStatuses']) {
   return { containerStatuses: state };
@@ -240,6 +256,7 @@ const progress = {
 
 function trainingJobCases(): HealthCase[] {
   const fresh = trainingJob();
+  const withPod = (pod: V1Pod) => trainingJobAfter(fresh, { job: trainerJob({ active: 1 }), pods: [pod] });
   const running = trainingJobAfter(trainingJob({}, { progress }), {
     job: trainerJob({ active: 1 }),
     pods: [trainerPod('a1b2c', 'Running', trainerState({ running: { startedAt: new Date(STARTED) } }, true))],
@@ -260,80 +277,44 @@ function trainingJobCases(): HealthCase[] {
   const foreignRole = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: { name: `${TJ_SAMPLE.metadata.name}-trainer`, namespace: 'ml' },
+    metadata: { name: `${TJ_NAME}-trainer`, namespace: 'ml' },
   };
   const otherImage = trainingJob({ image: 'docker.io/someone/trainer:latest' });
   const suspendedOtherImage = trainingJob({ image: 'docker.io/someone/trainer:latest', suspend: true });
   const ownAccount = trainingJob({ serviceAccountName: 'default' });
   return [
     state('not-observed', fresh, 'Progressing', NOT_OBSERVED, 'Current'),
-    state('job-created', trainingJobAfter(fresh), 'Progressing', because('Ready'), 'InProgress'),
-    state(
-      'pending-waiting-for-node',
-      trainingJobAfter(fresh, {
-        job: trainerJob({ active: 1 }),
-        pods: [trainerPod('a1b2c', 'Pending', {}, false)],
-      }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
-    ),
-    state(
+    progressing('job-created', trainingJobAfter(fresh)),
+    progressing('pending-waiting-for-node', withPod(trainerPod('a1b2c', 'Pending', {}, false))),
+    progressing(
       'pending-starting',
-      trainingJobAfter(fresh, {
-        job: trainerJob({ active: 1 }),
-        pods: [trainerPod('a1b2c', 'Pending', trainerState({ waiting: { reason: 'ContainerCreating' } }))],
-      }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
+      withPod(trainerPod('a1b2c', 'Pending', trainerState({ waiting: { reason: 'ContainerCreating' } }))),
     ),
-    state(
+    progressing(
       'unschedulable',
-      trainingJobAfter(fresh, {
-        job: trainerJob({ active: 1 }),
-        pods: [
-          trainerPod(
-            'a1b2c',
-            'Pending',
-            {
-              conditions: [
-                {
-                  type: 'PodScheduled',
-                  status: 'False',
-                  reason: 'Unschedulable',
-                  message: '0/1 nodes are available: 1 Insufficient nvidia.com/gpu.',
-                },
-              ],
-            },
-            false,
-          ),
-        ],
-      }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
+      withPod(
+        trainerPod(
+          'a1b2c',
+          'Pending',
+          unschedulable('0/1 nodes are available: 1 Insufficient nvidia.com/gpu.'),
+          false,
+        ),
+      ),
     ),
-    state(
+    progressing(
       'image-pull-failed',
-      trainingJobAfter(fresh, {
-        job: trainerJob({ active: 1 }),
-        pods: [
-          trainerPod(
-            'a1b2c',
-            'Pending',
-            trainerState({
-              waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "k2k-trainer"' },
-            }),
-          ),
-        ],
-      }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
+      withPod(
+        trainerPod(
+          'a1b2c',
+          'Pending',
+          trainerState({
+            waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "k2k-trainer"' },
+          }),
+        ),
+      ),
     ),
-    state('running', running, 'Progressing', because('Ready'), 'InProgress'),
-    state(
+    progressing('running', running),
+    progressing(
       'restarting',
       trainingJobAfter(fresh, {
         job: trainerJob({ active: 1, failed: 1 }),
@@ -348,18 +329,12 @@ function trainingJobCases(): HealthCase[] {
           ),
         ],
       }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
     ),
-    state(
+    progressing(
       'trainer-exited-job-not-complete',
       trainingJobAfter(fresh, { job: trainerJob({ active: 0 }), pods: [trainerPod('a1b2c', 'Succeeded')] }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
     ),
-    state(
+    progressing(
       'job-deleted-before-result-read',
       trainingJobAfter(fresh, {
         job: {
@@ -369,13 +344,10 @@ function trainingJobCases(): HealthCase[] {
           ),
         },
       }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
     ),
     state('succeeded', succeeded, 'Healthy', healthy, 'Current'),
     state('succeeded-job-deleted', trainingJobAfter(succeeded), 'Healthy', healthy, 'Current'),
-    state(
+    degraded(
       'failed-invalid-input',
       trainingJobAfter(fresh, {
         job: failedJob(
@@ -390,34 +362,26 @@ function trainingJobCases(): HealthCase[] {
           ),
         ],
       }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
-    state(
+    degraded(
       'failed-backoff-limit-exceeded',
       trainingJobAfter(fresh, {
         job: failedJob('BackoffLimitExceeded', 'Job has reached the specified backoff limit', 4),
         pods: [failedPod('Internal', 'out of memory', 137)],
       }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
-    state(
+    degraded(
       'failed-deadline-exceeded',
       trainingJobAfter(fresh, {
         job: failedJob('DeadlineExceeded', 'Job was active longer than specified deadline'),
       }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
-    state(
+    degraded(
       'failed-other-reason',
       trainingJobAfter(fresh, { job: failedJob('FailedIndexes', 'Job has failed indexes') }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
     state(
@@ -427,51 +391,24 @@ function trainingJobCases(): HealthCase[] {
       because('Suspended'),
       'InProgress',
     ),
-    state(
+    progressing(
       'reconcile-error',
       trainingJobAfter(fresh, { error: new Error('Internal error occurred: etcdserver: request timed out') }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
     ),
-    state(
-      'conflict',
-      trainingJobAfter(fresh, { refusal: conflict(foreignRole, fresh) }),
-      'Degraded',
-      because('Stalled'),
-      'Failed',
-    ),
-    state(
-      'image-not-allowed',
-      trainingJobAfter(otherImage, { refusal: refused(otherImage) }),
-      'Degraded',
-      because('Stalled'),
-      'Failed',
-    ),
-    state(
+    degraded('conflict', trainingJobAfter(fresh, { refusal: conflict(foreignRole, fresh) })),
+    degraded('image-not-allowed', trainingJobAfter(otherImage, { refusal: refused(otherImage) })),
+    degraded(
       'suspended-image-not-allowed',
       trainingJobAfter(suspendedOtherImage, { refusal: refused(suspendedOtherImage) }),
-      'Degraded',
-      because('Stalled'),
-      'Failed',
     ),
-    state(
-      'service-account-not-allowed',
-      trainingJobAfter(ownAccount, { refusal: refused(ownAccount) }),
-      'Degraded',
-      because('Stalled'),
-      'Failed',
-    ),
-    state(
+    degraded('service-account-not-allowed', trainingJobAfter(ownAccount, { refusal: refused(ownAccount) })),
+    degraded(
       'invalid-spec',
       trainingJobAfter(fresh, {
         error: new InvalidSpecError(
           'the API server refused the Job built from this spec (change the spec): Job.batch "mnist-mlp" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
         ),
       }),
-      'Degraded',
-      because('Stalled'),
-      'Failed',
     ),
     state('generation-not-observed', newerSpec(running), 'Progressing', lagMessage, 'InProgress'),
     state('succeeded-generation-not-observed', newerSpec(succeeded), 'Progressing', lagMessage, 'InProgress'),
@@ -481,19 +418,8 @@ function trainingJobCases(): HealthCase[] {
 // ---------------------------------------------------------------------------------------------
 // HyperparameterSweep
 
-const SWEEP_SAMPLE = sample('hyperparametersweep.yaml');
-
-function sweep(spec: Partial<HyperparameterSweep['spec']> = {}): HyperparameterSweep {
-  return {
-    apiVersion: API_VERSION,
-    kind: SWEEP_KIND,
-    metadata: metadata(SWEEP_SAMPLE.metadata.name, 1),
-    spec: Value.Default(HyperparameterSweepSpec, {
-      ...structuredClone(SWEEP_SAMPLE.spec as object),
-      ...spec,
-    }) as HyperparameterSweep['spec'],
-  };
-}
+const sweep = (spec: Partial<HyperparameterSweep['spec']> = {}) =>
+  fromSample<HyperparameterSweep>(SWEEP_KIND, 'hyperparametersweep.yaml', HyperparameterSweepSpec, spec);
 
 interface SweepPass {
   trials?: TrialOutcome[];
@@ -550,8 +476,8 @@ function sweepCases(): HealthCase[] {
   const suspendedSweep = sweep({ suspend: true });
   return [
     state('not-observed', fresh, 'Progressing', NOT_OBSERVED, 'Current'),
-    state('starting', sweepAfter(fresh), 'Progressing', because('Ready'), 'InProgress'),
-    state('running', running, 'Progressing', because('Ready'), 'InProgress'),
+    progressing('starting', sweepAfter(fresh)),
+    progressing('running', running),
     state(
       'suspended',
       sweepAfter(suspendedSweep, {
@@ -583,7 +509,7 @@ function sweepCases(): HealthCase[] {
       healthy,
       'Current',
     ),
-    state(
+    degraded(
       'too-many-failed-trials',
       sweepAfter(fresh, {
         trials: [
@@ -593,28 +519,21 @@ function sweepCases(): HealthCase[] {
           { state: 'Running' },
         ],
       }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
-    state(
+    degraded(
       'no-trial-succeeded',
       sweepAfter(fresh, { trials: finished(8), withoutObjective: true }),
-      'Degraded',
-      because('Failed'),
       'Failed',
     ),
-    state('invalid-search-space', sweepAfter(badGrid), 'Degraded', because('Stalled'), 'Failed'),
-    state('conflict', sweepAfter(fresh, { conflict: true }), 'Degraded', because('Stalled'), 'Failed'),
-    state(
+    degraded('invalid-search-space', sweepAfter(badGrid)),
+    degraded('conflict', sweepAfter(fresh, { conflict: true })),
+    progressing(
       'reconcile-error',
       sweepAfter(fresh, {
         trials: [{ state: 'Running' }],
         error: new Error('Internal error occurred: etcdserver: request timed out'),
       }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
     ),
     state('generation-not-observed', newerSpec(running), 'Progressing', lagMessage, 'InProgress'),
   ];
@@ -623,20 +542,10 @@ function sweepCases(): HealthCase[] {
 // ---------------------------------------------------------------------------------------------
 // ModelDeployment
 
-const MD_SAMPLE = sample('modeldeployment.yaml');
-const MD_NAME = MD_SAMPLE.metadata.name;
+const MD_NAME = sample('modeldeployment.yaml').metadata.name;
 
-function modelDeployment(spec: Partial<ModelDeployment['spec']> = {}): ModelDeployment {
-  return {
-    apiVersion: API_VERSION,
-    kind: MODELDEPLOYMENT_KIND,
-    metadata: metadata(MD_NAME, 1),
-    spec: Value.Default(ModelDeploymentSpec, {
-      ...structuredClone(MD_SAMPLE.spec as object),
-      ...spec,
-    }) as ModelDeployment['spec'],
-  };
-}
+const modelDeployment = (spec: Partial<ModelDeployment['spec']> = {}) =>
+  fromSample<ModelDeployment>(MODELDEPLOYMENT_KIND, 'modeldeployment.yaml', ModelDeploymentSpec, spec);
 
 interface ModelDeploymentPass {
   /** The referenced TrainingJob as the cache has it (undefined: not found). */
@@ -779,50 +688,29 @@ function modelDeploymentCases(): HealthCase[] {
   const account = modelDeployment({ serviceAccountName: 'default' });
   const refused = (md: ModelDeployment) => checkPodPolicy(md.spec, RESTRICTED, MODELDEPLOYMENT_KIND);
   const starting = serverDeployment({ available: false });
-  const progressing = (pass: ModelDeploymentPass) =>
-    [
-      modelDeploymentAfter(fresh, { ...withModel, ...pass }),
-      'Progressing',
-      because('Ready'),
-      'InProgress',
-    ] as const;
-  const degraded = (md: ModelDeployment, pass: ModelDeploymentPass) =>
-    [modelDeploymentAfter(md, { ...withModel, ...pass }), 'Degraded', because('Stalled'), 'Failed'] as const;
+  const after = (pass: ModelDeploymentPass, md = fresh) =>
+    modelDeploymentAfter(md, { ...withModel, ...pass });
   return [
     state('not-observed', fresh, 'Progressing', NOT_OBSERVED, 'Current'),
-    state('training-job-not-found', ...progressing({ trainingJob: undefined })),
-    state('waiting-for-training-job', ...progressing({ trainingJob: runningTraining })),
-    state('training-job-failed', ...degraded(fresh, { trainingJob: failedTraining })),
-    state('deployment-created', ...progressing({})),
-    state(
+    progressing('training-job-not-found', after({ trainingJob: undefined })),
+    progressing('waiting-for-training-job', after({ trainingJob: runningTraining })),
+    degraded('training-job-failed', after({ trainingJob: failedTraining })),
+    progressing('deployment-created', after({})),
+    progressing(
       'model-loading',
-      ...progressing({ deployment: starting, pods: [serverPod(serverState({ running: {} }))] }),
+      after({ deployment: starting, pods: [serverPod(serverState({ running: {} }))] }),
     ),
-    state('pod-waiting-for-node', ...progressing({ deployment: starting, pods: [serverPod({}, false)] })),
-    state(
+    progressing('pod-waiting-for-node', after({ deployment: starting, pods: [serverPod({}, false)] })),
+    progressing(
       'unschedulable',
-      ...progressing({
+      after({
         deployment: starting,
-        pods: [
-          serverPod(
-            {
-              conditions: [
-                {
-                  type: 'PodScheduled',
-                  status: 'False',
-                  reason: 'Unschedulable',
-                  message: '0/1 nodes are available: 1 Insufficient cpu.',
-                },
-              ],
-            },
-            false,
-          ),
-        ],
+        pods: [serverPod(unschedulable('0/1 nodes are available: 1 Insufficient cpu.'), false)],
       }),
     ),
-    state(
+    progressing(
       'image-pull-failed',
-      ...progressing({
+      after({
         deployment: starting,
         pods: [
           serverPod(
@@ -831,9 +719,9 @@ function modelDeploymentCases(): HealthCase[] {
         ],
       }),
     ),
-    state(
+    progressing(
       'server-crash-looping',
-      ...progressing({
+      after({
         deployment: starting,
         pods: [
           serverPod(
@@ -846,10 +734,10 @@ function modelDeploymentCases(): HealthCase[] {
         ],
       }),
     ),
-    state('storage-unreachable', ...progressing({ deployment: starting, pods: [UNREACHABLE] })),
-    state(
+    progressing('storage-unreachable', after({ deployment: starting, pods: [UNREACHABLE] })),
+    progressing(
       'artifact-not-found',
-      ...progressing({
+      after({
         deployment: starting,
         pods: [
           gaveUp(
@@ -860,9 +748,9 @@ function modelDeploymentCases(): HealthCase[] {
         ],
       }),
     ),
-    state(
+    progressing(
       'storage-access-denied',
-      ...progressing({
+      after({
         deployment: starting,
         pods: [
           gaveUp(
@@ -873,10 +761,10 @@ function modelDeploymentCases(): HealthCase[] {
         ],
       }),
     ),
-    state('artifact-invalid', ...degraded(fresh, { deployment: starting, pods: [TAMPERED] })),
-    state(
+    degraded('artifact-invalid', after({ deployment: starting, pods: [TAMPERED] })),
+    degraded(
       'model-load-failed',
-      ...degraded(fresh, {
+      after({
         deployment: starting,
         pods: [
           gaveUp(
@@ -887,47 +775,47 @@ function modelDeploymentCases(): HealthCase[] {
         ],
       }),
     ),
-    state(
+    degraded(
       'progress-deadline-exceeded',
-      ...degraded(fresh, {
+      after({
         deployment: serverDeployment({ available: false, deadlineExceeded: true }),
         pods: [UNREACHABLE],
       }),
     ),
     state('serving', serving, 'Healthy', because('Ready'), 'Current'),
-    state(
+    progressing(
       'rolling-out',
-      ...progressing({
+      after({
         deployment: serverDeployment({ available: true, replicas: 2, updated: 1, ready: 2, generation: 2 }),
         pods: [serverPod(serverState({ running: {} }), true, 'n3w1p')],
       }),
     ),
-    state(
+    progressing(
       'rolling-out-new-pods-cannot-load',
-      ...progressing({
+      after({
         deployment: serverDeployment({ available: true, replicas: 2, updated: 1, ready: 2, generation: 2 }),
         pods: [
           gaveUp(ModelLoadFailure.ArtifactInvalid, 'weights.bin does not match manifest.json', true, 'n3w1p'),
         ],
       }),
     ),
-    state(
+    progressing(
       'serving-previous-model-while-waiting',
-      ...progressing({
+      after({
         trainingJob: runningTraining,
         deployment: serverDeployment({ available: true, serves: 's3://k2k-models/mnist-mlp/1795500000/' }),
       }),
     ),
-    state(
+    progressing(
       'reconcile-error',
-      ...progressing({ error: new Error('Internal error occurred: etcdserver: request timed out') }),
+      after({ error: new Error('Internal error occurred: etcdserver: request timed out') }),
     ),
-    state('conflict', ...degraded(fresh, { refusal: conflict(foreignService, fresh) })),
-    state('image-not-allowed', ...degraded(otherImage, { refusal: refused(otherImage) })),
-    state('service-account-not-allowed', ...degraded(account, { refusal: refused(account) })),
-    state(
+    degraded('conflict', after({ refusal: conflict(foreignService, fresh) })),
+    degraded('image-not-allowed', after({ refusal: refused(otherImage) }, otherImage)),
+    degraded('service-account-not-allowed', after({ refusal: refused(account) }, account)),
+    degraded(
       'invalid-spec',
-      ...degraded(fresh, {
+      after({
         error: new InvalidSpecError(
           'the API server refused the HorizontalPodAutoscaler built from this spec (change the spec): HorizontalPodAutoscaler.autoscaling "mnist-mlp" is invalid: spec.maxReplicas: Invalid value: 1: must be greater than or equal to minReplicas',
         ),
