@@ -161,7 +161,7 @@ func checkKind(dir, kind, script string) ([]result, error) {
 		results = append(results, checkCase(dir, kind, script, f))
 	}
 	// A testdata object no test reads is a state nobody checks any more (a case that was renamed
-	// or dropped from hack/statuscheck/states.ts): delete it.
+	// or dropped from hack/statuscheck/states/): delete it.
 	inputs, _ := filepath.Glob(filepath.Join(dir, "testdata", "*.yaml"))
 	var unused []string
 	for _, in := range inputs {

@@ -1,12 +1,20 @@
 // The status contract checked by the tools that read it: hack/statuscheck (Go) runs the Argo CD
 // health checks in gopher-lua as Argo CD does, and kstatus, on every state of every kind
-// (config/argocd/health/, generated from states.ts by api/generate.ts). Needs Go; the first build
+// (config/argocd/health/, generated from states/ by api/generate.ts). Needs Go; the first build
 // compiles apimachinery (about 3 minutes on 2 busy cores), later runs come from Go's build cache.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  MODELDEPLOYMENT_KIND,
+  ModelDeploymentReason,
+  SWEEP_KIND,
+  SweepReason,
+  TRAININGJOB_KIND,
+  TrainingJobReason,
+} from '../../api/index.ts';
 import { HEALTH_DIR } from './files.ts';
-import { healthCases } from './states.ts';
+import { healthCases } from './states/index.ts';
 
 interface CaseResult {
   kind: string;
@@ -60,5 +68,18 @@ describe('statuscheck', () => {
   it('reads a health script for every kind and no fixture that no test uses', () => {
     expect(problems).toBe('');
     expect(results.size).toBe([...healthCases().values()].flat().length);
+  });
+});
+
+describe('the states', () => {
+  const declared: Record<string, Record<string, string>> = {
+    [TRAININGJOB_KIND]: TrainingJobReason,
+    [SWEEP_KIND]: SweepReason,
+    [MODELDEPLOYMENT_KIND]: ModelDeploymentReason,
+  };
+  it.each([...healthCases()])('of %s show every condition reason its API declares', (kind, cases) => {
+    const shown = new Set(cases.flatMap((c) => (c.object.status?.conditions ?? []).map((x) => x.reason)));
+    const missing = Object.values(declared[kind] ?? {}).filter((reason) => !shown.has(reason));
+    expect(missing, `reasons of ${kind} that no state in states/ shows`).toEqual([]);
   });
 });
