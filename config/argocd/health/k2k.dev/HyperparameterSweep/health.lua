@@ -2,9 +2,9 @@
 -- The head of every k2k health script: api/generate.ts writes it before each kind's rules.lua into
 -- that kind's health.lua, since Argo CD runs each script alone. Conditions are read by name, never
 -- by their place in the list. Argo CD runs health scripts without Lua's string library: only `..`.
-local function find(type)
+local function find(name)
   for _, c in ipairs(obj.status.conditions) do
-    if c.type == type then return c end
+    if c.type == name then return c end
   end
   return nil
 end
@@ -29,8 +29,8 @@ local function toTheEnd(produced)
     if produced ~= nil then message = message .. " (" .. produced.uri .. ")" end
     return { status = "Healthy", message = message }
   end
-  for _, type in ipairs({ "Failed", "Stalled" }) do
-    local c = find(type)
+  for _, name in ipairs({ "Failed", "Stalled" }) do
+    local c = find(name)
     if holds(c) then return { status = "Degraded", message = said(c) } end
   end
   local suspended = find("Suspended")
