@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HyperparameterSweepSpec } from '../../../api/index.ts';
 import { TRIAL_SUMMARY_LIMIT } from '../../../api/index.ts';
 import { findCondition } from '../conditions.ts';
-import { BEST_SUMMARIES, computeSweepStatus, sweepOutcome } from './status.ts';
+import { BEST_SUMMARIES, computeSweepStatus, invalidSearchSpace, sweepOutcome } from './status.ts';
 import { sweepOf, type TrialOutcome, trialOf } from './testing.ts';
 import { sweepTrials } from './trials.ts';
 
@@ -179,5 +179,31 @@ describe('computeSweepStatus', () => {
     const first = computeSweepStatus(sweep, { trials: done, outcome: sweepOutcome(sweep, done), now });
     const later = { ...sweepOf({ maxTrials: 5 }), status: first };
     expect(sweepOutcome(later, done)).toMatchObject({ succeeded: true, reason: 'Succeeded' });
+  });
+});
+
+describe('invalidSearchSpace', () => {
+  it.each([
+    {
+      name: 'stalls with the message as it is when it already names the field',
+      end: {
+        kind: 'invalid' as const,
+        field: 'spec.parameters[0]',
+        message: 'spec.parameters[0]: needs step',
+      },
+      message: 'spec.parameters[0]: needs step',
+    },
+    {
+      name: 'puts the field before a message that does not name it',
+      end: { kind: 'invalid' as const, field: 'spec.parameters[0]', message: 'grid search needs step' },
+      message: 'spec.parameters[0]: grid search needs step',
+    },
+  ])('$name', ({ end, message }) => {
+    expect(invalidSearchSpace(end)).toEqual({ reason: 'InvalidSearchSpace', message });
+  });
+
+  it('is no refusal when the search is only exhausted or goes on', () => {
+    expect(invalidSearchSpace({ kind: 'exhausted', reason: 'every grid point was tried' })).toBeUndefined();
+    expect(invalidSearchSpace(undefined)).toBeUndefined();
   });
 });
