@@ -5,8 +5,9 @@
 // The scripts are taken from the argocd-cm ConfigMap that users install, not from the .lua files
 // (api/generate.ts --check keeps the two the same). Each script runs in gopher-lua, the Lua VM Argo
 // CD uses, set up as Argo CD sets it up for a health check: no standard libraries but package,
-// base and table (argo-cd util/lua: SkipOpenLibs, UseOpenLibs false), a one-second deadline, and
-// `obj` as a Lua table converted from the object's JSON. kstatus is sigs.k8s.io/cli-utils'
+// base and table (argo-cd util/lua: SkipOpenLibs, UseOpenLibs false; Argo CD adds an os table with
+// only time and date, which k2k's scripts do not use), a one-second deadline, and `obj` as a Lua
+// table converted from the object's JSON. kstatus is sigs.k8s.io/cli-utils'
 // status.Compute on the same object.
 //
 // It prints one JSON line per case ({"kind","case","ok","failures"}) and then "N passed, N failed";
