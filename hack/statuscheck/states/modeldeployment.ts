@@ -9,6 +9,7 @@ import {
   ServerExitCode,
   type TrainingJob,
 } from '../../../api/index.ts';
+import type { Refusal } from '../../../operator/controllers/conditions.ts';
 import { InvalidSpecError } from '../../../operator/controllers/invalid-spec.ts';
 import {
   computeStatus as modelDeploymentStatus,
@@ -46,7 +47,7 @@ interface ModelDeploymentPass {
   deployment?: V1Deployment;
   pods?: V1Pod[];
   error?: Error;
-  refusal?: ReturnType<typeof conflict>;
+  refusal?: Refusal;
 }
 
 function modelDeploymentAfter(md: ModelDeployment, pass: ModelDeploymentPass): ModelDeployment {

@@ -1,6 +1,7 @@
 // The states of a HyperparameterSweep: starting, running, suspended, each way it ends, stalled and
 // with its spec not yet observed. Its trials are real trial TrainingJobs (sweep/testing.ts).
 import { type HyperparameterSweep, HyperparameterSweepSpec, SWEEP_KIND } from '../../../api/index.ts';
+import type { Refusal } from '../../../operator/controllers/conditions.ts';
 import { conflict } from '../../../operator/controllers/ownership.ts';
 import { planTrials } from '../../../operator/controllers/sweep/plan.ts';
 import {
@@ -44,7 +45,7 @@ function sweepAfter(s: HyperparameterSweep, pass: SweepPass = {}): Hyperparamete
   });
   const trials = sweepTrials(s, trialJobs);
   let outcome = sweepOutcome(s, trials);
-  let stalled: ReturnType<typeof conflict> | undefined;
+  let stalled: Refusal | undefined;
   if (!outcome && !s.spec.suspend) {
     const end = planTrials(s, forAlgorithm(trials)).end;
     stalled = invalidSearchSpace(end);

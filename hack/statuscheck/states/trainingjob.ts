@@ -7,6 +7,7 @@ import {
   type TrainingJob,
   TrainingJobSpec,
 } from '../../../api/index.ts';
+import type { Refusal } from '../../../operator/controllers/conditions.ts';
 import { InvalidSpecError } from '../../../operator/controllers/invalid-spec.ts';
 import { conflict } from '../../../operator/controllers/ownership.ts';
 import { checkPodPolicy } from '../../../operator/controllers/policy.ts';
@@ -42,7 +43,7 @@ interface TrainingJobPass {
   job?: V1Job;
   pods?: V1Pod[];
   error?: Error;
-  refusal?: ReturnType<typeof checkPodPolicy>;
+  refusal?: Refusal;
 }
 
 /** The TrainingJob after one reconcile pass observed `pass`; status.progress stays the trainer's. */
