@@ -124,6 +124,10 @@ const succeededPod = trainerPod(
   }),
 );
 
+/** The pod the Job started after the first one stopped. */
+const replacement = (phase: string, status: Partial<NonNullable<V1Pod['status']>>) =>
+  trainerPod('d4e5f', phase, status, true, RETRIED);
+
 function failedPod(code: string, message: string, exitCode: number) {
   return trainerPod(
     'f9x8z',
@@ -205,18 +209,44 @@ export function trainingJobCases(): HealthCase[] {
     ),
     progressing('running', running),
     progressing(
+      'evicted-pod-being-replaced',
+      trainingJobAfter(trainingJob({}, { progress: { ...progress, pod: `${TJ_NAME}-a1b2c` } }), {
+        job: trainerJob({ active: 1 }),
+        pods: [
+          trainerPod('a1b2c', 'Failed', {
+            conditions: [
+              {
+                type: 'DisruptionTarget',
+                status: 'True',
+                reason: 'EvictionByEvictionAPI',
+                message: 'Eviction API: evicting',
+              },
+            ],
+          }),
+          replacement('Pending', trainerState({ waiting: { reason: 'ContainerCreating' } })),
+        ],
+      }),
+    ),
+    progressing(
+      'running-resumed-from-checkpoint',
+      trainingJobAfter(
+        trainingJob(
+          {},
+          { progress: { ...progress, epoch: 3, pod: `${TJ_NAME}-d4e5f`, resumedFromEpoch: 2 } },
+        ),
+        {
+          job: trainerJob({ active: 1 }),
+          pods: [replacement('Running', trainerState({ running: { startedAt: new Date(RETRIED) } }, true))],
+        },
+      ),
+    ),
+    progressing(
       'restarting',
       trainingJobAfter(fresh, {
         job: trainerJob({ active: 1, failed: 1 }),
         pods: [
           failedPod('Internal', 'out of memory', 137),
-          trainerPod(
-            'd4e5f',
-            'Pending',
-            trainerState({ waiting: { reason: 'ContainerCreating' } }),
-            true,
-            RETRIED,
-          ),
+          replacement('Pending', trainerState({ waiting: { reason: 'ContainerCreating' } })),
         ],
       }),
     ),
