@@ -1,6 +1,15 @@
 // Schemas shared by the three k2k kinds: conditions, scheduling (object storage: storage.ts).
 import Type, { type Static } from 'typebox';
-import { LabelValue, ObjectName, QUALIFIED_NAME, Quantity, rules, StringEnum, StringMap } from './schema.ts';
+import {
+  LabelValue,
+  labelKeysRule,
+  ObjectName,
+  QUALIFIED_NAME,
+  Quantity,
+  rules,
+  StringEnum,
+  StringMap,
+} from './schema.ts';
 
 export const GROUP = 'k2k.dev';
 export const VERSION = 'v1alpha1';
@@ -140,11 +149,7 @@ export const Scheduling = {
     StringMap(LabelValue('A node label value.'), {
       description: 'Node labels the pod must be scheduled on (core/v1 nodeSelector).',
       maxProperties: 64,
-      ...rules({
-        rule: `self.all(k, k.size() <= 316 && k.matches('${QUALIFIED_NAME.replaceAll('\\', '\\\\')}'))`,
-        message:
-          'keys must be label keys: an optional DNS-subdomain prefix and "/", then a name of at most 63 characters',
-      }),
+      ...labelKeysRule(),
     }),
   ),
   tolerations: Type.Optional(

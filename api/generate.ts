@@ -1,11 +1,14 @@
 // Writes crds/*.yaml from api/, config/rbac's roles from the operator's declared permissions
-// (operator/rbac.ts), and the Argo CD health checks with their fixtures (hack/statuscheck/files.ts). `npm run generate` writes them; `--check` fails when the files on disk
-// differ from what the sources generate (CI runs the check).
+// (operator/rbac.ts), the Argo CD health checks with their fixtures (hack/statuscheck/files.ts)
+// and config/prometheus/k2k-alerts.yaml (operator/monitoring/rules.ts). `npm run generate` writes
+// them; `--check` fails when the files on disk differ from what the sources generate (CI runs the
+// check).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { argocdHealthFiles } from '../hack/statuscheck/files.ts';
+import { alertsFileYAML } from '../operator/monitoring/rules.ts';
 import { rbacFiles } from '../operator/rbac.ts';
 import { customResourceDefinition, KINDS } from './crds.ts';
 
@@ -28,6 +31,7 @@ export function generatedFiles(): Map<string, string> {
   );
   for (const [path, content] of rbacFiles()) files.set(path, content);
   for (const [path, content] of argocdHealthFiles()) files.set(path, content);
+  files.set('config/prometheus/k2k-alerts.yaml', alertsFileYAML());
   return files;
 }
 

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { ModelLoadFailure } from './model-load.ts';
+import { Monitoring } from './monitoring.ts';
 import {
   DNS1035_LABEL,
   extendObject,
@@ -20,6 +21,8 @@ export const ModelDeploymentConditionType = {
   Available: 'Available',
   Progressing: 'Progressing',
   Drifting: 'Drifting',
+  /** Whether the model's ServiceMonitor and PrometheusRule exist (api/monitoring.ts). */
+  Monitoring: 'Monitoring',
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
 } as const;
@@ -172,6 +175,7 @@ export const ModelDeploymentSpec = Type.Object(
         }),
       },
     ),
+    monitoring: Monitoring,
     ...Scheduling,
   },
   { description: 'A model served by the k2k model server, autoscaled, with metrics and drift monitoring.' },

@@ -118,6 +118,14 @@ export const LabelValue = (description: string) =>
 export const QUALIFIED_NAME =
   '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 
+/** A CEL rule for a string map: every key is a label key (QUALIFIED_NAME). */
+export const labelKeysRule = () =>
+  rules({
+    rule: `self.all(k, k.size() <= 316 && k.matches('${QUALIFIED_NAME.replaceAll('\\', '\\\\')}'))`,
+    message:
+      'keys must be label keys: an optional DNS-subdomain prefix and "/", then a name of at most 63 characters',
+  });
+
 /** A container image reference: one word (Kubernetes refuses surrounding whitespace). */
 export const Image = (description: string) =>
   Type.String({ description, minLength: 1, maxLength: 512, pattern: '^[^\\s]+$' });

@@ -1,0 +1,82 @@
+// Monitoring contracts: the labels the local cluster's Prometheus selects ServiceMonitors and
+// PrometheusRules by, the Prometheus Operator kinds the operator creates per ModelDeployment, the
+// spec.monitoring schema and the reasons of the Monitoring and Drifting conditions
+// (docs/decisions/0022-monitoring-objects-and-drifting.md).
+import Type, { type Static } from 'typebox';
+import { LabelValue, labelKeysRule, StringMap } from './schema.ts';
+
+/**
+ * Labels on every ServiceMonitor and PrometheusRule k2k makes; the local cluster's Prometheus
+ * selects on them (a null selector in a Prometheus CR matches nothing, so they must be explicit).
+ */
+export const MONITORING_SELECTOR_LABELS = { 'k2k.dev/monitoring': 'true' } as const;
+
+export const MONITORING_API_VERSION = 'monitoring.coreos.com/v1';
+export const SERVICEMONITOR_KIND = 'ServiceMonitor';
+export const SERVICEMONITOR_PLURAL = 'servicemonitors';
+export const PROMETHEUSRULE_KIND = 'PrometheusRule';
+export const PROMETHEUSRULE_PLURAL = 'prometheusrules';
+
+/** A Prometheus duration, as the ServiceMonitor CRD validates it (30s, 1m, 1h30m). */
+const PROMETHEUS_DURATION =
+  '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
+
+export const Monitoring = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description:
+        'Create a ServiceMonitor and a PrometheusRule for this model when the cluster has the Prometheus Operator’s CRDs (monitoring.coreos.com/v1). false removes none of the server’s metrics, only these two objects.',
+      default: true,
+    }),
+    interval: Type.String({
+      description: 'How often Prometheus scrapes the model server (the ServiceMonitor’s interval).',
+      pattern: PROMETHEUS_DURATION,
+      maxLength: 32,
+      default: '30s',
+    }),
+    labels: Type.Optional(
+      StringMap(LabelValue('A label value.'), {
+        description:
+          'Extra labels on the ServiceMonitor and PrometheusRule, for a Prometheus whose serviceMonitorSelector or ruleSelector selects on others than k2k.dev/monitoring: "true" (always set).',
+        maxProperties: 32,
+        ...labelKeysRule(),
+      }),
+    ),
+  },
+  {
+    description:
+      'Prometheus Operator objects for this model: a ServiceMonitor and a PrometheusRule with its alerts.',
+    default: {},
+  },
+);
+export type Monitoring = Static<typeof Monitoring>;
+
+/** Reasons of the Monitoring condition: whether this model's ServiceMonitor and PrometheusRule exist. */
+export const MonitoringReason = {
+  /** True: both objects are applied as the spec asks. */
+  MonitoringApplied: 'MonitoringApplied',
+  /** False: spec.monitoring.enabled is false. */
+  MonitoringDisabled: 'MonitoringDisabled',
+  /** False: monitoring is wanted but the API server serves no monitoring.coreos.com/v1 kinds. */
+  PrometheusOperatorMissing: 'PrometheusOperatorMissing',
+  /** Unknown: the operator could not ask the API server which kinds it serves. */
+  DiscoveryFailed: 'DiscoveryFailed',
+  /** False: nothing to monitor yet (no artifact resolved, or the children were refused). */
+  WaitingForServer: 'WaitingForServer',
+} as const;
+
+/** Reasons of the Drifting condition, from the operator's query of Prometheus (operator/monitoring). */
+export const DriftingReason = {
+  /** True: at least one input feature drifts by the rule of the K2KFeatureDrift alert. */
+  FeatureDrift: 'FeatureDrift',
+  /** False: enough samples and no feature drifts. */
+  NoDrift: 'NoDrift',
+  /** Unknown: the operator runs without --prometheus-url. */
+  PrometheusNotConfigured: 'PrometheusNotConfigured',
+  /** Unknown: Prometheus did not answer (or answered with an error). */
+  PrometheusUnreachable: 'PrometheusUnreachable',
+  /** Unknown: Prometheus has no drift series of this model (not scraped yet, or not at all). */
+  NoSamples: 'NoSamples',
+  /** Unknown: the drift window holds fewer rows than spec.drift.minSamples. */
+  TooFewSamples: 'TooFewSamples',
+} as const;
