@@ -68,6 +68,16 @@ const { values: flags } = parseArgs({
     // A watch silent (no event, no bookmark) this long is half-open: close it and watch again.
     'watch-idle-seconds': { type: 'string', default: process.env.K2K_WATCH_IDLE_SECONDS ?? '90' },
     'log-level': { type: 'string', default: process.env.K2K_LOG_LEVEL ?? 'info' },
+    // Prometheus's HTTP API (http://prometheus.monitoring.svc:9090): the Drifting condition is
+    // asked of it. Empty: Drifting is Unknown (PrometheusNotConfigured).
+    'prometheus-url': { type: 'string', default: process.env.K2K_PROMETHEUS_URL ?? '' },
+    // How old a model's drift answer may get before Prometheus is asked again.
+    'drift-interval-seconds': { type: 'string', default: process.env.K2K_DRIFT_INTERVAL_SECONDS ?? '60' },
+    // How often to ask the API server again whether it serves ServiceMonitor and PrometheusRule.
+    'monitoring-discovery-seconds': {
+      type: 'string',
+      default: process.env.K2K_MONITORING_DISCOVERY_SECONDS ?? '60',
+    },
   },
   strict: true,
 });
@@ -82,7 +92,9 @@ const policy: PodPolicy = {
   allowedServiceAccounts: list(flags['allowed-service-accounts']),
 };
 
-function seconds(flag: 'resync-seconds' | 'watch-idle-seconds'): number {
+function seconds(
+  flag: 'resync-seconds' | 'watch-idle-seconds' | 'drift-interval-seconds' | 'monitoring-discovery-seconds',
+): number {
   const n = Number(flags[flag]);
   if (!Number.isFinite(n) || n < 0) {
     throw new Error(`--${flag} must be a number of seconds >= 0, got ${JSON.stringify(flags[flag])}`);
@@ -138,6 +150,9 @@ setupModelDeploymentController(manager, {
   scope,
   workers: Number(flags.workers),
   events,
+  ...(flags['prometheus-url'] ? { prometheus: { url: flags['prometheus-url'] } } : {}),
+  driftIntervalMs: seconds('drift-interval-seconds') * 1000,
+  monitoringDiscoveryIntervalMs: seconds('monitoring-discovery-seconds') * 1000,
 });
 setupSweepController(manager, { kubeConfig, scope, workers: Number(flags.workers), events });
 

@@ -12,6 +12,7 @@ import {
 } from '../api/index.ts';
 import { setupModelDeploymentController } from './controllers/modeldeployment/controller.ts';
 import { desiredChildren as modelDeploymentChildren } from './controllers/modeldeployment/desired.ts';
+import { monitoringPlan } from './controllers/modeldeployment/monitoring.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
 import { desiredRole, desiredChildren as trainingJobChildren } from './controllers/trainingjob/desired.ts';
 import { OPERATOR_PERMISSIONS } from './rbac.ts';
@@ -75,6 +76,10 @@ describe("the operator's ClusterRole (generated into config/rbac/role.yaml)", ()
       trainingJobChildren(trainingJob({ serviceAccountName: 'mine' }), { cpu: 'c', gpu: 'g' }),
     ],
     ['a ModelDeployment', modelDeploymentChildren(modelDeployment(), 's3://models/mnist/1/', { image: 's' })],
+    [
+      'a ModelDeployment where the Prometheus Operator runs',
+      monitoringPlan(modelDeployment(), { state: 'served' }).children,
+    ],
   ])('lets the operator read (to see whose it is), create and patch every child of %s', (_name, children) => {
     for (const child of children) {
       for (const verb of ['get', 'create', 'patch']) {

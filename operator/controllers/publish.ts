@@ -19,6 +19,8 @@ export interface PublishOptions {
   /** Ready reasons recorded as Warning events; every other change is Normal. */
   warningReasons: ReadonlySet<string>;
   log: Logger;
+  /** Condition types, besides Ready, whose reason changes are recorded as events too. */
+  eventConditions?: readonly string[];
   /** Extra fields for the "status updated" log line. */
   logFields?: Record<string, unknown>;
 }
@@ -35,18 +37,23 @@ export async function publishStatus(
     { apiVersion: API_VERSION, kind: obj.kind, metadata: { name, namespace }, status },
     { plural: opts.plural },
   );
-  const ready = readyCondition(status.conditions);
-  opts.log.info('status updated', { ...opts.logFields, reason: ready?.reason });
-  if (ready && ready.reason !== readyCondition(obj.status?.conditions)?.reason) {
-    await opts.events?.record(
-      obj,
-      opts.warningReasons.has(ready.reason) ? 'Warning' : 'Normal',
-      ready.reason,
-      ready.message,
-    );
+  opts.log.info('status updated', {
+    ...opts.logFields,
+    reason: condition(status.conditions, 'Ready')?.reason,
+  });
+  for (const type of ['Ready', ...(opts.eventConditions ?? [])]) {
+    const now = condition(status.conditions, type);
+    if (now && now.reason !== condition(obj.status?.conditions, type)?.reason) {
+      await opts.events?.record(
+        obj,
+        opts.warningReasons.has(now.reason) ? 'Warning' : 'Normal',
+        now.reason,
+        now.message,
+      );
+    }
   }
 }
 
-function readyCondition(conditions: readonly Condition[] | undefined): Condition | undefined {
-  return conditions?.find((c) => c.type === 'Ready');
+function condition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
 }

@@ -11,6 +11,7 @@ export {
   getObject,
 } from './apply.ts';
 export { Controller, type ControllerOptions, type ReconcileResult, type Reconciler } from './controller.ts';
+export { type Availability, availabilityOf, KindDiscovery, type KindDiscoveryOptions } from './discovery.ts';
 export {
   apiStatus,
   isConflict,

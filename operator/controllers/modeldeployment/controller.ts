@@ -12,15 +12,25 @@ import {
   API_VERSION,
   MODELDEPLOYMENT_KIND,
   MODELDEPLOYMENT_PLURAL,
+  MONITORING_API_VERSION,
   type ModelDeployment,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
-import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
+import { DriftCache, type PrometheusClient, queryDrift } from '../../monitoring/drift.ts';
+import {
+  Controller,
+  type EventRecorder,
+  KindDiscovery,
+  keyOf,
+  type Manager,
+  type NamespaceScope,
+} from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { ALLOW_ALL, type PodPolicy } from '../policy.ts';
 import { LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
+import { MONITORING_KINDS } from './monitoring.ts';
 import { type ModelDeploymentDeps, reconcileModelDeployment } from './reconcile.ts';
 
 export interface ModelDeploymentControllerOptions {
@@ -32,7 +42,16 @@ export interface ModelDeploymentControllerOptions {
   scope?: NamespaceScope;
   workers?: number;
   events?: EventRecorder;
+  /** Where to ask about drift (--prometheus-url); without it Drifting is Unknown. */
+  prometheus?: PrometheusClient;
+  /** How old a drift answer may get before Prometheus is asked again (default 60 s). */
+  driftIntervalMs?: number;
+  /** How often to ask the API server again whether it serves monitoring.coreos.com/v1 (default 60 s). */
+  monitoringDiscoveryIntervalMs?: number;
 }
+
+export const DEFAULT_DRIFT_INTERVAL_MS = 60_000;
+export const DEFAULT_MONITORING_DISCOVERY_INTERVAL_MS = 60_000;
 
 export function setupModelDeploymentController(
   manager: Manager,
@@ -97,6 +116,13 @@ export function setupModelDeploymentController(
     opts.scope,
   );
 
+  const monitoringAPI = new KindDiscovery(
+    opts.kubeConfig,
+    MONITORING_API_VERSION,
+    MONITORING_KINDS.map((k) => k.kind),
+    { intervalMs: opts.monitoringDiscoveryIntervalMs ?? DEFAULT_MONITORING_DISCOVERY_INTERVAL_MS },
+  );
+  const prometheus = opts.prometheus;
   const deps: ModelDeploymentDeps = {
     kubeConfig: opts.kubeConfig,
     server: opts.server,
@@ -110,6 +136,13 @@ export function setupModelDeploymentController(
     hpas,
     serviceAccounts,
     pods,
+    monitoringAPI,
+    drift: prometheus
+      ? new DriftCache(
+          (scope) => queryDrift(prometheus, scope),
+          opts.driftIntervalMs ?? DEFAULT_DRIFT_INTERVAL_MS,
+        )
+      : undefined,
   };
 
   const owner = { apiVersion: API_VERSION, kind: MODELDEPLOYMENT_KIND };
@@ -134,6 +167,10 @@ export function setupModelDeploymentController(
         .filter((md) => md.spec.model.trainingJobRef?.name === tj.metadata.name)
         .map((md) => `${md.metadata.namespace}/${md.metadata.name}`),
     );
+  // CRDs installed (or removed) later concern every ModelDeployment.
+  monitoringAPI.start(() => {
+    for (const md of modelDeployments.list()) controller.enqueue(keyOf(md));
+  });
   manager.add(controller);
   return controller;
 }

@@ -53,7 +53,8 @@ export function selectorLabels(md: ModelDeployment): Record<string, string> {
   };
 }
 
-function labels(md: ModelDeployment): Record<string, string> {
+/** The labels of every child: the selector's, the component and who manages it. */
+export function labels(md: ModelDeployment): Record<string, string> {
   return {
     ...selectorLabels(md),
     'app.kubernetes.io/component': 'model-server',
@@ -61,7 +62,7 @@ function labels(md: ModelDeployment): Record<string, string> {
   };
 }
 
-function childMetadata(md: ModelDeployment, name: string): V1ObjectMeta {
+export function childMetadata(md: ModelDeployment, name: string): V1ObjectMeta {
   return {
     name,
     namespace: md.metadata.namespace!,

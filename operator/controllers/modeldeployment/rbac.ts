@@ -1,6 +1,13 @@
 // What the ModelDeployment controller may do, verb by verb, and which code needs it. config/rbac
 // is generated from this (operator/rbac.ts); keep it in step with controller.ts and reconcile.ts.
-import { GROUP, MODELDEPLOYMENT_PLURAL, TRAININGJOB_PLURAL } from '../../../api/index.ts';
+import {
+  GROUP,
+  MODELDEPLOYMENT_PLURAL,
+  MONITORING_API_VERSION,
+  PROMETHEUSRULE_PLURAL,
+  SERVICEMONITOR_PLURAL,
+  TRAININGJOB_PLURAL,
+} from '../../../api/index.ts';
 import {
   appliesServerSide,
   appliesStatus,
@@ -11,6 +18,9 @@ import {
 } from '../../runtime/index.ts';
 
 const WHO = 'The ModelDeployment controller';
+const MONITORING_GROUP = MONITORING_API_VERSION.split('/')[0]!;
+// No informer (list, watch) for these: their CRDs may be missing; each pass reads them (get).
+const MONITORING = [SERVICEMONITOR_PLURAL, PROMETHEUSRULE_PLURAL];
 
 export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   readsThroughInformers(GROUP, [MODELDEPLOYMENT_PLURAL, TRAININGJOB_PLURAL], WHO),
@@ -25,4 +35,6 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   appliesServerSide('apps', ['deployments'], WHO),
   appliesServerSide('', ['services', 'serviceaccounts'], WHO),
   appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),
+  getsBeforeApplying(MONITORING_GROUP, MONITORING, WHO),
+  appliesServerSide(MONITORING_GROUP, MONITORING, WHO),
 ];

@@ -12,16 +12,23 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import {
+  DriftingReason,
   MODELDEPLOYMENT_PLURAL,
   type ModelDeployment,
+  ModelDeploymentConditionType,
   ModelDeploymentReason,
+  MonitoringReason,
   RefusalReason,
   type TrainingJob,
 } from '../../../api/index.ts';
+import type { DriftCache } from '../../monitoring/drift.ts';
+import { modelScope } from '../../monitoring/rules.ts';
 import {
   applyChildren,
   type ChildApply,
   type EventRecorder,
+  getObject,
+  type KindDiscovery,
   type Lister,
   type Logger,
   type ObjectKey,
@@ -29,12 +36,20 @@ import {
   type RuntimeMetrics,
   splitKey,
 } from '../../runtime/index.ts';
-import type { Refusal } from '../conditions.ts';
+import type { ConditionInput, Refusal } from '../conditions.ts';
 import { applyChild } from '../invalid-spec.ts';
-import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { type CachedChild, findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
-import { deploymentName, desiredChildren, LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
+import {
+  deploymentName,
+  desiredChildren,
+  LABEL_MODELDEPLOYMENT,
+  type ServerOptions,
+  serviceName,
+} from './desired.ts';
+import type { DriftObservation } from './drifting.ts';
+import { MONITORING_KINDS, monitoringPlan } from './monitoring.ts';
 import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
 
 /** What a ModelDeployment reconcile reads (caches) and writes with (API client, events). */
@@ -51,6 +66,10 @@ export interface ModelDeploymentDeps {
   hpas: Lister<V2HorizontalPodAutoscaler>;
   serviceAccounts: Lister<V1ServiceAccount>;
   pods: Lister<V1Pod>;
+  /** Whether the API server serves ServiceMonitor and PrometheusRule (undefined: never asked, as if not). */
+  monitoringAPI?: Pick<KindDiscovery, 'current'>;
+  /** Prometheus's last drift answer per ModelDeployment; undefined without --prometheus-url. */
+  drift?: DriftCache;
 }
 
 /**
@@ -58,11 +77,11 @@ export interface ModelDeploymentDeps {
  * Deployment whose pods run as that account and the HPA that scales it. Each is paired with its
  * cached copy, so unchanged ones are skipped.
  */
-function childStages(deps: ModelDeploymentDeps, children: KubernetesObject[]): ChildApply[][] {
+function childStages(children: KubernetesObject[], live: CachedChild): ChildApply[][] {
   const stages: ChildApply[][] = [[], []];
   for (const desired of children) {
-    const later = desired.kind === 'Deployment' || desired.kind === 'HorizontalPodAutoscaler';
-    stages[later ? 1 : 0]!.push({ desired, live: cachedChild(deps, desired) });
+    const first = desired.kind === 'ServiceAccount' || desired.kind === 'Service';
+    stages[first ? 0 : 1]!.push({ desired, live: live(desired) });
   }
   return stages;
 }
@@ -76,7 +95,12 @@ const WARNING_REASONS = new Set<string>([
   ModelDeploymentReason.ServerCrashLooping,
   ModelDeploymentReason.ReconcileError,
   ...Object.values(RefusalReason),
+  MonitoringReason.PrometheusOperatorMissing,
+  DriftingReason.FeatureDrift,
 ]);
+
+/** Besides Ready, these conditions' reason changes are recorded as events. */
+const EVENT_CONDITIONS = [ModelDeploymentConditionType.Monitoring, ModelDeploymentConditionType.Drifting];
 
 export async function reconcileModelDeployment(
   deps: ModelDeploymentDeps,
@@ -85,7 +109,10 @@ export async function reconcileModelDeployment(
 ): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
   const md = deps.modelDeployments.get(namespace, name);
-  if (!md || md.metadata.deletionTimestamp) return; // owner references let the garbage collector clean up
+  if (!md || md.metadata.deletionTimestamp) {
+    deps.drift?.forget(key);
+    return; // owner references let the garbage collector clean up
+  }
 
   const ref = md.spec.model.trainingJobRef;
   const resolution = resolveArtifact(md, ref ? deps.trainingJobs.get(namespace, ref.name) : undefined);
@@ -96,20 +123,33 @@ export async function reconcileModelDeployment(
   const cachedDeployment = deps.deployments.get(namespace, deploymentName(md));
   // A Deployment in the cache that is not this ModelDeployment's is neither described nor touched.
   let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
+  const plan = monitoringPlan(md, (await deps.monitoringAPI?.current()) ?? { state: 'missing' });
+  let monitoring: ConditionInput = {
+    ...plan.condition,
+    ...(plan.children.length > 0
+      ? {
+          status: 'False',
+          reason: MonitoringReason.WaitingForServer,
+          message: 'the ServiceMonitor and PrometheusRule are applied with the model server (see Ready)',
+        }
+      : {}),
+  };
   // Until there is an artifact nothing is deployed; a Deployment already serving an earlier
   // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
   if (resolution.state === 'resolved' && !refusal) {
     try {
-      const children = desiredChildren(md, resolution.uri, deps.server);
-      refusal = await findConflict(deps.kubeConfig, md, children, (c) => cachedChild(deps, c));
+      const children = [...desiredChildren(md, resolution.uri, deps.server), ...plan.children];
+      const live = await liveChildren(deps, plan.children);
+      refusal = await findConflict(deps.kubeConfig, md, children, live);
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
       else {
         const stored = await applyChildren(
           deps.kubeConfig,
-          childStages(deps, children),
+          childStages(children, live),
           deps.metrics,
           applyChild,
         );
+        monitoring = plan.condition;
         // A stored Deployment is newer than the cache: its generation says whether the
         // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
         deployment = (stored.find((c) => c.kind === 'Deployment') as V1Deployment | undefined) ?? deployment;
@@ -123,12 +163,17 @@ export async function reconcileModelDeployment(
   const serverPods = deps.pods
     .list(namespace)
     .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
+  const drift: DriftObservation = deps.drift
+    ? await deps.drift.get(key, modelScope(namespace, serviceName(md)))
+    : { state: 'not-configured' };
   const status = computeStatus(md, {
     resolution,
     deployment,
     pods: serverPods,
     error,
     refusal,
+    monitoring,
+    drift,
     now: new Date(),
   });
   if (statusChanged(md.status, status)) {
@@ -137,13 +182,34 @@ export async function reconcileModelDeployment(
       plural: MODELDEPLOYMENT_PLURAL,
       events: deps.events,
       warningReasons: WARNING_REASONS,
+      eventConditions: EVENT_CONDITIONS,
       log,
     });
   }
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.
   if (error) throw error;
-  return recheckAfter(refusal);
+  // Drift changes with traffic, which no informer sees: ask again once the answer is due.
+  const recheck = [recheckAfter(refusal)?.requeueAfterMs, deps.drift?.maxAgeMs].filter(
+    (ms): ms is number => ms !== undefined,
+  );
+  return recheck.length ? { requeueAfterMs: Math.min(...recheck) } : undefined;
+}
+
+/**
+ * Children as the caches show them, and the monitoring objects (no informer caches them: their
+ * kinds may not exist when the operator starts, and an informer of a missing kind fails
+ * readiness) as read now, so unchanged ones are not applied again.
+ */
+async function liveChildren(deps: ModelDeploymentDeps, monitoring: KubernetesObject[]): Promise<CachedChild> {
+  const read = new Map<string, KubernetesObject | undefined>();
+  await Promise.all(
+    monitoring.map(async (child) => {
+      const plural = MONITORING_KINDS.find((k) => k.kind === child.kind)?.plural;
+      read.set(child.kind!, await getObject(deps.kubeConfig, child, { plural }));
+    }),
+  );
+  return (child) => cachedChild(deps, child) ?? read.get(child.kind!);
 }
 
 /** A child as the informers show it (they hold only objects labelled as k2k's). */

@@ -421,16 +421,75 @@ describe('computeStatus', () => {
     expect(c.Ready!.lastTransitionTime).toBe('2026-11-25T10:00:00Z');
   });
 
-  it('never sets, changes or owns the Drifting condition (the server and Prometheus measure drift)', () => {
+  it('leaves Drifting and Monitoring as they are when the pass observed neither', () => {
     const md = modelDeployment();
-    md.status = { conditions: [cond('Drifting', 'True', 'PSIAboveThreshold')] };
-    const status = computeStatus(md, { resolution: resolved, pods: [], now });
-    expect(status.conditions!.map((c) => c.type)).not.toContain('Drifting');
-    expect(
-      computeStatus(modelDeployment(), { resolution: resolved, pods: [], now }).conditions!.map(
-        (c) => c.type,
-      ),
-    ).not.toContain('Drifting');
+    md.status = {
+      conditions: [cond('Drifting', 'True', 'FeatureDrift'), cond('Monitoring', 'True', 'MonitoringApplied')],
+    };
+    const c = conditionsOf(md, {});
+    expect(c.Drifting).toEqual(cond('Drifting', 'True', 'FeatureDrift'));
+    expect(c.Monitoring).toEqual(cond('Monitoring', 'True', 'MonitoringApplied'));
+  });
+});
+
+describe('computeStatus of Drifting', () => {
+  const drifting = {
+    state: 'drifting' as const,
+    features: [
+      { feature: 'f0', psi: 0.9, pods: ['a'] },
+      { feature: 'f3', psi: 0.31, pods: ['a', 'b'] },
+    ],
+  };
+  it.each([
+    {
+      name: 'is Unknown with PrometheusNotConfigured when the operator has no --prometheus-url',
+      drift: { state: 'not-configured' as const },
+      want: { status: 'Unknown', reason: 'PrometheusNotConfigured', message: /--prometheus-url/ },
+    },
+    {
+      name: 'is Unknown with the reason Prometheus could not answer',
+      drift: {
+        state: 'unknown' as const,
+        reason: 'PrometheusUnreachable' as const,
+        message: 'Prometheus at http://p is unreachable: ECONNREFUSED',
+      },
+      want: { status: 'Unknown', reason: 'PrometheusUnreachable', message: /ECONNREFUSED/ },
+    },
+    {
+      name: 'is Unknown with TooFewSamples while the window is under minSamples',
+      drift: {
+        state: 'unknown' as const,
+        reason: 'TooFewSamples' as const,
+        message: 'the drift window holds 50 rows',
+      },
+      want: { status: 'Unknown', reason: 'TooFewSamples', message: /50 rows/ },
+    },
+    {
+      name: 'is False with NoDrift and the sample count when no feature drifts',
+      drift: { state: 'stable' as const, samples: 600, minSamples: 200 },
+      want: { status: 'False', reason: 'NoDrift', message: /600 rows in the window, at least 200/ },
+    },
+    {
+      name: 'is True with FeatureDrift naming the features by PSI and since when',
+      drift: drifting,
+      want: {
+        status: 'True',
+        reason: 'FeatureDrift',
+        message: /2 input feature\(s\) drift since 2026-11-25T10:00:00Z: f0 \(PSI 0.900\), f3 \(PSI 0.310\)/,
+      },
+    },
+  ])('$name', ({ drift, want }) => {
+    const c = conditionsOf(modelDeployment(), { drift });
+    expect(c.Drifting).toMatchObject({ status: want.status, reason: want.reason });
+    expect(c.Drifting!.message).toMatch(want.message);
+  });
+
+  it('keeps the time drift started while it goes on', () => {
+    const md = modelDeployment();
+    md.status = { conditions: [cond('Drifting', 'True', 'FeatureDrift')] };
+    const c = conditionsOf(md, { drift: drifting });
+    expect(c.Drifting!.lastTransitionTime).toBe(earlier);
+    expect(c.Drifting!.message).toMatch(`drift since ${earlier}`);
   });
 });
 
@@ -480,9 +539,9 @@ describe('statusChanged', () => {
   it.each([
     { name: 'is false for the status it just computed', change: () => {}, changed: false },
     {
-      name: 'ignores a Drifting condition someone else set',
+      name: 'is true when Drifting changed (the operator owns it)',
       change: (md: ModelDeployment) => md.status!.conditions!.push(cond('Drifting', 'True', 'x')),
-      changed: false,
+      changed: true,
     },
     {
       name: 'is true when the ready replica count moved',

@@ -1,7 +1,7 @@
 // Computes a ModelDeployment's status from what the cluster shows, once per reconcile, as a pure
 // function: the TrainingJob it serves (if any), the serving Deployment, its pods and the error of
-// this pass. The Drifting condition is not the operator's: drift is measured by the model server
-// and alerted on by Prometheus (config/prometheus/k2k-alerts.yaml); the operator leaves it alone.
+// this pass, with the Monitoring condition of this pass's monitoring objects and the Drifting
+// condition from the last answer from Prometheus (drifting.ts).
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
@@ -21,9 +21,11 @@ import {
   type Refusal,
   sameStatus,
   setCondition,
+  toRFC3339,
 } from '../conditions.ts';
 import { invalidSpecRefusal } from '../invalid-spec.ts';
 import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
+import { type DriftObservation, driftingCondition } from './drifting.ts';
 
 export type Status = ModelDeploymentStatus;
 
@@ -96,6 +98,10 @@ export interface Observed {
   error?: Error;
   /** Why this pass wrote no children (policy, a foreign object in a child's place). */
   refusal?: Refusal;
+  /** The Monitoring condition of this pass (monitoring.ts); left as it is when unset. */
+  monitoring?: ConditionInput;
+  /** What Prometheus said about drift; the Drifting condition is left as it is when unset. */
+  drift?: DriftObservation;
   now: Date;
 }
 
@@ -208,7 +214,7 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
   // The API server refusing a child built from the spec is a refusal too: Stalled, not retried.
   const refusal = observed.refusal ?? invalidSpecRefusal(error);
   const generation = md.metadata.generation;
-  let conditions: Condition[] = operatorConditions(md.status?.conditions);
+  let conditions: Condition[] = [...(md.status?.conditions ?? [])];
   const set = (input: ConditionInput) => {
     conditions = setCondition(conditions, input, generation, now);
   };
@@ -309,6 +315,12 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
     flag(Type.Reconciling, !ready.on && !stalled, ready);
     flag(Type.Stalled, stalled !== undefined, stalled ?? ready);
   }
+  if (observed.monitoring) set(observed.monitoring);
+  if (observed.drift) {
+    set(
+      driftingCondition(observed.drift, findCondition(md.status?.conditions, Type.Drifting), toRFC3339(now)),
+    );
+  }
 
   const status: Status = { observedGeneration: generation, conditions };
   if (served) {
@@ -328,13 +340,7 @@ export function serviceURL(md: ModelDeployment): string {
   return `http://${serviceName(md)}.${md.metadata.namespace}.svc:${SERVICE_PORT}`;
 }
 
-/** The conditions the operator owns: all but Drifting, which it neither sets nor applies. */
-function operatorConditions(conditions: readonly Condition[] | undefined): Condition[] {
-  return (conditions ?? []).filter((c) => c.type !== Type.Drifting);
-}
-
-/** Whether `next` differs from the operator-owned part of `current` (so a patch is needed). */
+/** Whether `next` differs from `current` (so a patch is needed). */
 export function statusChanged(current: Status | undefined, next: Status): boolean {
-  const owned = { ...current, conditions: current?.conditions && operatorConditions(current.conditions) };
-  return !sameStatus(owned, next);
+  return !sameStatus(current, next);
 }

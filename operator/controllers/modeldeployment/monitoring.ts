@@ -1,0 +1,156 @@
+// Pure builders of a ModelDeployment's Prometheus Operator objects: a ServiceMonitor that scrapes
+// the model server through its Service, and a PrometheusRule with the alerts of
+// operator/monitoring/rules.ts restricted to this model's series. Which of them a pass applies
+// depends on spec.monitoring and on whether the API server serves their kinds (monitoringPlan).
+import type { KubernetesObject } from '@kubernetes/client-node';
+import {
+  MONITORING_API_VERSION,
+  MONITORING_SELECTOR_LABELS,
+  type ModelDeployment,
+  ModelDeploymentConditionType,
+  MonitoringReason,
+  PROMETHEUSRULE_KIND,
+  PROMETHEUSRULE_PLURAL,
+  SERVICEMONITOR_KIND,
+  SERVICEMONITOR_PLURAL,
+} from '../../../api/index.ts';
+import { modelScope, modelServerRuleGroups, prometheusGroups } from '../../monitoring/rules.ts';
+import type { ConditionInput } from '../conditions.ts';
+import { childMetadata, PORT_NAME, selectorLabels, serviceName } from './desired.ts';
+
+/** The two kinds, in the order they are checked and applied. */
+export const MONITORING_KINDS = [
+  { kind: SERVICEMONITOR_KIND, plural: SERVICEMONITOR_PLURAL },
+  { kind: PROMETHEUSRULE_KIND, plural: PROMETHEUSRULE_PLURAL },
+] as const;
+
+export const serviceMonitorName = (md: ModelDeployment) => md.metadata.name!;
+export const prometheusRuleName = (md: ModelDeployment) => md.metadata.name!;
+
+export interface ServiceMonitor extends KubernetesObject {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    namespaceSelector: { matchNames: string[] };
+    endpoints: Array<{ port: string; path: string; interval: string; scheme: string }>;
+  };
+}
+
+export interface PrometheusRule extends KubernetesObject {
+  spec: { groups: ReturnType<typeof prometheusGroups> };
+}
+
+/** Whether spec.monitoring asks for the objects (true unless turned off). */
+export const monitoringWanted = (md: ModelDeployment) => md.spec.monitoring?.enabled ?? true;
+
+/**
+ * Metadata of both: the child labels, the labels a Prometheus selects on (the user's first, so
+ * they cannot replace the ones k2k relies on) and the owner reference.
+ */
+function monitoringMetadata(md: ModelDeployment, name: string) {
+  const meta = childMetadata(md, name);
+  return {
+    ...meta,
+    labels: { ...md.spec.monitoring?.labels, ...MONITORING_SELECTOR_LABELS, ...meta.labels },
+  };
+}
+
+/** Scrapes /metrics on every model server pod behind the Service, at spec.monitoring.interval. */
+export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
+  return {
+    apiVersion: MONITORING_API_VERSION,
+    kind: SERVICEMONITOR_KIND,
+    metadata: monitoringMetadata(md, serviceMonitorName(md)),
+    spec: {
+      selector: { matchLabels: selectorLabels(md) },
+      namespaceSelector: { matchNames: [md.metadata.namespace!] },
+      endpoints: [
+        {
+          port: PORT_NAME,
+          path: '/metrics',
+          interval: md.spec.monitoring?.interval ?? '30s',
+          scheme: 'http',
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * This model's alerts: the rules of config/prometheus/k2k-alerts.yaml on the series of this
+ * namespace and Service only (the labels the Prometheus Operator gives a ServiceMonitor's targets).
+ */
+export function desiredPrometheusRule(md: ModelDeployment): PrometheusRule {
+  const scope = modelScope(md.metadata.namespace!, serviceName(md));
+  return {
+    apiVersion: MONITORING_API_VERSION,
+    kind: PROMETHEUSRULE_KIND,
+    metadata: monitoringMetadata(md, prometheusRuleName(md)),
+    spec: { groups: prometheusGroups(modelServerRuleGroups(scope)) },
+  };
+}
+
+/** What discovery said about monitoring.coreos.com/v1 in this pass. */
+export type MonitoringAPI = { state: 'served' } | { state: 'missing' } | { state: 'unknown'; error: string };
+
+export interface MonitoringPlan {
+  /** The objects to apply in this pass (none unless wanted and served). */
+  children: KubernetesObject[];
+  /** The Monitoring condition when the children of this pass are applied. */
+  condition: ConditionInput;
+}
+
+/**
+ * What to do about monitoring: apply both objects when the spec wants them and the API server
+ * serves their kinds; otherwise say why not. Missing CRDs never fail Ready: the model serves
+ * without them, and the objects appear once the CRDs do.
+ */
+export function monitoringPlan(md: ModelDeployment, api: MonitoringAPI): MonitoringPlan {
+  const type = ModelDeploymentConditionType.Monitoring;
+  if (!monitoringWanted(md)) {
+    return {
+      children: [],
+      condition: {
+        type,
+        status: 'False',
+        reason: MonitoringReason.MonitoringDisabled,
+        message: 'spec.monitoring.enabled is false: no ServiceMonitor or PrometheusRule',
+      },
+    };
+  }
+  if (api.state === 'missing') {
+    return {
+      children: [],
+      condition: {
+        type,
+        status: 'False',
+        reason: MonitoringReason.PrometheusOperatorMissing,
+        message: `spec.monitoring.enabled is true but the API server serves no ${MONITORING_API_VERSION} ServiceMonitor and PrometheusRule: install the Prometheus Operator's CRDs, and k2k creates them when it next checks (the model serves meanwhile)`,
+      },
+    };
+  }
+  if (api.state === 'unknown') {
+    return {
+      children: [],
+      condition: {
+        type,
+        status: 'Unknown',
+        reason: MonitoringReason.DiscoveryFailed,
+        message: `could not ask the API server whether it serves ${MONITORING_API_VERSION}: ${api.error}`,
+      },
+    };
+  }
+  const name = serviceMonitorName(md);
+  return {
+    children: [desiredServiceMonitor(md), desiredPrometheusRule(md)],
+    condition: {
+      type,
+      status: 'True',
+      reason: MonitoringReason.MonitoringApplied,
+      message: `ServiceMonitor ${name} scrapes the model server every ${md.spec.monitoring?.interval ?? '30s'}; PrometheusRule ${prometheusRuleName(md)} holds its alerts (labels ${Object.entries(
+        MONITORING_SELECTOR_LABELS,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')})`,
+    },
+  };
+}
