@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { desiredPrometheusRule } from '../../operator/controllers/modeldeployment/monitoring.ts';
 import { perFeatureKsAlpha } from '../../server/drift/decision.ts';
 import { DECISION_SETTINGS, FEATURE_DRIFT_CASES } from '../../server/drift/decision-cases.ts';
 
@@ -121,6 +122,83 @@ describe('K2KFeatureDrift agrees with the server drift decision', () => {
     );
     const { stdout } = await run('promtool', ['test', 'rules', file]).catch((err) => {
       throw new Error(`promtool disagrees with the decision table:\n${err.stdout}${err.stderr}`);
+    });
+    expect(stdout).toMatch(/SUCCESS/);
+  });
+});
+
+// The PrometheusRule the operator makes per ModelDeployment: the same rules, on one model's series.
+describe("a ModelDeployment's PrometheusRule", () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'k2k-rule-'));
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  const rule = desiredPrometheusRule({
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name: 'mine', namespace: 'ml', uid: 'u' },
+    spec: { monitoring: { enabled: true, interval: '30s' } },
+  } as never);
+
+  it('is a valid rule file', async () => {
+    const file = path.join(tmp, 'rule.yaml');
+    await writeFile(file, yaml.dump({ groups: rule.spec.groups }));
+    const { stdout } = await run('promtool', ['check', 'rules', file]);
+    expect(stdout).toMatch(/SUCCESS: 14 rules found/);
+  });
+
+  it("fires K2KFeatureDrift for its own model's drift and not for another Service's", async () => {
+    const file = path.join(tmp, 'rule.yaml');
+    await writeFile(file, yaml.dump({ groups: rule.spec.groups }));
+    const series = (name: string, labels: Record<string, string>, value: number) => ({
+      series: `${name}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`,
+      values: `${value}x20`,
+    });
+    const drifting = (service: string) => {
+      const pod = {
+        namespace: 'ml',
+        service,
+        model: 'm',
+        version: '1',
+        track: 'stable',
+        pod: `${service}-0`,
+      };
+      return [
+        series('k2k_drift_threshold', { ...pod, threshold: 'psi' }, 0.2),
+        series('k2k_drift_threshold', { ...pod, threshold: 'ks_pvalue_bonferroni' }, 0.05),
+        series('k2k_drift_threshold', { ...pod, threshold: 'min_samples' }, 200),
+        series('k2k_drift_feature_psi', { ...pod, feature: 'f' }, 0.9),
+        series('k2k_drift_feature_ks_pvalue', { ...pod, feature: 'f' }, 1e-6),
+        series('k2k_drift_feature_samples', { ...pod, feature: 'f' }, 1000),
+      ];
+    };
+    const tests = path.join(tmp, 'rule.test.yaml');
+    await writeFile(
+      tests,
+      yaml.dump({
+        rule_files: [file],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [...drifting('mine'), ...drifting('other')],
+            promql_expr_test: [
+              {
+                expr: 'count by (service) (ALERTS{alertname="K2KFeatureDrift", alertstate="firing"})',
+                eval_time: '20m',
+                exp_samples: [{ labels: '{service="mine"}', value: 1 }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const { stdout } = await run('promtool', ['test', 'rules', tests]).catch((err) => {
+      throw new Error(`${err.stdout}${err.stderr}`);
     });
     expect(stdout).toMatch(/SUCCESS/);
   });
