@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll } from 'vitest';
 import { serviceAccountKubeconfig } from '../../hack/cluster/serviceaccount.ts';
 import { eventually } from './eventually.ts';
+import { captureOutput } from './output.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -82,18 +83,12 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: '' },
   });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
+  const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const op: OperatorProcess = {
     identity: opts.identity,
     child,
-    logs: () => output,
+    logs: output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

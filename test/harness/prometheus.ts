@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { eventually } from './eventually.ts';
+import { captureOutput } from './output.ts';
 import { freePort } from './s3.ts';
 
 export const PROMETHEUS_BINARY = process.env.K2K_TEST_PROMETHEUS ?? '/usr/bin/prometheus';
@@ -54,13 +55,7 @@ export async function startPrometheus(opts: {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
+  const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -71,7 +66,8 @@ export async function startPrometheus(opts: {
   try {
     await eventually(
       async () => {
-        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`);
+        if (child.exitCode !== null)
+          throw new Error(`prometheus exited with ${child.exitCode}:\n${output()}`);
         return (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok || undefined;
       },
       { what: 'Prometheus to be ready', timeoutMs: 30_000, intervalMs: 200 },
@@ -80,7 +76,7 @@ export async function startPrometheus(opts: {
     await stop();
     throw err;
   }
-  return { url, logs: () => output, stop };
+  return { url, logs: output, stop };
 }
 
 /** The value of an instant query's first sample, once Prometheus has one that `accept` takes. */

@@ -18,6 +18,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import { eventuallyModelDeploymentCondition } from '../harness/modeldeployments.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -83,20 +84,13 @@ const conditionOf = (md: ModelDeployment, type: string) =>
   md.status?.conditions?.find((c) => c.type === type);
 
 /** Waits until the ModelDeployment's `type` condition has this reason; returns the ModelDeployment. */
-const eventuallyCondition = (
+const eventuallyCondition = async (
   namespace: string,
   name: string,
   type: string,
   reason: string,
   timeoutMs = 60_000,
-) =>
-  eventually(
-    async () => {
-      const md = await getModelDeployment(namespace, name);
-      return conditionOf(md, type)?.reason === reason ? md : undefined;
-    },
-    { timeoutMs, what: `ModelDeployment ${namespace}/${name} ${type} reason ${reason}` },
-  );
+) => (await eventuallyModelDeploymentCondition(custom, namespace, name, type, reason, timeoutMs)).md;
 
 const deploymentOf = (namespace: string, name: string) =>
   eventually(

@@ -15,6 +15,7 @@ import { modelScope } from '../../operator/monitoring/rules.ts';
 import { eventually } from '../harness/eventually.ts';
 import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import { type ModelServer, startTabularModelServer, tabularRows } from '../harness/model-server.ts';
+import { eventuallyModelDeploymentCondition } from '../harness/modeldeployments.ts';
 import { installMonitoringCRDs, removeMonitoringCRDs } from '../harness/monitoring-crds.ts';
 import { operatorsPerTest } from '../harness/operator.ts';
 import { type PrometheusProcess, startPrometheus } from '../harness/prometheus.ts';
@@ -54,21 +55,8 @@ const createModelDeployment = (namespace: string, name: string, spec: Record<str
 const getModelDeployment = async (namespace: string, name: string) =>
   (await custom.getNamespacedCustomObject({ ...mds, namespace, name })) as ModelDeployment;
 
-const eventuallyCondition = (
-  namespace: string,
-  name: string,
-  type: string,
-  reason: string,
-  timeoutMs = 60_000,
-) =>
-  eventually(
-    async () => {
-      const md = await getModelDeployment(namespace, name);
-      const c = md.status?.conditions?.find((x) => x.type === type);
-      return c?.reason === reason ? { md, condition: c } : undefined;
-    },
-    { timeoutMs, what: `ModelDeployment ${namespace}/${name} ${type} reason ${reason}` },
-  );
+const eventuallyCondition = (namespace: string, name: string, type: string, reason: string) =>
+  eventuallyModelDeploymentCondition(custom, namespace, name, type, reason);
 
 /** The ServiceMonitor or PrometheusRule `name`, or undefined when there is none. */
 const monitoringObject = (plural: 'servicemonitors' | 'prometheusrules', namespace: string, name: string) =>

@@ -9,6 +9,7 @@ import {
   LABEL_MODELDEPLOYMENT,
   SERVER_PORT,
 } from './desired.ts';
+import { monitoringPlan } from './monitoring.ts';
 
 const opts = { image: 'k2k/model-server:default' };
 const URI = 's3://models/mnist/1764037200/';
@@ -220,28 +221,30 @@ describe('desiredDeployment', () => {
 });
 
 describe('every child', () => {
-  it.each(desiredChildren(modelDeployment(), URI, opts).map((child) => ({ kind: child.kind, child })))(
-    'the $kind is owned by its ModelDeployment as controller and labelled as k2k’s',
-    ({ child }) => {
-      expect(child.metadata!.namespace).toBe('ml');
-      expect(child.metadata!.ownerReferences).toEqual([
-        {
-          apiVersion: 'k2k.dev/v1alpha1',
-          kind: 'ModelDeployment',
-          name: 'mnist',
-          uid: 'uid-1',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ]);
-      expect(child.metadata!.labels).toMatchObject({
-        'app.kubernetes.io/managed-by': 'k2k',
-        'app.kubernetes.io/name': 'k2k-model-server',
-        'app.kubernetes.io/instance': 'mnist',
-        [LABEL_MODELDEPLOYMENT]: 'mnist',
-      });
-    },
-  );
+  it.each(
+    [
+      ...desiredChildren(modelDeployment(), URI, opts),
+      ...monitoringPlan(modelDeployment(), { state: 'served' }).children,
+    ].map((child) => ({ kind: child.kind, child })),
+  )('the $kind is owned by its ModelDeployment as controller and labelled as k2k’s', ({ child }) => {
+    expect(child.metadata!.namespace).toBe('ml');
+    expect(child.metadata!.ownerReferences).toEqual([
+      {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'ModelDeployment',
+        name: 'mnist',
+        uid: 'uid-1',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(child.metadata!.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'k2k',
+      'app.kubernetes.io/name': 'k2k-model-server',
+      'app.kubernetes.io/instance': 'mnist',
+      [LABEL_MODELDEPLOYMENT]: 'mnist',
+    });
+  });
 });
 
 describe('desiredService', () => {

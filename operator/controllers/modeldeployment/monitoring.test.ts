@@ -22,20 +22,11 @@ function modelDeployment(spec: Partial<ModelDeployment['spec']> = {}): ModelDepl
   };
 }
 
-const owner = {
-  apiVersion: 'k2k.dev/v1alpha1',
-  kind: 'ModelDeployment',
-  name: 'mnist',
-  uid: 'uid-1',
-  controller: true,
-  blockOwnerDeletion: true,
-};
-
 describe('desiredServiceMonitor', () => {
   it('scrapes /metrics on the Service port of this model only, every 30s by default', () => {
     const sm = desiredServiceMonitor(modelDeployment());
     expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
-    expect(sm.metadata).toMatchObject({ name: 'mnist', namespace: 'ml', ownerReferences: [owner] });
+    expect(sm.metadata).toMatchObject({ name: 'mnist', namespace: 'ml' });
     expect(sm.spec).toEqual({
       selector: { matchLabels: selectorLabels(modelDeployment()) },
       namespaceSelector: { matchNames: ['ml'] },
@@ -85,7 +76,7 @@ describe('desiredPrometheusRule', () => {
   const rule = desiredPrometheusRule(modelDeployment());
   const exprs = rule.spec.groups.flatMap((g) => g.rules.map((r) => r.expr));
 
-  it('holds every alert of config/prometheus/k2k-alerts.yaml, owned by the ModelDeployment', () => {
+  it('holds every alert of config/prometheus/k2k-alerts.yaml', () => {
     const alerts = rule.spec.groups.flatMap((g) => g.rules.flatMap((r) => ('alert' in r ? [r.alert] : [])));
     expect(alerts).toEqual([
       'K2KFeatureDrift',
@@ -97,7 +88,6 @@ describe('desiredPrometheusRule', () => {
       'K2KModelNotReady',
       'K2KModelLoadFailing',
     ]);
-    expect(rule.metadata!.ownerReferences).toEqual([owner]);
   });
 
   it("selects only this model's series in every selector (namespace and Service)", () => {
