@@ -1,6 +1,7 @@
 // The last step of every reconcile pass: write the status computed in this pass with server-side
-// apply, and record an event when the Ready condition's reason changed (Warning for the reasons
-// that need someone's attention), so `kubectl describe` tells the story without a status diff.
+// apply, and record an event when the Ready condition's reason changed, or that of another condition
+// the controller names (Warning for the reasons that need someone's attention), so `kubectl
+// describe` tells the story without a status diff.
 import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/common.ts';
 import { API_VERSION } from '../../api/index.ts';

@@ -118,13 +118,13 @@ export function decideDrift(results: {
   const judged = pods.find((p) => p.samples >= p.minSamples);
   if (judged) return { state: 'stable', ...judged };
   const fullest = pods.reduce((a, b) => (b.samples > a.samples ? b : a));
-  const minSamples = Number.isFinite(fullest.minSamples)
-    ? String(fullest.minSamples)
-    : 'spec.drift.minSamples';
+  const needed = Number.isFinite(fullest.minSamples)
+    ? `drift is judged from ${fullest.minSamples} (spec.drift.minSamples)`
+    : 'the model server exports no min_samples threshold';
   return {
     state: 'unknown',
     reason: 'TooFewSamples',
-    message: `the drift window holds ${fullest.samples} rows; drift is judged from ${minSamples} (spec.drift.minSamples)`,
+    message: `the drift window holds ${fullest.samples} rows; ${needed}`,
   };
 }
 

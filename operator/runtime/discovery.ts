@@ -33,6 +33,7 @@ export class KindDiscovery {
   private answer: Promise<Availability> | undefined;
   private last: Availability | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -54,9 +55,13 @@ export class KindDiscovery {
   start(onChange: (now: Availability) => void): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
+      // A check still waiting for its answer is not doubled (nor is its change reported twice).
+      if (this.checking) return;
+      this.checking = true;
       const before = this.last;
       const next = this.check();
-      next.then((now) => {
+      void next.then((now) => {
+        this.checking = false;
         this.answer = next;
         if (before && now.state !== before.state) {
           this.opts.logger?.info('discovery changed', {

@@ -16,33 +16,38 @@ export const widgetRef = (namespace?: string) => ({
 
 export type Widget = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
-const crd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `widgets.${WIDGET_GROUP}` },
-  spec: {
-    group: WIDGET_GROUP,
-    names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+/** A namespaced CRD of `group`/v1 that keeps whatever spec and status it is given. */
+export function throwawayCrd(group: string, kind: string, plural: string) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
             },
           },
         },
-      },
-    ],
-  },
-};
+      ],
+    },
+  };
+}
+
+const crd = throwawayCrd(WIDGET_GROUP, 'Widget', 'widgets');
 
 /** Applies the Widget CRD (idempotent, so parallel test files may all call it) and waits until it is served. */
 export async function installWidgetCrd(kc: KubeConfig): Promise<void> {
