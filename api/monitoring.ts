@@ -6,10 +6,12 @@ import Type, { type Static } from 'typebox';
 import { LabelValue, labelKeysRule, StringMap } from './schema.ts';
 
 /**
- * Labels on every ServiceMonitor and PrometheusRule k2k makes; the local cluster's Prometheus
- * selects on them (a null selector in a Prometheus CR matches nothing, so they must be explicit).
+ * Labels on every ServiceMonitor and PrometheusRule k2k makes unless spec.monitoring.labels sets
+ * the same keys; the local cluster's Prometheus selects on them, the way kube-prometheus-stack's
+ * selects on its Helm release's `release` label (a null selector in a Prometheus CR matches
+ * nothing, so they must be explicit).
  */
-export const MONITORING_SELECTOR_LABELS = { 'k2k.dev/monitoring': 'true' } as const;
+export const MONITORING_SELECTOR_LABELS = { release: 'k2k' } as const;
 
 export const MONITORING_API_VERSION = 'monitoring.coreos.com/v1';
 export const SERVICEMONITOR_KIND = 'ServiceMonitor';
@@ -37,7 +39,7 @@ export const Monitoring = Type.Object(
     labels: Type.Optional(
       StringMap(LabelValue('A label value.'), {
         description:
-          'Extra labels on the ServiceMonitor and PrometheusRule, for a Prometheus whose serviceMonitorSelector or ruleSelector selects on others than k2k.dev/monitoring: "true" (always set).',
+          'Labels on the ServiceMonitor and PrometheusRule for the Prometheus that should pick them up: its serviceMonitorSelector and ruleSelector (kube-prometheus-stack: release: <its Helm release>). They replace the default release: k2k (the local cluster’s Prometheus); k2k’s own labels cannot be replaced.',
         maxProperties: 32,
         ...labelKeysRule(),
       }),

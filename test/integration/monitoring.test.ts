@@ -120,7 +120,7 @@ describe('per-ModelDeployment ServiceMonitor and PrometheusRule', () => {
       expect(obj!.metadata.ownerReferences).toEqual([
         expect.objectContaining({ uid: md.metadata.uid, controller: true }),
       ]);
-      expect(obj!.metadata.labels).toMatchObject({ 'k2k.dev/monitoring': 'true' });
+      expect(obj!.metadata.labels).toMatchObject({ release: 'k2k' });
     }
     const sm = await monitoringObject('servicemonitors', ns, 'm');
     expect(sm!.spec).toMatchObject({ endpoints: [{ port: 'http', path: '/metrics', interval: '30s' }] });

@@ -39,15 +39,15 @@ describe('desiredServiceMonitor', () => {
       name: 'carries the label the Prometheus selects on and the child labels',
       spec: {},
       want: {
-        'k2k.dev/monitoring': 'true',
+        release: 'k2k',
         'app.kubernetes.io/managed-by': 'k2k',
         'k2k.dev/modeldeployment': 'mnist',
       },
     },
     {
-      name: "adds spec.monitoring.labels for the user's own Prometheus selector",
+      name: "lets spec.monitoring.labels replace the default release label for the user's own Prometheus",
       spec: { monitoring: { enabled: true, interval: '30s', labels: { release: 'kube-prometheus-stack' } } },
-      want: { release: 'kube-prometheus-stack', 'k2k.dev/monitoring': 'true' },
+      want: { release: 'kube-prometheus-stack' },
     },
     {
       name: 'never lets spec.monitoring.labels replace a label k2k relies on',
@@ -55,10 +55,10 @@ describe('desiredServiceMonitor', () => {
         monitoring: {
           enabled: true,
           interval: '30s',
-          labels: { 'k2k.dev/monitoring': 'false', 'app.kubernetes.io/managed-by': 'someone' },
+          labels: { 'k2k.dev/modeldeployment': 'other', 'app.kubernetes.io/managed-by': 'someone' },
         },
       },
-      want: { 'k2k.dev/monitoring': 'true', 'app.kubernetes.io/managed-by': 'k2k' },
+      want: { 'k2k.dev/modeldeployment': 'mnist', 'app.kubernetes.io/managed-by': 'k2k' },
     },
   ])('$name', ({ spec, want }) => {
     const md = modelDeployment(spec);

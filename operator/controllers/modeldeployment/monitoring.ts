@@ -43,14 +43,14 @@ export interface PrometheusRule extends KubernetesObject {
 export const monitoringWanted = (md: ModelDeployment) => md.spec.monitoring?.enabled ?? true;
 
 /**
- * Metadata of both: the child labels, the labels a Prometheus selects on (the user's first, so
- * they cannot replace the ones k2k relies on) and the owner reference.
+ * Metadata of both: the labels a Prometheus selects on (the user's replace k2k's defaults, so a
+ * kube-prometheus-stack `release` wins), then the child labels k2k relies on, and the owner reference.
  */
 function monitoringMetadata(md: ModelDeployment, name: string) {
   const meta = childMetadata(md, name);
   return {
     ...meta,
-    labels: { ...md.spec.monitoring?.labels, ...MONITORING_SELECTOR_LABELS, ...meta.labels },
+    labels: { ...MONITORING_SELECTOR_LABELS, ...md.spec.monitoring?.labels, ...meta.labels },
   };
 }
 
@@ -146,11 +146,7 @@ export function monitoringPlan(md: ModelDeployment, api: MonitoringAPI): Monitor
       type,
       status: 'True',
       reason: MonitoringReason.MonitoringApplied,
-      message: `ServiceMonitor ${name} scrapes the model server every ${md.spec.monitoring?.interval ?? '30s'}; PrometheusRule ${prometheusRuleName(md)} holds its alerts (labels ${Object.entries(
-        MONITORING_SELECTOR_LABELS,
-      )
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')})`,
+      message: `ServiceMonitor ${name} scrapes the model server every ${md.spec.monitoring?.interval ?? '30s'}; PrometheusRule ${prometheusRuleName(md)} holds its alerts`,
     },
   };
 }
