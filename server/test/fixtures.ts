@@ -273,6 +273,7 @@ export function testSettings(modelUri: string, overrides: Partial<LoadedSettings
     track: 'stable',
     host: '127.0.0.1',
     port: 0,
+    grpcPort: 0,
     admin: { host: '127.0.0.1', port: 0 },
     headersTimeoutSeconds: 10,
     requestTimeoutSeconds: 30,
