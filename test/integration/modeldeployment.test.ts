@@ -192,6 +192,7 @@ describe('the ModelDeployment controller', () => {
     expect(md.status).toMatchObject({
       observedGeneration: md.metadata.generation,
       url: `http://mnist.${ns}.svc:80`,
+      grpcURL: `dns:///mnist.${ns}.svc:8500`,
       artifact: { uri: URI, version: '1764037200' },
       readyReplicas: 0,
     });
