@@ -164,6 +164,8 @@ describe('the ModelDeployment controller', () => {
     expect(service.spec!.type).toBe('ClusterIP');
     expect(service.spec!.ports).toEqual([
       expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' }),
+      // The real API server keeps appProtocol (a field the client could have dropped).
+      expect.objectContaining({ name: 'grpc', port: 8500, targetPort: 'grpc', appProtocol: 'grpc' }),
     ]);
     expect(service.spec!.selector).toEqual(deployment.spec!.selector.matchLabels);
     // The HPA is applied after the Deployment, so it may be a moment behind.
