@@ -3,6 +3,7 @@
 // way KServe's and Triton's gRPC clients send tensors.
 //   npx tsx hack/demo-grpc.ts <host:port> <model name>
 import { call, grpcClients } from '../server/grpc/client.ts';
+import { rawFloat32 } from '../server/model/raw-tensor.ts';
 import { heldOutDigits } from './demo-digits.ts';
 
 const [target, model] = process.argv.slice(2);
@@ -11,8 +12,7 @@ if (!target || !model) {
   process.exit(2);
 }
 const [digit] = heldOutDigits(1);
-const pixels = Buffer.alloc(digit!.pixels.length * 4);
-digit!.pixels.forEach((v, i) => pixels.writeFloatLE(v, i * 4));
+const pixels = rawFloat32(Float32Array.from(digit!.pixels));
 
 const grpc = grpcClients(target);
 try {

@@ -5,6 +5,7 @@ import { ServeError } from '../errors.ts';
 import type { ServingModel } from '../model/serving-model.ts';
 import { checkName, servingModel } from '../protocols/resolve.ts';
 import { checkSignature, modelStatus, SIGNATURE, signatureDefMap } from '../protocols/tfserving.ts';
+import type { Any } from './generated/google/protobuf/Any.ts';
 import type { ModelServiceHandlers } from './generated/tensorflow/serving/ModelService.ts';
 import type { ModelSpec, ModelSpec__Output } from './generated/tensorflow/serving/ModelSpec.ts';
 import type { PredictionServiceHandlers } from './generated/tensorflow/serving/PredictionService.ts';
@@ -103,12 +104,13 @@ export function predictionService(ctx: GrpcContext): PredictionServiceHandlers {
       }
       return {
         model_spec: specOf(model),
-        // proto-loader packs an object with "@type" into google.protobuf.Any.
+        // protobufjs packs an object with "@type" into google.protobuf.Any (the generated type
+        // only knows the packed form, type_url and value).
         metadata: {
           [METADATA_FIELD]: {
             '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
             ...signatureDefMap(model),
-          } as never,
+          } as unknown as Any,
         },
       };
     }),
@@ -120,7 +122,7 @@ export function modelService(ctx: GrpcContext): ModelServiceHandlers {
     GetModelStatus: unary(ctx, { protocol: 'tfserving', endpoint: 'status', shed: true }, (r) => {
       const spec = requireSpec(r.model_spec);
       checkName(ctx.models, spec.name);
-      return modelStatus(ctx.models, versionOf(spec)) as never;
+      return modelStatus(ctx.models, versionOf(spec));
     }),
   };
 }

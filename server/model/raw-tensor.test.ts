@@ -7,10 +7,17 @@ const tabular: TensorSpec = { name: 'input', shape: [-1, 2], datatype: 'FP32' };
 const flags: TensorSpec = { name: 'flags', shape: [-1, 2], datatype: 'BOOL' };
 const text: TensorSpec = { name: 'text', shape: [-1], datatype: 'BYTES' };
 
-function bytes(write: (b: Buffer) => void, size: number): Buffer {
+function bytes(write: (b: Buffer) => unknown, size: number): Buffer {
   const b = Buffer.alloc(size);
   write(b);
   return b;
+}
+
+/** Writes each value with `write` at its index times `size`. */
+function each<T>(values: T[], size: number, write: (b: Buffer, v: T, at: number) => unknown): Buffer {
+  return bytes((b) => {
+    for (const [i, v] of values.entries()) write(b, v, i * size);
+  }, values.length * size);
 }
 
 function lengthPrefixed(strings: string[]): Buffer {
@@ -27,25 +34,20 @@ describe('decoding raw tensors', () => {
     [
       'FP32 little-endian floats',
       'FP32',
-      bytes((b) => [1.5, -2, 3, 4].forEach((v, i) => b.writeFloatLE(v, i * 4)), 16),
+      each([1.5, -2, 3, 4], 4, (b, v, at) => b.writeFloatLE(v, at)),
       [1.5, -2, 3, 4],
     ],
-    [
-      'FP64 doubles',
-      'FP64',
-      bytes((b) => [0.25, 1, 2, 3].forEach((v, i) => b.writeDoubleLE(v, i * 8)), 32),
-      [0.25, 1, 2, 3],
-    ],
+    ['FP64 doubles', 'FP64', each([0.25, 1, 2, 3], 8, (b, v, at) => b.writeDoubleLE(v, at)), [0.25, 1, 2, 3]],
     [
       'FP16 halves',
       'FP16',
-      bytes((b) => [0x3c00, 0xc000, 0x3800, 0].forEach((v, i) => b.writeUInt16LE(v, i * 2)), 8),
+      each([0x3c00, 0xc000, 0x3800, 0], 2, (b, v, at) => b.writeUInt16LE(v, at)),
       [1, -2, 0.5, 0],
     ],
     [
       'INT64 integers',
       'INT64',
-      bytes((b) => [-1n, 2n, 3n, 40n].forEach((v, i) => b.writeBigInt64LE(v, i * 8)), 32),
+      each([-1n, 2n, 3n, 40n], 8, (b, v, at) => b.writeBigInt64LE(v, at)),
       [-1, 2, 3, 40],
     ],
     ['UINT8 bytes', 'UINT8', Buffer.from([0, 255, 7, 8]), [0, 255, 7, 8]],

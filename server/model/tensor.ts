@@ -194,7 +194,7 @@ export function defaultClientDatatype(spec: TensorSpec): Datatype {
 export function decodeTensor(
   spec: TensorSpec,
   data: unknown,
-  datatype: Datatype,
+  datatype: string,
   path: string,
   declaredShape?: readonly number[],
 ): DecodedTensor {

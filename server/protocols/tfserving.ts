@@ -64,10 +64,10 @@ export function modelStatus(holder: ModelHolder, version?: string) {
         `model "${holder.name}" has no version "${version}"; serving version ${current.version}`,
       );
     }
-    const state = holder.state === 'stopping' ? 'UNLOADING' : 'AVAILABLE';
+    const state = holder.state === 'stopping' ? ('UNLOADING' as const) : ('AVAILABLE' as const);
     return {
       model_version_status: [
-        { version: current.version, state, status: { error_code: 'OK', error_message: '' } },
+        { version: current.version, state, status: { error_code: 'OK' as const, error_message: '' } },
       ],
     };
   }
@@ -76,10 +76,10 @@ export function modelStatus(holder: ModelHolder, version?: string) {
     model_version_status: [
       {
         version: version ?? '0',
-        state: failed ? 'END' : 'LOADING',
+        state: failed ? ('END' as const) : ('LOADING' as const),
         status: failed
-          ? { error_code: 'UNKNOWN', error_message: holder.notReadyReason }
-          : { error_code: 'OK', error_message: '' },
+          ? { error_code: 'UNKNOWN' as const, error_message: holder.notReadyReason }
+          : { error_code: 'OK' as const, error_message: '' },
       },
     ],
   };

@@ -79,7 +79,7 @@ export interface InferResult {
 function decodeInput(model: ServingModel, input: InferInput, path: string): DecodedTensor {
   if (input.raw !== undefined)
     return decodeRawTensor(model.input, input.raw, input.datatype, input.shape, path);
-  return decodeTensor(model.input, input.data, input.datatype as never, `${path}.data`, input.shape);
+  return decodeTensor(model.input, input.data, input.datatype, `${path}.data`, input.shape);
 }
 
 export async function infer(model: ServingModel, request: InferRequest): Promise<InferResult> {

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { buildApp } from '../app.ts';
 import { initBackend } from '../model/backend.ts';
-import { tabularRows, testSettings, waitReady, writeTabularArtifact } from './fixtures.ts';
+import {
+  float32LE,
+  readFloat32LE,
+  tabularRows,
+  testSettings,
+  waitReady,
+  writeTabularArtifact,
+} from './fixtures.ts';
 
 const store = openStore();
 let dir: string;
@@ -29,16 +36,6 @@ afterAll(async () => {
 });
 
 const flat = tabularRows(2, 5).flat();
-
-function float32LE(values: number[]): Buffer {
-  const b = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => b.writeFloatLE(v, i * 4));
-  return b;
-}
-
-function readFloat32LE(b: Buffer): number[] {
-  return Array.from({ length: b.length / 4 }, (_, i) => b.readFloatLE(i * 4));
-}
 
 /** A binary-extension request: the JSON header, then `binary`; the header length as given. */
 function binaryRequest(json: object, binary: Buffer, headerLength?: string) {

@@ -17,7 +17,9 @@ import type { ModelInferRequest } from '../grpc/generated/inference/ModelInferRe
 import type { PredictRequest } from '../grpc/generated/tensorflow/serving/PredictRequest.ts';
 import { initBackend } from '../model/backend.ts';
 import {
+  float32LE,
   parseMetrics,
+  readFloat32LE,
   referencePredictions,
   tabularRows,
   testSettings,
@@ -82,12 +84,6 @@ const inferRequest = (overrides: Partial<ModelInferRequest> = {}): ModelInferReq
   inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 4], contents: { fp32_contents: flat } }],
   ...overrides,
 });
-
-function float32LE(values: number[]): Buffer {
-  const b = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => b.writeFloatLE(v, i * 4));
-  return b;
-}
 
 describe('TensorFlow Serving over gRPC', () => {
   it('predicts what REST predicts, from float_val and from tensor_content', async () => {
@@ -305,7 +301,7 @@ describe('the Open Inference Protocol over gRPC', () => {
     );
     expect(raw.outputs[0]).toMatchObject({ name: 'output', shape: ['3', '3'], contents: null });
     const bytes = raw.raw_output_contents[0]!;
-    expect(Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4))).toEqual(want);
+    expect(readFloat32LE(bytes)).toEqual(want);
   });
 
   it.each([
