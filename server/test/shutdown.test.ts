@@ -27,16 +27,19 @@ async function startServer(env: Record<string, string>) {
   return { ...server, address: await server.listening() };
 }
 
+/** A server whose requests wait in the batcher (no batch fills, the wait is long): surely in flight. */
+const startHoldingServer = () =>
+  startServer({
+    K2K_MODEL_URI: joinURI(uri),
+    K2K_MODEL_NAME: 'tiny',
+    K2K_BATCHING_MAX_BATCH_SIZE: '1000',
+    K2K_BATCHING_MAX_DELAY_MS: '10000',
+    K2K_LOG_LEVEL: 'info',
+  });
+
 describe('graceful shutdown', () => {
   it('answers every in-flight request after SIGTERM, then exits 0', async () => {
-    // Requests wait in the batcher (no batch fills, the wait is long) so they are surely in flight.
-    const server = await startServer({
-      K2K_MODEL_URI: joinURI(uri),
-      K2K_MODEL_NAME: 'tiny',
-      K2K_BATCHING_MAX_BATCH_SIZE: '1000',
-      K2K_BATCHING_MAX_DELAY_MS: '10000',
-      K2K_LOG_LEVEL: 'info',
-    });
+    const server = await startHoldingServer();
     try {
       await eventually(async () => (await fetch(`${server.address}/readyz`)).ok, {
         what: 'ready',
@@ -73,13 +76,7 @@ describe('graceful shutdown', () => {
   });
 
   it('answers every in-flight gRPC call after SIGTERM, then exits 0', async () => {
-    const server = await startServer({
-      K2K_MODEL_URI: joinURI(uri),
-      K2K_MODEL_NAME: 'tiny',
-      K2K_BATCHING_MAX_BATCH_SIZE: '1000',
-      K2K_BATCHING_MAX_DELAY_MS: '10000',
-      K2K_LOG_LEVEL: 'info',
-    });
+    const server = await startHoldingServer();
     let clients: GrpcClients | undefined;
     try {
       const port = await eventually(
