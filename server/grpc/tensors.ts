@@ -2,7 +2,7 @@
 // TensorFlow's TensorProto and the Open Inference Protocol's typed contents become flat JS values
 // with a shape, raw bytes stay raw. 64-bit integers arrive as decimal strings (LOADER_OPTIONS).
 import { ServeError } from '../errors.ts';
-import { decodeRawTensor, halfToNumber } from '../model/raw-tensor.ts';
+import { decodeNumbers, decodeRawTensor, halfToNumber } from '../model/raw-tensor.ts';
 import { type Datatype, type DecodedTensor, decodeTensor, type TensorSpec } from '../model/tensor.ts';
 import { DATATYPE_OF_DTYPE } from '../protocols/tfserving.ts';
 import type { InferTensorContents__Output } from './generated/inference/InferTensorContents.ts';
@@ -49,42 +49,56 @@ export function hasContents(contents: InferTensorContents__Output | null): boole
   return contents !== null && Object.values(contents).some((v) => (v as unknown[]).length > 0);
 }
 
-/** An InferTensorContents as flat values of `datatype`; another field set instead is named. */
+/**
+ * An InferTensorContents' values for `datatype`: numbers already typed by protobuf, or (BOOL,
+ * BYTES) JS values for the JSON decoder. Another field set instead is named.
+ */
 export function contentsValues(
   contents: InferTensorContents__Output | null,
   datatype: string,
   path: string,
-): unknown[] {
+): { numbers: ArrayLike<number> } | { data: unknown[] } {
   if (datatype === 'FP16') {
     throw new ServeError('InvalidDatatype', `${path}: FP16 tensors travel only in raw_input_contents`);
   }
   const field = CONTENTS_FIELD[datatype as Exclude<Datatype, 'FP16'>];
   // An unknown datatype is reported by the decoder, which names the datatypes.
-  if (field === undefined || contents === null) return [];
+  if (field === undefined || contents === null) return { numbers: [] };
   const other = (Object.keys(contents) as ContentsField[]).find((f) => f !== field && contents[f].length > 0);
   if (contents[field].length === 0 && other !== undefined) {
     throw new ServeError('InvalidDatatype', `${path}: ${datatype} data belongs in ${field}, not ${other}`);
   }
-  if (field === 'int64_contents' || field === 'uint64_contents') return numbers(contents[field]);
-  if (field === 'bytes_contents') return strings(contents[field]);
-  return contents[field];
+  switch (field) {
+    case 'int64_contents':
+    case 'uint64_contents':
+      return { numbers: numbers(contents[field]) };
+    case 'bytes_contents':
+      return { data: strings(contents[field]) };
+    case 'bool_contents':
+      return { data: contents[field] };
+    default:
+      return { numbers: contents[field] };
+  }
 }
 
-/** TensorProto's typed field per DataType, and how its values become JS values. */
-const TENSOR_FIELDS: Record<string, (t: TensorProto__Output) => unknown[]> = {
-  DT_FLOAT: (t) => t.float_val,
-  DT_DOUBLE: (t) => t.double_val,
-  DT_HALF: (t) => t.half_val.map(halfToNumber),
-  DT_INT8: (t) => t.int_val,
-  DT_INT16: (t) => t.int_val,
-  DT_INT32: (t) => t.int_val,
-  DT_UINT8: (t) => t.int_val,
-  DT_UINT16: (t) => t.int_val,
-  DT_INT64: (t) => numbers(t.int64_val),
-  DT_UINT32: (t) => t.uint32_val,
-  DT_UINT64: (t) => numbers(t.uint64_val),
-  DT_BOOL: (t) => t.bool_val,
-  DT_STRING: (t) => strings(t.string_val),
+/** TensorProto's typed field per DataType: numbers, or (DT_BOOL, DT_STRING) JS values. */
+const TENSOR_FIELDS: Record<
+  string,
+  (t: TensorProto__Output) => { numbers: ArrayLike<number> } | { data: unknown[] }
+> = {
+  DT_FLOAT: (t) => ({ numbers: t.float_val }),
+  DT_DOUBLE: (t) => ({ numbers: t.double_val }),
+  DT_HALF: (t) => ({ numbers: t.half_val.map(halfToNumber) }),
+  DT_INT8: (t) => ({ numbers: t.int_val }),
+  DT_INT16: (t) => ({ numbers: t.int_val }),
+  DT_INT32: (t) => ({ numbers: t.int_val }),
+  DT_UINT8: (t) => ({ numbers: t.int_val }),
+  DT_UINT16: (t) => ({ numbers: t.int_val }),
+  DT_INT64: (t) => ({ numbers: numbers(t.int64_val) }),
+  DT_UINT32: (t) => ({ numbers: t.uint32_val }),
+  DT_UINT64: (t) => ({ numbers: numbers(t.uint64_val) }),
+  DT_BOOL: (t) => ({ data: t.bool_val }),
+  DT_STRING: (t) => ({ data: strings(t.string_val) }),
 };
 
 /** A TensorProto decoded against the model's input, from tensor_content or its typed field. */
@@ -111,5 +125,8 @@ export function decodeTensorProto(
     }
     return decodeRawTensor(spec, tensor.tensor_content, datatype, shape, `${path}.tensor_content`);
   }
-  return decodeTensor(spec, values(tensor), datatype, path, shape);
+  const typed = values(tensor);
+  return 'numbers' in typed
+    ? decodeNumbers(spec, typed.numbers, datatype, shape, path)
+    : decodeTensor(spec, typed.data, datatype, path, shape);
 }

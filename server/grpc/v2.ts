@@ -30,7 +30,7 @@ function inputsOf(request: ModelInferRequest__Output): InferInput[] {
         name: t.name,
         datatype: t.datatype,
         shape,
-        data: contentsValues(t.contents, t.datatype, `${path}.contents`),
+        ...contentsValues(t.contents, t.datatype, `${path}.contents`),
       };
     }
     if (hasContents(t.contents)) {

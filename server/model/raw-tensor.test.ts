@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServeError } from '../errors.ts';
-import { decodeRawTensor, halfToNumber, rawFloat32 } from './raw-tensor.ts';
+import { decodeNumbers, decodeRawTensor, halfToNumber, rawFloat32 } from './raw-tensor.ts';
 import type { TensorSpec } from './tensor.ts';
 
 const tabular: TensorSpec = { name: 'input', shape: [-1, 2], datatype: 'FP32' };
@@ -124,5 +124,31 @@ describe('decoding raw tensors', () => {
   it('encodes float outputs as little-endian FP32 and reads half precision', () => {
     expect(Array.from(rawFloat32(Float32Array.from([1, -0.5])))).toEqual([0, 0, 128, 63, 0, 0, 0, 191]);
     expect(halfToNumber(0x3555)).toBeCloseTo(0.333, 3);
+  });
+});
+
+describe('decoding numbers a typed wire parsed', () => {
+  it('keeps finite floats and integers in range', () => {
+    expect(
+      Array.from(decodeNumbers(tabular, [0.5, -1, 2, 1e30], 'FP32', [2, 2], 'x').values as Float32Array),
+    ).toEqual([0.5, -1, 2, Math.fround(1e30)]);
+    expect(
+      Array.from(decodeNumbers(tabular, [-128, 0, 7, 127], 'INT8', [2, 2], 'x').values as Float32Array),
+    ).toEqual([-128, 0, 7, 127]);
+  });
+
+  it.each([
+    ['a NaN', [1, Number.NaN, 3, 4], 'FP32', 'x: element 1: NaN is not a finite number'],
+    ['an FP32 overflow', [1, 2, 1e39, 4], 'FP32', 'x: element 2: 1e+39 overflows FP32'],
+    ['an INT8 out of range', [1, 2, 3, 300], 'INT8', 'x: element 3: 300 is out of range for INT8'],
+    [
+      'a fraction for an integer type',
+      [1, 2.5, 3, 4],
+      'INT32',
+      'x: element 1: 2.5 is not an integer (INT32)',
+    ],
+    ['too few values for the shape', [1, 2, 3], 'FP32', 'x: has 3 values but shape [2, 2] needs 4'],
+  ])("rejects %s with the JSON path's message", (_name, values, datatype, message) => {
+    expect(() => decodeNumbers(tabular, values, datatype, [2, 2], 'x')).toThrow(message);
   });
 });

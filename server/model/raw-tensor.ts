@@ -137,6 +137,40 @@ export function decodeRawTensor(
   return { shape: [...shape], values };
 }
 
+/**
+ * Decodes numbers a typed wire already parsed (gRPC's fp32_contents, TensorProto's float_val, …)
+ * with the checks of the JSON path, without walking them as nested JSON.
+ */
+export function decodeNumbers(
+  spec: TensorSpec,
+  numbers: ArrayLike<number>,
+  datatype: string,
+  shape: readonly number[],
+  path: string,
+): DecodedTensor {
+  checkDatatype(spec, datatype, path);
+  checkShape(spec, shape, path);
+  const count = elementCount(shape);
+  if (numbers.length !== count) {
+    throw new ServeError(
+      'InvalidShape',
+      `${path}: has ${numbers.length} values but shape [${shape.join(', ')}] needs ${count}`,
+    );
+  }
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = numbers[i] as number;
+    // The common case (a finite float for a float type) is checked inline; the rest as JSON's.
+    values[i] =
+      (datatype === 'FP32' || datatype === 'FP64') && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX
+        ? v
+        : checkNumber(v, datatype, () => `${path}: element ${i}`);
+  }
+  return { shape: [...shape], values };
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** A float output as raw little-endian FP32 bytes (no copy on little-endian hosts). */
 export function rawFloat32(values: Float32Array): Buffer {
   if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);

@@ -4,7 +4,7 @@
 // (ServingModel.predict), whatever the wire.
 import { ServeError } from '../errors.ts';
 import type { ModelHolder } from '../model/holder.ts';
-import { decodeRawTensor } from '../model/raw-tensor.ts';
+import { decodeNumbers, decodeRawTensor } from '../model/raw-tensor.ts';
 import type { ServingModel } from '../model/serving-model.ts';
 import { type DecodedTensor, decodeTensor } from '../model/tensor.ts';
 import { checkName } from './resolve.ts';
@@ -46,12 +46,13 @@ export function modelReadiness(
   return { ready: false, reason };
 }
 
-/** One input tensor: its values as JSON (`data`) or as raw bytes (`raw`). */
+/** One input tensor: its values as JSON (`data`), as numbers a typed wire parsed, or as raw bytes. */
 export interface InferInput {
   name: string;
   datatype: string;
   shape: number[];
   data?: unknown;
+  numbers?: ArrayLike<number>;
   raw?: Uint8Array;
 }
 
@@ -79,6 +80,9 @@ export interface InferResult {
 function decodeInput(model: ServingModel, input: InferInput, path: string): DecodedTensor {
   if (input.raw !== undefined)
     return decodeRawTensor(model.input, input.raw, input.datatype, input.shape, path);
+  if (input.numbers !== undefined) {
+    return decodeNumbers(model.input, input.numbers, input.datatype, input.shape, `${path}.contents`);
+  }
   return decodeTensor(model.input, input.data, input.datatype, `${path}.data`, input.shape);
 }
 
