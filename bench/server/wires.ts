@@ -11,7 +11,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { call, grpcClients } from '../../server/grpc/client.ts';
 import { rawFloat32 } from '../../server/model/raw-tensor.ts';
 import { parseMetrics, total } from '../../server/test/fixtures.ts';
 import { digits, PIXELS, SIDE, writeMnistArtifact } from './mnist.ts';
+import { freePort } from './ports.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = 'mnist';
@@ -30,16 +30,6 @@ const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = arg('connections', '1,16').split(',').map(Number);
 const IMAGES = Number(arg('images', '32'));
 const BACKEND = arg('backend', 'auto');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** One request: resolves with the number of output values it got back (a check that it was answered). */
 type Send = () => Promise<number>;
