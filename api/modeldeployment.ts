@@ -186,7 +186,17 @@ export const ModelDeploymentStatus = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ description: 'The generation this status describes.' })),
     conditions: Type.Optional(Conditions),
-    url: Type.Optional(Type.String({ description: 'In-cluster URL of the model’s Service.' })),
+    url: Type.Optional(
+      Type.String({
+        description: 'In-cluster URL of the model’s Service: REST (TF Serving and Open Inference Protocol).',
+      }),
+    ),
+    grpcURL: Type.Optional(
+      Type.String({
+        description:
+          'In-cluster gRPC target of the model’s Service (dns:///<name>.<namespace>.svc:8500): TF Serving’s and the Open Inference Protocol’s gRPC services.',
+      }),
+    ),
     artifact: Type.Optional(
       Type.Object(
         {

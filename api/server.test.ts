@@ -9,6 +9,7 @@ describe('the model server settings table', () => {
       track: 'K2K_TRACK',
       host: 'K2K_HOST',
       port: 'K2K_PORT',
+      grpcPort: 'K2K_GRPC_PORT',
       'admin.host': 'K2K_ADMIN_HOST',
       'admin.port': 'K2K_ADMIN_PORT',
       headersTimeoutSeconds: 'K2K_HEADERS_TIMEOUT_SECONDS',

@@ -42,6 +42,13 @@ export const ServerSettings = Type.Object({
     default: 8080,
     description: 'The serving port: both protocols, /metrics, health.',
   }),
+  grpcPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8500,
+    description:
+      "The gRPC port (on host): TensorFlow Serving's PredictionService and ModelService, the Open Inference Protocol's GRPCInferenceService and grpc.health.v1.Health. 8500 is TensorFlow Serving's.",
+  }),
   admin: Type.Object(
     {
       host: Type.String({

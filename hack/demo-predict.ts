@@ -2,24 +2,15 @@
 // the model never trained on) to a served model over Open Inference Protocol v2, draws the first
 // digit and prints what the model answered for each.
 //   npx tsx hack/demo-predict.ts <base URL> <model name> [count]
-import { createRequire } from 'node:module';
+import { heldOutDigits } from './demo-digits.ts';
 
 const [baseUrl, model, countArg = '10'] = process.argv.slice(2);
 if (!baseUrl || !model) {
   console.error('usage: npx tsx hack/demo-predict.ts <base URL> <model name> [count]');
   process.exit(2);
 }
-const SIZE = 28 * 28;
 const count = Math.max(1, Math.min(100, Number(countArg)));
-
-// One digit per class in turn, from the last 20% of each class (demo-storage.ts's test split).
-const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
-const samples = Array.from({ length: count }, (_, i) => {
-  const label = i % 10;
-  const raw = mnist[label]!.raw;
-  const n = raw.length / SIZE - 1 - Math.floor(i / 10);
-  return { label, pixels: raw.slice(n * SIZE, (n + 1) * SIZE).map((v) => Math.round(v * 255)) };
-});
+const samples = heldOutDigits(count);
 
 const shades = ' .:-=+*#%@';
 const draw = (pixels: number[]) =>

@@ -43,6 +43,8 @@ ip=$(kubectl get service mnist-mlp -o jsonpath='{.spec.clusterIP}')
 
 say "Asking the served model about digits it never saw"
 npx tsx hack/demo-predict.ts "http://$ip" mnist-mlp 10
+echo
+npx tsx hack/demo-grpc.ts "$ip:8500" mnist-mlp
 
 cat >&2 <<MSG
 
@@ -54,6 +56,7 @@ Look further:
   kubectl get modeldeployment,deployment,service,hpa mnist-mlp
   curl -s http://$ip/v2/models/mnist-mlp          # the served model's metadata (Open Inference Protocol v2)
   curl -s http://$ip/metrics | grep k2k_drift     # drift statistics against the training data
+  kubectl get modeldeployment mnist-mlp -o jsonpath='{.status.grpcURL}'   # gRPC: TF Serving and Open Inference Protocol
   kubectl logs -n k2k-system deployment/k2k-operator
 Stop everything: npx tsx hack/cluster/cli.ts down
 MSG

@@ -11,6 +11,7 @@ import Fastify, {
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
 import { batchSettings, type LoadedSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
+import { GrpcListener } from './grpc/server.ts';
 import { checkJsonLimits } from './json-limits.ts';
 import { LoadShedder } from './load-shedding.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -20,6 +21,7 @@ import type { LoadFailure } from './model/load-failure.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { modelsPlugin } from './plugins/models.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { BINARY_CONTENT_TYPE, HEADER_LENGTH, splitBody } from './routes/binary-tensors.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { tfServingRoutes } from './routes/tfserving.ts';
 import { v2Routes } from './routes/v2.ts';
@@ -28,6 +30,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The admin listener (routes/admin.ts); main.ts listens on it, closing the app closes it. */
     admin: FastifyInstance;
+    /** The gRPC listener (grpc/server.ts); main.ts listens on it, closing the app drains it first. */
+    grpc: GrpcListener;
   }
 }
 
@@ -143,21 +147,50 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   // The body's shape is checked before JSON.parse recurses into it (json-limits.ts). `curl -d`
-  // sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we.
+  // sends JSON as x-www-form-urlencoded and TF Serving accepts it; so do we. A body with an
+  // Inference-Header-Content-Length is JSON followed by binary tensors (routes/binary-tensors.ts),
+  // whatever its content type; application/octet-stream is only that.
   const json = app.getDefaultJsonParser('error', 'error');
   const jsonLimits = { maxDepth: settings.maxJsonDepth, maxElements: settings.maxJsonElements };
   app.removeContentTypeParser('application/json');
+  app.decorateRequest('binaryData', undefined);
   app.addContentTypeParser(
-    ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
-    { parseAs: 'string' },
+    ['application/json', 'application/x-www-form-urlencoded', 'text/plain', BINARY_CONTENT_TYPE],
+    { parseAs: 'buffer' },
     (request, body, done) => {
+      const header = request.headers[HEADER_LENGTH];
+      let text: string;
       try {
-        checkJsonLimits(body as string, jsonLimits);
+        if (header !== undefined) {
+          const parts = splitBody(body as Buffer, header);
+          request.binaryData = parts.binary;
+          text = parts.json.toString('utf8');
+        } else if (request.headers['content-type']?.startsWith(BINARY_CONTENT_TYPE)) {
+          throw new ServeError(
+            'InvalidRequest',
+            `an ${BINARY_CONTENT_TYPE} body needs the Inference-Header-Content-Length header (the length of its JSON part)`,
+          );
+        } else {
+          text = (body as Buffer).toString('utf8');
+        }
+        checkJsonLimits(text, jsonLimits);
       } catch (err) {
         done(err as Error, undefined);
         return;
       }
-      json(request, body as string, done);
+      json(request, text, (err, value) => {
+        if (err && header !== undefined) {
+          done(
+            new ServeError(
+              'InvalidJSON',
+              `the first ${header} bytes of the body (Inference-Header-Content-Length) are not valid JSON: ${err.message}`,
+            ),
+            undefined,
+          );
+          return;
+        }
+        done(err, value);
+      });
     },
   );
 
@@ -178,6 +211,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (protocol === 'tfserving' || protocol === 'v2') shedder.check();
   });
   app.addHook('onClose', async () => shedder.stop());
+  const grpc = new GrpcListener(
+    { models, metrics, shedder, log: app.log },
+    { maxMessageBytes: settings.bodyLimitBytes, idleTimeoutSeconds: settings.idleTimeoutSeconds },
+  );
+  app.decorate('grpc', grpc);
+  // Before the REST listener closes and long before the model is disposed (onClose): gRPC stops
+  // taking calls and answers the ones in flight.
+  app.addHook('preClose', async () => grpc.close());
   await app.register(opsRoutes);
   await app.register(tfServingRoutes);
   await app.register(v2Routes);

@@ -67,6 +67,8 @@ async function main(): Promise<void> {
 
   await app.listen({ host: settings.host, port: settings.port });
   await app.admin.listen({ host: settings.admin.host, port: settings.admin.port });
+  const grpcPort = await app.grpc.listen(settings.host, settings.grpcPort);
+  app.log.info(`gRPC listening at ${settings.host}:${grpcPort}`);
 }
 
 main().catch((err) => {

@@ -8,9 +8,15 @@ import { type DriftSource, registerDriftMetrics } from './drift/metrics.ts';
 
 export const PROTOCOLS = ['tfserving', 'v2', 'health', 'admin', 'metrics', 'none'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+/** How the request came: HTTP/1.1 (REST, probes, /metrics) or gRPC. */
+export const TRANSPORTS = ['http', 'grpc'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
-const REQUEST_LABELS = ['protocol', 'endpoint', 'code', 'version'] as const;
-const INFLIGHT_LABELS = ['protocol', 'version'] as const;
+const REQUEST_LABELS = ['protocol', 'transport', 'endpoint', 'code', 'version'] as const;
+const INFLIGHT_LABELS = ['protocol', 'transport', 'version'] as const;
+
+/** Ends a request's measurement: its endpoint, its status code and the version that answered. */
+export type FinishRequest = (endpoint: string, code: string, version?: string) => void;
 const VERSION_LABELS = ['version'] as const;
 const LOAD_LABELS = ['version', 'result'] as const;
 const INFO_LABELS = ['uri', 'artifact_sha256', 'task', 'backend'] as const;
@@ -35,7 +41,7 @@ export class ServerMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'k2k_requests_total',
-      help: 'HTTP requests answered, by protocol (tfserving, v2, health, admin, metrics), endpoint and status code.',
+      help: 'Requests answered, by protocol (tfserving, v2, health, admin, metrics), transport (http, grpc), endpoint and status code (HTTP status, or gRPC status name).',
       labelNames: REQUEST_LABELS,
       registers,
     });
@@ -107,6 +113,25 @@ export class ServerMetrics {
       ])
         this.registry.removeSingleMetric(name);
     }
+  }
+
+  /**
+   * Counts a request in flight until the returned function ends it; a second call does nothing
+   * (a request answered and then disconnected is counted once).
+   */
+  startRequest(protocol: Protocol, transport: Transport): FinishRequest {
+    const at = process.hrtime.bigint();
+    const version = this.version;
+    this.inFlight.inc({ protocol, transport, version });
+    let done = false;
+    return (endpoint, code, servedVersion) => {
+      if (done) return;
+      done = true;
+      this.inFlight.dec({ protocol, transport, version });
+      const labels = { protocol, transport, endpoint, code, version: servedVersion ?? version };
+      this.requests.inc(labels);
+      this.requestDuration.observe(labels, Number(process.hrtime.bigint() - at) / 1e9);
+    };
   }
 
   /** Marks `labels` as the artifact now served (one series: the previous one is removed). */

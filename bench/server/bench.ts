@@ -10,7 +10,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { parseMetrics, sample, total } from '../../server/test/fixtures.ts';
 import { Ceiling, type CeilingResult, quantile, registerBackends } from './ceiling.ts';
 import { digits, PIXELS, SIDE, writeMnistArtifact } from './mnist.ts';
+import { freePort } from './ports.ts';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -54,16 +54,6 @@ const IMAGES = arg('images', '1,32').split(',').map(Number);
 /** The server's default K2K_BATCHING_MAX_BATCH_SIZE: the largest batch its batcher forms from small requests. */
 const MAX_BATCH = 32;
 const PEER = 'kserve-python';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Started {
   name: string;

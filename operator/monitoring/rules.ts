@@ -87,12 +87,19 @@ and
 )`;
 }
 
-/** Ratio of inference requests matching `slow_or_failed` over `window`, by the scope's labels. */
+/**
+ * Codes of requests the server failed: REST 5xx (503 "not ready" included), and over gRPC the
+ * statuses it answers for its own failures: UNAVAILABLE (not ready), RESOURCE_EXHAUSTED
+ * (overloaded; also the size limits, which REST answers 413), INTERNAL, UNKNOWN.
+ */
+const FAILED_CODES = '5..|UNAVAILABLE|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN';
+
+/** Ratio of inference requests the server failed over `window`, by the scope's labels. */
 function errorRatio(scope: RuleScope, window: string): string {
   const by = byClause(scope.by);
   const requests = (...m: string[]) =>
     `rate(${selector(scope, 'k2k_requests_total', 'endpoint=~"predict|infer"', ...m)}[${window}])`;
-  return `sum by ${by} (${requests('code=~"5.."')})
+  return `sum by ${by} (${requests(`code=~"${FAILED_CODES}"`)})
   / sum by ${by} (${requests()})`;
 }
 
@@ -172,7 +179,7 @@ and
           expr: errorRatio(scope, w),
           ...(i === 0
             ? {
-                why: 'Availability SLI: share of inference requests answered with 5xx (503 "not ready" included).',
+                why: 'Availability SLI: share of inference requests failed by the server (REST 5xx, gRPC UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN).',
               }
             : {}),
         })),

@@ -39,6 +39,26 @@ export function acceptsDatatype(modelType: string, clientType: Datatype): boolea
   return true;
 }
 
+/** Throws InvalidDatatype unless `datatype` is a datatype and the input accepts it. */
+export function checkDatatype(
+  spec: TensorSpec,
+  datatype: string,
+  path: string,
+): asserts datatype is Datatype {
+  if (!(DATATYPES as readonly string[]).includes(datatype)) {
+    throw new ServeError(
+      'InvalidDatatype',
+      `${path}: unknown datatype "${datatype}"; one of ${DATATYPES.join(', ')}`,
+    );
+  }
+  if (!acceptsDatatype(spec.datatype, datatype as Datatype)) {
+    throw new ServeError(
+      'InvalidDatatype',
+      `${path}: datatype ${datatype} is not accepted by input "${spec.name}" (${spec.datatype})`,
+    );
+  }
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -86,7 +106,7 @@ export function flattenNested(value: unknown, path: string, leaves: unknown[]): 
   return shape;
 }
 
-function checkNumber(v: unknown, datatype: Datatype, p: () => string): number {
+export function checkNumber(v: unknown, datatype: Datatype, p: () => string): number {
   if (typeof v !== 'number') {
     throw new ServeError('InvalidValue', `${p()}: expected a number (${datatype}), got ${describe(v)}`);
   }
@@ -174,16 +194,11 @@ export function defaultClientDatatype(spec: TensorSpec): Datatype {
 export function decodeTensor(
   spec: TensorSpec,
   data: unknown,
-  datatype: Datatype,
+  datatype: string,
   path: string,
   declaredShape?: readonly number[],
 ): DecodedTensor {
-  if (!acceptsDatatype(spec.datatype, datatype)) {
-    throw new ServeError(
-      'InvalidDatatype',
-      `${path}: datatype ${datatype} is not accepted by input "${spec.name}" (${spec.datatype})`,
-    );
-  }
+  checkDatatype(spec, datatype, path);
   const leaves: unknown[] = [];
   const nested = flattenNested(data, path, leaves);
   let shape: number[];

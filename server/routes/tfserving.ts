@@ -4,10 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ServeError } from '../errors.ts';
 import type { OutputTensor, ServingModel } from '../model/serving-model.ts';
-import { decodeTensor, defaultClientDatatype, nest, type TensorSpec } from '../model/tensor.ts';
-import { checkName, resolveModel } from './resolve.ts';
-
-const SIGNATURE = 'serving_default';
+import { decodeTensor, defaultClientDatatype, nest } from '../model/tensor.ts';
+import { checkName, resolveModel } from '../protocols/resolve.ts';
+import { checkSignature, modelStatus, signatureDefMap } from '../protocols/tfserving.ts';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
 const VersionParams = Type.Object({
@@ -30,74 +29,10 @@ export const PredictRequest = Type.Object(
   { additionalProperties: false },
 );
 
-const TF_DTYPES: Record<string, string> = {
-  FP32: 'DT_FLOAT',
-  FP64: 'DT_DOUBLE',
-  FP16: 'DT_HALF',
-  INT8: 'DT_INT8',
-  INT16: 'DT_INT16',
-  INT32: 'DT_INT32',
-  INT64: 'DT_INT64',
-  UINT8: 'DT_UINT8',
-  BOOL: 'DT_BOOL',
-  BYTES: 'DT_STRING',
-};
-
-function tensorInfo(spec: TensorSpec, prefix: string) {
-  return {
-    dtype: TF_DTYPES[spec.datatype] ?? 'DT_INVALID',
-    tensor_shape: { dim: spec.shape.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
-    name: `${prefix}_${spec.name}:0`,
-  };
-}
-
-function statusOf(app: Parameters<FastifyPluginAsyncTypebox>[0], version?: string) {
-  const holder = app.models;
-  const current = holder.current;
-  if (current && holder.state !== 'failed') {
-    if (version !== undefined && version !== current.version) {
-      throw new ServeError(
-        'VersionNotFound',
-        `model "${holder.name}" has no version "${version}"; serving version ${current.version}`,
-      );
-    }
-    const state = holder.state === 'stopping' ? 'UNLOADING' : 'AVAILABLE';
-    return {
-      model_version_status: [
-        { version: current.version, state, status: { error_code: 'OK', error_message: '' } },
-      ],
-    };
-  }
-  const failed = holder.state === 'failed';
-  return {
-    model_version_status: [
-      {
-        version: version ?? '0',
-        state: failed ? 'END' : 'LOADING',
-        status: failed
-          ? { error_code: 'UNKNOWN', error_message: holder.notReadyReason }
-          : { error_code: 'OK', error_message: '' },
-      },
-    ],
-  };
-}
-
 function metadataOf(model: ServingModel) {
   return {
     model_spec: { name: model.name, signature_name: '', version: model.version },
-    metadata: {
-      signature_def: {
-        signature_def: {
-          [SIGNATURE]: {
-            inputs: { [model.input.name]: tensorInfo(model.input, SIGNATURE) },
-            outputs: Object.fromEntries(
-              model.outputs.map((o) => [o.name, tensorInfo(o, 'StatefulPartitionedCall')]),
-            ),
-            method_name: 'tensorflow/serving/predict',
-          },
-        },
-      },
-    },
+    metadata: { signature_def: signatureDefMap(model) },
   };
 }
 
@@ -148,15 +83,15 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const predictConfig = { protocol: 'tfserving', endpoint: 'predict' } as const;
 
   app.get('/v1/models/:name', { schema: { params: NameParams }, config: statusConfig }, async (req) => {
-    checkName(app, req.params.name);
-    return statusOf(app);
+    checkName(app.models, req.params.name);
+    return modelStatus(app.models);
   });
   app.get(
     '/v1/models/:name/versions/:version',
     { schema: { params: VersionParams }, config: statusConfig },
     async (req) => {
-      checkName(app, req.params.name);
-      return statusOf(app, req.params.version);
+      checkName(app.models, req.params.name);
+      return modelStatus(app.models, req.params.version);
     },
   );
   app.get(
@@ -171,7 +106,7 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const predict = async (
-    req: { body: { signature_name?: string; instances?: unknown[]; inputs?: unknown } },
+    req: { body: { signature_name?: string; instances?: unknown[]; inputs?: unknown }; binaryData?: Buffer },
     name: string,
     verb: string,
     model: () => ServingModel,
@@ -186,12 +121,13 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     const body = req.body;
-    if (body.signature_name !== undefined && body.signature_name !== SIGNATURE) {
+    if (req.binaryData !== undefined) {
       throw new ServeError(
         'InvalidRequest',
-        `signature_name "${body.signature_name}" not found; the only signature is "${SIGNATURE}"`,
+        'Inference-Header-Content-Length (binary tensors) is an Open Inference Protocol extension; use /v2/models/<name>/infer',
       );
     }
+    checkSignature(body.signature_name);
     if ((body.instances === undefined) === (body.inputs === undefined)) {
       throw new ServeError(
         'InvalidRequest',
@@ -217,7 +153,7 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: TargetParams, body: PredictRequest }, config: predictConfig },
     async (req) => {
       const { name, verb } = parseTarget(req.params.target);
-      checkName(app, name);
+      checkName(app.models, name);
       return predict(req, name, verb, () => resolveModel(app, req, name));
     },
   );
@@ -226,7 +162,7 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: VersionTargetParams, body: PredictRequest }, config: predictConfig },
     async (req) => {
       const { name: version, verb } = parseTarget(req.params.target);
-      checkName(app, req.params.name);
+      checkName(app.models, req.params.name);
       return predict(req, req.params.name, verb, () => resolveModel(app, req, req.params.name, version));
     },
   );

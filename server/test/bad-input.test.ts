@@ -201,7 +201,9 @@ describe('malformed bodies', () => {
     expect(rejections).toEqual([]);
     // Failed requests were counted by status code, and nothing is left in flight.
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toMatch(/k2k_requests_total\{protocol="v2",endpoint="infer",code="400"[^}]*\} \d{3,}/);
-    expect(metrics).toMatch(/k2k_requests_in_flight\{protocol="v2"[^}]*\} 0/);
+    expect(metrics).toMatch(
+      /k2k_requests_total\{protocol="v2",transport="http",endpoint="infer",code="400"[^}]*\} \d{3,}/,
+    );
+    expect(metrics).toMatch(/k2k_requests_in_flight\{protocol="v2",transport="http"[^}]*\} 0/);
   });
 });

@@ -18,6 +18,7 @@ import { featureProfile } from '../../trainer/profile.ts';
 import { seededRandom } from '../../trainer/random.ts';
 import type { LoadedSettings } from '../config.ts';
 import { tokenize } from '../model/preprocess.ts';
+import { rawFloat32 } from '../model/raw-tensor.ts';
 
 /** The trainer's seeded generator, so test data is reproducible. */
 export const rng = seededRandom;
@@ -273,6 +274,7 @@ export function testSettings(modelUri: string, overrides: Partial<LoadedSettings
     track: 'stable',
     host: '127.0.0.1',
     port: 0,
+    grpcPort: 0,
     admin: { host: '127.0.0.1', port: 0 },
     headersTimeoutSeconds: 10,
     requestTimeoutSeconds: 30,
@@ -434,4 +436,14 @@ export async function referencePredictions(
   x.dispose();
   model.dispose();
   return y;
+}
+
+/** Values as raw little-endian FP32 bytes (the binary tensor extension, raw_input_contents, tensor_content). */
+export function float32LE(values: readonly number[]): Buffer {
+  return rawFloat32(Float32Array.from(values));
+}
+
+/** Raw little-endian FP32 bytes as numbers. */
+export function readFloat32LE(bytes: Buffer): number[] {
+  return Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
 }

@@ -24,6 +24,7 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
       K2K_HOST: '127.0.0.1',
       K2K_PORT: '0',
       K2K_ADMIN_PORT: '0',
+      K2K_GRPC_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

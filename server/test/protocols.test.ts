@@ -204,7 +204,7 @@ describe('Open Inference Protocol v2', () => {
     expect((await app.inject({ method: 'GET', url: '/v2' })).json()).toEqual({
       name: 'k2k-model-server',
       version: expect.any(String),
-      extensions: [],
+      extensions: ['binary_tensor_data'],
     });
     expect((await app.inject({ method: 'GET', url: '/v2/health/live' })).json()).toEqual({ live: true });
     const ready = await app.inject({ method: 'GET', url: '/v2/health/ready' });
@@ -536,9 +536,9 @@ describe('over a real socket', () => {
       expect(bad.status).toBe(400);
       const metrics = await (await fetch(`${address}/metrics`)).text();
       for (const series of [
-        'k2k_requests_total{protocol="tfserving",endpoint="predict",code="200",version="1700000000",model="tiny",track="stable"} 1',
-        'k2k_requests_total{protocol="v2",endpoint="infer",code="200",version="1700000000",model="tiny",track="stable"} 1',
-        'k2k_requests_total{protocol="v2",endpoint="infer",code="400",version="1700000000",model="tiny",track="stable"} 1',
+        'k2k_requests_total{protocol="tfserving",transport="http",endpoint="predict",code="200",version="1700000000",model="tiny",track="stable"} 1',
+        'k2k_requests_total{protocol="v2",transport="http",endpoint="infer",code="200",version="1700000000",model="tiny",track="stable"} 1',
+        'k2k_requests_total{protocol="v2",transport="http",endpoint="infer",code="400",version="1700000000",model="tiny",track="stable"} 1',
       ]) {
         expect(metrics).toContain(series);
       }

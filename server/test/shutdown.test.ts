@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
 import { eventually } from '../../test/harness/eventually.ts';
+import { call, type GrpcClients, grpcClients } from '../grpc/client.ts';
 import { initBackend } from '../model/backend.ts';
 import { parseMetrics, sample, tabularRows, writeTabularArtifact } from './fixtures.ts';
 import { spawnServer } from './process.ts';
@@ -26,16 +27,19 @@ async function startServer(env: Record<string, string>) {
   return { ...server, address: await server.listening() };
 }
 
+/** A server whose requests wait in the batcher (no batch fills, the wait is long): surely in flight. */
+const startHoldingServer = () =>
+  startServer({
+    K2K_MODEL_URI: joinURI(uri),
+    K2K_MODEL_NAME: 'tiny',
+    K2K_BATCHING_MAX_BATCH_SIZE: '1000',
+    K2K_BATCHING_MAX_DELAY_MS: '10000',
+    K2K_LOG_LEVEL: 'info',
+  });
+
 describe('graceful shutdown', () => {
   it('answers every in-flight request after SIGTERM, then exits 0', async () => {
-    // Requests wait in the batcher (no batch fills, the wait is long) so they are surely in flight.
-    const server = await startServer({
-      K2K_MODEL_URI: joinURI(uri),
-      K2K_MODEL_NAME: 'tiny',
-      K2K_BATCHING_MAX_BATCH_SIZE: '1000',
-      K2K_BATCHING_MAX_DELAY_MS: '10000',
-      K2K_LOG_LEVEL: 'info',
-    });
+    const server = await startHoldingServer();
     try {
       await eventually(async () => (await fetch(`${server.address}/readyz`)).ok, {
         what: 'ready',
@@ -67,6 +71,56 @@ describe('graceful shutdown', () => {
       expect(server.logs.join('')).toContain('drained; exiting');
       await expect(fetch(`${server.address}/healthz`)).rejects.toThrow();
     } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+
+  it('answers every in-flight gRPC call after SIGTERM, then exits 0', async () => {
+    const server = await startHoldingServer();
+    let clients: GrpcClients | undefined;
+    try {
+      const port = await eventually(
+        () => /gRPC listening at 127\.0\.0\.1:(\d+)/.exec(server.logs.join(''))?.[1],
+        {
+          what: 'the gRPC listener',
+          intervalMs: 50,
+        },
+      );
+      await eventually(async () => (await fetch(`${server.address}/readyz`)).ok, {
+        what: 'ready',
+        intervalMs: 50,
+      });
+      const c = grpcClients(`127.0.0.1:${port}`);
+      clients = c;
+      const calls = Array.from({ length: 8 }, (_, i) =>
+        call(c.inference.ModelInfer.bind(c.inference), {
+          model_name: 'tiny',
+          inputs: [
+            {
+              name: 'input',
+              datatype: 'FP64',
+              shape: [3, 4],
+              contents: { fp64_contents: tabularRows(3, 800 + i).flat() },
+            },
+          ],
+        }),
+      );
+      await eventually(
+        async () => {
+          const m = parseMetrics(await (await fetch(`${server.address}/metrics`)).text());
+          return sample(m, 'k2k_requests_in_flight', { protocol: 'v2', transport: 'grpc' }) === 8;
+        },
+        { what: '8 gRPC calls in flight', intervalMs: 50 },
+      );
+
+      server.child.kill('SIGTERM');
+      for (const answer of await Promise.all(calls)) {
+        expect(answer.outputs[0]!.contents!.fp32_contents).toHaveLength(9);
+      }
+      expect(await server.exit, server.logs.join('')).toBe(0);
+      expect(server.logs.join('')).toContain('drained; exiting');
+    } finally {
+      clients?.close();
       server.child.kill('SIGKILL');
     }
   });

@@ -7,6 +7,7 @@
 // TensorFlow.js lacks fails as invalid input, naming the layer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
+import { call, grpcClients } from '../../server/grpc/client.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { kerasFixtures } from '../harness/keras-fixtures.ts';
@@ -30,6 +31,7 @@ interface TrainingJobStatus {
 interface ModelDeploymentStatus {
   status?: {
     artifact?: { uri: string };
+    grpcURL?: string;
     readyReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
@@ -201,6 +203,28 @@ describe('a TrainingJob on the local node', () => {
     expect(response.model_name).toBe('mnist-mlp');
     expect(response.outputs[0]!.shape).toEqual([1, 10]);
     expect(response.outputs[0]!.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+
+    // The same digit over gRPC through the Service's grpc port (status.grpcURL), from the image's
+    // own .proto files: the same probabilities as REST.
+    expect(md.status?.grpcURL).toBe(`dns:///mnist-mlp.${namespace}.svc:8500`);
+    const grpc = grpcClients(`${ip}:8500`);
+    try {
+      const answer = await call(grpc.inference.ModelInfer.bind(grpc.inference), {
+        model_name: 'mnist-mlp',
+        inputs: [
+          {
+            name: 'input',
+            datatype: 'FP32',
+            shape: [1, 28, 28, 1],
+            contents: { fp32_contents: Array.from(digit.images.subarray(0, DIGIT_SIZE)) },
+          },
+        ],
+      });
+      expect(answer.outputs[0]!.shape).toEqual(['1', '10']);
+      expect(answer.outputs[0]!.contents!.fp32_contents).toEqual(response.outputs[0]!.data);
+    } finally {
+      grpc.close();
+    }
   });
 
   it('fine-tunes a Keras 3 .keras file in its pod, with frozen layers', async () => {

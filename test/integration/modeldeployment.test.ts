@@ -158,6 +158,8 @@ describe('the ModelDeployment controller', () => {
     expect(service.spec!.type).toBe('ClusterIP');
     expect(service.spec!.ports).toEqual([
       expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' }),
+      // The real API server keeps appProtocol (a field the client could have dropped).
+      expect.objectContaining({ name: 'grpc', port: 8500, targetPort: 'grpc', appProtocol: 'grpc' }),
     ]);
     expect(service.spec!.selector).toEqual(deployment.spec!.selector.matchLabels);
     // The HPA is applied after the Deployment, so it may be a moment behind.
@@ -186,6 +188,7 @@ describe('the ModelDeployment controller', () => {
     expect(md.status).toMatchObject({
       observedGeneration: md.metadata.generation,
       url: `http://mnist.${ns}.svc:80`,
+      grpcURL: `dns:///mnist.${ns}.svc:8500`,
       artifact: { uri: URI, version: '1764037200' },
       readyReplicas: 0,
     });

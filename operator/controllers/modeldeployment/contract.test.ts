@@ -11,7 +11,15 @@ import {
 import { storageOptionsFromEnv } from '../../../lib/storage/index.ts';
 import { loadConfig } from '../../../server/config.ts';
 import { podEnvironment, STORAGE_CASES, STORAGE_SECRETS } from '../pod-environment.testkit.ts';
-import { desiredDeployment, SERVER_CONTAINER, SERVER_PORT, SHUTDOWN_DELAY_SECONDS } from './desired.ts';
+import {
+  desiredDeployment,
+  desiredService,
+  GRPC_PORT,
+  GRPC_PORT_NAME,
+  SERVER_CONTAINER,
+  SERVER_PORT,
+  SHUTDOWN_DELAY_SECONDS,
+} from './desired.ts';
 
 function modelDeployment(spec: Record<string, unknown>): ModelDeployment {
   return {
@@ -67,8 +75,20 @@ describe('the model server reads back the ModelDeployment the operator wrote', (
       modelName,
       host: '0.0.0.0',
       port: SERVER_PORT,
+      grpcPort: GRPC_PORT,
       shutdownDelaySeconds: SHUTDOWN_DELAY_SECONDS,
     });
+  });
+
+  it('serves gRPC on the container port the Service sends gRPC to', () => {
+    const md = modelDeployment({ model: { artifactURI: 's3://models/mnist/' } });
+    const settings = loadConfig(serverPod(md, 's3://models/mnist/'));
+    const container = desiredDeployment(md, 's3://models/mnist/', { image: 'k2k/model-server' }).spec!
+      .template.spec!.containers[0]!;
+    const named = container.ports!.find((p) => p.name === GRPC_PORT_NAME)!;
+    expect(named.containerPort).toBe(settings.grpcPort);
+    const servicePort = desiredService(md).spec!.ports!.find((p) => p.name === GRPC_PORT_NAME)!;
+    expect(servicePort).toMatchObject({ targetPort: GRPC_PORT_NAME, appProtocol: 'grpc' });
   });
 
   it.each(STORAGE_CASES)('storage: $name', ({ storage, options }) => {

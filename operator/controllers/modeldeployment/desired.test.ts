@@ -6,6 +6,7 @@ import {
   desiredDeployment,
   desiredHPA,
   desiredService,
+  GRPC_PORT,
   LABEL_MODELDEPLOYMENT,
   SERVER_PORT,
 } from './desired.ts';
@@ -42,6 +43,7 @@ describe('desiredDeployment', () => {
         K2K_MODEL_URI: URI,
         K2K_HOST: '0.0.0.0',
         K2K_PORT: '8080',
+        K2K_GRPC_PORT: '8500',
         K2K_BATCHING_MAX_BATCH_SIZE: '64',
         K2K_BATCHING_MAX_DELAY_MS: '5',
         K2K_DRIFT_WINDOW_SIZE: '500',
@@ -118,7 +120,10 @@ describe('desiredDeployment', () => {
     const c = container(modelDeployment());
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(c.ports).toEqual([{ name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' },
+      { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+    ]);
   });
 
   it('leaves spec.replicas unset so that it does not fight the HorizontalPodAutoscaler', () => {
@@ -248,13 +253,16 @@ describe('every child', () => {
 });
 
 describe('desiredService', () => {
-  it('exposes port 80 as http to the server port of the selected pods, inside the cluster', () => {
+  it('exposes port 80 as http and 8500 as grpc (appProtocol grpc) to the server ports of the selected pods, inside the cluster', () => {
     const md = modelDeployment();
     const svc = desiredService(md);
     expect(svc.spec).toEqual({
       type: 'ClusterIP',
       selector: desiredDeployment(md, URI, opts).spec!.selector.matchLabels,
-      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+      ports: [
+        { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+        { name: 'grpc', port: 8500, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
+      ],
     });
   });
 });

@@ -22,9 +22,12 @@ import { storageAccess } from '../storage.ts';
 
 export const LABEL_MODELDEPLOYMENT = 'k2k.dev/modeldeployment';
 export const SERVER_CONTAINER = 'server';
-/** The model server's one port: both protocols, health and /metrics (server/README.md). */
+/** The model server's REST port: both protocols, health and /metrics (server/README.md). */
 export const SERVER_PORT = 8080;
 export const SERVICE_PORT = 80;
+/** The model server's gRPC port, on the container and the Service alike (TensorFlow Serving's). */
+export const GRPC_PORT = 8500;
+export const GRPC_PORT_NAME = 'grpc';
 /** The variable the served artifact is read back from (status.ts). */
 export const MODEL_URI_ENV = serverEnvName('modelUri');
 export const PORT_NAME = 'http';
@@ -84,6 +87,7 @@ export function serverEnv(md: ModelDeployment, artifactUri: string): V1EnvVar[] 
       modelUri: artifactUri,
       host: '0.0.0.0',
       port: SERVER_PORT,
+      grpcPort: GRPC_PORT,
       batching: md.spec.batching,
       drift: md.spec.drift,
       shutdownDelaySeconds: SHUTDOWN_DELAY_SECONDS,
@@ -137,7 +141,10 @@ export function desiredDeployment(
               name: SERVER_CONTAINER,
               image: spec.image ?? opts.image,
               imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: PORT_NAME, containerPort: SERVER_PORT, protocol: 'TCP' }],
+              ports: [
+                { name: PORT_NAME, containerPort: SERVER_PORT, protocol: 'TCP' },
+                { name: GRPC_PORT_NAME, containerPort: GRPC_PORT, protocol: 'TCP' },
+              ],
               env: serverEnv(md, artifactUri),
               resources: resourceRequirements(
                 spec.resources.cpu === undefined && spec.resources.cpuLimit === undefined
@@ -168,7 +175,11 @@ export function desiredDeployment(
   };
 }
 
-/** A ClusterIP Service: port 80 to the server's one port (metrics are scraped from the pods). */
+/**
+ * A ClusterIP Service: port 80 to the server's REST port and GRPC_PORT to its gRPC port (metrics
+ * are scraped from the pods). appProtocol grpc lets gRPC-aware proxies and load balancers (Istio,
+ * Linkerd, Gateway API implementations) balance per call rather than per HTTP/2 connection.
+ */
 export function desiredService(md: ModelDeployment): V1Service {
   return {
     apiVersion: 'v1',
@@ -177,7 +188,16 @@ export function desiredService(md: ModelDeployment): V1Service {
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(md),
-      ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: 'TCP' }],
+      ports: [
+        { name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: 'TCP' },
+        {
+          name: GRPC_PORT_NAME,
+          port: GRPC_PORT,
+          targetPort: GRPC_PORT_NAME,
+          protocol: 'TCP',
+          appProtocol: 'grpc',
+        },
+      ],
     },
   };
 }

@@ -386,7 +386,7 @@ describe('computeStatus', () => {
     expect(c.Available!.message).toMatch(/mnist-abc-1 cannot be scheduled: 0\/0 nodes are available/);
   });
 
-  it('reports the URL, artifact, generation and replica counts', () => {
+  it('reports the REST and gRPC URLs, artifact, generation and replica counts', () => {
     const status = computeStatus(modelDeployment(), {
       resolution: resolved,
       deployment: deployment({ replicas: 3, ready: 2, conditions: [available] }),
@@ -396,6 +396,7 @@ describe('computeStatus', () => {
     expect(status).toMatchObject({
       observedGeneration: 3,
       url: 'http://mnist.ml.svc:80',
+      grpcURL: 'dns:///mnist.ml.svc:8500',
       artifact: { uri: URI, version: '1764037200' },
       replicas: 3,
       readyReplicas: 2,
@@ -409,6 +410,7 @@ describe('computeStatus', () => {
       now,
     });
     expect(status.url).toBeUndefined();
+    expect(status.grpcURL).toBeUndefined();
     expect(status.artifact).toBeUndefined();
     expect(status.replicas).toBeUndefined();
   });

@@ -24,7 +24,14 @@ import {
   toRFC3339,
 } from '../conditions.ts';
 import { invalidSpecRefusal } from '../invalid-spec.ts';
-import { deploymentName, MODEL_URI_ENV, SERVER_CONTAINER, SERVICE_PORT, serviceName } from './desired.ts';
+import {
+  deploymentName,
+  GRPC_PORT,
+  MODEL_URI_ENV,
+  SERVER_CONTAINER,
+  SERVICE_PORT,
+  serviceName,
+} from './desired.ts';
 import { type DriftObservation, driftingCondition } from './drifting.ts';
 
 export type Status = ModelDeploymentStatus;
@@ -326,6 +333,7 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
   if (served) {
     const version = resolution.state === 'resolved' ? resolution.version : versionOf(served);
     status.url = serviceURL(md);
+    status.grpcURL = grpcURL(md);
     status.artifact = { uri: served, ...(version ? { version } : {}) };
   }
   if (deployment) {
@@ -338,6 +346,11 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
 /** The in-cluster URL of the model's Service. */
 export function serviceURL(md: ModelDeployment): string {
   return `http://${serviceName(md)}.${md.metadata.namespace}.svc:${SERVICE_PORT}`;
+}
+
+/** The gRPC target of the model's Service, in the form gRPC clients take (gRPC's naming doc). */
+export function grpcURL(md: ModelDeployment): string {
+  return `dns:///${serviceName(md)}.${md.metadata.namespace}.svc:${GRPC_PORT}`;
 }
 
 /** Whether `next` differs from `current` (so a patch is needed). */

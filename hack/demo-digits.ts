@@ -1,0 +1,15 @@
+// Held-out MNIST digits for the demo's requests: one per class in turn, from the last 20% of each
+// class (hack/demo-storage.ts's test split, which the model never trained on), raw pixels 0..255.
+import { createRequire } from 'node:module';
+
+export const DIGIT_SIZE = 28 * 28;
+
+export function heldOutDigits(count: number): Array<{ label: number; pixels: number[] }> {
+  const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
+  return Array.from({ length: count }, (_, i) => {
+    const label = i % 10;
+    const raw = mnist[label]!.raw;
+    const n = raw.length / DIGIT_SIZE - 1 - Math.floor(i / 10);
+    return { label, pixels: raw.slice(n * DIGIT_SIZE, (n + 1) * DIGIT_SIZE).map((v) => Math.round(v * 255)) };
+  });
+}

@@ -1,0 +1,36 @@
+// The .proto files the gRPC listener serves and how they are loaded. The generator of the
+// TypeScript types (api/generate.ts, through proto-loader-gen-types) and the server's loader read
+// the same list with the same options, so the generated types describe exactly the objects
+// @grpc/proto-loader hands the handlers: field names as in the .proto files (keepCase), 64-bit
+// integers as strings, enums by name, absent scalars as their defaults, oneofs named.
+import { fileURLToPath } from 'node:url';
+import type { Options } from '@grpc/proto-loader';
+
+export const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+
+export const PROTO_FILES = [
+  'tensorflow/tensor.proto',
+  'tensorflow_serving/apis.proto',
+  'inference/grpc_predict_v2.proto',
+  'grpc/health/v1/health.proto',
+] as const;
+
+export const LOADER_OPTIONS: Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+/** proto-loader-gen-types' flags for LOADER_OPTIONS. */
+export const GENERATOR_FLAGS = [
+  '--keepCase',
+  '--longs=String',
+  '--enums=String',
+  '--defaults',
+  '--oneofs',
+  '--grpcLib=@grpc/grpc-js',
+  '--importFileExtension=.ts',
+] as const;

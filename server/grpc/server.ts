@@ -1,0 +1,106 @@
+// The gRPC listener: TensorFlow Serving's PredictionService and ModelService, the Open Inference
+// Protocol's GRPCInferenceService and the standard grpc.health.v1.Health, on their own port
+// (K2K_GRPC_PORT) next to the REST port. Its methods are thin adapters over the same modules as
+// the REST routes (protocols/, model/), so validation, batching, drift and metrics are shared.
+import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ServeError } from '../errors.ts';
+import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
+import { type GrpcContext, MALFORMED, unary } from './handler.ts';
+import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
+import { modelService, predictionService } from './tfserving.ts';
+import { inferenceService } from './v2.ts';
+
+export interface GrpcSettings {
+  /** Largest request message (the REST body limit). */
+  maxMessageBytes: number;
+  /** A connection with no call for this long is closed. */
+  idleTimeoutSeconds: number;
+}
+
+const SERVICES = {
+  predictionService: 'tensorflow.serving.PredictionService',
+  modelService: 'tensorflow.serving.ModelService',
+  inferenceService: 'inference.GRPCInferenceService',
+  health: 'grpc.health.v1.Health',
+} as const;
+
+/** The service names health checks may ask about ("" is the server as a whole). */
+const CHECKABLE = new Set<string>([
+  '',
+  SERVICES.predictionService,
+  SERVICES.modelService,
+  SERVICES.inferenceService,
+]);
+
+/** A service whose undecodable requests reach the handler marked, instead of failing inside grpc-js. */
+function markingMalformed(service: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (err) {
+            return { [MALFORMED]: err instanceof Error ? err : new Error(String(err)) };
+          }
+        },
+      },
+    ]),
+  );
+}
+
+function healthService(ctx: GrpcContext): HealthHandlers {
+  return {
+    Check: unary(ctx, { protocol: 'health', endpoint: 'grpc_check', shed: false }, (r) => {
+      if (!CHECKABLE.has(r.service)) throw new ServeError('RouteNotFound', `no service "${r.service}" here`);
+      return { status: ctx.models.ready ? 'SERVING' : 'NOT_SERVING' };
+    }),
+  };
+}
+
+export class GrpcListener {
+  private readonly server: Server;
+  private bound = false;
+
+  constructor(ctx: GrpcContext, settings: GrpcSettings) {
+    this.server = new Server({
+      'grpc.max_receive_message_length': settings.maxMessageBytes,
+      'grpc.max_connection_idle_ms': settings.idleTimeoutSeconds * 1000,
+    });
+    const definition = loadSync(
+      PROTO_FILES.map((f) => PROTO_DIR + f),
+      LOADER_OPTIONS,
+    );
+    const service = (name: string) => markingMalformed(definition[name] as ServiceDefinition);
+    this.server.addService(service(SERVICES.predictionService), predictionService(ctx));
+    this.server.addService(service(SERVICES.modelService), modelService(ctx));
+    this.server.addService(service(SERVICES.inferenceService), inferenceService(ctx));
+    this.server.addService(service(SERVICES.health), healthService(ctx));
+  }
+
+  /** Binds host:port (0: any free port) and resolves with the port. */
+  listen(host: string, port: number): Promise<number> {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        this.bound = true;
+        resolve(bound);
+      });
+    });
+  }
+
+  /** Stops accepting calls and resolves once the calls in flight are answered. */
+  close(): Promise<void> {
+    if (!this.bound) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      this.server.tryShutdown((err) => (err ? reject(err) : resolve())),
+    );
+  }
+}

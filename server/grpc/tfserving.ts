@@ -1,0 +1,128 @@
+// tensorflow.serving.PredictionService (Predict, GetModelMetadata) and ModelService
+// (GetModelStatus): TensorFlow Serving's gRPC API, on protocols/tfserving.ts like the REST routes.
+// Outputs are answered in float_val, as TensorFlow Serving does (tf.make_ndarray reads either).
+import { ServeError } from '../errors.ts';
+import type { ServingModel } from '../model/serving-model.ts';
+import { checkName, servingModel } from '../protocols/resolve.ts';
+import { checkSignature, modelStatus, SIGNATURE, signatureDefMap } from '../protocols/tfserving.ts';
+import type { Any } from './generated/google/protobuf/Any.ts';
+import type { ModelServiceHandlers } from './generated/tensorflow/serving/ModelService.ts';
+import type { ModelSpec, ModelSpec__Output } from './generated/tensorflow/serving/ModelSpec.ts';
+import type { PredictionServiceHandlers } from './generated/tensorflow/serving/PredictionService.ts';
+import type { PredictRequest__Output } from './generated/tensorflow/serving/PredictRequest.ts';
+import type { PredictResponse } from './generated/tensorflow/serving/PredictResponse.ts';
+import { type GrpcContext, type MethodOptions, type Served, unary } from './handler.ts';
+import { decodeTensorProto } from './tensors.ts';
+
+const METADATA_FIELD = 'signature_def';
+
+function requireSpec(spec: ModelSpec__Output | null): ModelSpec__Output {
+  if (spec === null) throw new ServeError('InvalidRequest', 'model_spec is required');
+  return spec;
+}
+
+/** The version a ModelSpec asks for: none, or a number (labels are TensorFlow Serving config k2k has not). */
+function versionOf(spec: ModelSpec__Output): string | undefined {
+  if (spec.version_choice === 'version_label') {
+    throw new ServeError(
+      'VersionNotFound',
+      `version_label "${spec.version_label}" is not known; k2k serves one version, ask by number or not at all`,
+    );
+  }
+  return spec.version_choice === 'version' ? spec.version?.value : undefined;
+}
+
+function resolve(ctx: GrpcContext, spec: ModelSpec__Output | null, served: Served): ServingModel {
+  const s = requireSpec(spec);
+  const model = servingModel(ctx.models, s.name, versionOf(s));
+  served.version = model.version;
+  return model;
+}
+
+const specOf = (model: ServingModel): ModelSpec => ({
+  name: model.name,
+  version: { value: model.version },
+  signature_name: SIGNATURE,
+});
+
+async function predict(ctx: GrpcContext, request: PredictRequest__Output, served: Served) {
+  const model = resolve(ctx, request.model_spec, served);
+  checkSignature(request.model_spec?.signature_name);
+  const spec = model.input;
+  const names = Object.keys(request.inputs);
+  const extra = names.find((n) => n !== spec.name);
+  if (extra !== undefined) {
+    throw new ServeError(
+      'InvalidInput',
+      `inputs: unknown input "${extra}"; the model's only input is "${spec.name}"`,
+    );
+  }
+  const tensor = request.inputs[spec.name];
+  if (tensor === undefined) throw new ServeError('InvalidInput', `inputs: missing input "${spec.name}"`);
+  const unknown = request.output_filter.find((n) => !model.outputs.some((o) => o.name === n));
+  if (unknown !== undefined) {
+    throw new ServeError(
+      'InvalidOutput',
+      `output_filter: unknown output "${unknown}"; the model has outputs: ${model.outputs.map((o) => o.name).join(', ')}`,
+    );
+  }
+  const t = decodeTensorProto(spec, tensor, `inputs["${spec.name}"]`);
+  const rows = t.shape[0] as number;
+  const outputs = await model.predict(t.values, rows);
+  const wanted = outputs.filter(
+    (o) => request.output_filter.length === 0 || request.output_filter.includes(o.spec.name),
+  );
+  const response: PredictResponse = {
+    model_spec: specOf(model),
+    outputs: Object.fromEntries(
+      wanted.map((o) => [
+        o.spec.name,
+        {
+          dtype: 'DT_FLOAT',
+          tensor_shape: { dim: [rows, ...o.rowShape].map((size) => ({ size })) },
+          float_val: Array.from(o.values),
+        },
+      ]),
+    ),
+  };
+  return response;
+}
+
+export function predictionService(ctx: GrpcContext): PredictionServiceHandlers {
+  const method = (endpoint: string): MethodOptions => ({ protocol: 'tfserving', endpoint, shed: true });
+  return {
+    Predict: unary(ctx, method('predict'), (r, served) => predict(ctx, r, served)),
+    GetModelMetadata: unary(ctx, method('metadata'), (r, served) => {
+      const model = resolve(ctx, r.model_spec, served);
+      const fields = r.metadata_field;
+      const unknown = fields.find((f) => f !== METADATA_FIELD);
+      if (fields.length === 0 || unknown !== undefined) {
+        throw new ServeError(
+          'InvalidRequest',
+          `metadata_field ${unknown === undefined ? 'is empty' : `"${unknown}" is not supported`}; ask for "${METADATA_FIELD}"`,
+        );
+      }
+      return {
+        model_spec: specOf(model),
+        // protobufjs packs an object with "@type" into google.protobuf.Any (the generated type
+        // only knows the packed form, type_url and value).
+        metadata: {
+          [METADATA_FIELD]: {
+            '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
+            ...signatureDefMap(model),
+          } as unknown as Any,
+        },
+      };
+    }),
+  };
+}
+
+export function modelService(ctx: GrpcContext): ModelServiceHandlers {
+  return {
+    GetModelStatus: unary(ctx, { protocol: 'tfserving', endpoint: 'status', shed: true }, (r) => {
+      const spec = requireSpec(r.model_spec);
+      checkName(ctx.models, spec.name);
+      return modelStatus(ctx.models, versionOf(spec));
+    }),
+  };
+}
