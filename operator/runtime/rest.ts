@@ -23,6 +23,7 @@ export interface RequestOptions {
 // request paid a TCP and TLS handshake: at 1,000 objects that was most of the operator's time.
 const agents = new WeakMap<KubeConfig, http.Agent>();
 const limiters = new WeakMap<KubeConfig, RateLimiter>();
+const userAgents = new WeakMap<KubeConfig, string>();
 
 /** Sockets kept open per API server: enough for the workers' parallel applies. */
 const MAX_SOCKETS = 64;
@@ -61,6 +62,14 @@ export function setRateLimit(kc: KubeConfig, opts: RateLimitOptions): RateLimite
   return limiter;
 }
 
+/**
+ * The User-Agent of kubeRequest's requests with `kc`. Replicas share one ServiceAccount, so the
+ * API server's audit log tells them apart only by this (client-go sets one too; Node sends none).
+ */
+export function setUserAgent(kc: KubeConfig, userAgent: string): void {
+  userAgents.set(kc, userAgent);
+}
+
 export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster)
@@ -75,6 +84,8 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
   const authHeaders = reqOpts.headers as http.OutgoingHttpHeaders | undefined;
   const headers: http.OutgoingHttpHeaders = { ...authHeaders, accept: 'application/json' };
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const userAgent = userAgents.get(kc);
+  if (userAgent) headers['user-agent'] = userAgent;
   const lib = url.protocol === 'https:' ? https : http;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const agent = keepAliveAgent(kc, url, reqOpts);
