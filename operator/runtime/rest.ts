@@ -53,6 +53,17 @@ function keepAliveAgent(kc: KubeConfig, url: URL, tls: https.RequestOptions): ht
 }
 
 /**
+ * Closes the agent's idle keep-alive connections. A request that heard nothing for its whole
+ * timeout most likely went out on a connection that died without a close (a NAT or load balancer
+ * dropped its state); the idle ones beside it took the same path, and each would otherwise cost
+ * the next request that picks it another full timeout (measured: 4 requests every 30 s, 2 minutes
+ * to drain the pool, in test/integration/faults.test.ts). New connections cost a TLS handshake.
+ */
+function dropIdleSockets(agent: http.Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+}
+
+/**
  * Limits the requests kubeRequest sends with `kc` (client-go's QPS and Burst). Without a call,
  * requests are not limited. Returns the limiter, for its pending() count.
  */
@@ -100,7 +111,10 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
       );
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${opts.path} timed out after ${timeoutMs}ms`)));
+    req.on('timeout', () => {
+      if (agent) dropIdleSockets(agent);
+      req.destroy(new Error(`${method} ${opts.path} timed out after ${timeoutMs}ms`));
+    });
     req.on('error', reject);
     req.end(payload);
   });
