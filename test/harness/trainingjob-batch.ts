@@ -10,23 +10,10 @@ import {
 } from '@kubernetes/client-node';
 import { expect } from 'vitest';
 import type { TrainingJob } from '../../api/index.ts';
+import { suspendedTrainingJob } from './suspended-trainingjob.ts';
 
 const group = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
 const LABEL_TRAININGJOB = 'k2k.dev/trainingjob';
-
-/** Suspended, so the Jobs start no pods: the test measures the operator, not the scheduler. */
-export const suspendedTrainingJob = (name: string) => ({
-  apiVersion: 'k2k.dev/v1alpha1',
-  kind: 'TrainingJob',
-  metadata: { name },
-  spec: {
-    suspend: true,
-    model: { architecture: 'mnist-mlp' },
-    dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
-    output: { uri: 's3://models/' },
-    storage: { endpoint: 'http://127.0.0.1:9', credentialsSecretRef: { name: 'storage' } },
-  },
-});
 
 /** Runs `work` on every item with at most `n` in flight. */
 export async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {

@@ -29,7 +29,7 @@ import {
   serviceAccountKubeconfig,
   startOperator,
 } from '../harness/operator.ts';
-import { suspendedTrainingJob } from '../harness/trainingjob-batch.ts';
+import { suspendedTrainingJob } from '../harness/suspended-trainingjob.ts';
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
