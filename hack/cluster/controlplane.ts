@@ -82,8 +82,11 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** Path of a kubeconfig authenticating as that ServiceAccount (created if missing) with a TokenRequest token. */
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
-  /** Stops one component (SIGTERM, SIGKILL after 5 s); its data (etcd's included) is kept. */
-  stopComponent(name: RestartableComponent): Promise<void>;
+  /**
+   * Stops one component, its data (etcd's included) kept: gracefully (SIGTERM, SIGKILL after 5 s;
+   * kube-apiserver goes on serving open connections meanwhile) or as a crash (`crash: true`, SIGKILL).
+   */
+  stopComponent(name: RestartableComponent, opts?: { crash?: boolean }): Promise<void>;
   /** Starts a stopped component again with the same flags and ports; resolves once it is healthy. */
   startComponent(name: RestartableComponent): Promise<void>;
 }
@@ -212,9 +215,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       stop,
       serviceAccountKubeconfig: (namespace, name) =>
         serviceAccountKubeconfig(layout.kubeconfigs.admin, namespace, name),
-      stopComponent: async (name) => {
+      stopComponent: async (name, { crash = false } = {}) => {
         const c = components.find((c) => c.name === name);
-        if (c) await stopGroups([c.pid]);
+        if (c) await stopGroups([c.pid], crash ? 0 : undefined);
       },
       startComponent: (name) => run(specsByName.get(name)!),
     };
