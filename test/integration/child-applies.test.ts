@@ -156,21 +156,24 @@ describe('child applies', () => {
     // ...and nothing else was applied for it.
     expect((await applied()) - (await applied('Role'))).toBe(settled - before);
   });
+
   // ADR 0016's skip against ADR 0019's resync: a skip compares the desired state with the live child
   // in the cache, so whatever someone changes in a field k2k sets reads as a difference, and the
   // edit's own watch event queues the owner (a resync reads the same cache).
-  const ownerRef = (kind: string, name: string) => ({ kind, name });
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-  const edits: Array<{
+  interface Edit<T> {
     edit: string;
-    owner: { kind: string; name: string };
-    change: () => Promise<unknown>;
-    read: () => Promise<unknown>;
-    restored: (obj: never) => boolean;
-  }> = [
-    {
+    owner: string;
+    /** Makes the edit; resolves to the child as stored. */
+    change: () => Promise<T>;
+    read: () => Promise<T>;
+    restored: (child: T) => boolean;
+  }
+  const childEdit = <T>(e: Edit<T>) => e as unknown as Edit<unknown>;
+  const edits = [
+    childEdit({
       edit: 'the rule of the trainer Role removed',
-      owner: ownerRef('TrainingJob', 'drift'),
+      owner: 'TrainingJob drift',
       change: () =>
         rbac.patchNamespacedRole(
           { name: 'drift-trainer', namespace: ns, body: [{ op: 'remove', path: '/rules/0' }] },
@@ -178,11 +181,11 @@ describe('child applies', () => {
         ),
       read: () => rbac.readNamespacedRole({ name: 'drift-trainer', namespace: ns }),
       restored: (r: V1Role) => r.rules?.length === 1 && r.rules[0]!.verbs.join() === 'get,patch',
-    },
-    {
+    }),
+    childEdit({
       // The label is in the operator's informer selector: the Role leaves its cache (a delete event).
       edit: "the trainer Role's managed-by label changed",
-      owner: ownerRef('TrainingJob', 'drift'),
+      owner: 'TrainingJob drift',
       change: () =>
         rbac.patchNamespacedRole(
           {
@@ -196,10 +199,10 @@ describe('child applies', () => {
         ),
       read: () => rbac.readNamespacedRole({ name: 'drift-trainer', namespace: ns }),
       restored: (r: V1Role) => r.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'k2k',
-    },
-    {
+    }),
+    childEdit({
       edit: 'a label k2k sets on the Job changed',
-      owner: ownerRef('TrainingJob', 'drift'),
+      owner: 'TrainingJob drift',
       change: () =>
         batch.patchNamespacedJob(
           {
@@ -211,10 +214,10 @@ describe('child applies', () => {
         ),
       read: () => batch.readNamespacedJob({ name: 'drift', namespace: ns }),
       restored: (j: V1Job) => j.metadata?.labels?.['app.kubernetes.io/name'] === 'k2k-trainer',
-    },
-    {
+    }),
+    childEdit({
       edit: "the trainer ServiceAccount's token automount turned on",
-      owner: ownerRef('TrainingJob', 'drift'),
+      owner: 'TrainingJob drift',
       change: () =>
         core.patchNamespacedServiceAccount(
           {
@@ -226,10 +229,10 @@ describe('child applies', () => {
         ),
       read: () => core.readNamespacedServiceAccount({ name: 'drift-trainer', namespace: ns }),
       restored: (a: V1ServiceAccount) => a.automountServiceAccountToken === false,
-    },
-    {
+    }),
+    childEdit({
       edit: "the model server's image changed in the Deployment",
-      owner: ownerRef('ModelDeployment', 'drift'),
+      owner: 'ModelDeployment drift',
       change: () =>
         apps.patchNamespacedDeployment(
           {
@@ -241,10 +244,10 @@ describe('child applies', () => {
         ),
       read: () => apps.readNamespacedDeployment({ name: 'drift', namespace: ns }),
       restored: (d: V1Deployment) => d.spec?.template.spec?.containers[0]?.image === 'k2k/model-server:test',
-    },
-    {
+    }),
+    childEdit({
       edit: "the Deployment's k2k.dev/modeldeployment label removed",
-      owner: ownerRef('ModelDeployment', 'drift'),
+      owner: 'ModelDeployment drift',
       change: () =>
         apps.patchNamespacedDeployment(
           {
@@ -256,7 +259,7 @@ describe('child applies', () => {
         ),
       read: () => apps.readNamespacedDeployment({ name: 'drift', namespace: ns }),
       restored: (d: V1Deployment) => d.metadata?.labels?.['k2k.dev/modeldeployment'] === 'drift',
-    },
+    }),
   ];
 
   describe('puts back a child someone changed', () => {
@@ -285,12 +288,12 @@ describe('child applies', () => {
 
     for (const { edit, owner, change, read, restored } of edits) {
       it(`when ${edit}`, async () => {
-        await eventually(async () => restored((await read()) as never) || undefined, {
-          what: `${owner.kind} ${owner.name}'s children as k2k wants them`,
+        await eventually(async () => restored(await read()) || undefined, {
+          what: `the children of ${owner} as k2k wants them`,
         });
         // The API server's answer is the child as stored: the edit landed.
-        expect(restored((await change()) as never)).toBe(false);
-        await eventually(async () => restored((await read()) as never) || undefined, {
+        expect(restored(await change())).toBe(false);
+        await eventually(async () => restored(await read()) || undefined, {
           what: `the operator to undo: ${edit}`,
           timeoutMs: 30_000,
         });
