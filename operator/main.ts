@@ -7,7 +7,14 @@ import { setupModelDeploymentController } from './controllers/modeldeployment/co
 import type { PodPolicy } from './controllers/policy.ts';
 import { setupSweepController } from './controllers/sweep/controller.ts';
 import { setupTrainingJobController } from './controllers/trainingjob/controller.ts';
-import { createLogger, EventRecorder, Manager, type NamespaceScope, setRateLimit } from './runtime/index.ts';
+import {
+  createLogger,
+  EventRecorder,
+  Manager,
+  type NamespaceScope,
+  setRateLimit,
+  setUserAgent,
+} from './runtime/index.ts';
 
 export const DEFAULT_TRAINER_IMAGE = 'localhost/k2k/trainer:dev';
 export const DEFAULT_TRAINER_GPU_IMAGE = 'localhost/k2k/trainer-gpu:dev';
@@ -109,6 +116,8 @@ const logger = createLogger({
 const kubeConfig = new KubeConfig();
 if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
 else kubeConfig.loadFromDefault();
+// Which replica sent a request, in the API server's audit log (replicas share one ServiceAccount).
+setUserAgent(kubeConfig, `k2k-operator/${flags.identity}`);
 setRateLimit(kubeConfig, { qps: Number(flags['kube-api-qps']), burst: Number(flags['kube-api-burst']) });
 
 const manager = new Manager({

@@ -26,6 +26,7 @@ import { computeStatus } from '../../operator/controllers/trainingjob/status.ts'
 import { apply, applyStatus, Informer, kubeRequest, resourcePath } from '../../operator/runtime/index.ts';
 import { installCRDs } from '../../test/harness/crds.ts';
 import { installOperatorRBAC, OPERATOR_ACCOUNT, OPERATOR_NAMESPACE } from '../../test/harness/operator.ts';
+import { suspendedTrainingJob } from '../../test/harness/suspended-trainingjob.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,21 +44,6 @@ const concurrency = Number(flags.concurrency);
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const load = () => os.loadavg().map((l) => Number(l.toFixed(2)));
-
-function trainingJob(namespace: string, name: string): TrainingJob {
-  return {
-    apiVersion: API_VERSION,
-    kind: TRAININGJOB_KIND,
-    metadata: { name, namespace },
-    spec: {
-      suspend: true,
-      model: { architecture: 'mnist-mlp' },
-      dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
-      output: { uri: 's3://models/' },
-      storage: { endpoint: 'http://127.0.0.1:9', credentialsSecretRef: { name: 'storage' } },
-    },
-  } as TrainingJob;
-}
 
 const createTrainingJob = (kc: KubeConfig, tj: TrainingJob) =>
   kubeRequest<TrainingJob>(kc, {
@@ -127,7 +113,7 @@ async function namespace(kc: KubeConfig, name: string): Promise<string> {
 async function floor(admin: KubeConfig, writer: KubeConfig, ns: string, n: number) {
   const started = performance.now();
   await pool(n, async (i) => {
-    const tj = await createTrainingJob(admin, trainingJob(ns, `tj-${i}`));
+    const tj = await createTrainingJob(admin, suspendedTrainingJob(`tj-${i}`, ns));
     // The operator's stages: the account and the Role, then the RoleBinding and the Job.
     const children = desiredChildren(tj, images);
     const later = (kind?: string) => kind === 'RoleBinding' || kind === 'Job';
@@ -283,7 +269,7 @@ async function main() {
       before = await apiRequests(admin);
       const started = performance.now();
       await pool(n, async (i) => {
-        await createTrainingJob(admin, trainingJob(opNs, `tj-${i}`));
+        await createTrainingJob(admin, suspendedTrainingJob(`tj-${i}`, opNs));
       });
       const createdSeconds = (performance.now() - started) / 1000;
       const operatorSeconds = ((await watch.done) - started) / 1000;

@@ -62,7 +62,12 @@ export interface ControlPlaneOptions {
   detached?: boolean;
   /** Per-component time limit for becoming healthy. Default 90s (a loaded 2-core machine is slow). */
   timeoutMs?: number;
+  /** More kube-apiserver flags, for instance an audit policy and log for a test that reads who wrote what. */
+  apiserverArgs?: string[];
 }
+
+/** The components a test may stop and start again (a restart of the API server or etcd mid-run). */
+export type RestartableComponent = 'etcd' | 'kube-apiserver';
 
 export interface ControlPlane {
   /** Admin kubeconfig (CN=k2k-admin, O=system:masters). */
@@ -77,6 +82,13 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** Path of a kubeconfig authenticating as that ServiceAccount (created if missing) with a TokenRequest token. */
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
+  /**
+   * Stops one component, its data (etcd's included) kept: gracefully (SIGTERM, SIGKILL after 5 s;
+   * kube-apiserver goes on serving open connections meanwhile) or as a crash (`crash: true`, SIGKILL).
+   */
+  stopComponent(name: RestartableComponent, opts?: { crash?: boolean }): Promise<void>;
+  /** Starts a stopped component again with the same flags and ports; resolves once it is healthy. */
+  startComponent(name: RestartableComponent): Promise<void>;
 }
 
 /** What `cli.ts status` needs to find a running control plane again. */
@@ -135,10 +147,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     watchdog = startWatchdog(dir, !keep());
   }
 
+  const specsByName = new Map<string, ComponentSpec>();
   try {
     const run = async (spec: ComponentSpec) => {
+      specsByName.set(spec.name, spec);
       const c = launch(spec, dir);
-      components.push(c);
+      const stopped = components.findIndex((old) => old.name === spec.name);
+      if (stopped >= 0) components[stopped] = c;
+      else components.push(c);
       await writePidFile(dir, c);
       await step(`${spec.name} healthy (pid ${c.pid}, port ${new URL(spec.health.url).port})`, () =>
         waitHealthy(c, spec.health, timeoutMs),
@@ -159,7 +175,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const server = apiserverUrl(ports);
     const specs = {
       etcd,
-      apiserver: apiserverSpec(bins, layout),
+      apiserver: withArgs(apiserverSpec(bins, layout), opts.apiserverArgs ?? []),
       controllerManager: opts.controllerManager === false ? undefined : controllerManagerSpec(bins, layout),
       scheduler: opts.scheduler === false ? undefined : schedulerSpec(bins, layout),
     };
@@ -199,6 +215,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       stop,
       serviceAccountKubeconfig: (namespace, name) =>
         serviceAccountKubeconfig(layout.kubeconfigs.admin, namespace, name),
+      stopComponent: async (name, { crash = false } = {}) => {
+        const c = components.find((c) => c.name === name);
+        if (c) await stopGroups([c.pid], crash ? 0 : undefined);
+      },
+      startComponent: (name) => run(specsByName.get(name)!),
     };
   } catch (err) {
     await stop();
@@ -207,6 +228,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
     throw err;
   }
+}
+
+function withArgs(spec: ComponentSpec, args: string[]): ComponentSpec {
+  return { ...spec, args: [...spec.args, ...args] };
 }
 
 /** Stops whatever a control plane in `dir` left running (by its pid files) and removes the directory. */

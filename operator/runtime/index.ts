@@ -47,7 +47,14 @@ export {
   VERBS,
   type Verb,
 } from './rbac.ts';
-export { discoverResource, kubeRequest, type RequestOptions, resourcePath, setRateLimit } from './rest.ts';
+export {
+  discoverResource,
+  kubeRequest,
+  type RequestOptions,
+  resourcePath,
+  setRateLimit,
+  setUserAgent,
+} from './rest.ts';
 export { InformerSet, type NamespaceScope, type Source, scopedRefs } from './scope.ts';
 export { dropUnreadFields, type Transform } from './transform.ts';
 export { APPLIED_HASH_ANNOTATION, desiredHash, upToDate, withAppliedHash } from './uptodate.ts';

@@ -23,6 +23,7 @@ export interface RequestOptions {
 // request paid a TCP and TLS handshake: at 1,000 objects that was most of the operator's time.
 const agents = new WeakMap<KubeConfig, http.Agent>();
 const limiters = new WeakMap<KubeConfig, RateLimiter>();
+const userAgents = new WeakMap<KubeConfig, string>();
 
 /** Sockets kept open per API server: enough for the workers' parallel applies. */
 const MAX_SOCKETS = 64;
@@ -52,6 +53,17 @@ function keepAliveAgent(kc: KubeConfig, url: URL, tls: https.RequestOptions): ht
 }
 
 /**
+ * Closes the agent's idle keep-alive connections. A request that heard nothing for its whole
+ * timeout most likely went out on a connection that died without a close (a NAT or load balancer
+ * dropped its state); the idle ones beside it took the same path, and each would otherwise cost
+ * the next request that picks it another full timeout (measured: 4 requests every 30 s, 2 minutes
+ * to drain the pool, in test/integration/faults.test.ts). New connections cost a TLS handshake.
+ */
+function dropIdleSockets(agent: http.Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+}
+
+/**
  * Limits the requests kubeRequest sends with `kc` (client-go's QPS and Burst). Without a call,
  * requests are not limited. Returns the limiter, for its pending() count.
  */
@@ -59,6 +71,14 @@ export function setRateLimit(kc: KubeConfig, opts: RateLimitOptions): RateLimite
   const limiter = new RateLimiter(opts);
   limiters.set(kc, limiter);
   return limiter;
+}
+
+/**
+ * The User-Agent of kubeRequest's requests with `kc`. Replicas share one ServiceAccount, so the
+ * API server's audit log tells them apart only by this (client-go sets one too; Node sends none).
+ */
+export function setUserAgent(kc: KubeConfig, userAgent: string): void {
+  userAgents.set(kc, userAgent);
 }
 
 export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Promise<T> {
@@ -75,6 +95,8 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
   const authHeaders = reqOpts.headers as http.OutgoingHttpHeaders | undefined;
   const headers: http.OutgoingHttpHeaders = { ...authHeaders, accept: 'application/json' };
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const userAgent = userAgents.get(kc);
+  if (userAgent) headers['user-agent'] = userAgent;
   const lib = url.protocol === 'https:' ? https : http;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const agent = keepAliveAgent(kc, url, reqOpts);
@@ -89,7 +111,10 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
       );
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${opts.path} timed out after ${timeoutMs}ms`)));
+    req.on('timeout', () => {
+      if (agent) dropIdleSockets(agent);
+      req.destroy(new Error(`${method} ${opts.path} timed out after ${timeoutMs}ms`));
+    });
     req.on('error', reject);
     req.end(payload);
   });

@@ -15,10 +15,20 @@ const run = promisify(execFile);
 export const OPERATOR_NAMESPACE = 'k2k-system';
 export const OPERATOR_ACCOUNT = 'k2k-operator';
 
+/** Where the tests' objects live: the shared control plane of the global setup unless a test starts its own. */
+export interface ControlPlaneAccess {
+  kubectl: string;
+  /** Admin kubeconfig. */
+  kubeconfig: string;
+}
+
+const sharedControlPlane = (): ControlPlaneAccess => ({
+  kubectl: process.env.K2K_TEST_KUBECTL!,
+  kubeconfig: process.env.K2K_TEST_KUBECONFIG!,
+});
+
 /** Applies config/rbac (and its namespace) once, like `kubectl apply -k config/rbac` would. */
-export async function installOperatorRBAC(): Promise<void> {
-  const kubectl = process.env.K2K_TEST_KUBECTL!;
-  const kubeconfig = process.env.K2K_TEST_KUBECONFIG!;
+export async function installOperatorRBAC({ kubectl, kubeconfig } = sharedControlPlane()): Promise<void> {
   await run(kubectl, [
     '--kubeconfig',
     kubeconfig,
@@ -63,7 +73,10 @@ process.on('exit', () => {
 
 export function startOperator(opts: OperatorOptions): OperatorProcess {
   const args = [
-    join(root, 'node_modules/tsx/dist/cli.mjs'),
+    // tsx as a loader in this very process: its CLI runs the script in a child process, which a
+    // SIGKILL of the CLI leaves running (an orphan that goes on reconciling: no crash at all).
+    '--import',
+    'tsx',
     join(root, 'operator/main.ts'),
     `--kubeconfig=${opts.kubeconfig}`,
     `--identity=${opts.identity}`,
@@ -80,6 +93,7 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
   if (opts.namespaces) args.push(`--namespaces=${opts.namespaces.join(',')}`);
   args.push(...(opts.args ?? []));
   const child = spawn(process.execPath, args, {
+    cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: '' },
   });
@@ -112,23 +126,32 @@ export function waitForLog(op: OperatorProcess, pattern: RegExp, timeoutMs = 30_
   });
 }
 
+/** The operator's probe and metrics server, once it listens: `http://127.0.0.1:port`. */
+export async function probeUrl(op: OperatorProcess): Promise<string> {
+  await waitForLog(op, /serving probes and metrics/);
+  const line = op
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('serving probes and metrics'))!;
+  const { port } = JSON.parse(line).address as { port: number };
+  return `http://127.0.0.1:${port}`;
+}
+
 /**
  * For a test file: installs config/rbac and authenticates as the operator's ServiceAccount before
  * its tests, and stops after each test the operators it started. Returns the starter (leader
- * election off unless asked; the ServiceAccount's kubeconfig unless another is given).
+ * election off unless asked; the ServiceAccount's kubeconfig unless another is given). `target`
+ * (read in beforeAll) names a control plane of the file's own instead of the shared one.
  */
-export function operatorsPerTest(): (
-  opts: Partial<OperatorOptions> & { identity: string },
-) => OperatorProcess {
+export function operatorsPerTest(
+  target: () => ControlPlaneAccess = sharedControlPlane,
+): (opts: Partial<OperatorOptions> & { identity: string }) => OperatorProcess {
   let kubeconfig: string;
   const started: OperatorProcess[] = [];
   beforeAll(async () => {
-    await installOperatorRBAC();
-    kubeconfig = await serviceAccountKubeconfig(
-      process.env.K2K_TEST_KUBECONFIG!,
-      OPERATOR_NAMESPACE,
-      OPERATOR_ACCOUNT,
-    );
+    const access = target();
+    await installOperatorRBAC(access);
+    kubeconfig = await serviceAccountKubeconfig(access.kubeconfig, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
   });
   afterEach(async () => {
     await Promise.all(started.splice(0).map((op) => op.stop()));
@@ -137,5 +160,35 @@ export function operatorsPerTest(): (
     const op = startOperator({ kubeconfig, leaderElect: false, ...opts });
     started.push(op);
     return op;
+  };
+}
+
+/**
+ * Polls the operator's /healthz every 250 ms until stopped; stop() says how many answers came and
+ * which were not 200 (ADR 0019: an API server outage must not fail liveness).
+ */
+export function watchHealth(op: OperatorProcess, url: string) {
+  let stopped = false;
+  let samples = 0;
+  const failures: string[] = [];
+  const polling = (async () => {
+    while (!stopped) {
+      try {
+        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+        samples++;
+        if (res.status !== 200)
+          failures.push(`${new Date().toISOString()} ${res.status} ${await res.text()}`);
+      } catch (err) {
+        failures.push(`${new Date().toISOString()} ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    async stop(): Promise<{ samples: number; failures: string[]; exited: boolean }> {
+      stopped = true;
+      await polling;
+      return { samples, failures, exited: op.child.exitCode !== null || op.child.signalCode !== null };
+    },
   };
 }

@@ -1,66 +1,34 @@
-// Fault tests of the operator process on the real control plane: crashes in the middle of work and
-// a child deleted behind its back. Every test proves its fault landed while work was in flight.
-import { BatchV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+// Fault tests of the operator process on the real control plane: crashes in the middle of work,
+// watches gone silent and a child deleted behind its back. Every test proves its fault landed while
+// work was in flight. (Faults of the control plane itself: controlplane-faults.test.ts.)
+import { BatchV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { TrainingJob } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
-import { operatorsPerTest, waitForLog } from '../harness/operator.ts';
+import {
+  OPERATOR_ACCOUNT,
+  OPERATOR_NAMESPACE,
+  operatorsPerTest,
+  serviceAccountKubeconfig,
+  waitForLog,
+} from '../harness/operator.ts';
+import { kubeconfigFileVia, startProxy } from '../harness/proxy.ts';
+import { TrainingJobBatch } from '../harness/trainingjob-batch.ts';
 
 const kc = testKubeConfig();
 const batch = kc.makeApiClient(BatchV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-const group = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const startOperator = operatorsPerTest();
-
-/** Suspended, so the Jobs start no pods: the test measures the operator, not the scheduler. */
-const suspendedTrainingJob = (name: string) => ({
-  apiVersion: 'k2k.dev/v1alpha1',
-  kind: 'TrainingJob',
-  metadata: { name },
-  spec: {
-    suspend: true,
-    model: { architecture: 'mnist-mlp' },
-    dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
-    output: { uri: 's3://models/' },
-    storage: { endpoint: 'http://127.0.0.1:9', credentialsSecretRef: { name: 'storage' } },
-  },
-});
-
-async function trainingJobs(namespace: string): Promise<TrainingJob[]> {
-  return ((await custom.listNamespacedCustomObject({ ...group, namespace })) as { items: TrainingJob[] })
-    .items;
-}
-
-/** Runs `work` on every item with at most `n` in flight. */
-async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
 
 describe('the operator under faults', () => {
   it('leaves exactly one Job and a status for each of 500 TrainingJobs when killed again and again while creating them', async () => {
     // K2K_FAULT_TRAININGJOBS lowers it for a quick look on a loaded machine; CI runs 500.
     const total = Number(process.env.K2K_FAULT_TRAININGJOBS ?? 500);
     const ns = await freshNamespace(kc);
-    const names = Array.from({ length: total }, (_, i) => `tj-${i}`);
-    let created = 0;
-    const creating = pool(names, 16, async (name) => {
-      await custom.createNamespacedCustomObject({
-        ...group,
-        namespace: ns,
-        body: suspendedTrainingJob(name),
-      });
-      created++;
-    });
+    const tjs = new TrainingJobBatch(kc, ns, total);
     let done = false;
-    void creating.finally(() => {
+    const creating = tjs.create(16).finally(() => {
       done = true;
     });
 
@@ -68,12 +36,11 @@ describe('the operator under faults', () => {
     // done at that moment; the kills go on until the creations are over and a kill found work left.
     const kills: Array<{ created: number; jobs: number; withStatus: number }> = [];
     const progress = async () => {
-      const [tjs, jobs] = await Promise.all([trainingJobs(ns), batch.listNamespacedJob({ namespace: ns })]);
-      return {
-        created,
-        jobs: jobs.items.length,
-        withStatus: tjs.filter((tj) => tj.status?.jobName).length,
-      };
+      const [withStatus, jobs] = await Promise.all([
+        tjs.converged(),
+        batch.listNamespacedJob({ namespace: ns }),
+      ]);
+      return { created: tjs.created, jobs: jobs.items.length, withStatus };
     };
     const inFlight = (p: { created: number; jobs: number; withStatus: number }) =>
       p.created < total || p.jobs < total || p.withStatus < total;
@@ -101,15 +68,12 @@ describe('the operator under faults', () => {
     const last = startOperator({ identity: 'survivor', namespace: ns });
     try {
       await eventually(
-        async () => (await trainingJobs(ns)).filter((tj) => tj.status?.jobName).length === total || undefined,
+        async () => (await tjs.converged()) === total || undefined,
         // Three seconds per TrainingJob: on a 2-core machine at load 24 the operator managed one every 2 s.
         { what: `all ${total} TrainingJobs to report their Job`, timeoutMs: total * 3000, intervalMs: 1000 },
       );
-      const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
-      const owners = jobs.map((j) => j.metadata!.ownerReferences!.find((r) => r.controller)!.name);
-      expect(jobs).toHaveLength(total);
-      expect(new Set(owners)).toEqual(new Set(names));
-      for (const tj of await trainingJobs(ns)) expect(tj.status?.jobName).toBe(tj.metadata.name);
+      // One Job (and account, Role, RoleBinding) per TrainingJob, owned by it, named in its status.
+      await tjs.expectEachConvergedOnce();
     } catch (err) {
       console.log(JSON.stringify(await progress()), last.logs().slice(-4000));
       throw err;
@@ -126,11 +90,7 @@ describe('the operator under faults', () => {
       args: ['--resync-seconds=2'],
     });
     try {
-      await custom.createNamespacedCustomObject({
-        ...group,
-        namespace: ns,
-        body: suspendedTrainingJob('role'),
-      });
+      await new TrainingJobBatch(kc, ns, 0).create(1, ['role']);
       const first = await eventually(
         async () => rbac.readNamespacedRole({ namespace: ns, name: 'role-trainer' }).catch(() => undefined),
         { what: 'the trainer Role', timeoutMs: 90_000 },
@@ -149,4 +109,70 @@ describe('the operator under faults', () => {
       await op.stop();
     }
   });
+  it('notices watches gone silent mid-run (idle timeout), watches again and converges what it missed', async () => {
+    const t0 = Date.now();
+    const ns = await freshNamespace(kc);
+    const tjs = new TrainingJobBatch(kc, ns, 60);
+    await tjs.create();
+    // The operator talks to the API server through a proxy that can make its connections go silent
+    // without closing them, as a NAT or load balancer does when it drops its state.
+    const proxy = await startProxy(new URL(kc.getCurrentCluster()!.server));
+    const viaProxy = await kubeconfigFileVia(
+      await serviceAccountKubeconfig(process.env.K2K_TEST_KUBECONFIG!, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT),
+      proxy.url,
+    );
+    const op = startOperator({
+      identity: 'half-open',
+      namespace: ns,
+      kubeconfig: viaProxy,
+      // Slow enough (about 7 requests per TrainingJob) that the freeze strikes mid-run.
+      args: ['--watch-idle-seconds=10', '--kube-api-qps=30', '--kube-api-burst=30'],
+    });
+    const idleRestarts = () =>
+      op
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('watch idle, reconnecting') && l.includes('trainingjobs.k2k.dev')).length;
+    try {
+      await waitForLog(op, /"msg":"started"/, 60_000);
+      const before = await eventually(
+        async () => {
+          const c = await tjs.converged();
+          return c >= 6 ? c : undefined;
+        },
+        { what: '6 TrainingJobs converged', timeoutMs: 120_000, intervalMs: 100 },
+      );
+      const idleBefore = idleRestarts();
+      proxy.freeze();
+      const frozenAt = Date.now();
+      // Counted by the test's own connection, which the proxy does not carry.
+      const after = await tjs.converged();
+      expect(before).toBeGreaterThan(0);
+      expect(after).toBeLessThan(tjs.total);
+      // Work the operator can hear of only through a new watch: the frozen one never delivers it.
+      const late = Array.from({ length: 10 }, (_, i) => `late-${i}`);
+      await tjs.create(4, late);
+      await eventually(async () => (await tjs.converged()) === tjs.total + late.length || undefined, {
+        what: 'every TrainingJob, those created after the freeze too, converged',
+        // About 35 s here: one 30 s request timeout, then the work. Requests sent on the pool's
+        // other dead connections one by one took 2 minutes (rest.ts, dropIdleSockets).
+        timeoutMs: 90_000,
+        intervalMs: 500,
+      });
+      console.log(
+        `frozen with ${before}..${after}/${tjs.total} converged; all converged ${((Date.now() - frozenAt) / 1000).toFixed(1)}s later; ` +
+          `test ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+      );
+      // It noticed by itself: the TrainingJob watch went idle and was made again.
+      expect(idleRestarts()).toBeGreaterThan(idleBefore);
+      await tjs.expectEachConvergedOnce(late);
+    } catch (err) {
+      console.log(op.logs().slice(-4000));
+      throw err;
+    } finally {
+      // The proxy first: a graceful stop would otherwise wait on requests stuck in frozen connections.
+      await proxy.close();
+      await op.stop();
+    }
+  }, 400_000);
 });

@@ -1,6 +1,5 @@
 // Test helpers of the runtime's integration tests (they run against the real kube-apiserver of the
 // test harness).
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Informer } from '../informer.ts';
@@ -8,6 +7,7 @@ import { createLogger, type Logger } from '../logger.ts';
 
 export { eventually } from '../../../test/harness/eventually.ts';
 export { freshNamespace, testKubeConfig } from '../../../test/harness/kube.ts';
+export { startProxy } from '../../../test/harness/proxy.ts';
 
 /** Logs of the code under test go to stderr only when K2K_TEST_LOG=1, to keep test output readable. */
 export function testLogger(): Logger {
@@ -33,64 +33,6 @@ export function kubeConfigVia(kc: KubeConfig, server: string): KubeConfig {
     currentContext: 'via',
   });
   return copy;
-}
-
-/**
- * A TCP proxy on 127.0.0.1 in front of the API server (TLS passes through untouched). cut()
- * resets every connection and refuses new ones until restore(): a network failure, for real.
- * freeze() makes the open connections go silent without closing them (a half-open connection,
- * as after a NAT or load balancer drops its state); new connections work.
- */
-export async function startProxy(target: URL): Promise<{
-  url: string;
-  cut(): Promise<void>;
-  restore(): Promise<void>;
-  freeze(): void;
-  close(): Promise<void>;
-}> {
-  const sockets = new Set<net.Socket>();
-  // Frozen sockets are paused, so they never read the peer's close: cut() must destroy them itself.
-  const frozen = new Set<net.Socket>();
-  let port = 0;
-  let server: net.Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = net.createServer((client) => {
-        const upstream = net.connect(Number(target.port), target.hostname);
-        for (const sock of [client, upstream]) {
-          sockets.add(sock);
-          sock.on('close', () => sockets.delete(sock));
-          sock.on('error', () => {});
-        }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        port = (s.address() as net.AddressInfo).port;
-        server = s;
-        resolve();
-      });
-    });
-  const cut = async () => {
-    const s = server;
-    server = undefined;
-    const closed = new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
-    for (const sock of [...sockets, ...frozen]) sock.resetAndDestroy();
-    frozen.clear();
-    await closed;
-  };
-  const freeze = () => {
-    for (const sock of sockets) {
-      sock.unpipe();
-      sock.pause();
-      frozen.add(sock);
-    }
-    sockets.clear();
-  };
-  await listen();
-  return { url: `https://127.0.0.1:${port}`, cut, restore: listen, freeze, close: cut };
 }
 
 export type Recorded = { event: 'add' | 'update' | 'delete'; name: string; rv?: string; oldRv?: string };
