@@ -19,7 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{api,hack,lib,operator,server,trainer}/**/*.test.ts'],
+          include: ['{api,dashboards,hack,lib,operator,server,trainer}/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...INTEGRATION],
         },
       },

@@ -1,14 +1,16 @@
 // Writes crds/*.yaml from api/, config/rbac's roles from the operator's declared permissions
 // (operator/rbac.ts), the Argo CD health checks with their fixtures (hack/statuscheck/files.ts),
-// config/prometheus/k2k-alerts.yaml (operator/monitoring/rules.ts) and the model server's gRPC
-// types from its .proto files (server/grpc/). `npm run generate` writes them; `--check` fails when
-// the files on disk differ from what the sources generate (CI runs the check).
+// config/prometheus/k2k-alerts.yaml (operator/monitoring/rules.ts), config/grafana's dashboards
+// (dashboards/) and the model server's gRPC types from its .proto files (server/grpc/).
+// `npm run generate` writes them; `--check` fails when the files on disk differ from what the
+// sources generate (CI runs the check).
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { dashboardFiles } from '../dashboards/index.ts';
 import { argocdHealthFiles } from '../hack/statuscheck/files.ts';
 import { alertsFileYAML } from '../operator/monitoring/rules.ts';
 import { rbacFiles } from '../operator/rbac.ts';
@@ -35,6 +37,7 @@ export function generatedFiles(): Map<string, string> {
   for (const [path, content] of rbacFiles()) files.set(path, content);
   for (const [path, content] of argocdHealthFiles()) files.set(path, content);
   files.set('config/prometheus/k2k-alerts.yaml', alertsFileYAML());
+  for (const [path, content] of dashboardFiles()) files.set(path, content);
   return files;
 }
 

@@ -195,6 +195,8 @@ export class Controller {
       for (const obj of s.informer.list()) for (const key of s.keys(obj)) queue.add(key);
     const n = this.opts.workers ?? 2;
     this.workers = Array.from({ length: n }, () => this.work(queue));
+    this.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    this.metrics?.activeWorkers.set({ controller: this.name }, 0);
     const resyncMs = this.opts.resyncPeriodMs;
     if (resyncMs) this.resyncTimer = setInterval(() => this.resync(queue), resyncMs);
     this.log.info('started', { workers: n, queued: queue.len(), resyncPeriodMs: resyncMs ?? 0 });
@@ -221,6 +223,7 @@ export class Controller {
     const log = this.log.child({ key, reconcileID: randomUUID() });
     const started = process.hrtime.bigint();
     this.inFlight.set(key, Date.now());
+    this.metrics?.activeWorkers.inc({ controller: this.name });
     let outcome: ReconcileOutcome = 'success';
     try {
       const result = await this.opts.reconcile(key, log);
@@ -240,6 +243,7 @@ export class Controller {
       }
     } finally {
       this.inFlight.delete(key);
+      this.metrics?.activeWorkers.dec({ controller: this.name });
       queue.done(key);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.reconcileTotal.inc({ controller: this.name, result: outcome });

@@ -14,6 +14,8 @@ export class RuntimeMetrics {
   readonly informerRelists: Counter<'resource'>;
   readonly informerIdleWatches: Counter<'resource'>;
   readonly leader: Gauge<'identity'>;
+  readonly maxConcurrentReconciles: Gauge<'controller'>;
+  readonly activeWorkers: Gauge<'controller'>;
   readonly applies: Counter<'kind' | 'result'>;
 
   constructor(readonly registry: Registry) {
@@ -77,6 +79,18 @@ export class RuntimeMetrics {
       name: 'k2k_leader',
       help: '1 while this process holds the leader lease.',
       labelNames: ['identity'] as const,
+      registers,
+    });
+    this.maxConcurrentReconciles = new Gauge({
+      name: 'k2k_max_concurrent_reconciles',
+      help: 'Workers a controller runs: at most this many keys are reconciled at once.',
+      labelNames: ['controller'] as const,
+      registers,
+    });
+    this.activeWorkers = new Gauge({
+      name: 'k2k_active_workers',
+      help: 'Workers running a reconcile now; all of them busy means keys wait in the queue.',
+      labelNames: ['controller'] as const,
       registers,
     });
   }
