@@ -44,6 +44,7 @@ export function variableQueries(d: dashboard.Dashboard): PanelQuery[] {
       refId: v.name ?? '',
       expr: `count by (${m[2]}) (${m[1]})`,
       legend: '',
+      threshold: false,
     });
   }
   return out;

@@ -42,6 +42,11 @@ describe.each(DASHBOARDS.map((d) => [d.file, d.build()] as const))('the %s dashb
     expect(new Set(titles).size).toBe(titles.length);
   });
 
+  it('draws every configured threshold as a decision line, not as data', () => {
+    const reads = panelQueries(d).filter((p) => /k2k_drift_threshold|^vector\(/.test(p.expr));
+    expect(reads.filter((p) => !p.threshold).map((p) => `${p.panel} / ${p.refId}`)).toEqual([]);
+  });
+
   it('turns every label_values variable into a query the live check runs', () => {
     const labelValues = (d.templating?.list ?? []).filter((v) =>
       JSON.stringify(v.query).includes('label_values'),

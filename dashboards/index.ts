@@ -48,11 +48,14 @@ export interface PanelQuery {
   refId: string;
   expr: string;
   legend: string;
+  /** Drawn as a decision line (THRESHOLD_STYLE), not as data. */
+  threshold: boolean;
 }
 
 interface PanelJSON {
   title?: string;
   targets?: Array<{ refId?: string; expr?: string; legendFormat?: string }>;
+  fieldConfig?: { overrides?: Array<{ matcher: { id: string; options?: unknown } }> };
   panels?: PanelJSON[];
 }
 
@@ -61,6 +64,11 @@ export function panelQueries(d: dashboard.Dashboard): PanelQuery[] {
   const out: PanelQuery[] = [];
   const visit = (panels: PanelJSON[]) => {
     for (const p of panels) {
+      const thresholds = new Set(
+        (p.fieldConfig?.overrides ?? [])
+          .filter((o) => o.matcher.id === 'byFrameRefID')
+          .map((o) => o.matcher.options),
+      );
       for (const t of p.targets ?? [])
         out.push({
           dashboard: d.title ?? '',
@@ -68,6 +76,7 @@ export function panelQueries(d: dashboard.Dashboard): PanelQuery[] {
           refId: t.refId ?? '',
           expr: t.expr ?? '',
           legend: t.legendFormat ?? '',
+          threshold: thresholds.has(t.refId),
         });
       visit(p.panels ?? []);
     }

@@ -7,7 +7,16 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
-import { datasourceVariable, labelVariable, orZero, panel, q, selector, timeseries } from './panels.ts';
+import {
+  datasourceVariable,
+  labelVariable,
+  orZero,
+  panel,
+  q,
+  selector,
+  threshold,
+  timeseries,
+} from './panels.ts';
 
 export const MODEL_SERVER_UID = 'k2k-model-server';
 
@@ -19,7 +28,7 @@ const latency = (quantile: number) =>
   `histogram_quantile(${quantile}, sum by (le) (rate(${s('k2k_request_duration_seconds_bucket', PREDICT)}${RATE})))`;
 const mean = (histogram: string, ...m: string[]) =>
   `sum(rate(${s(`${histogram}_sum`, ...m)}${RATE})) / sum(rate(${s(`${histogram}_count`, ...m)}${RATE}))`;
-const threshold = (name: string) => `max(${s('k2k_drift_threshold', `threshold="${name}"`)})`;
+const configured = (name: string) => `max(${s('k2k_drift_threshold', `threshold="${name}"`)})`;
 
 /** The panels a reader of the README sees drawn (hack/dashboards/render.ts): keep their titles. */
 export const KEY_PANELS = {
@@ -70,7 +79,7 @@ const errorRatio = () =>
     span: 8,
     queries: [
       q(`${orZero(requests('code=~"5.."'), requests())} / ${requests()}`, '5xx ratio'),
-      q('vector(0.001)', 'SLO budget (0.1%)'),
+      threshold('vector(0.001)', 'SLO budget (0.1%)'),
     ],
   });
 
@@ -158,7 +167,7 @@ const psi = () =>
       'PSI of the live window against the training profile. A feature drifts when PSI is over the threshold line and its KS p-value under the Bonferroni line, with enough samples.',
     queries: [
       q(`max by (feature) (${s('k2k_drift_feature_psi')})`, '{{feature}}'),
-      q(threshold('psi'), 'threshold'),
+      threshold(configured('psi'), 'threshold'),
     ],
   });
 
@@ -169,7 +178,7 @@ const ks = () =>
       'Kolmogorov-Smirnov p-value per feature; the line is the family-wise level divided by the number of features.',
     queries: [
       q(`min by (feature) (${s('k2k_drift_feature_ks_pvalue')})`, '{{feature}}'),
-      q(threshold('ks_pvalue_bonferroni'), 'alpha / features (Bonferroni)'),
+      threshold(configured('ks_pvalue_bonferroni'), 'alpha / features (Bonferroni)'),
     ],
   }).scaleDistribution(
     new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Log).log(10),
@@ -193,7 +202,7 @@ const samples = () =>
     span: 12,
     queries: [
       q(`min(${s('k2k_drift_window_samples')})`, 'samples in window (min over pods)'),
-      q(threshold('min_samples'), 'min_samples'),
+      threshold(configured('min_samples'), 'min_samples'),
     ],
   });
 

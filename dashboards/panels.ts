@@ -14,9 +14,18 @@ export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${da
 export interface Query {
   expr: string;
   legend: string;
+  /** A decision line (a configured threshold or SLO), drawn dashed red rather than as data. */
+  threshold?: boolean;
 }
 
 export const q = (expr: string, legend = '__auto'): Query => ({ expr, legend });
+export const threshold = (expr: string, legend: string): Query => ({ expr, legend, threshold: true });
+
+/** How a threshold query is drawn: Grafana's field override, matched by its refId. */
+export const THRESHOLD_STYLE: dashboard.DynamicConfigValue[] = [
+  { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+  { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+];
 
 /** What the panel builders of every visualisation have in common. */
 interface PanelLike<T> extends cog.Builder<dashboard.Panel> {
@@ -27,6 +36,7 @@ interface PanelLike<T> extends cog.Builder<dashboard.Panel> {
   span(w: number): T;
   height(h: number): T;
   withTarget(target: cog.Builder<cog.Dataquery>): T;
+  overrideByQuery(refId: string, properties: dashboard.DynamicConfigValue[]): T;
 }
 
 export interface PanelSpec {
@@ -49,12 +59,10 @@ export function panel<B extends PanelLike<B>>(builder: B, spec: PanelSpec): B {
     .height(spec.height ?? 8);
   if (spec.unit) builder.unit(spec.unit);
   for (const [i, query] of spec.queries.entries()) {
+    const refId = String.fromCharCode(65 + i);
+    if (query.threshold) builder.overrideByQuery(refId, THRESHOLD_STYLE);
     builder.withTarget(
-      new DataqueryBuilder()
-        .refId(String.fromCharCode(65 + i))
-        .datasource(DATASOURCE)
-        .expr(query.expr)
-        .legendFormat(query.legend),
+      new DataqueryBuilder().refId(refId).datasource(DATASOURCE).expr(query.expr).legendFormat(query.legend),
     );
   }
   return builder;
