@@ -15,11 +15,13 @@ import {
   OPERATOR_ACCOUNT,
   OPERATOR_NAMESPACE,
   type OperatorProcess,
+  probeUrl,
   serviceAccountKubeconfig,
   startOperator,
   waitForLog,
 } from '../harness/operator.ts';
 import { newestPrometheus, type PrometheusProcess, startPrometheus } from '../harness/prometheus.ts';
+import { suspendedTrainingJob } from '../harness/suspended-trainingjob.ts';
 import { SHIFT, sendTraffic } from '../harness/traffic.ts';
 
 const kc = testKubeConfig();
@@ -53,18 +55,7 @@ async function keepReconciling(ns: string, seconds: number): Promise<void> {
       version: 'v1alpha1',
       plural: 'trainingjobs',
       namespace: ns,
-      body: {
-        apiVersion: 'k2k.dev/v1alpha1',
-        kind: 'TrainingJob',
-        metadata: { name: `dashboards-${i}` },
-        spec: {
-          suspend: true,
-          model: { architecture: 'mnist-mlp' },
-          dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
-          output: { uri: 's3://models/' },
-          storage: { endpoint: 'http://127.0.0.1:9', credentialsSecretRef: { name: 'storage' } },
-        },
-      },
+      body: suspendedTrainingJob(`dashboards-${i}`),
     });
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -90,12 +81,7 @@ beforeAll(async () => {
     namespace: ns,
     leaderElect: true,
   });
-  await waitForLog(operator, /serving probes and metrics/);
-  const line = operator
-    .logs()
-    .split('\n')
-    .find((l) => l.includes('serving probes and metrics'))!;
-  const { port } = JSON.parse(line).address as { port: number };
+  const operatorAddress = new URL(await probeUrl(operator)).host;
   prometheus = await startPrometheus({
     binary: newestPrometheus(),
     targets: [
@@ -106,12 +92,12 @@ beforeAll(async () => {
       },
       {
         job: 'k2k-operator',
-        address: `127.0.0.1:${port}`,
+        address: operatorAddress,
         labels: { namespace: OPERATOR_NAMESPACE, pod: OPERATOR_POD },
       },
     ],
   });
-  await waitForLog(operator, /became leader|acquired/i, 60_000);
+  await waitForLog(operator, /became leader/, 60_000);
   await sendTraffic(served.url, { seconds: 6 });
   const [shifted] = await Promise.all([
     sendTraffic(served.url, { seconds: 8, shift: SHIFT, seed: 2 }),
