@@ -7,6 +7,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
+import { FAILED_CODES } from '../operator/monitoring/rules.ts';
 import {
   datasourceVariable,
   labelVariable,
@@ -41,12 +42,13 @@ export const KEY_PANELS = {
 const traffic = () =>
   panel(timeseries(), {
     title: KEY_PANELS.traffic,
-    description: 'Prediction requests (TF Serving :predict and v2 infer) answered per second.',
+    description:
+      'Prediction requests (TF Serving :predict and v2 infer, over HTTP or gRPC) answered per second.',
     unit: 'reqps',
     queries: [
       q(
-        `sum by (protocol, code) (rate(${s('k2k_requests_total', PREDICT)}${RATE}))`,
-        '{{protocol}} {{code}}',
+        `sum by (protocol, transport, code) (rate(${s('k2k_requests_total', PREDICT)}${RATE}))`,
+        '{{protocol}} {{transport}} {{code}}',
       ),
     ],
   });
@@ -54,16 +56,22 @@ const traffic = () =>
 const latencyPanel = () =>
   panel(timeseries(), {
     title: KEY_PANELS.latency,
-    description: 'From receiving a prediction request to sending its response, batching wait included.',
+    description:
+      'From receiving a prediction request to sending its response, batching wait included. The SLO (operator/monitoring/rules.ts): 99% within 250 ms.',
     unit: 's',
-    queries: [q(latency(0.5), 'p50'), q(latency(0.9), 'p90'), q(latency(0.99), 'p99')],
+    queries: [
+      q(latency(0.5), 'p50'),
+      q(latency(0.9), 'p90'),
+      q(latency(0.99), 'p99'),
+      threshold('vector(0.25)', 'SLO: 99% within 250 ms'),
+    ],
   });
 
 const errors = () =>
   panel(timeseries(), {
     title: 'Errors per second by status code',
     description:
-      'Prediction requests answered with a non-2xx code: 4xx are callers sending what the model cannot take (shape, type, size); 5xx are the server failing.',
+      'Prediction requests not answered 2xx (HTTP) or OK (gRPC): 4xx and INVALID_ARGUMENT are callers sending what the model cannot take; 5xx, UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL are the server failing.',
     unit: 'reqps',
     span: 8,
     queries: [
@@ -73,12 +81,13 @@ const errors = () =>
 
 const errorRatio = () =>
   panel(timeseries(), {
-    title: 'Error ratio (5xx) vs SLO',
-    description: 'Share of prediction requests that failed on the server side, against a 0.1% budget.',
+    title: 'Server error ratio vs SLO',
+    description:
+      'Share of prediction requests the server failed (the codes the availability alerts count), against the 0.1% budget of the 99.9% SLO.',
     unit: 'percentunit',
     span: 8,
     queries: [
-      q(`${orZero(requests('code=~"5.."'), requests())} / ${requests()}`, '5xx ratio'),
+      q(`${orZero(requests(`code=~"${FAILED_CODES}"`), requests())} / ${requests()}`, 'failed ratio'),
       threshold('vector(0.001)', 'SLO budget (0.1%)'),
     ],
   });

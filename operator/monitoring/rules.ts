@@ -92,7 +92,7 @@ and
  * statuses it answers for its own failures: UNAVAILABLE (not ready), RESOURCE_EXHAUSTED
  * (overloaded; also the size limits, which REST answers 413), INTERNAL, UNKNOWN.
  */
-const FAILED_CODES = '5..|UNAVAILABLE|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN';
+export const FAILED_CODES = '5..|UNAVAILABLE|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN';
 
 /** Ratio of inference requests the server failed over `window`, by the scope's labels. */
 function errorRatio(scope: RuleScope, window: string): string {
