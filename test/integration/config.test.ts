@@ -117,3 +117,30 @@ describe('config/samples', () => {
     }
   });
 });
+
+describe('config/grafana', () => {
+  it('ships every dashboard as a ConfigMap the Grafana sidecar loads, accepted by the API server', async () => {
+    await kubectl('create', 'namespace', 'monitoring').catch(() => {}); // may exist from an earlier run
+    const { stdout } = await kubectl(
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '-n',
+      'monitoring',
+      '-k',
+      'config/grafana',
+    );
+    expect(stdout).toMatch(/configmap\/k2k-model-server-dashboard serverside-applied \(server dry run\)/);
+    const configMaps = (await build('config/grafana')) as Array<
+      KubernetesObject & { data: Record<string, string> }
+    >;
+    expect(
+      configMaps.map((c) => [c.metadata!.name, c.metadata!.labels?.grafana_dashboard, Object.keys(c.data)]),
+    ).toEqual([
+      ['k2k-model-server-dashboard', '1', ['k2k-model-server.json']],
+      ['k2k-operator-dashboard', '1', ['k2k-operator.json']],
+    ]);
+    for (const c of configMaps)
+      for (const json of Object.values(c.data)) expect(JSON.parse(json).uid).toMatch(/^k2k-/);
+  });
+});
