@@ -253,7 +253,7 @@ describe('Controller', () => {
     expect(maxParallel).toBe(2);
   });
 
-  it('waits for reconciles in flight when stopped, and reconciles nothing afterwards', async () => {
+  it('waits for reconciles in flight when stopped, counting its busy worker, and reconciles nothing afterwards', async () => {
     const namespace = await freshNamespace(kc);
     await apply(kc, configMap(namespace, 'slow'));
     let release = () => {};
@@ -273,6 +273,9 @@ describe('Controller', () => {
       },
     });
     await eventually(() => started === 1, { what: 'the reconcile to start' });
+    // The worker gauges: one of the controller's two workers is busy while the reconcile runs.
+    expect(await count(registry, 'k2k_active_workers', controller)).toBe(1);
+    expect(await count(registry, 'k2k_max_concurrent_reconciles', controller)).toBe(2);
     let stopped = false;
     const stopping = controller.stop().then(() => {
       stopped = true;
@@ -284,6 +287,7 @@ describe('Controller', () => {
     release();
     await stopping;
     expect(finished).toBe(1);
+    expect(await count(registry, 'k2k_active_workers', controller)).toBe(0);
     await apply(kc, configMap(namespace, 'slow', { after: 'stop' }));
     // The informer runs its handlers as it caches the update; a stopped controller has no workers
     // left to start a reconcile, and its queue counts no add.
