@@ -1,5 +1,5 @@
-// The operator dashboard: reconciles per controller and result, work queues, the operator's writes
-// to the API server and its informers, leadership and workers. The series are
+// The operator dashboard: reconciles per controller and result, work queues and workers, its
+// requests to the API server (rates, errors, child applies) and its informers, and leadership. The series are
 // operator/runtime/metrics.ts (named after controller-runtime's); namespace and pod come from the
 // scrape of the operator's metrics endpoint.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
@@ -82,6 +82,33 @@ const workers = () =>
     ],
   });
 
+const apiRequests = () =>
+  panel(timeseries(), {
+    title: 'API server requests per second by method and code',
+    description:
+      'Requests the operator sent to the API server (watches excluded), by the answer it got; error: no answer (connection failed or timed out).',
+    unit: 'reqps',
+    queries: [q(rateBy('method, code', 'k2k_rest_client_requests_total'), '{{method}} {{code}}')],
+  });
+
+const apiErrors = () =>
+  panel(timeseries(), {
+    title: 'API server request error ratio',
+    description:
+      'Share of requests answered 5xx or not at all, and of requests throttled (429): the API server or the path to it in trouble.',
+    unit: 'percentunit',
+    queries: [
+      q(
+        `${orZero(rateBy('method', 'k2k_rest_client_requests_total', 'code=~"5..|error"'), rateBy('method', 'k2k_rest_client_requests_total'))} / ${rateBy('method', 'k2k_rest_client_requests_total')}`,
+        '{{method}} failed',
+      ),
+      q(
+        `${orZero(rateBy('method', 'k2k_rest_client_requests_total', 'code="429"'), rateBy('method', 'k2k_rest_client_requests_total'))} / ${rateBy('method', 'k2k_rest_client_requests_total')}`,
+        '{{method}} throttled',
+      ),
+    ],
+  });
+
 const applies = () =>
   panel(timeseries(), {
     title: 'Writes to the API server: child applies by kind and result',
@@ -154,6 +181,8 @@ export function operatorDashboard(): dashboard.Dashboard {
     .withPanel(queueRates())
     .withPanel(workers())
     .withRow(new dashboard.RowBuilder('API server'))
+    .withPanel(apiRequests())
+    .withPanel(apiErrors())
     .withPanel(applies())
     .withPanel(informers())
     .withRow(new dashboard.RowBuilder('Leadership'))

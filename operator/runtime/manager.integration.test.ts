@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Controller } from './controller.ts';
 import { Manager, type ManagerOptions } from './manager.ts';
+import { kubeRequest, resourcePath } from './rest.ts';
 import {
   eventually,
   freshNamespace,
@@ -44,6 +45,23 @@ describe('Manager', () => {
     cleanups.push(() => m.stop());
     return m;
   }
+
+  it('counts its requests to the API server by method and status code, refusals included', async () => {
+    const kc = testKubeConfig();
+    const namespace = await freshNamespace(kc);
+    const m = manager({ kubeConfig: kc });
+    const counted = async (method: string, code: string) =>
+      (await m.registry.getSingleMetric('k2k_rest_client_requests_total')!.get()).values.find(
+        (v) => v.labels.method === method && v.labels.code === code,
+      )?.value ?? 0;
+    const path = (name?: string) => resourcePath({ ...configMaps(namespace), ...(name ? { name } : {}) });
+    await kubeRequest(kc, { path: path() });
+    await expect(kubeRequest(kc, { path: path('missing') })).rejects.toThrow(/404/);
+    await kubeRequest(kc, { method: 'POST', path: path(), body: { metadata: { name: 'counted' } } });
+    expect([await counted('GET', '200'), await counted('GET', '404'), await counted('POST', '201')]).toEqual([
+      1, 1, 1,
+    ]);
+  });
 
   it('serves /healthz, /readyz and /metrics on one port on 127.0.0.1', async () => {
     const namespace = await freshNamespace(testKubeConfig());

@@ -18,6 +18,7 @@ import { Informer, type InformerOptions, type ResourceRef } from './informer.ts'
 import { type LeaderElectionOptions, LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import { countRequests } from './rest.ts';
 import { InformerSet, type NamespaceScope, scopedRefs } from './scope.ts';
 import { dropUnreadFields } from './transform.ts';
 
@@ -58,6 +59,7 @@ export class Manager {
     this.log = opts.logger ?? createLogger();
     this.registry = opts.registry ?? new Registry();
     this.metrics = new RuntimeMetrics(this.registry);
+    countRequests(this.kc, this.metrics.restRequests);
     if (opts.leaderElection) {
       const elector = new LeaderElector(this.kc, opts.leaderElection, this.log, this.metrics);
       this.elector = elector;

@@ -17,6 +17,7 @@ export class RuntimeMetrics {
   readonly maxConcurrentReconciles: Gauge<'controller'>;
   readonly activeWorkers: Gauge<'controller'>;
   readonly applies: Counter<'kind' | 'result'>;
+  readonly restRequests: Counter<'method' | 'code'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -79,6 +80,12 @@ export class RuntimeMetrics {
       name: 'k2k_leader',
       help: '1 while this process holds the leader lease.',
       labelNames: ['identity'] as const,
+      registers,
+    });
+    this.restRequests = new Counter({
+      name: 'k2k_rest_client_requests_total',
+      help: 'Requests to the API server (watches excluded) by method and HTTP status code; code "error" when no answer came (connection failed or timed out).',
+      labelNames: ['method', 'code'] as const,
       registers,
     });
     this.maxConcurrentReconciles = new Gauge({

@@ -24,6 +24,12 @@ export interface RequestOptions {
 const agents = new WeakMap<KubeConfig, http.Agent>();
 const limiters = new WeakMap<KubeConfig, RateLimiter>();
 const userAgents = new WeakMap<KubeConfig, string>();
+const requestCounters = new WeakMap<KubeConfig, RequestCounter>();
+
+/** What counts kubeRequest's requests: RuntimeMetrics.restRequests. */
+export interface RequestCounter {
+  inc(labels: { method: string; code: string }): void;
+}
 
 /** Sockets kept open per API server: enough for the workers' parallel applies. */
 const MAX_SOCKETS = 64;
@@ -74,6 +80,14 @@ export function setRateLimit(kc: KubeConfig, opts: RateLimitOptions): RateLimite
 }
 
 /**
+ * Counts kubeRequest's requests with `kc` by method and status code, like client-go's
+ * rest_client_requests_total: the API server's answers as the operator saw them.
+ */
+export function countRequests(kc: KubeConfig, counter: RequestCounter): void {
+  requestCounters.set(kc, counter);
+}
+
+/**
  * The User-Agent of kubeRequest's requests with `kc`. Replicas share one ServiceAccount, so the
  * API server's audit log tells them apart only by this (client-go sets one too; Node sends none).
  */
@@ -102,7 +116,8 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
   const agent = keepAliveAgent(kc, url, reqOpts);
   await limiters.get(kc)?.acquire(opts.priority);
 
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const counter = requestCounters.get(kc);
+  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = lib.request(url, { ...reqOpts, agent, method, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -118,6 +133,11 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
     req.on('error', reject);
     req.end(payload);
   });
+  const { status, text } = await answer.catch((err: unknown) => {
+    counter?.inc({ method, code: 'error' });
+    throw err;
+  });
+  counter?.inc({ method, code: String(status) });
 
   const parsed = parseJSON(text);
   if (status >= 200 && status < 300) return parsed as T;
