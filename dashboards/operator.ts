@@ -12,6 +12,9 @@ const s = selector('namespace=~"$namespace", pod=~"$pod"');
 const RATE = '[$__rate_interval]';
 const rateBy = (by: string, metric: string, ...m: string[]) =>
   `sum by (${by}) (rate(${s(metric, ...m)}${RATE}))`;
+/** The share of `metric`'s rate that `matcher` selects, 0 (not "No data") while it never happened. */
+const shareOf = (by: string, metric: string, matcher: string) =>
+  `${orZero(rateBy(by, metric, matcher), rateBy(by, metric))} / ${rateBy(by, metric)}`;
 
 const reconciles = () =>
   panel(timeseries(), {
@@ -26,12 +29,7 @@ const reconcileErrors = () =>
     title: 'Reconcile error ratio by controller',
     description: 'Share of reconciles that failed; a lasting ratio means objects are not converging.',
     unit: 'percentunit',
-    queries: [
-      q(
-        `${orZero(rateBy('controller', 'k2k_reconcile_total', 'result="error"'), rateBy('controller', 'k2k_reconcile_total'))} / ${rateBy('controller', 'k2k_reconcile_total')}`,
-        '{{controller}}',
-      ),
-    ],
+    queries: [q(shareOf('controller', 'k2k_reconcile_total', 'result="error"'), '{{controller}}')],
   });
 
 const reconcileLatency = () =>
@@ -98,14 +96,8 @@ const apiErrors = () =>
       'Share of requests answered 5xx or not at all, and of requests throttled (429): the API server or the path to it in trouble.',
     unit: 'percentunit',
     queries: [
-      q(
-        `${orZero(rateBy('method', 'k2k_rest_client_requests_total', 'code=~"5..|error"'), rateBy('method', 'k2k_rest_client_requests_total'))} / ${rateBy('method', 'k2k_rest_client_requests_total')}`,
-        '{{method}} failed',
-      ),
-      q(
-        `${orZero(rateBy('method', 'k2k_rest_client_requests_total', 'code="429"'), rateBy('method', 'k2k_rest_client_requests_total'))} / ${rateBy('method', 'k2k_rest_client_requests_total')}`,
-        '{{method}} throttled',
-      ),
+      q(shareOf('method', 'k2k_rest_client_requests_total', 'code=~"5..|error"'), '{{method}} failed'),
+      q(shareOf('method', 'k2k_rest_client_requests_total', 'code="429"'), '{{method}} throttled'),
     ],
   });
 
