@@ -9,6 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
+import { canaryPlugin } from './canary/plugin.ts';
 import { batchSettings, type LoadedSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
 import { GrpcListener } from './grpc/server.ts';
@@ -219,6 +220,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Before the REST listener closes and long before the model is disposed (onClose): gRPC stops
   // taking calls and answers the ones in flight.
   app.addHook('preClose', async () => grpc.close());
+  if (settings.trafficFile) {
+    await app.register(canaryPlugin, {
+      trafficFile: settings.trafficFile,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      timeoutMs: settings.requestTimeoutSeconds * 1000,
+      from: process.env.HOSTNAME ?? 'stable',
+    });
+  }
   await app.register(opsRoutes);
   await app.register(tfServingRoutes);
   await app.register(v2Routes);

@@ -30,6 +30,8 @@ export const ServeErrors = {
   TooManyRows: 413,
   UnsupportedMediaType: 415,
   PredictFailed: 500,
+  /** A request forwarded to the canary got no answer from it (reset, timeout): never retried here. */
+  CanaryFailed: 502,
   ReloadFailed: 500,
   Internal: 500,
   /** No model is loaded yet (or the load failed); the message says why. */

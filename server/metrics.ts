@@ -16,9 +16,11 @@ const REQUEST_LABELS = ['protocol', 'transport', 'endpoint', 'code', 'version'] 
 const INFLIGHT_LABELS = ['protocol', 'transport', 'version'] as const;
 
 /** Ends a request's measurement: its endpoint, its status code and the version that answered. */
-export type FinishRequest = (endpoint: string, code: string, version?: string) => void;
+/** Records a finished request; a forwarded one counts as the canary's (k2k_canary_forwarded_total), not this pod's. */
+export type FinishRequest = (endpoint: string, code: string, version?: string, forwarded?: boolean) => void;
 const VERSION_LABELS = ['version'] as const;
 const LOAD_LABELS = ['version', 'result'] as const;
+const CODE_LABELS = ['code'] as const;
 const INFO_LABELS = ['uri', 'artifact_sha256', 'task', 'backend'] as const;
 
 export class ServerMetrics {
@@ -32,6 +34,9 @@ export class ServerMetrics {
   readonly loadDuration: Histogram<(typeof LOAD_LABELS)[number]>;
   readonly ready: Gauge;
   readonly info: Gauge<(typeof INFO_LABELS)[number]>;
+  readonly canaryForwarded: Counter<(typeof CODE_LABELS)[number]>;
+  readonly canaryFallback: Counter;
+  readonly canaryWeight: Gauge;
   private driftSource: DriftSource = () => undefined;
   private labels: { model: string; track: string; version: string };
 
@@ -100,6 +105,24 @@ export class ServerMetrics {
       labelNames: INFO_LABELS,
       registers,
     });
+    // A stable pod's forwarded requests are counted here, not in k2k_requests_total: the canary
+    // pods count them under track="canary", and the stable track's error rate stays its own.
+    this.canaryForwarded = new Counter({
+      name: 'k2k_canary_forwarded_total',
+      help: 'Inference requests this pod forwarded to the canary, by the status code the client got (502: no answer from the canary).',
+      labelNames: CODE_LABELS,
+      registers,
+    });
+    this.canaryFallback = new Counter({
+      name: 'k2k_canary_fallback_total',
+      help: 'Inference requests the split picked for the canary that this pod answered itself because the canary could not be reached.',
+      registers,
+    });
+    this.canaryWeight = new Gauge({
+      name: 'k2k_canary_weight_percent',
+      help: 'Share of inference requests this pod forwards to the canary, as read from its traffic file.',
+      registers,
+    });
     // Drift series are computed at scrape time from whichever monitor is current then.
     registerDriftMetrics(this.registry, () => this.driftSource());
     if (opts.defaultMetrics !== false) {
@@ -124,10 +147,14 @@ export class ServerMetrics {
     const version = this.version;
     this.inFlight.inc({ protocol, transport, version });
     let done = false;
-    return (endpoint, code, servedVersion) => {
+    return (endpoint, code, servedVersion, forwarded) => {
       if (done) return;
       done = true;
       this.inFlight.dec({ protocol, transport, version });
+      if (forwarded) {
+        this.canaryForwarded.inc({ code });
+        return;
+      }
       const labels = { protocol, transport, endpoint, code, version: servedVersion ?? version };
       this.requests.inc(labels);
       this.requestDuration.observe(labels, Number(process.hrtime.bigint() - at) / 1e9);

@@ -16,6 +16,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by a handler to the model version that answered (request series are per version). */
     servedVersion?: string;
+    /** Set when the canary answered this request (server/canary/plugin.ts). */
+    forwardedToCanary?: boolean;
   }
 }
 
@@ -25,12 +27,14 @@ type Tracked = { [STARTED]?: FinishRequest };
 const plugin: FastifyPluginAsync<{ metrics: ServerMetrics }> = async (app, { metrics }) => {
   app.decorate('metrics', metrics);
   app.decorateRequest('servedVersion', undefined);
+  app.decorateRequest('forwardedToCanary', false);
 
   const finish = (request: FastifyRequest, code: string) => {
     (request as Tracked)[STARTED]?.(
       request.routeOptions.config.endpoint ?? 'unknown',
       code,
       request.servedVersion,
+      request.forwardedToCanary,
     );
   };
   app.addHook('onRequest', async (request, reply) => {

@@ -272,6 +272,7 @@ export function testSettings(modelUri: string, overrides: Partial<LoadedSettings
     modelUri,
     modelName: 'tiny',
     track: 'stable',
+    trafficFile: '',
     host: '127.0.0.1',
     port: 0,
     grpcPort: 0,

@@ -1,0 +1,71 @@
+// The split in a stable pod: each inference request (TF Serving predict, Open Inference infer) is
+// either answered here or forwarded whole to the canary, by the exact counter rule of split.ts at
+// the weight the traffic file gives. The decision is made before the body is parsed, so a
+// forwarded request costs this pod a copy of its bytes, not a parse.
+import type { Readable } from 'node:stream';
+import { Readable as ReadableStream } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { ServeError } from '../errors.ts';
+import { CanaryClient, FORWARDED_HEADER } from './forward.ts';
+import { CanarySplit } from './split.ts';
+import { TrafficFile } from './traffic.ts';
+
+export interface CanaryPluginOptions {
+  trafficFile: string;
+  bodyLimitBytes: number;
+  timeoutMs: number;
+  /** Names this pod in the forwarded header (its hostname in a pod). */
+  from: string;
+  pollIntervalMs?: number;
+}
+
+const INFERENCE = new Set(['tfserving/predict', 'v2/infer']);
+
+async function readBody(payload: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of payload) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ServeError('BodyTooLarge', `the request body exceeds ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const plugin: FastifyPluginAsync<CanaryPluginOptions> = async (app, opts) => {
+  const split = new CanarySplit();
+  const client = new CanaryClient(opts.timeoutMs);
+  const traffic = new TrafficFile(opts.trafficFile, app.log, (t) => {
+    split.setWeight(t.weight);
+    app.metrics.canaryWeight.set(t.weight);
+  });
+  traffic.start(opts.pollIntervalMs);
+  app.addHook('onClose', async () => {
+    traffic.stop();
+    client.close();
+  });
+
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const { protocol, endpoint } = request.routeOptions.config;
+    if (!INFERENCE.has(`${protocol}/${endpoint}`)) return payload;
+    if (request.headers[FORWARDED_HEADER] !== undefined) return payload; // never forward twice
+    const { canaryURL } = traffic.traffic;
+    if (!canaryURL || !split.next()) return payload;
+    const body = await readBody(payload, opts.bodyLimitBytes);
+    const answer = await client.forward(canaryURL, request.raw as never, body, opts.from);
+    if (answer.kind === 'unreachable') {
+      // Nothing reached the canary (not ready, no endpoints): this pod answers, so stable capacity
+      // never depends on the canary; the fallback counter shows the share the canary missed.
+      app.metrics.canaryFallback.inc();
+      request.log.debug({ reason: answer.message }, 'canary unreachable; answering here');
+      return ReadableStream.from([body]);
+    }
+    request.forwardedToCanary = true;
+    if (answer.kind === 'failed') throw new ServeError('CanaryFailed', answer.message);
+    reply.code(answer.status).headers(answer.headers).send(answer.body);
+    return payload;
+  });
+};
+
+export const canaryPlugin = fp(plugin, { name: 'k2k-canary', fastify: '5.x', dependencies: ['k2k-metrics'] });

@@ -1,0 +1,155 @@
+// The split as it runs in a stable pod: a real stable server process forwards to a real canary
+// server process on loopback, clients keep their connections alive (so kube-proxy-style
+// connection balancing could never produce the share), and the counts come from both servers'
+// /metrics.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURI, joinURI, openStore } from '../../lib/storage/index.ts';
+import { eventually } from '../../test/harness/eventually.ts';
+import { initBackend } from '../model/backend.ts';
+import { parseMetrics, tabularRows, total, writeTabularArtifact } from './fixtures.ts';
+import { type ServerProcess, spawnServer } from './process.ts';
+
+let dir: string;
+let stableURI: string;
+let canaryURI: string;
+let trafficFile: string;
+const started: ServerProcess[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-canary-'));
+  stableURI = await writeTabularArtifact(openStore(), fileURI(dir), 'tiny', '1');
+  canaryURI = await writeTabularArtifact(openStore(), fileURI(dir), 'tiny', '2');
+  trafficFile = path.join(dir, 'traffic.json');
+});
+afterAll(async () => {
+  for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGTERM');
+  await Promise.all(started.map((s) => s.exit));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function start(env: Record<string, string>): Promise<{ url: string; server: ServerProcess }> {
+  const server = spawnServer({ K2K_MODEL_NAME: 'tiny', K2K_BACKEND: 'wasm', ...env });
+  started.push(server);
+  return { url: await server.listening(), server };
+}
+
+async function ready(url: string) {
+  await eventually(async () => (await fetch(`${url}/readyz`)).ok, {
+    what: `${url} ready`,
+    timeoutMs: 60_000,
+  });
+}
+
+async function metrics(url: string) {
+  return parseMetrics(await (await fetch(`${url}/metrics`)).text());
+}
+
+/** `n` predictions over `connections` keep-alive connections; the status codes and bodies answered. */
+async function predictMany(url: string, n: number, connections = 8) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const body = JSON.stringify({ instances: tabularRows(1, 1) });
+  const target = new URL('/v1/models/tiny:predict', url);
+  const one = () =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        target,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const answers: Array<{ status: number; body: string }> = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < n) {
+        next++;
+        answers.push(await one());
+      }
+    }),
+  );
+  agent.destroy();
+  return answers;
+}
+
+const inferenceOf = (samples: ReturnType<typeof parseMetrics>, code?: string) =>
+  total(samples, 'k2k_requests_total', {
+    protocol: 'tfserving',
+    endpoint: 'predict',
+    ...(code ? { code } : {}),
+  });
+
+describe('the canary split in a stable server', () => {
+  it('sends exactly 10% of 10,000 keep-alive requests to a real canary process, and the rest nowhere else', async () => {
+    const canary = await start({ K2K_MODEL_URI: joinURI(canaryURI), K2K_TRACK: 'canary' });
+    await writeFile(trafficFile, JSON.stringify({ canaryURL: canary.url, weight: 10 }));
+    const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: trafficFile });
+    await Promise.all([ready(canary.url), ready(stable.url)]);
+    await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === 10, {
+      what: 'the stable server to read weight 10',
+    });
+
+    const answers = await predictMany(stable.url, 10_000);
+
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    const [s, c] = await Promise.all([metrics(stable.url), metrics(canary.url)]);
+    const atCanary = inferenceOf(c);
+    process.stdout.write(`canary share: ${atCanary} of 10000 (${(atCanary / 100).toFixed(2)}%)\n`);
+    expect(atCanary).toBe(1_000); // exact: one stable pod, the counter rule
+    expect(total(s, 'k2k_canary_forwarded_total', { code: '200' })).toBe(1_000);
+    expect(inferenceOf(s)).toBe(9_000); // the stable track counts only what it answered itself
+    expect(total(c, 'k2k_requests_total', { track: 'canary', protocol: 'tfserving' })).toBe(1_000);
+    expect(total(s, 'k2k_canary_fallback_total')).toBe(0);
+
+    // The canary goes away: the stable pod answers everything itself, no request fails.
+    canary.server.child.kill('SIGTERM');
+    await canary.server.exit;
+    const alone = await predictMany(stable.url, 500, 4);
+    expect(alone.filter((a) => a.status !== 200)).toEqual([]);
+    const after = await metrics(stable.url);
+    expect(inferenceOf(after)).toBe(9_500);
+    expect(total(after, 'k2k_canary_fallback_total')).toBe(50);
+    expect(total(after, 'k2k_canary_forwarded_total')).toBe(1_000);
+  }, 180_000);
+
+  it('hands a canary 5xx to the client as the canary gave it and does not retry it on stable', async () => {
+    // A real canary server whose model never loads: it answers every prediction 503 ModelNotReady.
+    const broken = await start({
+      K2K_MODEL_URI: joinURI(fileURI(path.join(dir, 'missing')), 'tiny', '9'),
+      K2K_TRACK: 'canary',
+      K2K_LOAD_ATTEMPTS: '100',
+      K2K_LOAD_RETRY_SECONDS: '60',
+    });
+    const file = path.join(dir, 'traffic-broken.json');
+    await writeFile(file, JSON.stringify({ canaryURL: broken.url, weight: 50 }));
+    const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
+    await ready(stable.url);
+    await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === 50, {
+      what: 'the stable server to read weight 50',
+    });
+
+    const answers = await predictMany(stable.url, 100, 2);
+
+    const failed = answers.filter((a) => a.status !== 200);
+    expect(failed).toHaveLength(50);
+    expect(new Set(failed.map((a) => a.status))).toEqual(new Set([503]));
+    expect(JSON.parse(failed[0]!.body)).toMatchObject({ code: 'ModelNotReady' });
+    const s = await metrics(stable.url);
+    expect(inferenceOf(s)).toBe(50); // never answered here as well
+    expect(total(s, 'k2k_canary_forwarded_total', { code: '503' })).toBe(50);
+    expect(inferenceOf(await metrics(broken.url), '503')).toBe(50);
+  }, 120_000);
+});
