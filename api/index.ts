@@ -1,3 +1,4 @@
+export * from './canary.ts';
 export * from './common.ts';
 export * from './model-load.ts';
 export * from './modeldeployment.ts';

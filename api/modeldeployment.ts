@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { CanarySpec, CanaryStatus } from './canary.ts';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { ModelLoadFailure } from './model-load.ts';
 import { Monitoring } from './monitoring.ts';
@@ -83,6 +84,11 @@ export const modelDeploymentNameRules: ValidationRule[] = [
     rule: `self.metadata.name.size() <= 63 && self.metadata.name.matches('${DNS1035_LABEL}')`,
     message:
       'metadata.name must be a DNS-1035 label (at most 63 characters: lowercase letters, digits and "-", starting with a letter): the Service that serves the model takes this name',
+  },
+  {
+    rule: '!has(self.spec.canary) || self.metadata.name.size() <= 56',
+    message:
+      'metadata.name must be at most 56 characters with spec.canary: the canary Service is named <name>-canary',
   },
 ];
 
@@ -176,6 +182,7 @@ export const ModelDeploymentSpec = Type.Object(
       },
     ),
     monitoring: Monitoring,
+    canary: Type.Optional(CanarySpec),
     ...Scheduling,
   },
   { description: 'A model served by the k2k model server, autoscaled, with metrics and drift monitoring.' },
@@ -200,7 +207,9 @@ export const ModelDeploymentStatus = Type.Object(
     artifact: Type.Optional(
       Type.Object(
         {
-          uri: Type.String({ description: 'The artifact version being served.' }),
+          uri: Type.String({
+            description: 'The artifact version being served (by the stable pods, while a canary runs).',
+          }),
           version: Type.Optional(Type.String({ description: 'Its version.' })),
         },
         { description: 'What is being served.' },
@@ -208,6 +217,7 @@ export const ModelDeploymentStatus = Type.Object(
     ),
     replicas: Type.Optional(Type.Integer({ description: 'Pods of the serving Deployment.' })),
     readyReplicas: Type.Optional(Type.Integer({ description: 'Ready pods of the serving Deployment.' })),
+    canary: Type.Optional(CanaryStatus),
   },
   { description: 'Observed state of the ModelDeployment.' },
 );

@@ -1,0 +1,156 @@
+// spec.canary and status.canary of a ModelDeployment: a new model version gets an exact share of
+// requests in steps of growing weight, each step judged from Prometheus before the next
+// (docs/canary.md, docs/decisions/0029-canary-split-in-the-stable-pods.md).
+import Type, { type Static } from 'typebox';
+import { rules, StringEnum } from './schema.ts';
+
+export const CanaryPhase = {
+  /** The canary serves its step's weight; analyses decide the next step. */
+  Progressing: 'Progressing',
+  /** The canary's pods are not ready: no request goes to it, the step's clock waits. */
+  Paused: 'Paused',
+  /** Every step passed (or spec.canary.promote): the stable pods roll to the canary's artifact. */
+  Promoting: 'Promoting',
+  Promoted: 'Promoted',
+  /** Analyses failed failureLimit times: every request back on stable, the reason in message. */
+  RolledBack: 'RolledBack',
+  /** spec.canary.abort: every request back on stable. */
+  Aborted: 'Aborted',
+} as const;
+export type CanaryPhase = (typeof CanaryPhase)[keyof typeof CanaryPhase];
+
+export const AnalysisVerdict = {
+  Pass: 'Pass',
+  Fail: 'Fail',
+  /** Metrics missing, too few requests, or Prometheus unreachable: the step holds, never advances. */
+  Inconclusive: 'Inconclusive',
+} as const;
+export type AnalysisVerdict = (typeof AnalysisVerdict)[keyof typeof AnalysisVerdict];
+
+/** Condition reasons of a canary rollout. */
+export const CanaryReason = {
+  CanaryProgressing: 'CanaryProgressing',
+  CanaryPaused: 'CanaryPaused',
+  CanaryPromoting: 'CanaryPromoting',
+  CanaryRolledBack: 'CanaryRolledBack',
+  CanaryAborted: 'CanaryAborted',
+} as const;
+
+export const CanarySpec = Type.Object(
+  {
+    steps: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 100 }), {
+      minItems: 1,
+      maxItems: 20,
+      default: [10, 25, 50],
+      description:
+        'Percent of inference requests the canary receives at each step, in order (two decimals at most). After the last step passes, the canary is promoted.',
+      ...rules({
+        rule: 'self.isSorted() && self.all(w, self.exists_one(v, v == w))',
+        message: 'canary.steps must increase',
+      }),
+    }),
+    intervalSeconds: Type.Integer({
+      minimum: 10,
+      maximum: 86400,
+      default: 60,
+      description:
+        'How long each step runs; its analysis covers this window, then the rollout moves on, holds or counts a failure.',
+    }),
+    failureLimit: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 1,
+      description: 'Failed analyses (at any steps) after which every request goes back to stable.',
+    }),
+    replicas: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 1,
+      description:
+        'Pods of the canary Deployment (the split is per request, so their number does not change the share).',
+    }),
+    analysis: Type.Object(
+      {
+        maxErrorRate: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.01,
+          description: 'Highest share of the canary’s inference requests answered with a 5xx status.',
+        }),
+        maxP99LatencySeconds: Type.Number({
+          exclusiveMinimum: 0,
+          default: 1,
+          description: 'Highest 99th percentile of the canary’s inference latency, in seconds.',
+        }),
+        maxPredictionDrift: Type.Number({
+          exclusiveMinimum: 0,
+          default: 0.25,
+          description:
+            'Highest population stability index between the canary’s and the stable track’s prediction distributions (k2k_drift_prediction_window_rows).',
+        }),
+        minRequests: Type.Integer({
+          minimum: 1,
+          default: 20,
+          description:
+            'Fewer canary requests in a step’s window than this make its analysis inconclusive: the step holds.',
+        }),
+      },
+      { default: {}, description: 'What an analysis checks, from Prometheus.' },
+    ),
+    promote: Type.Boolean({
+      default: false,
+      description:
+        'Promote now, without waiting for the remaining steps (manual promotion; GitOps: commit it).',
+    }),
+    abort: Type.Boolean({
+      default: false,
+      description:
+        'Send every request back to stable and stop the rollout; the canary’s artifact is not retried until spec.model names another.',
+    }),
+  },
+  {
+    description:
+      'Roll a new spec.model out as a canary: the stable pods forward an exact share of requests to it, step by step, judged from Prometheus. Without it a new model replaces the old one in one rolling update.',
+  },
+);
+export type CanarySpec = Static<typeof CanarySpec>;
+
+const MetricCheck = Type.Object({
+  name: StringEnum(['requests', 'errorRate', 'p99LatencySeconds', 'predictionDrift'] as const),
+  value: Type.Optional(Type.Number({ description: 'Measured (absent: no data).' })),
+  stable: Type.Optional(Type.Number({ description: 'The stable track’s value, for comparison.' })),
+  threshold: Type.Number(),
+  verdict: StringEnum(Object.values(AnalysisVerdict)),
+});
+
+export const CanaryAnalysisStatus = Type.Object(
+  {
+    time: Type.String({ format: 'date-time' }),
+    step: Type.Integer(),
+    verdict: StringEnum(Object.values(AnalysisVerdict)),
+    checks: Type.Array(MetricCheck),
+    message: Type.String(),
+  },
+  { description: 'The last analysis.' },
+);
+export type CanaryAnalysisStatus = Static<typeof CanaryAnalysisStatus>;
+
+export const CanaryStatus = Type.Object(
+  {
+    phase: StringEnum(Object.values(CanaryPhase)),
+    artifact: Type.Object(
+      { uri: Type.String(), version: Type.Optional(Type.String()) },
+      { description: 'The artifact under test.' },
+    ),
+    step: Type.Integer({ description: 'Index into spec.canary.steps.' }),
+    weight: Type.Number({
+      description: 'Percent of requests the stable pods are told to forward (0 while paused or finished).',
+    }),
+    stepStartedAt: Type.String({ format: 'date-time' }),
+    failedAnalyses: Type.Integer(),
+    lastAnalysis: Type.Optional(CanaryAnalysisStatus),
+    message: Type.String(),
+  },
+  { description: 'Where the canary rollout is; status.artifact stays the stable artifact until promotion.' },
+);
+export type CanaryStatus = Static<typeof CanaryStatus>;
