@@ -2,22 +2,7 @@
 // against textbook values in unit tests. Binning is not here: it follows the artifact's rules
 // (lib/artifact/binning.ts), shared with the trainer that wrote the reference counts.
 
-/**
- * Population stability index Σ (a−e)·ln(a/e) over bins, with proportions floored at `epsilon`
- * so an empty bin contributes a large but finite term (the usual convention).
- */
-export function psi(expected: readonly number[], actual: readonly number[], epsilon = 1e-4): number {
-  const eTotal = expected.reduce((s, c) => s + c, 0);
-  const aTotal = actual.reduce((s, c) => s + c, 0);
-  if (eTotal === 0 || aTotal === 0) return Number.NaN;
-  let sum = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const e = Math.max((expected[i] as number) / eTotal, epsilon);
-    const a = Math.max((actual[i] ?? 0) / aTotal, epsilon);
-    sum += (a - e) * Math.log(a / e);
-  }
-  return sum;
-}
+export { psi } from '../../lib/psi.ts';
 
 /** Asymptotic Kolmogorov distribution tail Q(λ) = 2 Σ (−1)^(j−1) exp(−2 j² λ²). */
 export function kolmogorovQ(lambda: number): number {
