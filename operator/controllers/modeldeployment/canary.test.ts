@@ -32,8 +32,13 @@ const running = (o: Partial<CanaryStatus> = {}): CanaryStatus => ({
   message: '',
   ...o,
 });
-const healthy = { requests: 100, errorRate: 0, p99LatencySeconds: 0.05, predictionBins: { a: 50, b: 50 } };
-const measured = (canary: Partial<typeof healthy> = {}): Measurement => ({
+const healthy: TrackMetrics = {
+  requests: 100,
+  errorRate: 0,
+  p99LatencySeconds: 0.05,
+  predictionBins: { a: 50, b: 50 },
+};
+const measured = (canary: Partial<TrackMetrics> = {}): Measurement => ({
   state: 'measured',
   canary: { ...healthy, ...canary },
   stable: healthy,
