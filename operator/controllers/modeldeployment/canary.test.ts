@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CanaryAnalysisStatus, CanarySpec, CanaryStatus } from '../../../api/index.ts';
-import { type CanaryObserved, judgeAnalysis, type Measurement, nextCanaryState } from './canary.ts';
+import {
+  type CanaryObserved,
+  judgeAnalysis,
+  type Measurement,
+  nextCanaryState,
+  type TrackMetrics,
+} from './canary.ts';
 
 const spec: CanarySpec = {
   steps: [10, 25, 50],
