@@ -4,6 +4,9 @@
 // condition from the last answer from Prometheus (drifting.ts).
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
+  CanaryPhase,
+  CanaryReason,
+  type CanaryStatus,
   type Condition,
   isModelLoadFailure,
   type ModelDeployment,
@@ -51,7 +54,7 @@ function versionOf(uri: string): string | undefined {
 }
 
 /** The artifact a Deployment the operator made serves (its K2K_MODEL_URI). */
-function servedURI(deployment: V1Deployment | undefined): string | undefined {
+export function servedURI(deployment: V1Deployment | undefined): string | undefined {
   const server = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === SERVER_CONTAINER);
   return server?.env?.find((e) => e.name === MODEL_URI_ENV)?.value;
 }
@@ -109,7 +112,35 @@ export interface Observed {
   monitoring?: ConditionInput;
   /** What Prometheus said about drift; the Drifting condition is left as it is when unset. */
   drift?: DriftObservation;
+  /** With spec.canary: the rollout after this pass and the artifact the stable pods serve. */
+  canary?: { status?: CanaryStatus; stable: { uri: string; version?: string } };
   now: Date;
+}
+
+/** Ready while a rollout runs or after it stopped short of spec.model (docs/canary.md). */
+function canarySummary(
+  md: ModelDeployment,
+  canary: Observed['canary'],
+  resolution: Resolution,
+): (Summary & { stalled: boolean }) | undefined {
+  const s = canary?.status;
+  if (!s) return undefined;
+  const reason = {
+    [CanaryPhase.Progressing]: CanaryReason.CanaryProgressing,
+    [CanaryPhase.Paused]: CanaryReason.CanaryPaused,
+    [CanaryPhase.Promoting]: CanaryReason.CanaryPromoting,
+    [CanaryPhase.RolledBack]: CanaryReason.CanaryRolledBack,
+    [CanaryPhase.Aborted]: CanaryReason.CanaryAborted,
+    [CanaryPhase.Promoted]: undefined,
+  }[s.phase];
+  if (!reason) return undefined;
+  const stopped = s.phase === CanaryPhase.RolledBack || s.phase === CanaryPhase.Aborted;
+  // A stopped rollout matters only while spec.model still names its artifact.
+  if (stopped && (resolution.state !== 'resolved' || resolution.uri !== s.artifact.uri)) return undefined;
+  const message = stopped
+    ? `${s.message}; spec.model still names ${s.artifact.uri}: point it at another artifact to try again`
+    : s.message;
+  return { reason, message, stalled: stopped && md.spec.canary !== undefined };
 }
 
 interface Summary {
@@ -126,7 +157,7 @@ function deploymentCondition(deployment: V1Deployment | undefined, type: string)
 }
 
 /** As `kubectl rollout status`: the controller saw the newest spec and every pod runs it and is available. */
-function rolloutComplete(d: V1Deployment): boolean {
+export function rolloutComplete(d: V1Deployment): boolean {
   const s = d.status ?? {};
   const desired = d.spec?.replicas ?? 1;
   return (
@@ -233,7 +264,9 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
   let progressing: Summary & { on: boolean };
   let stalled: Summary | undefined;
   let ready: Summary & { on: boolean };
-  const served = resolution.state === 'resolved' ? resolution.uri : servedURI(deployment);
+  const served =
+    observed.canary?.stable.uri ?? (resolution.state === 'resolved' ? resolution.uri : servedURI(deployment));
+  const canary = canarySummary(md, observed.canary, resolution);
   if (deployment) {
     const deadline = deploymentCondition(deployment, 'Progressing');
     const isAvailable = deploymentCondition(deployment, 'Available')?.status === 'True';
@@ -304,6 +337,12 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
     if (resolution.state === 'failed') stalled = why;
   }
 
+  if (canary && !stalled) {
+    // kstatus and Argo CD read a running canary as in progress and a stopped one as needing a person.
+    ready = { on: false, reason: canary.reason, message: canary.message };
+    if (canary.stalled) stalled = ready;
+    else progressing = { on: true, reason: canary.reason, message: canary.message };
+  }
   flag(Type.Available, available.on, available);
   flag(Type.Progressing, progressing.on, progressing);
   if (refusal) {
@@ -331,7 +370,11 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
 
   const status: Status = { observedGeneration: generation, conditions };
   if (served) {
-    const version = resolution.state === 'resolved' ? resolution.version : versionOf(served);
+    const version = observed.canary
+      ? observed.canary.stable.version
+      : resolution.state === 'resolved'
+        ? resolution.version
+        : versionOf(served);
     status.url = serviceURL(md);
     status.grpcURL = grpcURL(md);
     status.artifact = { uri: served, ...(version ? { version } : {}) };
@@ -340,6 +383,7 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
     status.replicas = deployment.status?.replicas ?? 0;
     status.readyReplicas = deployment.status?.readyReplicas ?? 0;
   }
+  if (observed.canary?.status) status.canary = observed.canary.status;
   return status;
 }
 

@@ -1,0 +1,75 @@
+// A canary analysis's numbers, from Prometheus: each track's inference request count, 5xx share
+// and p99 latency over the step's window, and its current prediction bins. The track is the label
+// every model server series carries (K2K_TRACK); the stable pods leave forwarded requests out of
+// their own k2k_requests_total, so each track's numbers are its own.
+import type { ModelDeployment } from '../../../api/index.ts';
+import type { Measurement, TrackMetrics } from './canary.ts';
+import { canaryName } from './desired-canary.ts';
+import { serviceName } from './desired.ts';
+
+/** An instant-vector sample as Prometheus's HTTP API returns it. */
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Runs an instant query; rejects when Prometheus cannot answer (the analysis then holds). */
+export type InstantQuery = (promql: string) => Promise<VectorSample[]>;
+
+/** Where the analysis gets its numbers (tests may pass a real Prometheus at another address). */
+export interface CanaryMetrics {
+  measure(md: ModelDeployment, windowSeconds: number): Promise<Measurement>;
+}
+
+const INFERENCE = 'protocol=~"tfserving|v2", endpoint=~"predict|infer"';
+
+/** The PromQL of one track's numbers (exported for the docs and tests). */
+export function trackQueries(md: ModelDeployment, track: 'stable' | 'canary', windowSeconds: number) {
+  const scope = `namespace="${md.metadata.namespace}", service=~"${serviceName(md)}|${canaryName(md)}", track="${track}"`;
+  const w = `[${windowSeconds}s]`;
+  return {
+    requests: `sum(increase(k2k_requests_total{${scope}, ${INFERENCE}}${w}))`,
+    errors: `sum(increase(k2k_requests_total{${scope}, ${INFERENCE}, code=~"5.."}${w}))`,
+    p99: `histogram_quantile(0.99, sum by (le) (rate(k2k_request_duration_seconds_bucket{${scope}, ${INFERENCE}}${w})))`,
+    predictions: `sum by (bin) (k2k_drift_prediction_window_rows{${scope}})`,
+  };
+}
+
+const scalar = (r: VectorSample[]): number | undefined => {
+  const v = r[0] ? Number(r[0].value[1]) : undefined;
+  return v !== undefined && Number.isFinite(v) ? v : undefined;
+};
+
+export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
+  const track = async (md: ModelDeployment, t: 'stable' | 'canary', w: number): Promise<TrackMetrics> => {
+    const q = trackQueries(md, t, w);
+    const [requests, errors, p99, predictions] = await Promise.all([
+      query(q.requests),
+      query(q.errors),
+      query(q.p99),
+      query(q.predictions),
+    ]);
+    const n = scalar(requests) ?? 0;
+    const e = scalar(errors) ?? 0;
+    const bins = Object.fromEntries(predictions.map((s) => [s.metric.bin ?? '', Number(s.value[1])]));
+    return {
+      requests: Math.round(n),
+      ...(n > 0 ? { errorRate: e / n } : {}),
+      ...(scalar(p99) !== undefined ? { p99LatencySeconds: scalar(p99) } : {}),
+      ...(predictions.length > 0 ? { predictionBins: bins } : {}),
+    };
+  };
+  return {
+    async measure(md, windowSeconds) {
+      try {
+        const [canary, stable] = await Promise.all([
+          track(md, 'canary', windowSeconds),
+          track(md, 'stable', windowSeconds),
+        ]);
+        return { state: 'measured', canary, stable };
+      } catch (err) {
+        return { state: 'unavailable', message: (err as Error).message };
+      }
+    },
+  };
+}
