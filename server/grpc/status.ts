@@ -23,6 +23,8 @@ export const GRPC_STATUS = {
   TooManyRows: status.RESOURCE_EXHAUSTED,
   Overloaded: status.RESOURCE_EXHAUSTED,
   PredictFailed: status.INTERNAL,
+  // gRPC calls are not split yet (docs/canary.md); a REST canary failure maps like a bad gateway.
+  CanaryFailed: status.UNAVAILABLE,
   ReloadFailed: status.INTERNAL,
   Internal: status.INTERNAL,
   ModelNotReady: status.UNAVAILABLE,
