@@ -115,21 +115,29 @@ export const CanarySpec = Type.Object(
 );
 export type CanarySpec = Static<typeof CanarySpec>;
 
-const MetricCheck = Type.Object({
-  name: StringEnum(['requests', 'errorRate', 'p99LatencySeconds', 'predictionDrift'] as const),
-  value: Type.Optional(Type.Number({ description: 'Measured (absent: no data).' })),
-  stable: Type.Optional(Type.Number({ description: 'The stable track’s value, for comparison.' })),
-  threshold: Type.Number(),
-  verdict: StringEnum(Object.values(AnalysisVerdict)),
-});
+const MetricCheck = Type.Object(
+  {
+    name: StringEnum(['requests', 'errorRate', 'p99LatencySeconds', 'predictionDrift'] as const, {
+      description: 'What was checked.',
+    }),
+    value: Type.Optional(Type.Number({ description: 'The canary’s value (absent: no data).' })),
+    stable: Type.Optional(Type.Number({ description: 'The stable track’s value, for comparison.' })),
+    threshold: Type.Number({ description: 'The limit from spec.canary (requests: the least).' }),
+    verdict: StringEnum(Object.values(AnalysisVerdict), { description: 'Pass, Fail or Inconclusive.' }),
+  },
+  { description: 'One metric of an analysis.' },
+);
 
 export const CanaryAnalysisStatus = Type.Object(
   {
-    time: Type.String({ format: 'date-time' }),
-    step: Type.Integer(),
-    verdict: StringEnum(Object.values(AnalysisVerdict)),
-    checks: Type.Array(MetricCheck),
-    message: Type.String(),
+    time: Type.String({ format: 'date-time', description: 'When it was judged.' }),
+    step: Type.Integer({ description: 'The step it judged (index into spec.canary.steps).' }),
+    verdict: StringEnum(Object.values(AnalysisVerdict), {
+      description:
+        'Pass (next step), Fail (counted; rollback at failureLimit) or Inconclusive (the step holds).',
+    }),
+    checks: Type.Array(MetricCheck, { description: 'Every metric checked, with its values.' }),
+    message: Type.String({ description: 'The verdict in words.' }),
   },
   { description: 'The last analysis.' },
 );
@@ -137,19 +145,27 @@ export type CanaryAnalysisStatus = Static<typeof CanaryAnalysisStatus>;
 
 export const CanaryStatus = Type.Object(
   {
-    phase: StringEnum(Object.values(CanaryPhase)),
+    phase: StringEnum(Object.values(CanaryPhase), {
+      description: 'Progressing, Paused (no ready canary pod), Promoting, Promoted, RolledBack or Aborted.',
+    }),
     artifact: Type.Object(
-      { uri: Type.String(), version: Type.Optional(Type.String()) },
+      {
+        uri: Type.String({ description: 'Its URI.' }),
+        version: Type.Optional(Type.String({ description: 'Its version.' })),
+      },
       { description: 'The artifact under test.' },
     ),
     step: Type.Integer({ description: 'Index into spec.canary.steps.' }),
     weight: Type.Number({
       description: 'Percent of requests the stable pods are told to forward (0 while paused or finished).',
     }),
-    stepStartedAt: Type.String({ format: 'date-time' }),
-    failedAnalyses: Type.Integer(),
+    stepStartedAt: Type.String({
+      format: 'date-time',
+      description: 'When the running step’s window began; its analysis is due intervalSeconds later.',
+    }),
+    failedAnalyses: Type.Integer({ description: 'Failed analyses so far in this rollout.' }),
     lastAnalysis: Type.Optional(CanaryAnalysisStatus),
-    message: Type.String(),
+    message: Type.String({ description: 'Where the rollout is, in words.' }),
   },
   { description: 'Where the canary rollout is; status.artifact stays the stable artifact until promotion.' },
 );

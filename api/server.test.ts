@@ -7,6 +7,7 @@ describe('the model server settings table', () => {
       modelUri: 'K2K_MODEL_URI',
       modelName: 'K2K_MODEL_NAME',
       track: 'K2K_TRACK',
+      trafficFile: 'K2K_TRAFFIC_FILE',
       host: 'K2K_HOST',
       port: 'K2K_PORT',
       grpcPort: 'K2K_GRPC_PORT',

@@ -24,7 +24,7 @@ export type DriftAnswer =
   | { state: 'unknown'; reason: 'PrometheusUnreachable' | 'NoSamples' | 'TooFewSamples'; message: string };
 
 /** An instant-vector sample as the HTTP API returns it (value: [unix seconds, "number"]). */
-interface VectorSample {
+export interface VectorSample {
   metric: Record<string, string>;
   value: [number, string];
 }

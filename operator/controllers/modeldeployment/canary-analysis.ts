@@ -3,17 +3,12 @@
 // every model server series carries (K2K_TRACK); the stable pods leave forwarded requests out of
 // their own k2k_requests_total, so each track's numbers are its own.
 import type { ModelDeployment } from '../../../api/index.ts';
+import type { VectorSample } from '../../monitoring/drift.ts';
 import type { Measurement, TrackMetrics } from './canary.ts';
-import { canaryName } from './desired-canary.ts';
 import { serviceName } from './desired.ts';
+import { canaryName } from './desired-canary.ts';
 
-/** An instant-vector sample as Prometheus's HTTP API returns it. */
-export interface VectorSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-/** Runs an instant query; rejects when Prometheus cannot answer (the analysis then holds). */
+/** Runs an instant query (instantQuery of operator/monitoring); rejects when Prometheus cannot answer (the analysis then holds). */
 export type InstantQuery = (promql: string) => Promise<VectorSample[]>;
 
 /** Where the analysis gets its numbers (tests may pass a real Prometheus at another address). */

@@ -2,6 +2,7 @@
 // concern which ModelDeployment. The logic is reconcileModelDeployment (reconcile.ts).
 import type {
   KubeConfig,
+  V1ConfigMap,
   V1Deployment,
   V1Pod,
   V1Service,
@@ -18,7 +19,7 @@ import {
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
-import { DriftCache, type PrometheusClient, queryDrift } from '../../monitoring/drift.ts';
+import { DriftCache, instantQuery, type PrometheusClient, queryDrift } from '../../monitoring/drift.ts';
 import {
   Controller,
   type EventRecorder,
@@ -29,6 +30,7 @@ import {
 } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { ALLOW_ALL, type PodPolicy } from '../policy.ts';
+import { prometheusCanaryMetrics } from './canary-analysis.ts';
 import { LABEL_MODELDEPLOYMENT, type ServerOptions } from './desired.ts';
 import { MONITORING_KINDS } from './monitoring.ts';
 import { type ModelDeploymentDeps, reconcileModelDeployment } from './reconcile.ts';
@@ -106,6 +108,10 @@ export function setupModelDeploymentController(
     { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', labelSelector: owned },
     opts.scope,
   );
+  const configMaps = manager.scopedInformers<V1ConfigMap>(
+    { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', labelSelector: owned },
+    opts.scope,
+  );
   const pods = manager.scopedInformers<V1Pod>(
     {
       apiVersion: 'v1',
@@ -136,7 +142,11 @@ export function setupModelDeploymentController(
     hpas,
     serviceAccounts,
     pods,
+    configMaps,
     monitoringAPI,
+    ...(prometheus
+      ? { canaryMetrics: prometheusCanaryMetrics((query) => instantQuery(prometheus, query)) }
+      : {}),
     drift: prometheus
       ? new DriftCache(
           (scope) => queryDrift(prometheus, scope),
@@ -156,6 +166,7 @@ export function setupModelDeploymentController(
     .owns(services, owner)
     .owns(hpas, owner)
     .owns(serviceAccounts, owner)
+    .owns(configMaps, owner)
     .watchesMapped(pods, (pod) => {
       const md = pod.metadata?.labels?.[LABEL_MODELDEPLOYMENT];
       return md && pod.metadata?.namespace ? [`${pod.metadata.namespace}/${md}`] : [];

@@ -5,6 +5,7 @@
 import type {
   KubeConfig,
   KubernetesObject,
+  V1ConfigMap,
   V1Deployment,
   V1Pod,
   V1Service,
@@ -41,6 +42,8 @@ import { applyChild } from '../invalid-spec.ts';
 import { type CachedChild, findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
+import type { CanaryMetrics } from './canary-analysis.ts';
+import { canaryPass } from './canary-pass.ts';
 import {
   deploymentName,
   desiredChildren,
@@ -48,6 +51,7 @@ import {
   type ServerOptions,
   serviceName,
 } from './desired.ts';
+import { canaryName, LABEL_TRACK, withCanaryChildren } from './desired-canary.ts';
 import type { DriftObservation } from './drifting.ts';
 import { MONITORING_KINDS, monitoringPlan } from './monitoring.ts';
 import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
@@ -66,6 +70,10 @@ export interface ModelDeploymentDeps {
   hpas: Lister<V2HorizontalPodAutoscaler>;
   serviceAccounts: Lister<V1ServiceAccount>;
   pods: Lister<V1Pod>;
+  /** The traffic ConfigMaps of canary rollouts (desired-canary.ts). */
+  configMaps: Lister<V1ConfigMap>;
+  /** A canary's numbers from Prometheus; undefined without --prometheus-url (analyses hold). */
+  canaryMetrics?: CanaryMetrics;
   /** Whether the API server serves ServiceMonitor and PrometheusRule (undefined: never asked, as if not). */
   monitoringAPI?: Pick<KindDiscovery, 'current'>;
   /** Prometheus's last drift answer per ModelDeployment; undefined without --prometheus-url. */
@@ -123,6 +131,14 @@ export async function reconcileModelDeployment(
   const cachedDeployment = deps.deployments.get(namespace, deploymentName(md));
   // A Deployment in the cache that is not this ModelDeployment's is neither described nor touched.
   let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
+  const now = new Date();
+  const canary = await canaryPass(
+    md,
+    resolution,
+    { stable: deployment, canary: ours(deps.deployments.get(namespace, canaryName(md)), md) },
+    deps.canaryMetrics,
+    now,
+  );
   const plan = monitoringPlan(md, (await deps.monitoringAPI?.current()) ?? { state: 'missing' });
   let monitoring: ConditionInput = {
     ...plan.condition,
@@ -138,7 +154,15 @@ export async function reconcileModelDeployment(
   // artifact (the TrainingJob was replaced) keeps serving it rather than being torn down.
   if (resolution.state === 'resolved' && !refusal) {
     try {
-      const children = [...desiredChildren(md, resolution.uri, deps.server), ...plan.children];
+      const served = canary
+        ? withCanaryChildren(
+            md,
+            desiredChildren(md, canary.decision.stableArtifact.uri, deps.server),
+            canary.plan,
+            deps.server,
+          )
+        : desiredChildren(md, resolution.uri, deps.server);
+      const children = [...served, ...plan.children];
       const live = await liveChildren(deps, plan.children);
       refusal = await findConflict(deps.kubeConfig, md, children, live);
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
@@ -162,7 +186,10 @@ export async function reconcileModelDeployment(
 
   const serverPods = deps.pods
     .list(namespace)
-    .filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
+    .filter(
+      (p) =>
+        p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name && p.metadata.labels[LABEL_TRACK] !== 'canary',
+    );
   const drift: DriftObservation = deps.drift
     ? await deps.drift.get(key, modelScope(namespace, serviceName(md)))
     : { state: 'not-configured' };
@@ -174,7 +201,8 @@ export async function reconcileModelDeployment(
     refusal,
     monitoring,
     drift,
-    now: new Date(),
+    ...(canary ? { canary: { status: canary.decision.status, stable: canary.decision.stableArtifact } } : {}),
+    now,
   });
   if (statusChanged(md.status, status)) {
     await publishStatus(md, status, {
@@ -186,11 +214,14 @@ export async function reconcileModelDeployment(
       log,
     });
   }
+  const event = canary?.decision.event;
+  if (event && !error) await deps.events?.record(md, event.type, event.reason, event.message);
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.
   if (error) throw error;
   // Drift changes with traffic, which no informer sees: ask again once the answer is due.
-  const recheck = [recheckAfter(refusal)?.requeueAfterMs, deps.drift?.maxAgeMs].filter(
+  // A canary step is judged when its interval is over, also without any event.
+  const recheck = [recheckAfter(refusal)?.requeueAfterMs, deps.drift?.maxAgeMs, canary?.dueInMs].filter(
     (ms): ms is number => ms !== undefined,
   );
   return recheck.length ? { requeueAfterMs: Math.min(...recheck) } : undefined;
@@ -212,6 +243,11 @@ async function liveChildren(deps: ModelDeploymentDeps, monitoring: KubernetesObj
   return (child) => cachedChild(deps, child) ?? read.get(child.kind!);
 }
 
+/** The cached object if this ModelDeployment owns it (a foreign one is neither read nor touched). */
+function ours<T extends KubernetesObject>(obj: T | undefined, md: ModelDeployment): T | undefined {
+  return ownershipOf(obj, md.metadata.uid!) === 'ours' ? obj : undefined;
+}
+
 /** A child as the informers show it (they hold only objects labelled as k2k's). */
 function cachedChild(deps: ModelDeploymentDeps, child: KubernetesObject): KubernetesObject | undefined {
   const { namespace, name } = child.metadata!;
@@ -220,6 +256,7 @@ function cachedChild(deps: ModelDeploymentDeps, child: KubernetesObject): Kubern
     Service: deps.services,
     HorizontalPodAutoscaler: deps.hpas,
     ServiceAccount: deps.serviceAccounts,
+    ConfigMap: deps.configMaps,
   }[child.kind as string] as Lister<KubernetesObject> | undefined;
   return lister?.get(namespace, name!);
 }
