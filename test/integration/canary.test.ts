@@ -1,0 +1,343 @@
+// Canary rollouts of a ModelDeployment against the real control plane (no kubelet: the tests play
+// it by marking model server pods ready) and, for the analysis, a real Prometheus scraping real
+// model server processes labelled as the Prometheus Operator labels a ServiceMonitor's targets.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ModelDeployment } from '../../api/index.ts';
+import { fileURI, joinURI } from '../../lib/storage/index.ts';
+import { spawnServer } from '../../server/test/process.ts';
+import { eventually } from '../harness/eventually.ts';
+import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
+import {
+  type ModelServer,
+  startTabularModelServer,
+  TABULAR_MODEL,
+  tabularRows,
+} from '../harness/model-server.ts';
+import { operatorsPerTest } from '../harness/operator.ts';
+import { type PrometheusProcess, startPrometheus } from '../harness/prometheus.ts';
+
+const kc = testKubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const events = kc.makeApiClient(EventsV1Api);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mds = { group: 'k2k.dev', version: 'v1alpha1', plural: 'modeldeployments' };
+const V1 = 's3://models/iris/1/';
+const V2 = 's3://models/iris/2/';
+const startOperator = operatorsPerTest();
+
+const getMD = async (namespace: string, name: string) =>
+  (await custom.getNamespacedCustomObject({ ...mds, namespace, name })) as ModelDeployment;
+
+const patchMD = (namespace: string, name: string, body: object) =>
+  custom.patchNamespacedCustomObject({ ...mds, namespace, name, body }, mergePatch);
+
+/** Waits until status.canary matches `accept`; returns the ModelDeployment. */
+const eventuallyCanary = (
+  namespace: string,
+  name: string,
+  what: string,
+  accept: (md: ModelDeployment) => boolean,
+  timeoutMs = 60_000,
+) =>
+  eventually(
+    async () => {
+      const md = await getMD(namespace, name);
+      return accept(md) ? md : undefined;
+    },
+    { what: `${namespace}/${name}: ${what}`, timeoutMs },
+  );
+
+const modelURIOf = (d: V1Deployment | undefined) =>
+  d?.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'K2K_MODEL_URI')?.value;
+
+const deployment = (namespace: string, name: string) =>
+  apps.readNamespacedDeployment({ namespace, name }).catch(() => undefined);
+
+const trafficOf = async (namespace: string, name: string) => {
+  const cm = await core.readNamespacedConfigMap({ namespace, name: `${name}-traffic` });
+  return JSON.parse(cm.data!['traffic.json']!) as { canaryURL: string; weight: number };
+};
+
+/** Plays the kubelet: every pod of the selector becomes Running and Ready. */
+async function markReady(namespace: string, labelSelector: string) {
+  const pods = await eventually(
+    async () => {
+      const list = await core.listNamespacedPod({ namespace, labelSelector });
+      const live = list.items.filter((p) => !p.metadata?.deletionTimestamp);
+      return live.length > 0 ? live : undefined;
+    },
+    { what: `pods ${labelSelector}` },
+  );
+  const now = new Date().toISOString();
+  for (const pod of pods) {
+    await core.patchNamespacedPodStatus(
+      {
+        namespace,
+        name: pod.metadata!.name!,
+        body: {
+          status: {
+            phase: 'Running',
+            startTime: now,
+            conditions: [
+              { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+              { type: 'Ready', status: 'True', lastTransitionTime: now },
+              { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+            ],
+            containerStatuses: [
+              {
+                name: 'server',
+                image: 'k2k/server:test',
+                imageID: '',
+                ready: true,
+                restartCount: 0,
+                started: true,
+                state: { running: { startedAt: now } },
+              },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
+  }
+}
+
+const stableSelector = (name: string) => `app.kubernetes.io/instance=${name}`;
+const canarySelector = (name: string) => `app.kubernetes.io/instance=${name}-canary`;
+
+/** A ModelDeployment with spec.canary serving V1 from ready stable pods. */
+async function servingV1(ns: string, name: string, canary: Record<string, unknown>) {
+  await custom.createNamespacedCustomObject({
+    ...mds,
+    namespace: ns,
+    body: {
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name },
+      spec: { model: { artifactURI: V1 }, canary },
+    },
+  });
+  await eventually(async () => (await deployment(ns, name)) !== undefined, { what: 'the stable Deployment' });
+  await markReady(ns, stableSelector(name));
+  await eventuallyCanary(
+    ns,
+    name,
+    'Ready, serving V1',
+    (md) =>
+      md.status?.artifact?.uri === V1 &&
+      md.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+  );
+}
+
+describe('a canary rollout on the control plane', () => {
+  it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash and rolls back on abort', async () => {
+    const ns = await freshNamespace(kc, 'k2k-canary-');
+    let operator = startOperator({ identity: `canary-${ns}`, namespace: ns });
+    await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 });
+
+    await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
+    const paused = await eventuallyCanary(
+      ns,
+      'iris',
+      'canary Paused',
+      (md) => md.status?.canary?.phase === 'Paused',
+    );
+    expect(paused.status?.canary).toMatchObject({ artifact: { uri: V2 }, step: 0, weight: 0 });
+    expect(paused.status?.artifact?.uri).toBe(V1);
+    expect(paused.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'CanaryPaused',
+    });
+    // The stable pods keep serving V1 at full size while the canary is not ready.
+    const stable = await deployment(ns, 'iris');
+    expect(modelURIOf(stable)).toBe(V1);
+    expect(stable?.status?.readyReplicas).toBeGreaterThanOrEqual(1);
+    const canary = await eventually(async () => deployment(ns, 'iris-canary'), {
+      what: 'the canary Deployment',
+    });
+    expect(modelURIOf(canary)).toBe(V2);
+    expect(canary?.spec?.replicas).toBe(1);
+    expect(await trafficOf(ns, 'iris')).toEqual({ canaryURL: `http://iris-canary.${ns}.svc:80`, weight: 0 });
+    // The model's Service never selects a canary pod: its share comes only from the split.
+    const service = await core.readNamespacedService({ namespace: ns, name: 'iris' });
+    expect(service.spec?.selector?.['app.kubernetes.io/instance']).toBe('iris');
+
+    await markReady(ns, canarySelector('iris'));
+    const progressing = await eventuallyCanary(
+      ns,
+      'iris',
+      'Progressing at 10%',
+      (md) => md.status?.canary?.phase === 'Progressing',
+    );
+    expect(progressing.status?.canary).toMatchObject({ step: 0, weight: 10 });
+    await eventually(async () => (await trafficOf(ns, 'iris')).weight === 10, {
+      what: 'weight 10 in the ConfigMap',
+    });
+
+    // No Prometheus: the step's analysis is Inconclusive and the step holds (never promotes).
+    const held = await eventuallyCanary(
+      ns,
+      'iris',
+      'an inconclusive analysis',
+      (md) => md.status?.canary?.lastAnalysis !== undefined,
+      30_000,
+    );
+    expect(held.status?.canary).toMatchObject({
+      phase: 'Progressing',
+      step: 0,
+      weight: 10,
+      lastAnalysis: { verdict: 'Inconclusive' },
+    });
+    expect(held.status?.canary?.lastAnalysis?.message).toMatch(/no --prometheus-url/);
+
+    // The operator dies mid-rollout; its successor reads the rollout from status alone.
+    const before = (await getMD(ns, 'iris')).status!.canary!;
+    await operator.kill();
+    operator = startOperator({ identity: `canary-2-${ns}`, namespace: ns });
+    const resumed = await eventuallyCanary(
+      ns,
+      'iris',
+      'the same rollout after the restart',
+      (md) => (md.status?.canary?.lastAnalysis?.time ?? '') > (before.lastAnalysis?.time ?? ''),
+      40_000,
+    );
+    expect(resumed.status?.canary).toMatchObject({
+      phase: 'Progressing',
+      artifact: { uri: V2 },
+      step: before.step,
+      weight: before.weight,
+    });
+    expect(modelURIOf(await deployment(ns, 'iris'))).toBe(V1);
+
+    await patchMD(ns, 'iris', { spec: { canary: { abort: true } } });
+    const aborted = await eventuallyCanary(
+      ns,
+      'iris',
+      'Aborted',
+      (md) => md.status?.canary?.phase === 'Aborted',
+    );
+    expect(aborted.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'CanaryAborted',
+    });
+    await eventually(async () => (await trafficOf(ns, 'iris')).weight === 0, {
+      what: 'weight 0 after the abort',
+    });
+    await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 0, {
+      what: 'the canary scaled to 0',
+    });
+    expect(modelURIOf(await deployment(ns, 'iris'))).toBe(V1);
+  }, 240_000);
+
+  describe('analysis from a real Prometheus', () => {
+    let dir: string | undefined;
+    let stableServer: ModelServer | undefined;
+    let broken: ReturnType<typeof spawnServer> | undefined;
+    let prometheus: PrometheusProcess | undefined;
+    let traffic: NodeJS.Timeout | undefined;
+    afterAll(async () => {
+      clearInterval(traffic);
+      await prometheus?.stop();
+      await stableServer?.stop();
+      if (broken && broken.child.exitCode === null) broken.child.kill('SIGTERM');
+      await broken?.exit;
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('rolls a canary that answers 5xx back to stable, with the reason in status and a Warning event', async () => {
+      const ns = await freshNamespace(kc, 'k2k-canary-prom-');
+      dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-canary-it-'));
+      stableServer = await startTabularModelServer({ windowSize: 400, minSamples: 200 });
+      // A real model server on the canary track whose artifact does not exist: every prediction 503.
+      broken = spawnServer({
+        K2K_MODEL_URI: joinURI(fileURI(dir), TABULAR_MODEL, '9'),
+        K2K_MODEL_NAME: TABULAR_MODEL,
+        K2K_TRACK: 'canary',
+        K2K_BACKEND: 'wasm',
+        K2K_LOAD_ATTEMPTS: '100',
+        K2K_LOAD_RETRY_SECONDS: '60',
+      });
+      const brokenURL = await broken.listening();
+      prometheus = await startPrometheus({
+        targets: [
+          { address: stableServer.address, labels: { namespace: ns, service: 'iris', pod: 'iris-0' } },
+          {
+            address: new URL(brokenURL).host,
+            labels: { namespace: ns, service: 'iris-canary', pod: 'iris-canary-0' },
+          },
+        ],
+      });
+      // Traffic on both tracks, as the stable pods' split would send it.
+      const row = JSON.stringify({ instances: tabularRows(1, 7) });
+      const predict = (url: string) =>
+        fetch(`${url}/v1/models/${TABULAR_MODEL}:predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: row,
+        }).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        );
+      traffic = setInterval(() => {
+        for (let i = 0; i < 5; i++) {
+          void predict(stableServer!.url);
+          void predict(brokenURL);
+        }
+      }, 200);
+
+      startOperator({
+        identity: `canary-prom-${ns}`,
+        namespace: ns,
+        args: [`--prometheus-url=${prometheus.url}`],
+      });
+      await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10, failureLimit: 1 });
+      await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
+      await eventually(async () => deployment(ns, 'iris-canary'), { what: 'the canary Deployment' });
+      await markReady(ns, canarySelector('iris'));
+
+      const rolledBack = await eventuallyCanary(
+        ns,
+        'iris',
+        'RolledBack',
+        (md) => md.status?.canary?.phase === 'RolledBack',
+        90_000,
+      );
+      const c = rolledBack.status!.canary!;
+      expect(c).toMatchObject({ step: 0, weight: 0, failedAnalyses: 1, lastAnalysis: { verdict: 'Fail' } });
+      const errorRate = c.lastAnalysis!.checks.find((x) => x.name === 'errorRate');
+      expect(errorRate).toMatchObject({ value: 1, stable: 0, verdict: 'Fail' });
+      expect(c.message).toMatch(/rolled back at step 1 .*errorRate 1 > 0.01/);
+      expect(rolledBack.status?.artifact?.uri).toBe(V1);
+      expect(rolledBack.status?.conditions?.find((x) => x.type === 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'CanaryRolledBack',
+      });
+      expect(modelURIOf(await deployment(ns, 'iris'))).toBe(V1);
+      await eventually(async () => (await trafficOf(ns, 'iris')).weight === 0, {
+        what: 'weight 0 after the rollback',
+      });
+      await eventually(
+        async () => {
+          const list = await events.listNamespacedEvent({ namespace: ns });
+          return list.items.some((e) => e.reason === 'CanaryRolledBack' && e.type === 'Warning');
+        },
+        { what: 'a CanaryRolledBack Warning event' },
+      );
+    }, 240_000);
+  });
+});
