@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { CanarySpec, CanaryStatus } from './canary.ts';
+import { CanaryReason, CanarySpec, CanaryStatus } from './canary.ts';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { ModelLoadFailure } from './model-load.ts';
 import { Monitoring } from './monitoring.ts';
@@ -49,6 +49,8 @@ export const ModelDeploymentReason = {
   Serving: 'Serving',
   ReconcileError: 'ReconcileError',
   ...RefusalReason,
+  /** A canary rollout's phase (api/canary.ts, docs/canary.md). */
+  ...CanaryReason,
 } as const;
 
 export const ModelSource = Type.Object(

@@ -1,7 +1,11 @@
 // The states of a ModelDeployment: waiting for its TrainingJob, each reason no model server pod is
 // ready, each load failure, rollouts, serving, refused (Stalled) and with its spec not yet observed.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { Value } from 'typebox/value';
 import {
+  CanaryPhase,
+  CanarySpec,
+  type CanaryStatus,
   MODELDEPLOYMENT_KIND,
   type ModelDeployment,
   ModelDeploymentSpec,
@@ -13,6 +17,7 @@ import type { Refusal } from '../../../operator/controllers/conditions.ts';
 import { InvalidSpecError } from '../../../operator/controllers/invalid-spec.ts';
 import {
   computeStatus as modelDeploymentStatus,
+  type Observed,
   resolveArtifact,
 } from '../../../operator/controllers/modeldeployment/status.ts';
 import { conflict } from '../../../operator/controllers/ownership.ts';
@@ -48,6 +53,7 @@ interface ModelDeploymentPass {
   pods?: V1Pod[];
   error?: Error;
   refusal?: Refusal;
+  canary?: Observed['canary'];
 }
 
 function modelDeploymentAfter(md: ModelDeployment, pass: ModelDeploymentPass): ModelDeployment {
@@ -57,6 +63,7 @@ function modelDeploymentAfter(md: ModelDeployment, pass: ModelDeploymentPass): M
     pods: pass.pods ?? [],
     error: pass.error,
     refusal: pass.refusal,
+    ...(pass.canary ? { canary: pass.canary } : {}),
     now: NOW,
   });
   return { ...md, status };
@@ -316,6 +323,53 @@ export function modelDeploymentCases(): HealthCase[] {
       }),
     ),
     state('generation-not-observed', newerSpec(serving), 'Progressing', lagMessage, 'InProgress'),
+    ...canaryStates(after, withModel.trainingJob),
+  ];
+}
+
+/** A canary of the TrainingJob's artifact against an earlier stable one, in each phase (docs/canary.md). */
+function canaryStates(
+  after: (pass: ModelDeploymentPass, md?: ModelDeployment) => ModelDeployment,
+  trainingJob: TrainingJob,
+): HealthCase[] {
+  const md = modelDeployment({ canary: Value.Default(CanarySpec, {}) as CanarySpec });
+  const artifact = { uri: trainingJob.status!.artifact!.uri };
+  const stable = { uri: 's3://k2k-models/mnist-mlp/1795500000/' };
+  const deployment = serverDeployment({ available: true, replicas: 2, serves: stable.uri });
+  const base: CanaryStatus = {
+    phase: CanaryPhase.Progressing,
+    artifact,
+    step: 0,
+    weight: 10,
+    stepStartedAt: new Date(STARTED).toISOString(),
+    failedAnalyses: 0,
+    message: `step 1 of 3: 10% of requests to ${artifact.uri}`,
+  };
+  const at = (status: Partial<CanaryStatus>) =>
+    after({ deployment, canary: { status: { ...base, ...status }, stable } }, md);
+  return [
+    progressing('canary-progressing', at({})),
+    progressing(
+      'canary-paused',
+      at({ phase: CanaryPhase.Paused, weight: 0, message: 'waiting for a canary pod to be ready' }),
+    ),
+    progressing(
+      'canary-promoting',
+      at({ phase: CanaryPhase.Promoting, weight: 0, message: 'every step passed: the stable pods roll' }),
+    ),
+    degraded(
+      'canary-rolled-back',
+      at({
+        phase: CanaryPhase.RolledBack,
+        weight: 0,
+        failedAnalyses: 1,
+        message: 'rolled back at step 1 (1 failed analyses): failed: errorRate 0.2 > 0.01',
+      }),
+    ),
+    degraded(
+      'canary-aborted',
+      at({ phase: CanaryPhase.Aborted, weight: 0, message: 'aborted by spec.canary.abort at step 2' }),
+    ),
   ];
 }
 
