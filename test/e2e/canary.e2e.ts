@@ -1,0 +1,191 @@
+// The canary split on the local cluster, through kube-proxy: two stable pods behind the model's
+// Service, one canary pod, a client in a pod holding keep-alive connections. At 10% weight the
+// canary must receive 10% ± 1.5% of 10,000 requests (in fact exact to one request per stable pod:
+// the split is a counter in each stable pod, docs/canary.md).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExposedPort } from '../../hack/cluster/node.ts';
+import { tabularRows, writeTabularArtifact } from '../../server/test/fixtures.ts';
+import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
+import { type S3Server, startS3Server } from '../harness/s3.ts';
+import {
+  apply,
+  clusterPace,
+  exposeS3,
+  failWithClusterState,
+  installOperator,
+  kubectl,
+  kubectlJson,
+  runInPod,
+} from './kube.ts';
+
+const namespace = `e2e-canary-${Date.now().toString(36)}`;
+const REQUESTS = 10_000;
+
+interface MD {
+  status?: { artifact?: { uri: string }; canary?: { phase: string; weight: number } };
+}
+interface PodList {
+  items: Array<{
+    metadata: { name: string };
+    status?: { conditions?: Array<{ type: string; status: string }> };
+  }>;
+}
+
+/** A series' sum on a pod's /metrics, through the API server's pod proxy. */
+async function podMetric(pod: string, name: string, match: RegExp = /.*/): Promise<number> {
+  const text = await kubectl([
+    'get',
+    '--raw',
+    `/api/v1/namespaces/${namespace}/pods/${pod}:8080/proxy/metrics`,
+  ]);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => match.test(l))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+async function readyPods(instance: string): Promise<string[]> {
+  const list = await kubectlJson<PodList>([
+    'get',
+    'pods',
+    '-n',
+    namespace,
+    '-l',
+    `app.kubernetes.io/instance=${instance}`,
+  ]);
+  return list.items
+    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => p.metadata.name);
+}
+
+describe('a canary on the local cluster', () => {
+  let s3: S3Server | undefined;
+  let exposed: ExposedPort | undefined;
+  let v1 = '';
+  let v2 = '';
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const env = { ...s3, region: s3.region };
+    const bucket = await freshBucket(env, 'k2k-e2e-canary');
+    v1 = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'iris', '1');
+    v2 = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'iris', '2');
+    await installOperator();
+    await kubectl(['create', 'namespace', namespace]);
+    exposed = await exposeS3(s3, namespace);
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'k2k-storage', namespace },
+        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+      },
+      {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'ModelDeployment',
+        metadata: { name: 'iris', namespace },
+        spec: {
+          model: { artifactURI: v1 },
+          storage: {
+            endpoint: exposed.url,
+            region: s3.region,
+            credentialsSecretRef: { name: 'k2k-storage' },
+          },
+          replicas: { min: 2, max: 2 },
+          resources: { cpu: '100m', memory: '512Mi' },
+          // One long step: the split is measured while the rollout holds at 10%.
+          canary: { steps: [10, 50], intervalSeconds: 3600, replicas: 1 },
+        },
+      },
+    ]);
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    await exposed?.stop();
+    await s3?.stop();
+  });
+
+  it('sends 10% ± 1.5% of 10,000 keep-alive requests through the Service to the canary', async () => {
+    try {
+      await eventually(
+        async () =>
+          (await kubectlJson<MD>(['get', 'modeldeployment', '-n', namespace, 'iris'])).status?.artifact
+            ?.uri === v1 && (await readyPods('iris')).length === 2,
+        { what: 'two stable pods serving v1', ...clusterPace, timeoutMs: 300_000 },
+      );
+      await kubectl([
+        'patch',
+        'modeldeployment',
+        '-n',
+        namespace,
+        'iris',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { model: { artifactURI: v2 } } }),
+      ]);
+      await eventually(
+        async () =>
+          (await kubectlJson<MD>(['get', 'modeldeployment', '-n', namespace, 'iris'])).status?.canary
+            ?.phase === 'Progressing',
+        { what: 'the canary Progressing at 10%', ...clusterPace, timeoutMs: 300_000 },
+      );
+      // The weight reaches each stable pod through its mounted ConfigMap (the kubelet's sync).
+      const stable = await readyPods('iris');
+      await eventually(
+        async () => {
+          for (const pod of stable)
+            if ((await podMetric(pod, 'k2k_canary_weight_percent')) !== 10) return false;
+          return true;
+        },
+        { what: 'every stable pod to apply weight 10', ...clusterPace, timeoutMs: 180_000 },
+      );
+    } catch (err) {
+      await failWithClusterState(err, namespace, 'modeldeployment,deployment,configmap,pods');
+    }
+    const [canary] = await readyPods('iris-canary');
+    const inference = /endpoint="predict"/;
+    const before = await podMetric(canary!, 'k2k_requests_total', inference);
+    const forwardedBefore = await Promise.all(
+      (await readyPods('iris')).map((p) => podMetric(p, 'k2k_canary_forwarded_total')),
+    );
+
+    const body = JSON.stringify({ instances: tabularRows(1, 3) });
+    const out = await runInPod(
+      namespace,
+      'client',
+      `const http = require('node:http');
+       const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+       const body = ${JSON.stringify(body)};
+       let sent = 0, failed = 0;
+       const one = () => new Promise((resolve) => {
+         const req = http.request('http://iris.${namespace}.svc/v1/models/iris:predict',
+           { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+           (res) => { if (res.statusCode !== 200) failed++; res.resume(); res.on('end', resolve); });
+         req.on('error', () => { failed++; resolve(); });
+         req.end(body);
+       });
+       (async () => {
+         await Promise.all(Array.from({ length: 8 }, async () => { while (sent < ${REQUESTS}) { sent++; await one(); } }));
+         console.log(JSON.stringify({ sent, failed }));
+       })();`,
+    );
+    const { sent, failed } = JSON.parse(out.trim().split('\n').at(-1)!) as { sent: number; failed: number };
+    const atCanary = (await podMetric(canary!, 'k2k_requests_total', inference)) - before;
+    const forwarded =
+      (
+        await Promise.all((await readyPods('iris')).map((p) => podMetric(p, 'k2k_canary_forwarded_total')))
+      ).reduce((a, b) => a + b, 0) - forwardedBefore.reduce((a, b) => a + b, 0);
+    process.stdout.write(
+      `canary share through kube-proxy: ${atCanary} of ${sent} (${((100 * atCanary) / sent).toFixed(2)}%)\n`,
+    );
+    expect(failed).toBe(0);
+    expect(sent).toBe(REQUESTS);
+    expect(Math.abs(atCanary / sent - 0.1)).toBeLessThanOrEqual(0.015);
+    // Exact to one request per stable pod: each pod's counter sends floor(n·w) or one more.
+    expect(Math.abs(atCanary - REQUESTS / 10)).toBeLessThanOrEqual(2);
+    expect(forwarded).toBe(atCanary);
+  }, 900_000);
+});
