@@ -145,7 +145,7 @@ async function servingV1(ns: string, name: string, canary: Record<string, unknow
 }
 
 describe('a canary rollout on the control plane', () => {
-  it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash and rolls back on abort', async () => {
+  it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash, rolls back on abort, and replaces in one step once spec.canary is gone', async () => {
     const ns = await freshNamespace(kc, 'k2k-canary-');
     let operator = startOperator({ identity: `canary-${ns}`, namespace: ns });
     await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 });
@@ -242,6 +242,19 @@ describe('a canary rollout on the control plane', () => {
       what: 'the canary scaled to 0',
     });
     expect(modelURIOf(await deployment(ns, 'iris'))).toBe(V1);
+
+    // Without spec.canary a new model replaces the old one in one rolling update, as before.
+    await patchMD(ns, 'iris', { spec: { canary: null } });
+    await eventually(async () => modelURIOf(await deployment(ns, 'iris')) === V2, {
+      what: 'the stable Deployment rolled to V2 once spec.canary is gone',
+    });
+    const plain = await eventuallyCanary(
+      ns,
+      'iris',
+      'no status.canary',
+      (md) => md.status?.canary === undefined,
+    );
+    expect(plain.status?.artifact?.uri).toBe(V2);
   }, 240_000);
 
   describe('analysis from a real Prometheus', () => {

@@ -51,10 +51,10 @@ import {
   type ServerOptions,
   serviceName,
 } from './desired.ts';
-import { canaryName, LABEL_TRACK, withCanaryChildren } from './desired-canary.ts';
+import { canaryName, desiredCanaryDeployment, LABEL_TRACK, withCanaryChildren } from './desired-canary.ts';
 import type { DriftObservation } from './drifting.ts';
 import { MONITORING_KINDS, monitoringPlan } from './monitoring.ts';
-import { computeStatus, resolveArtifact, statusChanged } from './status.ts';
+import { computeStatus, resolveArtifact, servedURI, statusChanged } from './status.ts';
 
 /** What a ModelDeployment reconcile reads (caches) and writes with (API client, events). */
 export interface ModelDeploymentDeps {
@@ -132,10 +132,11 @@ export async function reconcileModelDeployment(
   // A Deployment in the cache that is not this ModelDeployment's is neither described nor touched.
   let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
   const now = new Date();
+  const canaryDeployment = ours(deps.deployments.get(namespace, canaryName(md)), md);
   const canary = await canaryPass(
     md,
     resolution,
-    { stable: deployment, canary: ours(deps.deployments.get(namespace, canaryName(md)), md) },
+    { stable: deployment, canary: canaryDeployment },
     deps.canaryMetrics,
     now,
   );
@@ -161,7 +162,19 @@ export async function reconcileModelDeployment(
             canary.plan,
             deps.server,
           )
-        : desiredChildren(md, resolution.uri, deps.server);
+        : [
+            ...desiredChildren(md, resolution.uri, deps.server),
+            // spec.canary removed: a canary left running is scaled to 0 (deleted with the ModelDeployment).
+            ...(canaryDeployment?.spec?.replicas
+              ? [
+                  desiredCanaryDeployment(
+                    md,
+                    { uri: servedURI(canaryDeployment)!, weight: 0, active: false },
+                    deps.server,
+                  ),
+                ]
+              : []),
+          ];
       const children = [...served, ...plan.children];
       const live = await liveChildren(deps, plan.children);
       refusal = await findConflict(deps.kubeConfig, md, children, live);
