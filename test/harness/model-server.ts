@@ -25,10 +25,11 @@ export interface ModelServer {
   stop(): Promise<void>;
 }
 
-export async function startTabularModelServer(drift: {
-  windowSize: number;
-  minSamples: number;
-}): Promise<ModelServer> {
+export async function startTabularModelServer(
+  drift: { windowSize: number; minSamples: number },
+  /** More settings, for instance K2K_TRACK=canary. */
+  env: Record<string, string> = {},
+): Promise<ModelServer> {
   await initBackend('wasm');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-model-server-'));
   const uri = await writeTabularArtifact(openStore(), fileURI(dir), TABULAR_MODEL, '1');
@@ -38,6 +39,7 @@ export async function startTabularModelServer(drift: {
     K2K_BACKEND: 'wasm',
     K2K_DRIFT_WINDOW_SIZE: String(drift.windowSize),
     K2K_DRIFT_MIN_SAMPLES: String(drift.minSamples),
+    ...env,
   });
   const stop = async () => {
     if (server.child.exitCode === null) server.child.kill('SIGTERM');

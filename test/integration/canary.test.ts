@@ -117,6 +117,23 @@ async function markReady(namespace: string, labelSelector: string) {
   }
 }
 
+/** Five predictions to each URL every 200 ms (answers ignored), as the stable pods' split would send them. */
+function sendTraffic(urls: string[]): NodeJS.Timeout {
+  const row = JSON.stringify({ instances: tabularRows(1, 7) });
+  const predict = (url: string) =>
+    fetch(`${url}/v1/models/${TABULAR_MODEL}:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: row,
+    }).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    );
+  return setInterval(() => {
+    for (let i = 0; i < 5; i++) for (const url of urls) void predict(url);
+  }, 200);
+}
+
 const stableSelector = (name: string) => `app.kubernetes.io/instance=${name}`;
 const canarySelector = (name: string) => `app.kubernetes.io/instance=${name}-canary`;
 
@@ -272,6 +289,100 @@ describe('a canary rollout on the control plane', () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
+    it('advances a healthy canary step by step, keeps its step across an operator crash, and promotes it without the stable dropping below its minimum', async () => {
+      const ns = await freshNamespace(kc, 'k2k-canary-pass-');
+      const drift = { windowSize: 400, minSamples: 200 };
+      const stableProc = await startTabularModelServer(drift);
+      const canaryProc = await startTabularModelServer(drift, { K2K_TRACK: 'canary' });
+      const prom = await startPrometheus({
+        targets: [
+          { address: stableProc.address, labels: { namespace: ns, service: 'iris', pod: 'iris-0' } },
+          {
+            address: canaryProc.address,
+            labels: { namespace: ns, service: 'iris-canary', pod: 'iris-canary-0' },
+          },
+        ],
+      });
+      const load = sendTraffic([stableProc.url, canaryProc.url]);
+      try {
+        const args = [`--prometheus-url=${prom.url}`];
+        let operator = startOperator({ identity: `canary-pass-${ns}`, namespace: ns, args });
+        await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10, failureLimit: 1 });
+        await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
+        await eventually(async () => deployment(ns, 'iris-canary'), { what: 'the canary Deployment' });
+        await markReady(ns, canarySelector('iris'));
+
+        const second = await eventuallyCanary(
+          ns,
+          'iris',
+          'step 2 at 50%',
+          (md) => md.status?.canary?.step === 1,
+          90_000,
+        );
+        expect(second.status?.canary).toMatchObject({
+          phase: 'Progressing',
+          weight: 50,
+          lastAnalysis: { verdict: 'Pass', step: 0 },
+        });
+        const checks = Object.fromEntries(
+          second.status!.canary!.lastAnalysis!.checks.map((c) => [c.name, c]),
+        );
+        expect(checks.errorRate).toMatchObject({ value: 0, verdict: 'Pass' });
+        expect(checks.requests?.value).toBeGreaterThanOrEqual(20);
+        expect(checks.p99LatencySeconds?.verdict).toBe('Pass');
+        await eventually(async () => (await trafficOf(ns, 'iris')).weight === 50, {
+          what: 'weight 50 in the ConfigMap',
+        });
+
+        // The operator dies at step 2; its successor neither restarts the rollout nor skips the step.
+        await operator.kill();
+        const startedAt = second.status!.canary!.stepStartedAt;
+        operator = startOperator({ identity: `canary-pass-2-${ns}`, namespace: ns, args });
+        const promoting = await eventuallyCanary(
+          ns,
+          'iris',
+          'Promoting',
+          (md) => md.status?.canary?.phase === 'Promoting',
+          90_000,
+        );
+        expect(promoting.status?.canary?.lastAnalysis).toMatchObject({ step: 1, verdict: 'Pass' });
+        expect(Date.parse(promoting.status!.canary!.lastAnalysis!.time)).toBeGreaterThanOrEqual(
+          Date.parse(startedAt) + 10_000,
+        );
+
+        // Promotion: the stable Deployment rolls to V2 with maxUnavailable 0, so the V1 pod
+        // serves until a V2 pod is ready.
+        await eventually(async () => modelURIOf(await deployment(ns, 'iris')) === V2, {
+          what: 'the stable Deployment on V2',
+        });
+        const rolling = await deployment(ns, 'iris');
+        expect(rolling?.spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+        expect(rolling?.status?.readyReplicas ?? 0).toBeGreaterThanOrEqual(1);
+        await eventually(
+          async () => {
+            await markReady(ns, stableSelector('iris'));
+            const md = await getMD(ns, 'iris');
+            return md.status?.canary?.phase === 'Promoted' ? md : undefined;
+          },
+          { what: 'Promoted once every stable pod serves V2', timeoutMs: 90_000 },
+        );
+        const promoted = await eventuallyCanary(
+          ns,
+          'iris',
+          'Ready after promotion',
+          (md) => md.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+        );
+        expect(promoted.status?.artifact?.uri).toBe(V2);
+        await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 0, {
+          what: 'the canary scaled to 0',
+        });
+      } finally {
+        clearInterval(load);
+        await prom.stop();
+        await Promise.all([stableProc.stop(), canaryProc.stop()]);
+      }
+    }, 300_000);
+
     it('rolls a canary that answers 5xx back to stable, with the reason in status and a Warning event', async () => {
       const ns = await freshNamespace(kc, 'k2k-canary-prom-');
       dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-canary-it-'));
@@ -295,23 +406,7 @@ describe('a canary rollout on the control plane', () => {
           },
         ],
       });
-      // Traffic on both tracks, as the stable pods' split would send it.
-      const row = JSON.stringify({ instances: tabularRows(1, 7) });
-      const predict = (url: string) =>
-        fetch(`${url}/v1/models/${TABULAR_MODEL}:predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: row,
-        }).then(
-          (r) => r.arrayBuffer(),
-          () => undefined,
-        );
-      traffic = setInterval(() => {
-        for (let i = 0; i < 5; i++) {
-          void predict(stableServer!.url);
-          void predict(brokenURL);
-        }
-      }, 200);
+      traffic = sendTraffic([stableServer.url, brokenURL]);
 
       startOperator({
         identity: `canary-prom-${ns}`,
