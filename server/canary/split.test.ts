@@ -16,7 +16,7 @@ describe('the per-request canary split', () => {
     ['sends exactly 125 of 1,000 requests at 12.5%', 12.5, 1_000, 125],
     ['sends none at 0%', 0, 10_000, 0],
     ['sends every request at 100%', 100, 10_000, 10_000],
-    ['sends 1 of 7 requests at 10% (floor of 0.7, rounded up at the first crossing)', 10, 7, 0],
+    ['sends none of the first 7 requests at 10% (the first goes at the 10th)', 10, 7, 0],
     ['sends 1 of 10 requests at 10%', 10, 10, 1],
   ])('%s', (_name, weight, n, expected) => {
     expect(share(weight, n)).toBe(expected);
