@@ -82,3 +82,15 @@ export const DriftingReason = {
   /** Unknown: the drift window holds fewer rows than spec.drift.minSamples. */
   TooFewSamples: 'TooFewSamples',
 } as const;
+
+/**
+ * Where config/monitoring runs the local cluster's Prometheus, and its in-cluster address (the
+ * Service prometheus-k2k), what the demo gives the operator as --prometheus-url
+ * (docs/decisions/0021-monitoring-in-the-local-cluster.md).
+ */
+export const LOCAL_PROMETHEUS = {
+  namespace: 'k2k-monitoring',
+  service: 'prometheus-k2k',
+  port: 9090,
+  url: 'http://prometheus-k2k.k2k-monitoring.svc:9090',
+} as const;

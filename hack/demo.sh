@@ -17,6 +17,9 @@ say "Starting the local cluster: control plane, then a node (containerd, kubelet
 eval "$(npx tsx hack/cluster/cli.ts up)"
 npx tsx hack/cluster/cli.ts node-up
 
+say "Installing monitoring: the Prometheus Operator and a Prometheus scraping every 5 s (config/monitoring)"
+npx tsx hack/cluster/cli.ts monitoring-up
+
 say "Installing k2k from config/default (CRDs, least-privilege RBAC, the operator)"
 kubectl apply --server-side --force-conflicts -k config/default
 kubectl rollout status -n k2k-system deployment/k2k-operator --timeout=300s
@@ -46,6 +49,7 @@ npx tsx hack/demo-predict.ts "http://$ip" mnist-mlp 10
 echo
 npx tsx hack/demo-grpc.ts "$ip:8500" mnist-mlp
 
+prom=$(kubectl get service -n k2k-monitoring prometheus-k2k -o jsonpath='{.spec.clusterIP}')
 cat >&2 <<MSG
 
 Look further:
@@ -58,5 +62,7 @@ Look further:
   curl -s http://$ip/metrics | grep k2k_drift     # drift statistics against the training data
   kubectl get modeldeployment mnist-mlp -o jsonpath='{.status.grpcURL}'   # gRPC: TF Serving and Open Inference Protocol
   kubectl logs -n k2k-system deployment/k2k-operator
+  kubectl get prometheus,servicemonitors,prometheusrules -A   # the monitoring objects
+  curl -s "http://$prom:9090/api/v1/query?query=up"             # what Prometheus scrapes, and whether it is up
 Stop everything: npx tsx hack/cluster/cli.ts down
 MSG

@@ -3,8 +3,9 @@
 # seconds. Used by the test and demo commands.
 #   hack/setup.sh            what the unit and integration tests need (control plane, S3 server)
 #   hack/setup.sh --cluster  also what the local node needs (demo, e2e tests): containerd, runc and
-#                            buildah from Debian, kubelet, kube-proxy, CoreDNS, metrics-server and
-#                            k2k's images (rebuilt only when their inputs changed)
+#                            buildah from Debian, kubelet, kube-proxy, CoreDNS, metrics-server, the
+#                            Prometheus Operator and Prometheus, and the images (rebuilt only when
+#                            their inputs changed)
 set -euo pipefail
 cluster=false
 case "${1:-}" in
@@ -50,5 +51,6 @@ if $cluster; then
   bash hack/images/install-tools.sh
   bash hack/build-k8s.sh kubelet kube-proxy
   bash hack/build-addons.sh
+  bash hack/build-monitoring.sh
   bash hack/images/build.sh
 fi

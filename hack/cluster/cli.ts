@@ -8,12 +8,15 @@
 //   tsx hack/cluster/cli.ts node-up      `up`, then a real node (containerd, kubelet, kube-proxy; node.ts)
 //   tsx hack/cluster/cli.ts node-status  the node's components; exit 1 unless all are healthy
 //   tsx hack/cluster/cli.ts node-down    stop the node, undo its changes to the machine (`down` does too)
+//   tsx hack/cluster/cli.ts monitoring-up  install (or update) the Prometheus Operator and Prometheus
+//                                          (config/monitoring, monitoring.ts) on the running node
 //
 // State, pids, logs and the kubeconfig live in ${K2K_STATE:-~/.local/state/k2k}/controlplane
 // (the node's in .../node).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspectControlPlaneDir, startControlPlane, stopControlPlaneDir } from './controlplane.ts';
+import { installMonitoring } from './monitoring.ts';
 import { inspectNodeDir, startNode, stopNodeDir } from './node.ts';
 
 const stateDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'controlplane');
@@ -122,6 +125,21 @@ async function nodeDown(): Promise<number> {
   return 0;
 }
 
+async function monitoringUp(): Promise<number> {
+  const found = await inspectNodeDir(nodeDir);
+  if (!found?.components.every((c) => c.healthy)) {
+    process.stderr.write(`no healthy node in ${nodeDir}: run tsx hack/cluster/cli.ts node-up\n`);
+    return 1;
+  }
+  await installMonitoring({
+    kubectl: found.state.kubectl,
+    kubeconfig: found.state.adminKubeconfig,
+    dir: nodeDir,
+    log: (line) => process.stderr.write(`[monitoring] ${line}\n`),
+  });
+  return 0;
+}
+
 const commands: Record<string, () => Promise<number>> = {
   up,
   down,
@@ -130,6 +148,7 @@ const commands: Record<string, () => Promise<number>> = {
   'node-up': nodeUp,
   'node-status': nodeStatus,
   'node-down': nodeDown,
+  'monitoring-up': monitoringUp,
 };
 const command = commands[process.argv[2] ?? ''];
 if (!command) {

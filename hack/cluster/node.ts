@@ -576,7 +576,7 @@ function kubernetesEndpointSlice(): object {
   };
 }
 
-async function kubectlApply(
+export async function kubectlApply(
   kubectl: string,
   kubeconfig: string,
   dir: string,

@@ -3,13 +3,14 @@
 # daemon, no registry) on the locally made base image, writes each to an OCI archive and, when
 # the local node runs (hack/cluster/cli.ts node-up), imports it into the node's containerd.
 #
-# Usage: hack/images/build.sh [operator] [trainer] [server]   (default: all three)
+# Usage: hack/images/build.sh [operator] [trainer] [server] [monitoring]   (default: all four)
 #   operator -> localhost/k2k/operator:dev      (Dockerfile.operator)
 #   trainer  -> localhost/k2k/trainer:dev       (Dockerfile.trainer, target cpu: no GPU here)
 #               also tagged localhost/k2k/trainer-gpu:dev, the image the operator gives a TrainingJob
 #               that requests GPUs: the local node advertises nvidia.com/gpu but has none, so its
 #               "GPU" trainer is the CPU one (the gpu target needs a CUDA base image and a GPU).
 #   server   -> localhost/k2k/model-server:dev  (Dockerfile.server)
+#   monitoring -> the Prometheus Operator, its config reloader and Prometheus (monitoring.sh)
 # RUN steps (npm ci) use the host's network namespace (--network host): they reach the npm
 # registry like any process here, and buildah creates no bridge, veth or NAT rule for them; the
 # machine's /etc/ssl/certs is mounted read-only over the image's for those steps only, so they
@@ -25,9 +26,9 @@ repo="$(cd "$here/../.." && pwd)"
 source "$here/lib.sh"
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(operator trainer server)
+[ ${#targets[@]} -gt 0 ] || targets=(operator trainer server monitoring)
 for t in "${targets[@]}"; do
-  case "$t" in operator | trainer | server) ;; *) die "unknown image '$t' (known: operator trainer server)" ;; esac
+  case "$t" in operator | trainer | server | monitoring) ;; *) die "unknown image '$t' (known: operator trainer server monitoring)" ;; esac
 done
 
 bash "$here/base.sh"
@@ -36,6 +37,10 @@ bash "$here/pause.sh"
 node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
 
 for t in "${targets[@]}"; do
+  if [ "$t" = monitoring ]; then
+    bash "$here/monitoring.sh"
+    continue
+  fi
   file="$repo/Dockerfile.$t" ref="localhost/k2k/$t:dev" extra=()
   case "$t" in
     trainer) extra=(--target cpu) ;;

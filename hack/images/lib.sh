@@ -52,3 +52,12 @@ export_archive() {
   printf '%s\n' "$id" >"$out.id"
   log "$ref -> $out ($(du -h "$out" | cut -f1))"
 }
+
+# The local cluster's monitoring (hack/images/monitoring.sh), tagged with the module versions they
+# are built from; config/monitoring names the same tags (hack/cluster/monitoring.test.ts checks).
+# shellcheck disable=SC2034 # as above
+PROMETHEUS_OPERATOR_IMAGE="localhost/k2k/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION"
+# shellcheck disable=SC2034 # as above
+PROMETHEUS_CONFIG_RELOADER_IMAGE="localhost/k2k/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
+# shellcheck disable=SC2034 # as above
+PROMETHEUS_IMAGE="localhost/k2k/prometheus:$PROMETHEUS_VERSION"

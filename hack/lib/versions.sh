@@ -43,6 +43,11 @@ METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.9.0}"
 # operator is listed by the module proxy but not served; v0.94.1 is.
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.94.1}"
 PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
+# Prometheus's own version, what its build_info reports and config/monitoring's Prometheus says.
+_prom="${PROMETHEUS_VERSION#v0.}"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+PROMETHEUS_RELEASE="v${_prom:0:1}.$((10#${_prom:1:2})).${_prom#*.}"
+unset _prom
 # Keras model fixtures (test/fixtures/keras/make.py, hack/keras-venv.sh): Keras 3 writes the
 # .keras files and Keras 3 JSON; tf_keras (Keras 2, which needs TensorFlow: the same
 # TENSORFLOW_VERSION wheel as above) writes the Keras 2 .h5 files and JSON.

@@ -1,5 +1,6 @@
 // vitest globalSetup of the e2e suite: a control plane and a real node (containerd, kubelet,
-// kube-proxy) in the default state directory. The machine has room for one, so a healthy one found
+// kube-proxy) in the default state directory, with the Prometheus Operator and Prometheus of
+// config/monitoring installed (or updated, on a reused cluster) and Available. The machine has room for one, so a healthy one found
 // there (`npm run demo`'s, a developer's `cli.ts node-up`) is reused and left as it was; with
 // none running, one is started here and torn down after the run (K2K_E2E_KEEP=1 keeps it); one
 // that runs but is not healthy is never replaced: the suite stops and says how to repair it
@@ -15,6 +16,7 @@ import {
   stopControlPlaneDir,
 } from '../../hack/cluster/controlplane.ts';
 import { execFileText } from '../../hack/cluster/exec.ts';
+import { installMonitoring } from '../../hack/cluster/monitoring.ts';
 import { inspectNodeDir, startNode, stopNodeDir } from '../../hack/cluster/node.ts';
 import { hostSnapshot } from '../../hack/cluster/node-host.ts';
 import { planLocalCluster } from '../../hack/cluster/reuse.ts';
@@ -76,6 +78,12 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.env.K2K_E2E_KUBECTL = join((await locateBinaries()).binDir, 'kubectl');
     if (plan.action === 'reuse')
       await restartOperator(process.env.K2K_E2E_KUBECTL, found.state.kubeconfigPath);
+    await installMonitoring({
+      kubectl: process.env.K2K_E2E_KUBECTL,
+      kubeconfig: found.state.kubeconfigPath,
+      dir: nodeDir,
+      log,
+    });
   } catch (err) {
     await teardown();
     throw err;

@@ -1,0 +1,219 @@
+// The local cluster's Prometheus (config/monitoring, installed by test/e2e/global-setup.ts) as an
+// SRE running kube-prometheus-stack would use it: it runs the build from Prometheus's module, it
+// scrapes k2k's operator through the ServiceMonitor config/monitoring ships, it picks up a
+// ServiceMonitor labelled MONITORING_SELECTOR_LABELS in a model's own namespace and stores that
+// model server's k2k_ series, and it evaluates k2k's alert rules from their PrometheusRule.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PROMETHEUS, MONITORING_SELECTOR_LABELS } from '../../api/monitoring.ts';
+import { alertRulesFile, monitoringKustomization, PROMETHEUS_NAME } from '../../hack/cluster/monitoring.ts';
+import type { ExposedPort } from '../../hack/cluster/node.ts';
+import { writeTabularArtifact } from '../../server/test/fixtures.ts';
+import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
+import { type S3Server, startS3Server } from '../harness/s3.ts';
+import {
+  apply,
+  clusterPace,
+  exposeS3,
+  installOperator,
+  kubectl,
+  kubectlJson,
+  OPERATOR_NAMESPACE,
+} from './kube.ts';
+
+const namespace = `e2e-monitoring-${Date.now().toString(36)}`;
+const MODEL = 'monitored';
+/** Scrapes every 5 s, and a new ServiceMonitor reaches Prometheus's configuration within seconds. */
+const prometheusPace = { ...clusterPace, timeoutMs: 120_000, intervalMs: 2_000 };
+
+interface Target {
+  scrapePool: string;
+  scrapeUrl: string;
+  health: string;
+  lastError: string;
+  labels: Record<string, string>;
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+interface RuleGroup {
+  name: string;
+  file: string;
+  rules: Array<{ name: string; type: string; health: string }>;
+}
+
+describe('Prometheus in the local cluster', () => {
+  let prometheus = '';
+  let s3: S3Server | undefined;
+  let exposed: ExposedPort | undefined;
+
+  /** GET <Prometheus>/api/v1/<path>: the data of a successful answer, or an error with the body. */
+  async function api<T>(path: string): Promise<T> {
+    const resp = await fetch(`${prometheus}/api/v1/${path}`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await resp.json()) as { status: string; data: T; error?: string };
+    if (!resp.ok || body.status !== 'success') throw new Error(`${path}: HTTP ${resp.status} ${body.error}`);
+    return body.data;
+  }
+  const query = (promql: string) =>
+    api<{ result: Sample[] }>(`query?query=${encodeURIComponent(promql)}`).then((d) => d.result);
+  const targetsOf = async (scrapePool: string) =>
+    (await api<{ activeTargets: Target[] }>('targets?state=active')).activeTargets.filter(
+      (t) => t.scrapePool === scrapePool,
+    );
+
+  /** When a wait fails: what the operator made of the monitors, and Prometheus's own view. */
+  async function diagnose(err: unknown): Promise<never> {
+    const ns = LOCAL_PROMETHEUS.namespace;
+    const out = await Promise.all([
+      kubectl(['get', 'prometheus,servicemonitors,prometheusrules,pods', '-A', '-o', 'wide']).catch(String),
+      kubectl(['logs', '-n', ns, 'deployment/prometheus-operator', '--tail=40']).catch(String),
+      kubectl(['logs', '-n', ns, `prometheus-${PROMETHEUS_NAME}-0`, '-c', 'prometheus', '--tail=40']).catch(
+        String,
+      ),
+      api<unknown>('targets').then((t) => JSON.stringify(t).slice(0, 4000), String),
+    ]);
+    throw new Error(`${(err as Error).message}\n${out.join('\n---\n')}`);
+  }
+
+  beforeAll(async () => {
+    const svc = await kubectlJson<{ spec: { clusterIP: string } }>([
+      'get',
+      'service',
+      '-n',
+      LOCAL_PROMETHEUS.namespace,
+      LOCAL_PROMETHEUS.service,
+    ]);
+    // The machine reaches cluster IPs through kube-proxy's rules, as the demo's curl does.
+    prometheus = `http://${svc.spec.clusterIP}:${LOCAL_PROMETHEUS.port}`;
+
+    s3 = await startS3Server();
+    const env = { ...s3, region: s3.region };
+    const bucket = await freshBucket(env, 'k2k-e2e-monitoring');
+    const artifactURI = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, MODEL, '1');
+    await installOperator();
+    await kubectl(['create', 'namespace', namespace]);
+    exposed = await exposeS3(s3, namespace);
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'k2k-storage', namespace },
+        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+      },
+      {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'ModelDeployment',
+        metadata: { name: MODEL, namespace },
+        spec: {
+          model: { artifactURI },
+          storage: {
+            endpoint: exposed.url,
+            region: s3.region,
+            credentialsSecretRef: { name: 'k2k-storage' },
+          },
+          replicas: { min: 1, max: 1 },
+          resources: { cpu: '100m', memory: '512Mi' },
+        },
+      },
+      // What an SRE puts next to a workload for kube-prometheus-stack: the model server's Service,
+      // its one port (which also serves /metrics), labelled for the Prometheus's selector.
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: MODEL, namespace, labels: { ...MONITORING_SELECTOR_LABELS } },
+        spec: {
+          selector: { matchLabels: { 'k2k.dev/modeldeployment': MODEL } },
+          endpoints: [{ port: 'http', path: '/metrics' }],
+        },
+      },
+    ]);
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    await exposed?.stop();
+    await s3?.stop();
+  });
+
+  it('runs Prometheus built from its Go module, Available as the operator reports it', async () => {
+    const prom = await kubectlJson<{
+      status?: { conditions?: Array<{ type: string; status: string }> };
+    }>(['get', 'prometheus', '-n', LOCAL_PROMETHEUS.namespace, PROMETHEUS_NAME]);
+    expect(prom.status?.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
+    // The version the operator was told it runs (config/monitoring, checked against versions.sh).
+    const declared = yaml
+      .loadAll(await readFile(join(monitoringKustomization, 'prometheus.yaml'), 'utf8'))
+      .find((d) => (d as { kind?: string }).kind === 'Prometheus') as { spec: { version: string } };
+    const build = await api<{ version: string }>('status/buildinfo');
+    expect(`v${build.version}`).toBe(declared.spec.version);
+  });
+
+  it('scrapes the k2k operator’s metrics through the ServiceMonitor config/monitoring ships', async () => {
+    const pool = `serviceMonitor/${LOCAL_PROMETHEUS.namespace}/k2k-operator/0`;
+    const up = await eventually(
+      async () => {
+        const targets = await targetsOf(pool);
+        return targets.find((t) => t.health === 'up');
+      },
+      { what: `a target of ${pool} to be up`, ...prometheusPace },
+    ).catch(diagnose);
+    expect(up.labels.namespace).toBe(OPERATOR_NAMESPACE);
+    const series = await eventually(
+      async () => {
+        const got = await query(`up{namespace="${OPERATOR_NAMESPACE}", service="k2k-operator-metrics"}`);
+        return got.some((s) => s.value[1] === '1') ? got : undefined;
+      },
+      { what: 'up == 1 for the k2k operator', ...prometheusPace },
+    ).catch(diagnose);
+    expect(series.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('scrapes a model server through a ServiceMonitor in the model’s namespace: its k2k_ series arrive', async () => {
+    const pool = `serviceMonitor/${namespace}/${MODEL}/0`;
+    await eventually(async () => (await targetsOf(pool)).find((t) => t.health === 'up'), {
+      what: `the model server's target (${pool}) to be up`,
+      ...prometheusPace,
+      timeoutMs: 240_000,
+    }).catch(diagnose);
+    const ready = await eventually(
+      async () => {
+        const got = await query(`k2k_model_ready{namespace="${namespace}", service="${MODEL}"}`);
+        return got.length > 0 && got.every((s) => s.value[1] === '1') ? got : undefined;
+      },
+      { what: 'k2k_model_ready == 1 for the model in Prometheus', ...prometheusPace },
+    ).catch(diagnose);
+    expect(ready[0]?.metric.model).toBe(MODEL);
+    const names = new Set(
+      (await query(`count by (__name__) ({__name__=~"k2k_.+", namespace="${namespace}"})`)).map(
+        (s) => s.metric.__name__,
+      ),
+    );
+    expect([...names]).toEqual(expect.arrayContaining(['k2k_model_ready', 'k2k_model_info']));
+  });
+
+  it('loads every alert of config/prometheus/k2k-alerts.yaml from its PrometheusRule', async () => {
+    const file = yaml.load(await readFile(alertRulesFile, 'utf8')) as {
+      groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string }> }>;
+    };
+    const want = file.groups.flatMap((g) => g.rules.map((r) => r.alert ?? r.record)).sort();
+    const groups = await eventually(
+      async () => {
+        const got = (await api<{ groups: RuleGroup[] }>('rules')).groups.filter((g) =>
+          g.file.includes('k2k-alerts'),
+        );
+        return got.length === file.groups.length ? got : undefined;
+      },
+      { what: "the k2k-alerts PrometheusRule's groups in Prometheus's rules API", ...prometheusPace },
+    ).catch(diagnose);
+    expect(groups.map((g) => g.name).sort()).toEqual(file.groups.map((g) => g.name).sort());
+    const loaded = groups.flatMap((g) => g.rules);
+    expect(loaded.map((r) => r.name).sort()).toEqual(want);
+    expect(loaded.filter((r) => r.health === 'err')).toEqual([]);
+  });
+});
