@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-say "Installing dependencies and building the local cluster (cached: about 21 minutes on 2 cores the first time, seconds later; docs/measurements.md)"
+say "Installing dependencies and building the local cluster (cached: about 21 minutes on 2 cores the first time, plus 5 to 10 for monitoring; seconds later; docs/measurements.md)"
 # The last step builds k2k's images from its Dockerfiles with buildah (no Docker, no registry).
 bash hack/setup.sh --cluster
 
