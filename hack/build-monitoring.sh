@@ -57,8 +57,9 @@ module_dir() {
 # The operator's go.mod replaces its pkg/apis/monitoring and pkg/client submodules with their
 # directories, which a module's zip leaves out; `go install module@version` refuses replacements
 # anyway. So the operator is built in a writable copy of its module: pkg/apis/monitoring is its own
-# published module, and pkg/client (generated code the module proxy does not serve) is generated
-# from it with Kubernetes' code-generator exactly as upstream's `make k8s-client-gen` does.
+# published module; pkg/client (generated code, which the module proxy this was written against
+# does not serve) is generated from it with Kubernetes' code-generator, with the arguments of
+# upstream's `make k8s-client-gen`.
 build_operator() {
   local src work pkg=github.com/prometheus-operator/prometheus-operator
   src="$(module_dir "$pkg" "$PROMETHEUS_OPERATOR_VERSION")"
@@ -68,13 +69,13 @@ build_operator() {
   cp -r "$(module_dir "$pkg/pkg/apis/monitoring" "$PROMETHEUS_OPERATOR_VERSION")/." "$work/pkg/apis/monitoring"
   chmod -R u+w "$work"
   (
+    trap 'rm -rf "$work"' EXIT
     cd "$work"
     generate_client "$pkg"
     # shellcheck disable=SC2154 # build() sets $out for the command it runs
     go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_OPERATOR_VERSION#v}" \
       -o "$out/" ./cmd/operator ./cmd/prometheus-config-reloader
   )
-  rm -rf "$work"
 }
 
 # generate_client <module path>: in the operator's module copy, writes pkg/client (its go.mod and
