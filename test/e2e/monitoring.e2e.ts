@@ -1,8 +1,9 @@
 // The local cluster's Prometheus (config/monitoring, installed by test/e2e/global-setup.ts) as an
 // SRE running kube-prometheus-stack would use it: it runs the build from Prometheus's module, it
-// scrapes k2k's operator through the ServiceMonitor config/monitoring ships, it picks up a
-// ServiceMonitor labelled MONITORING_SELECTOR_LABELS in a model's own namespace and stores that
-// model server's k2k_ series, and it evaluates k2k's alert rules from their PrometheusRule.
+// scrapes k2k's operator through the ServiceMonitor config/monitoring ships, it picks up the
+// ServiceMonitor k2k's operator makes in a model's own namespace (labelled
+// MONITORING_SELECTOR_LABELS) and stores that model server's k2k_ series, and it evaluates k2k's
+// alert rules from their PrometheusRule.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -119,17 +120,8 @@ describe('Prometheus in the local cluster', () => {
           },
           replicas: { min: 1, max: 1 },
           resources: { cpu: '100m', memory: '512Mi' },
-        },
-      },
-      // What an SRE puts next to a workload for kube-prometheus-stack: the model server's Service,
-      // its one port (which also serves /metrics), labelled for the Prometheus's selector.
-      {
-        apiVersion: 'monitoring.coreos.com/v1',
-        kind: 'ServiceMonitor',
-        metadata: { name: MODEL, namespace, labels: { ...MONITORING_SELECTOR_LABELS } },
-        spec: {
-          selector: { matchLabels: { 'k2k.dev/modeldeployment': MODEL } },
-          endpoints: [{ port: 'http', path: '/metrics' }],
+          // The operator makes the ServiceMonitor; a short interval keeps the wait short.
+          monitoring: { interval: '5s' },
         },
       },
     ]);
@@ -174,7 +166,21 @@ describe('Prometheus in the local cluster', () => {
     expect(series.length).toBeGreaterThanOrEqual(1);
   });
 
-  it('scrapes a model server through a ServiceMonitor in the model’s namespace: its k2k_ series arrive', async () => {
+  it('scrapes a model server through the ServiceMonitor the operator made for it: its k2k_ series arrive', async () => {
+    const monitor = await eventually(
+      () =>
+        kubectlJson<{
+          metadata: {
+            labels?: Record<string, string>;
+            ownerReferences?: Array<{ kind: string; name: string }>;
+          };
+        }>(['get', 'servicemonitor', '-n', namespace, MODEL]),
+      { what: `the operator's ServiceMonitor ${namespace}/${MODEL}`, ...clusterPace },
+    ).catch(diagnose);
+    expect(monitor.metadata.labels).toMatchObject(MONITORING_SELECTOR_LABELS);
+    expect(monitor.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`)).toEqual([
+      `ModelDeployment/${MODEL}`,
+    ]);
     const pool = `serviceMonitor/${namespace}/${MODEL}/0`;
     await eventually(async () => (await targetsOf(pool)).find((t) => t.health === 'up'), {
       what: `the model server's target (${pool}) to be up`,
