@@ -134,7 +134,6 @@ async function monitoringUp(): Promise<number> {
   await installMonitoring({
     kubectl: found.state.kubectl,
     kubeconfig: found.state.adminKubeconfig,
-    dir: nodeDir,
     log: (line) => process.stderr.write(`[monitoring] ${line}\n`),
   });
   return 0;

@@ -5,13 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCAL_PROMETHEUS, MONITORING_SELECTOR_LABELS } from '../../api/monitoring.ts';
 import { hackDir } from './binaries.ts';
 import { execFileText } from './exec.ts';
-import {
-  alertRulesFile,
-  alertRulesPrometheusRule,
-  MonitoringErrorCode,
-  monitoringKustomization,
-  PROMETHEUS_NAME,
-} from './monitoring.ts';
+import { monitoringKustomization, PROMETHEUS_NAME } from './monitoring.ts';
 
 interface Manifest {
   apiVersion: string;
@@ -90,31 +84,6 @@ describe('config/monitoring', () => {
     expect(svc.spec.ports.map((p) => p.port)).toEqual([LOCAL_PROMETHEUS.port]);
     expect(LOCAL_PROMETHEUS.url).toBe(
       `http://${LOCAL_PROMETHEUS.service}.${LOCAL_PROMETHEUS.namespace}.svc:${LOCAL_PROMETHEUS.port}`,
-    );
-  });
-});
-
-describe('alertRulesPrometheusRule', () => {
-  it('wraps the rule file’s groups unchanged in a PrometheusRule the local Prometheus selects', async () => {
-    const text = await readFile(alertRulesFile, 'utf8');
-    const rule = alertRulesPrometheusRule(text) as Manifest;
-    expect(rule.kind).toBe('PrometheusRule');
-    expect(rule.metadata.namespace).toBe(LOCAL_PROMETHEUS.namespace);
-    expect(rule.metadata.labels).toMatchObject(MONITORING_SELECTOR_LABELS);
-    expect(rule.spec?.groups).toEqual((yaml.load(text) as { groups: unknown[] }).groups);
-  });
-
-  it.each([
-    ['refuses an empty file', ''],
-    ['refuses a file without groups', 'rules: []\n'],
-    ['refuses an empty group list', 'groups: []\n'],
-    ['refuses groups that are not a list', 'groups: {a: 1}\n'],
-  ])('%s', (_, text) => {
-    expect(() => alertRulesPrometheusRule(text)).toThrow(
-      expect.objectContaining({
-        code: MonitoringErrorCode.BadRuleFile,
-        message: expect.stringContaining('groups'),
-      }),
     );
   });
 });

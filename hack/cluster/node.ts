@@ -576,7 +576,7 @@ function kubernetesEndpointSlice(): object {
   };
 }
 
-export async function kubectlApply(
+async function kubectlApply(
   kubectl: string,
   kubeconfig: string,
   dir: string,

@@ -81,7 +81,6 @@ export default async function setup(): Promise<() => Promise<void>> {
     await installMonitoring({
       kubectl: process.env.K2K_E2E_KUBECTL,
       kubeconfig: found.state.kubeconfigPath,
-      dir: nodeDir,
       log,
     });
   } catch (err) {

@@ -2,14 +2,14 @@
 // SRE running kube-prometheus-stack would use it: it runs the build from Prometheus's module, it
 // scrapes k2k's operator through the ServiceMonitor config/monitoring ships, it picks up the
 // ServiceMonitor k2k's operator makes in a model's own namespace (labelled
-// MONITORING_SELECTOR_LABELS) and stores that model server's k2k_ series, and it evaluates k2k's
-// alert rules from their PrometheusRule.
+// MONITORING_SELECTOR_LABELS) and stores that model server's k2k_ series, and it loads the
+// model's alert rules from the PrometheusRule the operator makes beside it.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PROMETHEUS, MONITORING_SELECTOR_LABELS } from '../../api/monitoring.ts';
-import { alertRulesFile, monitoringKustomization, PROMETHEUS_NAME } from '../../hack/cluster/monitoring.ts';
+import { monitoringKustomization, PROMETHEUS_NAME } from '../../hack/cluster/monitoring.ts';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { writeTabularArtifact } from '../../server/test/fixtures.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
@@ -27,6 +27,7 @@ import {
 
 const namespace = `e2e-monitoring-${Date.now().toString(36)}`;
 const MODEL = 'monitored';
+const alertRulesFile = 'config/prometheus/k2k-alerts.yaml';
 /** Scrapes every 5 s, and a new ServiceMonitor reaches Prometheus's configuration within seconds. */
 const prometheusPace = { ...clusterPace, timeoutMs: 120_000, intervalMs: 2_000 };
 
@@ -203,19 +204,20 @@ describe('Prometheus in the local cluster', () => {
     expect([...names]).toEqual(expect.arrayContaining(['k2k_model_ready', 'k2k_model_info']));
   });
 
-  it('loads every alert of config/prometheus/k2k-alerts.yaml from its PrometheusRule', async () => {
+  it('loads the model’s PrometheusRule the operator made: every rule of config/prometheus/k2k-alerts.yaml, healthy', async () => {
     const file = yaml.load(await readFile(alertRulesFile, 'utf8')) as {
       groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string }> }>;
     };
     const want = file.groups.flatMap((g) => g.rules.map((r) => r.alert ?? r.record)).sort();
+    // The operator's rule file in Prometheus is named <namespace>-<PrometheusRule>-<uid>.yaml.
     const groups = await eventually(
       async () => {
         const got = (await api<{ groups: RuleGroup[] }>('rules')).groups.filter((g) =>
-          g.file.includes('k2k-alerts'),
+          g.file.includes(`/${namespace}-${MODEL}-`),
         );
         return got.length === file.groups.length ? got : undefined;
       },
-      { what: "the k2k-alerts PrometheusRule's groups in Prometheus's rules API", ...prometheusPace },
+      { what: `the PrometheusRule ${namespace}/${MODEL} in Prometheus's rules API`, ...prometheusPace },
     ).catch(diagnose);
     expect(groups.map((g) => g.name).sort()).toEqual(file.groups.map((g) => g.name).sort());
     const loaded = groups.flatMap((g) => g.rules);
