@@ -17,7 +17,7 @@ say "Starting the local cluster: control plane, then a node (containerd, kubelet
 eval "$(npx tsx hack/cluster/cli.ts up)"
 npx tsx hack/cluster/cli.ts node-up
 
-say "Installing monitoring: the Prometheus Operator and a Prometheus scraping every 5 s (config/monitoring)"
+say "Installing monitoring: the Prometheus Operator and a Prometheus (config/monitoring)"
 npx tsx hack/cluster/cli.ts monitoring-up
 
 say "Installing k2k from config/default (CRDs, least-privilege RBAC, the operator)"
