@@ -1,7 +1,8 @@
 // vitest globalSetup of the e2e suite: a control plane and a real node (containerd, kubelet,
 // kube-proxy) in the default state directory, with the Prometheus Operator and Prometheus of
-// config/monitoring installed (or updated, on a reused cluster) and Available. The machine has room for one, so a healthy one found
-// there (`npm run demo`'s, a developer's `cli.ts node-up`) is reused and left as it was; with
+// config/monitoring installed (or updated, on a reused cluster) and Available. The machine has
+// room for one cluster, so a healthy one found there (`npm run demo`'s, a developer's
+// `cli.ts node-up`) is reused and left as it was; with
 // none running, one is started here and torn down after the run (K2K_E2E_KEEP=1 keeps it); one
 // that runs but is not healthy is never replaced: the suite stops and says how to repair it
 // (hack/cluster/reuse.ts, docs/decisions/0009-one-local-cluster.md).
