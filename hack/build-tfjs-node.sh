@@ -13,9 +13,10 @@
 # `npm ci` (which recreates node_modules). Nothing is downloaded but registry packages.
 # Why this way: docs/decisions/0003-native-tensorflow-backend.md.
 #
-# Usage: hack/build-tfjs-node.sh [--copy]   (prints the linked package directory on stdout)
-#   --copy  copies the library (~820 MB) into node_modules instead of linking to the cache: for a
-#           container image, which ships node_modules but not $K2K_CACHE.
+# Usage: hack/build-tfjs-node.sh [--copy | --cache-only]   (prints the linked package directory on stdout)
+#   --copy        copies the library (~820 MB) into node_modules instead of linking to the cache.
+#   --cache-only  stops after steps 1 and 2 and prints the addon's cache directory: what
+#                 hack/images/build.sh puts into the trainer image (node_modules is not touched).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
@@ -25,11 +26,12 @@ source "$here/lib/versions.sh"
 log() { printf '[build-tfjs-node] %s\n' "$*" >&2; }
 die() { printf '[build-tfjs-node] error: %s\n' "$*" >&2; exit 1; }
 
-copy=false
+copy=false cache_only=false
 for arg in "$@"; do
   case "$arg" in
     --copy) copy=true ;;
-    *) die "unknown argument '$arg' (usage: hack/build-tfjs-node.sh [--copy])" ;;
+    --cache-only) cache_only=true ;;
+    *) die "unknown argument '$arg' (usage: hack/build-tfjs-node.sh [--copy | --cache-only])" ;;
   esac
 done
 
@@ -139,6 +141,10 @@ if [ -f "$addon" ]; then
   log "tfjs-node $TFJS_NODE_VERSION addon for TensorFlow $TENSORFLOW_VERSION cached at $addon"
 else
   build_addon
+fi
+if $cache_only; then
+  echo "$addon_dir"
+  exit 0
 fi
 
 # --- 3. link into this checkout's node_modules ---------------------------------------------------

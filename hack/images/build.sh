@@ -5,7 +5,9 @@
 #
 # Usage: hack/images/build.sh [operator] [trainer] [server] [monitoring]   (default: all four)
 #   operator -> localhost/k2k/operator:dev      (Dockerfile.operator)
-#   trainer  -> localhost/k2k/trainer:dev       (Dockerfile.trainer, target cpu: no GPU here)
+#   trainer  -> localhost/k2k/trainer:dev       (Dockerfile.trainer, target cpu: no GPU here) with
+#               native TensorFlow: hack/build-tfjs-node.sh's cached addon and TensorFlow C library,
+#               stripped, are mounted read-only into the build (docs/decisions/0030-native-trainer-image.md)
 #               also tagged localhost/k2k/trainer-gpu:dev, the image the operator gives a TrainingJob
 #               that requests GPUs: the local node advertises nvidia.com/gpu but has none, so its
 #               "GPU" trainer is the CPU one (the gpu target needs a CUDA base image and a GPU).
@@ -36,6 +38,33 @@ bash "$here/pause.sh"
 
 node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
 
+# The native TensorFlow backend for the trainer image: the tfjs-node addon and the TensorFlow C
+# library from hack/build-tfjs-node.sh's cache (built there if missing), stripped of the symbol
+# tables nothing loads (850 -> 635 MB). Kept by version under $NATIVE_ROOT, which the trainer
+# build mounts at /k2k-native; its directory name is the build argument, so the image's layer
+# cache follows the versions.
+NATIVE_ROOT="$K2K_CACHE/trainer-native"
+native_build() {
+  local name="tfjs-node-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
+  local out="$NATIVE_ROOT/$name" addon_dir tflib tmp
+  if [ ! -f "$out/addon/tfjs_binding.node" ]; then
+    addon_dir="$(bash "$repo/hack/build-tfjs-node.sh" --cache-only)"
+    tflib="$K2K_CACHE/libtensorflow-$TENSORFLOW_VERSION/lib"
+    mkdir -p "$NATIVE_ROOT"
+    tmp="$(mktemp -d "$NATIVE_ROOT/.$name.XXXXXX")"
+    mkdir "$tmp/lib" "$tmp/addon"
+    for so in libtensorflow_cc.so.2 libtensorflow_framework.so.2; do
+      strip --strip-unneeded -o "$tmp/lib/$so" "$tflib/$so"
+    done
+    strip --strip-unneeded -o "$tmp/addon/tfjs_binding.node" "$addon_dir/package/lib/napi-v8/tfjs_binding.node"
+    chmod 0755 "$tmp"/lib/* "$tmp"/addon/*
+    rm -rf "$out"
+    mv "$tmp" "$out"
+    log "native TensorFlow for the trainer: $out ($(du -sh "$out" | cut -f1))" >&2
+  fi
+  printf '%s\n' "$name"
+}
+
 for t in "${targets[@]}"; do
   if [ "$t" = monitoring ]; then
     bash "$here/monitoring.sh"
@@ -43,7 +72,10 @@ for t in "${targets[@]}"; do
   fi
   file="$repo/Dockerfile.$t" ref="localhost/k2k/$t:dev" extra=()
   case "$t" in
-    trainer) extra=(--target cpu) ;;
+    trainer)
+      native="$(native_build)"
+      extra=(--target cpu --volume "$NATIVE_ROOT:/k2k-native:ro" --build-arg "TFJS_NATIVE=$native")
+      ;;
     server) ref="localhost/k2k/model-server:dev" ;;
   esac
   [ -f "$file" ] || die "$file is missing"
