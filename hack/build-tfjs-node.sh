@@ -13,10 +13,12 @@
 # `npm ci` (which recreates node_modules). Nothing is downloaded but registry packages.
 # Why this way: docs/decisions/0003-native-tensorflow-backend.md.
 #
-# Usage: hack/build-tfjs-node.sh [--copy | --cache-only]   (prints the linked package directory on stdout)
+# Usage: hack/build-tfjs-node.sh [--copy | --cache-only] [--gpu]   (prints the linked package directory on stdout)
 #   --copy        copies the library (~820 MB) into node_modules instead of linking to the cache.
 #   --cache-only  stops after steps 1 and 2 and prints the addon's cache directory: what
 #                 hack/images/build.sh puts into the trainer image (node_modules is not touched).
+#   --gpu         (with --cache-only) the CUDA-enabled wheel `tensorflow` and @tensorflow/tfjs-node-gpu
+#                 instead: the GPU trainer image's (docs/decisions/0030-native-trainer-image.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
@@ -26,20 +28,29 @@ source "$here/lib/versions.sh"
 log() { printf '[build-tfjs-node] %s\n' "$*" >&2; }
 die() { printf '[build-tfjs-node] error: %s\n' "$*" >&2; exit 1; }
 
-copy=false cache_only=false
+copy=false cache_only=false gpu=false
 for arg in "$@"; do
   case "$arg" in
     --copy) copy=true ;;
     --cache-only) cache_only=true ;;
-    *) die "unknown argument '$arg' (usage: hack/build-tfjs-node.sh [--copy | --cache-only])" ;;
+    --gpu) gpu=true ;;
+    *) die "unknown argument '$arg' (usage: hack/build-tfjs-node.sh [--copy | --cache-only] [--gpu])" ;;
   esac
 done
+# The CPU variant (tensorflow-cpu, tfjs-node) or the GPU one: `tensorflow` is the CUDA-enabled
+# wheel (its CUDA libraries are other wheels, loaded at run time), tfjs-node-gpu the same addon
+# source published under another name.
+wheel=tensorflow-cpu npm_package=tfjs-node
+if $gpu; then
+  $cache_only || die "--gpu builds for the GPU image only: use it with --cache-only"
+  wheel=tensorflow npm_package=tfjs-node-gpu
+fi
 
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] ||
   die "only Linux x86_64 is supported (the wheel platform below), not $(uname -s)-$(uname -m)"
 
-tflib="$K2K_CACHE/libtensorflow-$TENSORFLOW_VERSION"
-addon_dir="$K2K_CACHE/tfjs-node-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
+tflib="$K2K_CACHE/libtensorflow$($gpu && echo -gpu)-$TENSORFLOW_VERSION"
+addon_dir="$K2K_CACHE/$npm_package-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
 # The wheel is fetched for one fixed Python tag so the result does not depend on the local Python;
 # the C library inside is the same for every tag (it does not link libpython).
 wheel_python=3.11
@@ -53,12 +64,12 @@ trap 'if [ -n "$tmp" ]; then rm -rf "$tmp"; fi' EXIT
 build_libtensorflow() {
   mkdir -p "$K2K_CACHE"
   tmp="$(mktemp -d "$K2K_CACHE/.libtensorflow.XXXXXX")"
-  log "downloading tensorflow-cpu==$TENSORFLOW_VERSION wheel from PyPI"
+  log "downloading $wheel==$TENSORFLOW_VERSION wheel from PyPI"
   python3 -m pip download --quiet --no-deps --only-binary=:all: \
     --python-version "$wheel_python" --platform "$wheel_platform" \
-    -d "$tmp/wheel" "tensorflow-cpu==$TENSORFLOW_VERSION"
+    -d "$tmp/wheel" "$wheel==$TENSORFLOW_VERSION"
   local whl
-  whl="$(ls "$tmp"/wheel/tensorflow_cpu-"$TENSORFLOW_VERSION"-*.whl)"
+  whl="$(ls "$tmp"/wheel/"${wheel//-/_}"-"$TENSORFLOW_VERSION"-*.whl)"
   log "unpacking the C library and C API headers from $(basename "$whl")"
   # Only the headers the addon includes (the C API and the string/status headers it pulls in);
   # the whole include tree is ~290 MB of C++ headers nobody here compiles against.
@@ -90,7 +101,7 @@ PY
   ln -s libtensorflow_framework.so.2 "$tmp/lib/libtensorflow_framework.so"
   chmod 0755 "$tmp"/lib/*.so.2
   nm -D --defined-only "$tmp/lib/libtensorflow_cc.so.2" | grep -c ' T TFE_Execute@' >/dev/null ||
-    die "libtensorflow_cc.so.2 of tensorflow-cpu $TENSORFLOW_VERSION does not export the eager C API"
+    die "libtensorflow_cc.so.2 of $wheel $TENSORFLOW_VERSION does not export the eager C API"
   rm -rf "$tflib"
   mv "$tmp" "$tflib"
   tmp=""
@@ -116,10 +127,10 @@ build_addon() {
   command -v g++ >/dev/null && command -v make >/dev/null || die "g++ and make are needed (apt-get install build-essential)"
   mkdir -p "$K2K_CACHE"
   tmp="$(mktemp -d "$K2K_CACHE/.tfjs-node.XXXXXX")"
-  log "fetching @tensorflow/tfjs-node@$TFJS_NODE_VERSION from npm"
-  (cd "$tmp" && npm pack --silent "@tensorflow/tfjs-node@$TFJS_NODE_VERSION" >/dev/null 2>&1) ||
-    die "npm pack @tensorflow/tfjs-node@$TFJS_NODE_VERSION failed"
-  tar -xzf "$tmp"/tensorflow-tfjs-node-"$TFJS_NODE_VERSION".tgz -C "$tmp"
+  log "fetching @tensorflow/$npm_package@$TFJS_NODE_VERSION from npm"
+  (cd "$tmp" && npm pack --silent "@tensorflow/$npm_package@$TFJS_NODE_VERSION" >/dev/null 2>&1) ||
+    die "npm pack @tensorflow/$npm_package@$TFJS_NODE_VERSION failed"
+  tar -xzf "$tmp"/tensorflow-"$npm_package"-"$TFJS_NODE_VERSION".tgz -C "$tmp"
   rm -f "$tmp"/*.tgz
   ln -s "$tflib" "$tmp/package/deps"
   log "building tfjs_binding.node (node-gyp, N-API 8, nodedir $node_prefix)"

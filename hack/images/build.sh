@@ -3,14 +3,18 @@
 # daemon, no registry) on the locally made base image, writes each to an OCI archive and, when
 # the local node runs (hack/cluster/cli.ts node-up), imports it into the node's containerd.
 #
-# Usage: hack/images/build.sh [operator] [trainer] [server] [monitoring]   (default: all four)
+# Usage: hack/images/build.sh [operator] [trainer] [server] [monitoring] [trainer-gpu]
+#   (default: the first four)
 #   operator -> localhost/k2k/operator:dev      (Dockerfile.operator)
 #   trainer  -> localhost/k2k/trainer:dev       (Dockerfile.trainer, target cpu: no GPU here) with
 #               native TensorFlow: hack/build-tfjs-node.sh's cached addon and TensorFlow C library,
 #               stripped, are mounted read-only into the build (docs/decisions/0030-native-trainer-image.md)
 #               also tagged localhost/k2k/trainer-gpu:dev, the image the operator gives a TrainingJob
 #               that requests GPUs: the local node advertises nvidia.com/gpu but has none, so its
-#               "GPU" trainer is the CPU one (the gpu target needs a CUDA base image and a GPU).
+#               "GPU" trainer is the CPU one unless trainer-gpu is built after it.
+#   trainer-gpu -> localhost/k2k/trainer-gpu:dev (Dockerfile.trainer, target gpu): tfjs-node-gpu with
+#               TensorFlow's CUDA-enabled library and the CUDA/cuDNN wheels' libraries (~5 GB; not
+#               built by default: the local node has no GPU and the CPU alias keeps the e2e fast)
 #   server   -> localhost/k2k/model-server:dev  (Dockerfile.server)
 #   monitoring -> the Prometheus Operator, its config reloader and Prometheus (monitoring.sh)
 # RUN steps (npm ci) use the host's network namespace (--network host): they reach the npm
@@ -30,7 +34,7 @@ source "$here/lib.sh"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(operator trainer server monitoring)
 for t in "${targets[@]}"; do
-  case "$t" in operator | trainer | server | monitoring) ;; *) die "unknown image '$t' (known: operator trainer server monitoring)" ;; esac
+  case "$t" in operator | trainer | server | monitoring | trainer-gpu) ;; *) die "unknown image '$t' (known: operator trainer server monitoring trainer-gpu)" ;; esac
 done
 
 bash "$here/base.sh"
@@ -38,18 +42,25 @@ bash "$here/pause.sh"
 
 node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
 
-# The native TensorFlow backend for the trainer image: the tfjs-node addon and the TensorFlow C
-# library from hack/build-tfjs-node.sh's cache (built there if missing), stripped of the symbol
-# tables nothing loads (850 -> 635 MB). Kept by version under $NATIVE_ROOT, which the trainer
-# build mounts at /k2k-native; its directory name is the build argument, so the image's layer
-# cache follows the versions.
+# The native TensorFlow backend of the trainer images: the tfjs-node (or -node-gpu) addon and the
+# TensorFlow C library from hack/build-tfjs-node.sh's cache (built there if missing), stripped of
+# the symbol tables nothing loads (CPU: 850 -> 635 MB), plus for the GPU image the shared libraries
+# of the CUDA/cuDNN wheels. Kept by version under $NATIVE_ROOT, which the trainer build mounts at
+# /k2k-native; the directory name is the build argument, so the layer cache follows the versions.
 NATIVE_ROOT="$K2K_CACHE/trainer-native"
 native_build() {
-  local name="tfjs-node-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
-  local out="$NATIVE_ROOT/$name" addon_dir tflib tmp
-  if [ ! -f "$out/addon/tfjs_binding.node" ]; then
-    addon_dir="$(bash "$repo/hack/build-tfjs-node.sh" --cache-only)"
+  local variant="$1" name out addon_dir tflib tmp flags=(--cache-only)
+  if [ "$variant" = gpu ]; then
+    flags+=(--gpu)
+    name="tfjs-node-gpu-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION-$(printf '%s' "$TENSORFLOW_CUDA_WHEELS" | sha256sum | cut -c1-12)"
+    tflib="$K2K_CACHE/libtensorflow-gpu-$TENSORFLOW_VERSION/lib"
+  else
+    name="tfjs-node-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
     tflib="$K2K_CACHE/libtensorflow-$TENSORFLOW_VERSION/lib"
+  fi
+  out="$NATIVE_ROOT/$name"
+  if [ ! -f "$out/addon/tfjs_binding.node" ]; then
+    addon_dir="$(bash "$repo/hack/build-tfjs-node.sh" "${flags[@]}")"
     mkdir -p "$NATIVE_ROOT"
     tmp="$(mktemp -d "$NATIVE_ROOT/.$name.XXXXXX")"
     mkdir "$tmp/lib" "$tmp/addon"
@@ -57,12 +68,44 @@ native_build() {
       strip --strip-unneeded -o "$tmp/lib/$so" "$tflib/$so"
     done
     strip --strip-unneeded -o "$tmp/addon/tfjs_binding.node" "$addon_dir/package/lib/napi-v8/tfjs_binding.node"
+    if [ "$variant" = gpu ]; then cuda_libraries "$tmp"; fi
     chmod 0755 "$tmp"/lib/* "$tmp"/addon/*
     rm -rf "$out"
     mv "$tmp" "$out"
-    log "native TensorFlow for the trainer: $out ($(du -sh "$out" | cut -f1))" >&2
+    log "native TensorFlow ($variant) for the trainer: $out ($(du -sh "$out" | cut -f1))"
   fi
   printf '%s\n' "$name"
+}
+
+# The CUDA wheels' shared libraries into $1/nvidia/<name>/lib: the layout of site-packages, which
+# the RUNPATH of TensorFlow's libraries ($ORIGIN/../nvidia/cublas/lib, ...) expects next to lib/.
+# Headers, static libraries and nvcc's programs stay out (nothing compiles CUDA in the pod).
+cuda_libraries() {
+  local dest="$1" wheels
+  # shellcheck disable=SC2086 # the list is words on purpose
+  wheels="$K2K_CACHE/cuda-wheels-$(printf '%s' "$TENSORFLOW_CUDA_WHEELS" | sha256sum | cut -c1-12)"
+  if [ ! -f "$wheels/complete" ]; then
+    log "downloading the CUDA/cuDNN wheels of tensorflow[and-cuda] $TENSORFLOW_VERSION from PyPI"
+    mkdir -p "$wheels"
+    # shellcheck disable=SC2086 # as above
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_27_x86_64 \
+      -d "$wheels" $TENSORFLOW_CUDA_WHEELS
+    touch "$wheels/complete"
+  fi
+  python3 - "$wheels" "$dest" <<'PY'
+import glob, os, re, shutil, sys, zipfile
+wheels, dest = sys.argv[1], sys.argv[2]
+for whl in sorted(glob.glob(os.path.join(wheels, "nvidia_*.whl"))):
+    with zipfile.ZipFile(whl) as z:
+        for name in z.namelist():
+            if re.fullmatch(r"nvidia/[a-z_]+/lib/[^/]+\.so(\.[0-9]+)*", name):
+                out = os.path.join(dest, name)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                with z.open(name) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.chmod(out, 0o755)
+PY
 }
 
 for t in "${targets[@]}"; do
@@ -70,25 +113,31 @@ for t in "${targets[@]}"; do
     bash "$here/monitoring.sh"
     continue
   fi
-  file="$repo/Dockerfile.$t" ref="localhost/k2k/$t:dev" extra=()
+  file="$repo/Dockerfile.$t" ref="localhost/k2k/$t:dev" extra=() alias=""
   case "$t" in
     trainer)
-      native="$(native_build)"
+      native="$(native_build cpu)"
       extra=(--target cpu --volume "$NATIVE_ROOT:/k2k-native:ro" --build-arg "TFJS_NATIVE=$native")
+      alias=localhost/k2k/trainer-gpu:dev
+      ;;
+    trainer-gpu)
+      native="$(native_build gpu)"
+      file="$repo/Dockerfile.trainer"
+      extra=(--target gpu --volume "$NATIVE_ROOT:/k2k-native:ro" --build-arg "TFJS_NATIVE_GPU=$native")
       ;;
     server) ref="localhost/k2k/model-server:dev" ;;
   esac
   [ -f "$file" ] || die "$file is missing"
   started=$SECONDS
-  log "building $ref from Dockerfile.$t"
+  log "building $ref from $(basename "$file")"
   bah bud --quiet --layers --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro --pull=never --format oci \
     --build-arg "NODE_IMAGE=$NODE_IMAGE" "${extra[@]}" \
     -f "$file" -t "$ref" "$repo" >/dev/null
   log "built $ref in $((SECONDS - started))s"
   refs=("$ref")
-  if [ "$t" = trainer ]; then
-    bah tag "$ref" localhost/k2k/trainer-gpu:dev
-    refs+=(localhost/k2k/trainer-gpu:dev)
+  if [ -n "$alias" ]; then
+    bah tag "$ref" "$alias"
+    refs+=("$alias")
   fi
   for r in "${refs[@]}"; do
     export_archive "$r"

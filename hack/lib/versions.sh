@@ -18,6 +18,10 @@ K2K_CACHE="${K2K_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k2k}"
 # @tensorflow/tfjs version in package.json. Why: docs/decisions/0003-native-tensorflow-backend.md.
 TFJS_NODE_VERSION="${TFJS_NODE_VERSION:-4.22.0}"
 TENSORFLOW_VERSION="${TENSORFLOW_VERSION:-2.21.0}"
+# The GPU trainer image's CUDA and cuDNN libraries: the wheels `pip install tensorflow[and-cuda]`
+# pulls for TENSORFLOW_VERSION, pinned at the lowest versions its metadata accepts (the ones it
+# was built against). Why: docs/decisions/0030-native-trainer-image.md.
+TENSORFLOW_CUDA_WHEELS="${TENSORFLOW_CUDA_WHEELS:-nvidia-cublas-cu12==12.5.3.2 nvidia-cuda-cupti-cu12==12.5.82 nvidia-cuda-nvcc-cu12==12.5.82 nvidia-cuda-nvrtc-cu12==12.5.82 nvidia-cuda-runtime-cu12==12.5.82 nvidia-cudnn-cu12==9.3.0.75 nvidia-cufft-cu12==11.2.3.61 nvidia-curand-cu12==10.3.6.82 nvidia-cusolver-cu12==11.6.3.83 nvidia-cusparse-cu12==12.5.1.3 nvidia-nccl-cu12==2.27.7 nvidia-nvjitlink-cu12==12.5.82}"
 
 # Local single-node cluster (hack/cluster/node.ts) and images built without Docker (hack/images/).
 # containerd 1.6.20, runc 1.1.5 and CNI plugins 1.1.1 come from Debian 12: they run on this
