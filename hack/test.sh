@@ -7,7 +7,8 @@
 #   2. the end-to-end tests (vitest.e2e.config.ts) over a real single-node cluster: containerd,
 #      kubelet, kube-proxy, CoreDNS, metrics-server and k2k's own images. The node needs root (a
 #      bridge, iptables rules, mounts), so as another user this stage is reported as not run
-#      and the command fails, unless K2K_E2E=0 says to leave it out.
+#      and the command fails, unless K2K_E2E=0 says to leave it out. With it, the GPU trainer
+#      image is built and checked (hack/images/check-trainer-gpu.sh) when its inputs changed.
 # Each stage writes its vitest JSON report to test-results/ (.ci/run adds them up).
 # Extra arguments go to the first stage's vitest (for example a path filter), and the e2e stage
 # is then left out; `npx vitest run -c vitest.e2e.config.ts` runs it alone.
@@ -34,5 +35,8 @@ if [ "$e2e" = 1 ]; then
   echo '[test] end-to-end tests on the local single-node cluster' >&2
   npx vitest run -c vitest.e2e.config.ts --reporter=default --reporter=json \
     --outputFile.json=test-results/e2e.json || status=$?
+  # The GPU trainer image (~4.7 GB) is built and checked only when its inputs changed.
+  echo '[test] GPU trainer image: builds from registry packages, loads and trains without a GPU' >&2
+  bash hack/images/check-trainer-gpu.sh --if-changed || status=$?
 fi
 exit $status
