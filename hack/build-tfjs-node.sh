@@ -40,16 +40,16 @@ done
 # The CPU variant (tensorflow-cpu, tfjs-node) or the GPU one: `tensorflow` is the CUDA-enabled
 # wheel (its CUDA libraries are other wheels, loaded at run time), tfjs-node-gpu the same addon
 # source published under another name.
-wheel=tensorflow-cpu npm_package=tfjs-node
+wheel=tensorflow-cpu npm_package=tfjs-node libname=libtensorflow
 if $gpu; then
   $cache_only || die "--gpu builds for the GPU image only: use it with --cache-only"
-  wheel=tensorflow npm_package=tfjs-node-gpu
+  wheel=tensorflow npm_package=tfjs-node-gpu libname=libtensorflow-gpu
 fi
 
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] ||
   die "only Linux x86_64 is supported (the wheel platform below), not $(uname -s)-$(uname -m)"
 
-tflib="$K2K_CACHE/libtensorflow$($gpu && echo -gpu)-$TENSORFLOW_VERSION"
+tflib="$K2K_CACHE/$libname-$TENSORFLOW_VERSION"
 addon_dir="$K2K_CACHE/$npm_package-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
 # The wheel is fetched for one fixed Python tag so the result does not depend on the local Python;
 # the C library inside is the same for every tag (it does not link libpython).
