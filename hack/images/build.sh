@@ -48,11 +48,13 @@ node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
 # of the CUDA/cuDNN wheels. Kept by version under $NATIVE_ROOT, which the trainer build mounts at
 # /k2k-native; the directory name is the build argument, so the layer cache follows the versions.
 NATIVE_ROOT="$K2K_CACHE/trainer-native"
+# Names the pinned CUDA wheel list: a new pin is a new cache directory.
+cuda_key() { printf '%s' "$TENSORFLOW_CUDA_WHEELS" | sha256sum | cut -c1-12; }
 native_build() {
   local variant="$1" name out addon_dir tflib tmp flags=(--cache-only)
   if [ "$variant" = gpu ]; then
     flags+=(--gpu)
-    name="tfjs-node-gpu-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION-$(printf '%s' "$TENSORFLOW_CUDA_WHEELS" | sha256sum | cut -c1-12)"
+    name="tfjs-node-gpu-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION-$(cuda_key)"
     tflib="$K2K_CACHE/libtensorflow-gpu-$TENSORFLOW_VERSION/lib"
   else
     name="tfjs-node-$TFJS_NODE_VERSION-tf$TENSORFLOW_VERSION"
@@ -82,12 +84,11 @@ native_build() {
 # Headers, static libraries and nvcc's programs stay out (nothing compiles CUDA in the pod).
 cuda_libraries() {
   local dest="$1" wheels
-  # shellcheck disable=SC2086 # the list is words on purpose
-  wheels="$K2K_CACHE/cuda-wheels-$(printf '%s' "$TENSORFLOW_CUDA_WHEELS" | sha256sum | cut -c1-12)"
+  wheels="$K2K_CACHE/cuda-wheels-$(cuda_key)"
   if [ ! -f "$wheels/complete" ]; then
     log "downloading the CUDA/cuDNN wheels of tensorflow[and-cuda] $TENSORFLOW_VERSION from PyPI"
     mkdir -p "$wheels"
-    # shellcheck disable=SC2086 # as above
+    # shellcheck disable=SC2086 # the list is words on purpose
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
       --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_27_x86_64 \
       -d "$wheels" $TENSORFLOW_CUDA_WHEELS
