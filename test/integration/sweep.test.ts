@@ -2,9 +2,20 @@
 // kube-scheduler, with the operator as its own process under config/rbac. Trials are TrainingJobs
 // whose pods never run here: the test plays the kubelet and ends each trial's trainer pod as the
 // trainer would (exit 0 with its result as termination message, or exit 65 for invalid input).
-import { BatchV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type HyperparameterSweep, TrainerExitCode, type TrainingJob } from '../../api/index.ts';
+import {
+  type HyperparameterSweep,
+  type ModelDeployment,
+  TrainerExitCode,
+  type TrainingJob,
+} from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import { operatorsPerTest } from '../harness/operator.ts';
@@ -13,6 +24,8 @@ import { epochProgress, reportProgress, setPodStatus, trainerPod } from '../harn
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
 const batch = kc.makeApiClient(BatchV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+const modelDeployments = { group: 'k2k.dev', version: 'v1alpha1', plural: 'modeldeployments' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const sweeps = { group: 'k2k.dev', version: 'v1alpha1', plural: 'hyperparametersweeps' };
 const trainingJobs = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
@@ -384,6 +397,69 @@ describe('HyperparameterSweep trials as children', () => {
       (stalled.status!.conditions!.find((c) => c.type === 'Ready') as { message: string }).message,
     ).toMatch(/refused the TrainingJob built from this spec.*spec\.hyperparameters\.learningRate/);
     expect(await listTrials(ns)).toHaveLength(0);
+  });
+});
+
+describe('a ModelDeployment with sweepRef', () => {
+  const servedURI = async (namespace: string, name: string) => {
+    const d = await apps.readNamespacedDeployment({ namespace, name }).catch(() => undefined);
+    return d?.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'K2K_MODEL_URI')?.value;
+  };
+  const readyReason = async (namespace: string, name: string) => {
+    const md = (await custom.getNamespacedCustomObject({
+      ...modelDeployments,
+      namespace,
+      name,
+    })) as ModelDeployment;
+    return md.status?.conditions?.find((c) => c.type === 'Ready');
+  };
+
+  it('waits for the sweep and its best trial, serves that trial’s artifact, and follows a better best', async () => {
+    const ns = await freshNamespace(kc);
+    startOperator({ identity: 'sweep-serve', namespace: ns });
+    await custom.createNamespacedCustomObject({
+      ...modelDeployments,
+      namespace: ns,
+      body: {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'ModelDeployment',
+        metadata: { name: 'best' },
+        spec: { model: { sweepRef: { name: 'serve' } } },
+      },
+    });
+    await eventually(async () => (await readyReason(ns, 'best'))?.reason === 'SweepNotFound' || undefined, {
+      what: 'Ready reason SweepNotFound',
+    });
+
+    await createSweep(ns, 'serve', { maxTrials: 2, parallelTrials: 1 });
+    const waiting = await eventually(
+      async () => {
+        const ready = await readyReason(ns, 'best');
+        return ready?.reason === 'WaitingForSweep' ? ready : undefined;
+      },
+      { what: 'Ready reason WaitingForSweep' },
+    );
+    expect(waiting.message).toMatch(
+      /waiting for HyperparameterSweep serve to have a succeeded trial with an artifact/,
+    );
+    expect(await servedURI(ns, 'best')).toBeUndefined();
+
+    await endTrial(ns, 'serve-0', 0.5);
+    expect(
+      await eventually(async () => servedURI(ns, 'best'), { what: 'a Deployment serving serve-0' }),
+    ).toBe('s3://models/sweeps/serve-0/1/');
+    await waitForTrials(ns, 2);
+    await endTrial(ns, 'serve-1', 0.2);
+    await eventually(
+      async () => (await servedURI(ns, 'best')) === 's3://models/sweeps/serve-1/1/' || undefined,
+      { what: 'the Deployment to follow the better best trial serve-1' },
+    );
+    const md = (await custom.getNamespacedCustomObject({
+      ...modelDeployments,
+      namespace: ns,
+      name: 'best',
+    })) as ModelDeployment;
+    expect(md.status?.artifact).toEqual({ uri: 's3://models/sweeps/serve-1/1/', version: '1' });
   });
 });
 
