@@ -55,7 +55,7 @@ export function trialOf(sweep: HyperparameterSweep, index: number, outcome: Tria
   const progress = {
     epoch: history.length,
     epochs: 3,
-    metrics: history.length > 0 ? { val_loss: history.at(-1)! } : {},
+    metrics: (history.length > 0 ? { val_loss: history.at(-1)! } : {}) as Record<string, number>,
     history: history.map((v, e) => ({ epoch: e + 1, metrics: { val_loss: v } })),
   };
   switch (outcome.state) {
