@@ -17,7 +17,7 @@ import {
   type TrainingJob,
 } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
-import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { createModelDeployment, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import { operatorsPerTest } from '../harness/operator.ts';
 import { epochProgress, reportProgress, setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
@@ -417,16 +417,7 @@ describe('a ModelDeployment with sweepRef', () => {
   it('waits for the sweep and its best trial, serves that trial’s artifact, and follows a better best', async () => {
     const ns = await freshNamespace(kc);
     startOperator({ identity: 'sweep-serve', namespace: ns });
-    await custom.createNamespacedCustomObject({
-      ...modelDeployments,
-      namespace: ns,
-      body: {
-        apiVersion: 'k2k.dev/v1alpha1',
-        kind: 'ModelDeployment',
-        metadata: { name: 'best' },
-        spec: { model: { sweepRef: { name: 'serve' } } },
-      },
-    });
+    await createModelDeployment(kc, ns, 'best', { model: { sweepRef: { name: 'serve' } } });
     await eventually(async () => (await readyReason(ns, 'best'))?.reason === 'SweepNotFound' || undefined, {
       what: 'Ready reason SweepNotFound',
     });

@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
-import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { createModelDeployment, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -84,6 +84,18 @@ const eventuallyReason = (namespace: string, name: string, reason: string, timeo
     },
     { timeoutMs, what: `TrainingJob ${namespace}/${name} Ready reason ${reason}` },
   );
+
+/** Merge-patches the TrainingJob's spec and waits until the operator's status describes that generation. */
+async function patchAndObserve(namespace: string, name: string, spec: Record<string, unknown>) {
+  await custom.patchNamespacedCustomObject({ ...group, namespace, name, body: { spec } }, mergePatch);
+  return eventually(
+    async () => {
+      const tj = await getTrainingJob(namespace, name);
+      return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
+    },
+    { what: `the operator to reconcile the new generation of ${name}` },
+  );
+}
 
 describe('the TrainingJob controller', () => {
   beforeAll(() => {
@@ -158,16 +170,7 @@ describe('the TrainingJob controller', () => {
     async ({ spec, deleteJob }) => {
       const ns = await freshNamespace(kc);
       await createTrainingJob(ns, 'kept', spec);
-      await custom.createNamespacedCustomObject({
-        ...modelDeployments,
-        namespace: ns,
-        body: {
-          apiVersion: 'k2k.dev/v1alpha1',
-          kind: 'ModelDeployment',
-          metadata: { name: 'served' },
-          spec: { model: { trainingJobRef: { name: 'kept' } } },
-        },
-      });
+      await createModelDeployment(kc, ns, 'served', { model: { trainingJobRef: { name: 'kept' } } });
       const pod = await trainerPod(ns, 'kept');
       await setPodStatus(pod, 'Running');
       // The trainer's own status field, under its own field manager, as trainer/progress.ts writes it.
@@ -212,17 +215,7 @@ describe('the TrainingJob controller', () => {
         what: 'the operator to see the Job made after the deletion',
       });
       // A new generation makes the operator reconcile the TrainingJob with its Job gone.
-      await custom.patchNamespacedCustomObject(
-        { ...group, namespace: ns, name: 'kept', body: { spec: { activeDeadlineSeconds: 3600 } } },
-        mergePatch,
-      );
-      const after = await eventually(
-        async () => {
-          const tj = await getTrainingJob(ns, 'kept');
-          return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
-        },
-        { what: 'the operator to reconcile the new generation' },
-      );
+      const after = await patchAndObserve(ns, 'kept', { activeDeadlineSeconds: 3600 });
       expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
       const { observedGeneration: _before, conditions: doneConditions, ...doneRest } = done.status!;
       const { observedGeneration: _after, conditions: afterConditions, ...afterRest } = after.status!;
@@ -574,17 +567,7 @@ describe('the TrainingJob controller', () => {
       async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 0 || undefined,
       { what: 'the Job to be deleted' },
     );
-    await custom.patchNamespacedCustomObject(
-      { ...group, namespace: ns, name: 'halt', body: { spec: { activeDeadlineSeconds: 3600 } } },
-      mergePatch,
-    );
-    const after = await eventually(
-      async () => {
-        const tj = await getTrainingJob(ns, 'halt');
-        return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
-      },
-      { what: 'the operator to reconcile the new generation' },
-    );
+    const after = await patchAndObserve(ns, 'halt', { activeDeadlineSeconds: 3600 });
     expect(after.status).toMatchObject({ phase: 'Stopped', progress });
     expect((await batch.listNamespacedJob({ namespace: ns })).items).toHaveLength(0);
   });
@@ -598,14 +581,7 @@ describe('the TrainingJob controller', () => {
     };
     await setPodStatus(await trainerPod(ns, 'late'), 'Succeeded', 0, JSON.stringify(result));
     const done = await eventuallyReason(ns, 'late', 'Succeeded');
-    await stopTrainingJob(ns, 'late', { reason: 'Stopped' });
-    const after = await eventually(
-      async () => {
-        const tj = await getTrainingJob(ns, 'late');
-        return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
-      },
-      { what: 'the operator to reconcile the stop' },
-    );
+    const after = await patchAndObserve(ns, 'late', { stop: { reason: 'Stopped' } });
     expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
     expect(after.status).toMatchObject({
       phase: 'Succeeded',
