@@ -328,7 +328,9 @@ export const HyperparameterSweepStatus = Type.Object(
     trialsSuspended: Count('Trials suspended with the sweep.'),
     trialsSucceeded: Count('Trials that succeeded.'),
     trialsFailed: Count('Trials that failed.'),
-    trialsEarlyStopped: Count('Trials stopped early.'),
+    trialsEarlyStopped: Count(
+      'Trials stopped early (spec.stop: by earlyStopping or by hand); never counted as failed.',
+    ),
     progress: Type.Optional(
       Type.String({ description: 'Finished trials out of spec.maxTrials, as "<finished>/<maxTrials>".' }),
     ),
