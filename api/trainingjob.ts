@@ -67,7 +67,7 @@ export const TrainingJobStop = Type.Object(
   },
   {
     description:
-      'Stop the TrainingJob for good: its trainer Job and pod are deleted and it ends with phase Stopped (condition Failed True with this reason, Stalled False), keeping the per-epoch status.progress already reported. It cannot be removed or changed once set. A TrainingJob that already succeeded or failed stays as it was.',
+      'Stop the TrainingJob for good: its trainer Job and pod are deleted and it ends with phase Stopped (conditions Failed and Stalled True with this reason, like a failure: no artifact), keeping the per-epoch status.progress already reported. It cannot be removed or changed once set. A TrainingJob that already succeeded or failed stays as it was.',
   },
 );
 export type TrainingJobStop = Static<typeof TrainingJobStop>;

@@ -545,8 +545,8 @@ describe('the TrainingJob controller', () => {
     const conditions = Object.fromEntries(stopped.status!.conditions!.map((c) => [c.type, c]));
     expect(conditions.Failed).toMatchObject({ status: 'True', reason: 'EarlyStopped', message });
     expect(conditions.Ready).toMatchObject({ status: 'False', reason: 'EarlyStopped' });
-    // kstatus reads it as Current: it is where its spec asked it to be.
-    expect(conditions.Stalled!.status).toBe('False');
+    // Ended without an artifact, for good: Stalled, so kstatus reads it as Failed rather than waiting.
+    expect(conditions.Stalled).toMatchObject({ status: 'True', reason: 'EarlyStopped' });
     expect(conditions.Reconciling!.status).toBe('False');
     await eventually(
       async () => (await batch.readNamespacedJob({ namespace: ns, name: 'halt' })).spec!.suspend || undefined,

@@ -346,7 +346,7 @@ describe('computeStatus', () => {
   const running = pod('Running', {}, '2026-11-25T09:00:00Z', 'node-1');
   it.each([
     {
-      name: 'stops a running TrainingJob with the stop’s reason and message, Failed but not Stalled',
+      name: 'stops a running TrainingJob with the stop’s reason and message, Failed and Stalled',
       tj: trainingJob({ stop: earlyStop }),
       job: job({ active: 1 }),
       pods: [running],
@@ -399,7 +399,7 @@ describe('computeStatus', () => {
       message,
     });
     expect(condition(status.conditions, 'Failed')?.status).toBe(phase === 'Succeeded' ? 'False' : 'True');
-    expect(condition(status.conditions, 'Stalled')?.status).toBe(phase === 'Failed' ? 'True' : 'False');
+    expect(condition(status.conditions, 'Stalled')?.status).toBe(phase === 'Succeeded' ? 'False' : 'True');
     expect(condition(status.conditions, 'Reconciling')?.status).toBe('False');
     expect(status.completionTime).toBeDefined();
   });

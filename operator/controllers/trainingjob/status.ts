@@ -313,8 +313,8 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
 
   flag(Type.Running, summary.phase === 'Running', summary.reason, summary.message);
   flag(Type.Succeeded, summary.phase === 'Succeeded', summary.reason, summary.message);
-  // Stopped is a Failed that needs no one's attention: no artifact, but not Stalled (kstatus reads
-  // it as Current: it is where spec.stop asked it to be).
+  // Stopped is a Failed (ADR 0020): it ended without an artifact and nothing will change that, so
+  // Stalled too; kstatus reads Ready False without Stalled as still in progress.
   flag(
     Type.Failed,
     summary.phase === 'Failed' || summary.phase === 'Stopped',
@@ -340,7 +340,12 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   } else {
     flag(Type.Ready, summary.phase === 'Succeeded', summary.reason, summary.message);
     flag(Type.Reconciling, !terminal && summary.phase !== 'Suspended', summary.reason, summary.message);
-    flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
+    flag(
+      Type.Stalled,
+      summary.phase === 'Failed' || summary.phase === 'Stopped',
+      summary.reason,
+      summary.message,
+    );
   }
 
   if (finished) {
