@@ -4,19 +4,10 @@
 // epoch reported and its pod gone); a ModelDeployment with sweepRef serves the best trial and answers.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
-import {
-  apply,
-  clusterPace,
-  exposeS3,
-  installOperator,
-  kubectl,
-  kubectlJson,
-  OPERATOR_NAMESPACE,
-} from './kube.ts';
-import { DIGIT_SIZE, digits, putDigits } from './mnist.ts';
+import type { S3Server } from '../harness/s3.ts';
+import { apply, clusterPace, kubectl, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
+import { DIGIT_SIZE, digits, type MnistStorage, mnistStorage } from './mnist.ts';
 
 const namespace = `e2e-sweep-${Date.now().toString(36)}`;
 const SWEEP = 'mnist-search';
@@ -71,29 +62,15 @@ describe('a HyperparameterSweep on the local node', () => {
   let exposed: ExposedPort | undefined;
   let bucket = '';
   let best = '';
+  let mnist: MnistStorage | undefined;
 
+  // 8,000 training digits: an epoch lasts seconds, long enough for a stop to land within it.
   beforeAll(async () => {
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    bucket = await freshBucket(env, 'k2k-e2e-sweep');
-    // 8,000 training digits: an epoch lasts seconds, long enough for a stop to land within it.
-    await putDigits(storeFor(env), `s3://${bucket}/mnist/`, 800, 50);
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'k2k-storage', namespace },
-      stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-    });
+    mnist = await mnistStorage(namespace, 'k2k-e2e-sweep', 800, 50);
+    ({ s3, exposed, bucket } = mnist);
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => mnist?.stop());
 
   const storage = () => ({
     endpoint: exposed!.url,
