@@ -34,6 +34,11 @@ export const ModelDeploymentReason = {
   WaitingForTrainingJob: 'WaitingForTrainingJob',
   TrainingJobNotFound: 'TrainingJobNotFound',
   TrainingJobFailed: 'TrainingJobFailed',
+  /** spec.model.sweepRef names a sweep that has no best trial with an artifact yet. */
+  WaitingForSweep: 'WaitingForSweep',
+  SweepNotFound: 'SweepNotFound',
+  /** The referenced sweep failed without a best trial: there is nothing to serve. */
+  SweepFailed: 'SweepFailed',
   DeploymentCreated: 'DeploymentCreated',
   RolloutInProgress: 'RolloutInProgress',
   RolloutComplete: 'RolloutComplete',
@@ -70,12 +75,22 @@ export const ModelSource = Type.Object(
         { description: 'Serve what a TrainingJob produced.' },
       ),
     ),
+    sweepRef: Type.Optional(
+      Type.Object(
+        {
+          name: ObjectName(
+            'Name of a HyperparameterSweep in the same namespace; the artifact of its best trial (status.bestTrial) is served as soon as there is one, and a better best trial later rolls the Deployment to it.',
+          ),
+        },
+        { description: 'Serve the best trial of a sweep.' },
+      ),
+    ),
   },
   {
-    description: 'What to serve: exactly one of artifactURI and trainingJobRef.',
+    description: 'What to serve: exactly one of artifactURI, trainingJobRef and sweepRef.',
     ...rules({
-      rule: 'has(self.artifactURI) != has(self.trainingJobRef)',
-      message: 'exactly one of artifactURI and trainingJobRef must be set',
+      rule: '[has(self.artifactURI), has(self.trainingJobRef), has(self.sweepRef)].filter(x, x).size() == 1',
+      message: 'exactly one of artifactURI, trainingJobRef and sweepRef must be set',
     }),
   },
 );

@@ -229,7 +229,7 @@ export const HyperparameterSweepSpec = Type.Object(
         {
           rule: StringEnum(['median'] as const, {
             description:
-              'median: stop a trial whose objective at an epoch is worse than the median of the other trials at that epoch.',
+              'median: stop a running trial whose best objective up to its latest epoch is worse than the median of the other trials’ best values up to that epoch (finished and early-stopped trials included).',
           }),
           minEpochs: Type.Integer({
             description: 'Never stop a trial before this many epochs.',
@@ -237,14 +237,14 @@ export const HyperparameterSweepSpec = Type.Object(
             default: 2,
           }),
           minTrials: Type.Integer({
-            description: 'Compare only once this many trials reported that epoch.',
+            description: 'Compare only once this many other trials reported that epoch.',
             minimum: 1,
             default: 3,
           }),
         },
         {
           description:
-            'Stop bad trials early. Not acted on yet: the operator validates and keeps it, but stops no trial until TrainingJob can be stopped (see README).',
+            'Stop bad trials early, judged on the per-epoch status.progress every trial reports: a stopped trial gets spec.stop (reason EarlyStopped), ends with phase Stopped keeping its progress, counts as early-stopped (never against maxFailedTrials) and is never the best trial.',
         },
       ),
     ),
@@ -328,7 +328,9 @@ export const HyperparameterSweepStatus = Type.Object(
     trialsSuspended: Count('Trials suspended with the sweep.'),
     trialsSucceeded: Count('Trials that succeeded.'),
     trialsFailed: Count('Trials that failed.'),
-    trialsEarlyStopped: Count('Trials stopped early.'),
+    trialsEarlyStopped: Count(
+      'Trials stopped early (spec.stop: by earlyStopping or by hand); never counted as failed.',
+    ),
     progress: Type.Optional(
       Type.String({ description: 'Finished trials out of spec.maxTrials, as "<finished>/<maxTrials>".' }),
     ),

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
-import { extendObject, Image, type ValidationRule } from './schema.ts';
+import { extendObject, Image, StringEnum, type ValidationRule } from './schema.ts';
 import { Storage } from './storage.ts';
 import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
@@ -46,6 +46,33 @@ export const TrainingJobEventReason = {
 } as const;
 
 /**
+ * Why a TrainingJob was stopped (spec.stop.reason): its Failed and Ready conditions carry it. A
+ * sweep stops the trials its early-stopping rule rejects with EarlyStopped.
+ */
+export const STOP_REASONS = ['Stopped', 'EarlyStopped'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+export const isStopReason = (reason: string | undefined): reason is StopReason =>
+  (STOP_REASONS as readonly (string | undefined)[]).includes(reason);
+
+export const TrainingJobStop = Type.Object(
+  {
+    reason: StringEnum(STOP_REASONS, {
+      description:
+        'Recorded as the reason of the Failed and Ready conditions: Stopped, or EarlyStopped when a sweep’s early-stopping rule stopped the trial.',
+      default: 'Stopped',
+    }),
+    message: Type.Optional(
+      Type.String({ description: 'Why, in words: recorded as the conditions’ message.', maxLength: 1024 }),
+    ),
+  },
+  {
+    description:
+      'Stop the TrainingJob for good: its trainer Job and pod are deleted and it ends with phase Stopped (conditions Failed and Stalled True with this reason, like a failure: no artifact), keeping the per-epoch status.progress already reported. It cannot be removed or changed once set. A TrainingJob that already succeeded or failed stays as it was.',
+  },
+);
+export type TrainingJobStop = Static<typeof TrainingJobStop>;
+
+/**
  * The fields the trainer pod is built from. A Job's pod template cannot change once the Job
  * exists, so a change to any of these would be silently ignored: the API server refuses it
  * instead (ADR 0014). suspend, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished
@@ -68,6 +95,11 @@ function immutable(field: string, optional: boolean): ValidationRule {
 const immutableFields: ValidationRule[] = [
   ...TRAININGJOB_IMMUTABLE_FIELDS.required.map((f) => immutable(f, false)),
   ...TRAININGJOB_IMMUTABLE_FIELDS.optional.map((f) => immutable(f, true)),
+  {
+    rule: '!has(oldSelf.stop) || (has(self.stop) && self.stop == oldSelf.stop)',
+    message: 'spec.stop cannot be removed or changed once set: a stopped TrainingJob stays stopped',
+    fieldPath: '.stop',
+  },
 ];
 
 /** A TrainingJob's name becomes its trainer Job's name and a label value of every child. */
@@ -120,6 +152,7 @@ export const TrainingJobSpec = Type.Object(
       description: 'Suspend the TrainingJob: its trainer pod is deleted and re-created when resumed.',
       default: false,
     }),
+    stop: Type.Optional(TrainingJobStop),
   },
   {
     description: 'What to train, on what data, with which resources, and where the artifact goes.',
@@ -152,7 +185,7 @@ export const TrainingJobStatus = Type.Object(
     phase: Type.Optional(
       Type.String({
         description:
-          'One word for humans: Pending, Running, Succeeded, Failed or Suspended. Automation reads conditions.',
+          'One word for humans: Pending, Running, Succeeded, Failed, Stopped (spec.stop) or Suspended. Automation reads conditions.',
       }),
     ),
     jobName: Type.Optional(Type.String({ description: 'Name of the batch/v1 Job that runs the trainer.' })),

@@ -44,7 +44,7 @@ for (;;) {
     // artifact; status.metrics holds the same numbers at full precision.
     break;
   }
-  if (phase === 'Failed') {
+  if (phase === 'Failed' || phase === 'Stopped') {
     process.exitCode = 1;
     break;
   }

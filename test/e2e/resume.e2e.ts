@@ -9,19 +9,10 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { readArtifact } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { listCheckpoints } from '../../trainer/checkpoints.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
-import {
-  apply,
-  clusterPace,
-  exposeS3,
-  failWithClusterState,
-  installOperator,
-  kubectl,
-  kubectlJson,
-} from './kube.ts';
-import { mnistTrainingJob, putDigits } from './mnist.ts';
+import type { S3Server } from '../harness/s3.ts';
+import { apply, clusterPace, failWithClusterState, kubectl, kubectlJson } from './kube.ts';
+import { type MnistStorage, mnistStorage, mnistTrainingJob } from './mnist.ts';
 
 const namespace = `e2e-resume-${Date.now().toString(36)}`;
 const EPOCHS = 6;
@@ -64,30 +55,15 @@ describe('a trainer pod stopped mid-training', () => {
   let exposed: ExposedPort | undefined;
   let store: ObjectStore;
   let bucket = '';
+  let storage: MnistStorage | undefined;
 
+  // 1,600 training digits: a few seconds per epoch on the node, so there is time to stop it.
   beforeAll(async () => {
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    bucket = await freshBucket(env, 'k2k-e2e-resume');
-    store = storeFor(env);
-    // 1,600 training digits: a few seconds per epoch on the node, so there is time to stop it.
-    await putDigits(store, `s3://${bucket}/mnist/`, 200, 20);
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'k2k-storage', namespace },
-      stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-    });
+    storage = await mnistStorage(namespace, 'k2k-e2e-resume', 200, 20);
+    ({ s3, exposed, store, bucket } = storage);
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => storage?.stop());
 
   const getTrainingJob = (name: string) =>
     kubectlJson<TrainingJobObject>(['get', 'trainingjob', '-n', namespace, name]);

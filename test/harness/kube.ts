@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import {
   ApiException,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -57,4 +58,20 @@ function safeJSON(text: string) {
 
 export function objectApi(kc: KubeConfig) {
   return KubernetesObjectApi.makeApiClient(kc);
+}
+
+/** Creates ModelDeployment `name` with `spec` in `namespace`. */
+export function createModelDeployment(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+) {
+  return kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: 'k2k.dev',
+    version: 'v1alpha1',
+    plural: 'modeldeployments',
+    namespace,
+    body: { apiVersion: 'k2k.dev/v1alpha1', kind: 'ModelDeployment', metadata: { name }, spec },
+  });
 }

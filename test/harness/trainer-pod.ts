@@ -2,15 +2,18 @@
 // that never run, so tests write the trainer container's state into the pod status themselves.
 import {
   CoreV1Api,
+  CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
   type V1Pod,
   type V1PodCondition,
 } from '@kubernetes/client-node';
+import type { TrainingProgress } from '../../api/index.ts';
 import { eventually } from './eventually.ts';
 import { testKubeConfig } from './kube.ts';
 
 const core = testKubeConfig().makeApiClient(CoreV1Api);
+const custom = testKubeConfig().makeApiClient(CustomObjectsApi);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The live (not deleted) trainer pod of TrainingJob `name`, once the Job controller made it. */
@@ -68,4 +71,27 @@ export async function setPodStatus(
     { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, body: { status } },
     mergePatch,
   );
+}
+
+/** Plays the trainer reporting progress: status.progress under its own field manager, as trainer/progress.ts writes it. */
+export async function reportProgress(namespace: string, name: string, progress: TrainingProgress) {
+  await custom.patchNamespacedCustomObjectStatus(
+    {
+      group: 'k2k.dev',
+      version: 'v1alpha1',
+      plural: 'trainingjobs',
+      namespace,
+      name,
+      body: { apiVersion: 'k2k.dev/v1alpha1', kind: 'TrainingJob', metadata: { name }, status: { progress } },
+      fieldManager: 'k2k-trainer',
+      force: true,
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+  );
+}
+
+/** Progress after `values.length` epochs whose `metric` took these values, as the trainer reports it. */
+export function epochProgress(metric: string, values: number[], epochs = values.length): TrainingProgress {
+  const history = values.map((v, i) => ({ epoch: i + 1, metrics: { [metric]: v } }));
+  return { epoch: values.length, epochs, metrics: history.at(-1)?.metrics ?? {}, history };
 }

@@ -103,6 +103,7 @@ describe('config/samples', () => {
       'trainingjob.yaml',
       'hyperparametersweep.yaml',
       'modeldeployment.yaml',
+      'modeldeployment-sweep.yaml',
       'storage-secret.yaml',
     ]) {
       const { stdout } = await kubectl(

@@ -210,7 +210,17 @@ describe('the API server rejects', () => {
     [
       'a ModelDeployment naming both an artifact and a TrainingJob',
       modelDeployment({ model: { artifactURI: 's3://m/x/', trainingJobRef: { name: 'x' } } }),
-      /spec\.model.*exactly one of artifactURI and trainingJobRef/,
+      /spec\.model.*exactly one of artifactURI, trainingJobRef and sweepRef/,
+    ],
+    [
+      'a ModelDeployment naming both a TrainingJob and a sweep',
+      modelDeployment({ model: { trainingJobRef: { name: 'x' }, sweepRef: { name: 'y' } } }),
+      /spec\.model.*exactly one of artifactURI, trainingJobRef and sweepRef/,
+    ],
+    [
+      'a ModelDeployment naming nothing to serve',
+      modelDeployment({ model: {} }),
+      /spec\.model.*exactly one of artifactURI, trainingJobRef and sweepRef/,
     ],
     [
       'a ModelDeployment with a KS threshold of 1',

@@ -2,16 +2,30 @@
 // kube-scheduler, with the operator as its own process under config/rbac. Trials are TrainingJobs
 // whose pods never run here: the test plays the kubelet and ends each trial's trainer pod as the
 // trainer would (exit 0 with its result as termination message, or exit 65 for invalid input).
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type HyperparameterSweep, TrainerExitCode, type TrainingJob } from '../../api/index.ts';
+import {
+  type HyperparameterSweep,
+  type ModelDeployment,
+  TrainerExitCode,
+  type TrainingJob,
+} from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
-import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { createModelDeployment, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import { operatorsPerTest } from '../harness/operator.ts';
-import { setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
+import { epochProgress, reportProgress, setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
+const batch = kc.makeApiClient(BatchV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+const modelDeployments = { group: 'k2k.dev', version: 'v1alpha1', plural: 'modeldeployments' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const sweeps = { group: 'k2k.dev', version: 'v1alpha1', plural: 'hyperparametersweeps' };
 const trainingJobs = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
@@ -102,6 +116,8 @@ async function endTrial(namespace: string, name: string, valLoss?: number) {
 }
 
 const unfinished = (trials: TrainingJob[]) => trials.filter((t) => !finished(t));
+const getTrial = async (namespace: string, name: string) =>
+  (await custom.getNamespacedCustomObject({ ...trainingJobs, namespace, name })) as TrainingJob;
 
 describe('the HyperparameterSweep controller', () => {
   it('runs trials up to parallelTrials and never more, and reports the best once maxTrials finished', async () => {
@@ -244,6 +260,198 @@ describe('the HyperparameterSweep controller', () => {
       progress: `${maxTrials}/${maxTrials}`,
     });
   }, 240_000);
+});
+
+describe('HyperparameterSweep early stopping', () => {
+  it('stops the running trial worse than the median, keeps it stopped across an operator restart, and never counts it as failed', async () => {
+    const ns = await freshNamespace(kc);
+    let op = startOperator({ identity: 'sweep-prune', namespace: ns });
+    await createSweep(ns, 'prune', {
+      maxTrials: 3,
+      parallelTrials: 3,
+      maxFailedTrials: 1,
+      earlyStopping: { rule: 'median', minEpochs: 1, minTrials: 2 },
+    });
+    await waitForTrials(ns, 3);
+    for (const name of ['prune-0', 'prune-1', 'prune-2'])
+      await setPodStatus(await trainerPod(ns, name), 'Running');
+    // Two good trials report epoch 1, then the bad one: it is compared with their median (0.35).
+    await reportProgress(ns, 'prune-0', epochProgress('val_loss', [0.3], 2));
+    await reportProgress(ns, 'prune-1', epochProgress('val_loss', [0.4], 2));
+    const bad = epochProgress('val_loss', [2.3], 2);
+    await reportProgress(ns, 'prune-2', bad);
+
+    const stopped = await eventually(
+      async () => {
+        const tj = await getTrial(ns, 'prune-2');
+        return tj.status?.phase === 'Stopped' ? tj : undefined;
+      },
+      { what: 'trial prune-2 stopped' },
+    );
+    expect(stopped.spec.stop).toMatchObject({ reason: 'EarlyStopped' });
+    expect(stopped.spec.stop!.message).toMatch(
+      /best 2\.3 at epoch 1 is worse than the median 0\.35 of 2 other trials/,
+    );
+    expect(stopped.status).toMatchObject({ progress: bad });
+    expect(condition(stopped, 'Failed')).toMatchObject({ status: 'True', reason: 'EarlyStopped' });
+    await eventually(
+      async () =>
+        (await batch.readNamespacedJob({ namespace: ns, name: 'prune-2' })).spec!.suspend || undefined,
+      { what: 'the stopped trial’s Job suspended' },
+    );
+    // The good trials were judged too, and kept.
+    expect((await getTrial(ns, 'prune-0')).spec.stop).toBeUndefined();
+    expect((await getTrial(ns, 'prune-1')).spec.stop).toBeUndefined();
+    const counted = await eventuallySweep(
+      ns,
+      'prune',
+      'one early-stopped trial',
+      (s) => s.status?.trialsEarlyStopped === 1,
+    );
+    expect(counted.status).toMatchObject({ trialsFailed: 0, trialsRunning: 2 });
+    expect(counted.status!.trials!.find((t) => t.name === 'prune-2')).toMatchObject({
+      state: 'EarlyStopped',
+      objective: 2.3,
+    });
+
+    // A new operator derives the same from the trials: the same three, prune-2 still stopped.
+    await op.kill();
+    op = startOperator({ identity: 'sweep-prune-again', namespace: ns });
+    await endTrial(ns, 'prune-0', 0.25);
+    await endTrial(ns, 'prune-1', 0.35);
+    const done = await eventuallySweep(
+      ns,
+      'prune',
+      'Succeeded',
+      (s) => condition(s, 'Succeeded')?.status === 'True',
+    );
+    expect((await listTrials(ns)).map((t) => t.metadata.name).sort()).toEqual([
+      'prune-0',
+      'prune-1',
+      'prune-2',
+    ]);
+    expect((await getTrial(ns, 'prune-2')).status).toMatchObject({ phase: 'Stopped', progress: bad });
+    expect(done.status).toMatchObject({
+      trialsCreated: 3,
+      trialsSucceeded: 2,
+      trialsFailed: 0,
+      trialsEarlyStopped: 1,
+      progress: '3/3',
+      bestTrial: { name: 'prune-0', objective: 0.25 },
+    });
+  });
+});
+
+describe('HyperparameterSweep trials as children', () => {
+  it('refuses with Conflict, touching nothing, when a TrainingJob it did not create has a trial’s name', async () => {
+    const ns = await freshNamespace(kc);
+    startOperator({ identity: 'sweep-conflict', namespace: ns });
+    const foreign = sweepManifest('x').spec.trialTemplate;
+    await custom.createNamespacedCustomObject({
+      ...trainingJobs,
+      namespace: ns,
+      body: {
+        apiVersion: 'k2k.dev/v1alpha1',
+        kind: 'TrainingJob',
+        metadata: { name: 'clash-0' },
+        spec: { ...foreign, suspend: true },
+      },
+    });
+    await createSweep(ns, 'clash', { maxTrials: 2, parallelTrials: 1 });
+    const refused = await eventuallySweep(
+      ns,
+      'clash',
+      'Conflict',
+      (s) => condition(s, 'Ready')?.reason === 'Conflict',
+    );
+    expect(condition(refused, 'Stalled')?.status).toBe('True');
+    expect(condition(refused, 'Ready')).toMatchObject({ status: 'False' });
+    expect(
+      (refused.status!.conditions!.find((c) => c.type === 'Ready') as { message: string }).message,
+    ).toMatch(/TrainingJob clash-0 already exists and is not managed by this HyperparameterSweep/);
+    const other = await getTrial(ns, 'clash-0');
+    expect(other.metadata.ownerReferences).toBeUndefined();
+    expect(other.metadata.annotations?.['k2k.dev/trial-index']).toBeUndefined();
+    expect(other.spec.suspend).toBe(true);
+    expect((await listTrials(ns)).map((t) => t.metadata.name)).toEqual(['clash-0']);
+  });
+
+  it('stalls with InvalidSpec, naming the field, when the API server refuses the trials its spec makes', async () => {
+    const ns = await freshNamespace(kc);
+    startOperator({ identity: 'sweep-invalid', namespace: ns });
+    // Admitted (a learningRate range is not checked against TrainingJob's limit), refused per trial.
+    await createSweep(ns, 'huge', {
+      maxTrials: 2,
+      parallelTrials: 1,
+      parameters: [{ name: 'learningRate', type: 'double', min: 20, max: 30 }],
+    });
+    const stalled = await eventuallySweep(
+      ns,
+      'huge',
+      'InvalidSpec',
+      (s) => condition(s, 'Ready')?.reason === 'InvalidSpec',
+    );
+    expect(condition(stalled, 'Stalled')?.status).toBe('True');
+    expect(condition(stalled, 'Reconciling')?.status).toBe('False');
+    expect(
+      (stalled.status!.conditions!.find((c) => c.type === 'Ready') as { message: string }).message,
+    ).toMatch(/refused the TrainingJob built from this spec.*spec\.hyperparameters\.learningRate/);
+    expect(await listTrials(ns)).toHaveLength(0);
+  });
+});
+
+describe('a ModelDeployment with sweepRef', () => {
+  const servedURI = async (namespace: string, name: string) => {
+    const d = await apps.readNamespacedDeployment({ namespace, name }).catch(() => undefined);
+    return d?.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'K2K_MODEL_URI')?.value;
+  };
+  const readyReason = async (namespace: string, name: string) => {
+    const md = (await custom.getNamespacedCustomObject({
+      ...modelDeployments,
+      namespace,
+      name,
+    })) as ModelDeployment;
+    return md.status?.conditions?.find((c) => c.type === 'Ready');
+  };
+
+  it('waits for the sweep and its best trial, serves that trial’s artifact, and follows a better best', async () => {
+    const ns = await freshNamespace(kc);
+    startOperator({ identity: 'sweep-serve', namespace: ns });
+    await createModelDeployment(kc, ns, 'best', { model: { sweepRef: { name: 'serve' } } });
+    await eventually(async () => (await readyReason(ns, 'best'))?.reason === 'SweepNotFound' || undefined, {
+      what: 'Ready reason SweepNotFound',
+    });
+
+    await createSweep(ns, 'serve', { maxTrials: 2, parallelTrials: 1 });
+    const waiting = await eventually(
+      async () => {
+        const ready = await readyReason(ns, 'best');
+        return ready?.reason === 'WaitingForSweep' ? ready : undefined;
+      },
+      { what: 'Ready reason WaitingForSweep' },
+    );
+    expect(waiting.message).toMatch(
+      /waiting for HyperparameterSweep serve to have a succeeded trial with an artifact/,
+    );
+    expect(await servedURI(ns, 'best')).toBeUndefined();
+
+    await endTrial(ns, 'serve-0', 0.5);
+    expect(
+      await eventually(async () => servedURI(ns, 'best'), { what: 'a Deployment serving serve-0' }),
+    ).toBe('s3://models/sweeps/serve-0/1/');
+    await waitForTrials(ns, 2);
+    await endTrial(ns, 'serve-1', 0.2);
+    await eventually(
+      async () => (await servedURI(ns, 'best')) === 's3://models/sweeps/serve-1/1/' || undefined,
+      { what: 'the Deployment to follow the better best trial serve-1' },
+    );
+    const md = (await custom.getNamespacedCustomObject({
+      ...modelDeployments,
+      namespace: ns,
+      name: 'best',
+    })) as ModelDeployment;
+    expect(md.status?.artifact).toEqual({ uri: 's3://models/sweeps/serve-1/1/', version: '1' });
+  });
 });
 
 describe('HyperparameterSweep admission', () => {

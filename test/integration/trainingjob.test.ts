@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
-import { freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
+import { createModelDeployment, freshNamespace, rejection, testKubeConfig } from '../harness/kube.ts';
 import {
   installOperatorRBAC,
   OPERATOR_ACCOUNT,
@@ -24,7 +24,7 @@ import {
   serviceAccountKubeconfig,
   startOperator,
 } from '../harness/operator.ts';
-import { setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
+import { epochProgress, reportProgress, setPodStatus, trainerPod } from '../harness/trainer-pod.ts';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -85,24 +85,17 @@ const eventuallyReason = (namespace: string, name: string, reason: string, timeo
     { timeoutMs, what: `TrainingJob ${namespace}/${name} Ready reason ${reason}` },
   );
 
-/** Plays the trainer's progress report: server-side apply of status.progress as k2k-trainer. */
-const reportProgress = (namespace: string, name: string, progress: Record<string, unknown>) =>
-  custom.patchNamespacedCustomObjectStatus(
-    {
-      ...group,
-      namespace,
-      name,
-      body: {
-        apiVersion: 'k2k.dev/v1alpha1',
-        kind: 'TrainingJob',
-        metadata: { name, namespace },
-        status: { progress },
-      },
-      fieldManager: 'k2k-trainer',
-      force: true,
+/** Merge-patches the TrainingJob's spec and waits until the operator's status describes that generation. */
+async function patchAndObserve(namespace: string, name: string, spec: Record<string, unknown>) {
+  await custom.patchNamespacedCustomObject({ ...group, namespace, name, body: { spec } }, mergePatch);
+  return eventually(
+    async () => {
+      const tj = await getTrainingJob(namespace, name);
+      return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
     },
-    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    { what: `the operator to reconcile the new generation of ${name}` },
   );
+}
 
 describe('the TrainingJob controller', () => {
   beforeAll(() => {
@@ -177,36 +170,12 @@ describe('the TrainingJob controller', () => {
     async ({ spec, deleteJob }) => {
       const ns = await freshNamespace(kc);
       await createTrainingJob(ns, 'kept', spec);
-      await custom.createNamespacedCustomObject({
-        ...modelDeployments,
-        namespace: ns,
-        body: {
-          apiVersion: 'k2k.dev/v1alpha1',
-          kind: 'ModelDeployment',
-          metadata: { name: 'served' },
-          spec: { model: { trainingJobRef: { name: 'kept' } } },
-        },
-      });
+      await createModelDeployment(kc, ns, 'served', { model: { trainingJobRef: { name: 'kept' } } });
       const pod = await trainerPod(ns, 'kept');
       await setPodStatus(pod, 'Running');
       // The trainer's own status field, under its own field manager, as trainer/progress.ts writes it.
       const progress = { epoch: 5, epochs: 5, metrics: { loss: 0.12 } };
-      await custom.patchNamespacedCustomObjectStatus(
-        {
-          ...group,
-          namespace: ns,
-          name: 'kept',
-          body: {
-            apiVersion: 'k2k.dev/v1alpha1',
-            kind: 'TrainingJob',
-            metadata: { name: 'kept' },
-            status: { progress },
-          },
-          fieldManager: 'k2k-trainer',
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
+      await reportProgress(ns, 'kept', progress);
       const result = {
         artifact: { uri: 's3://models/kept/1/', version: '1', manifestSha256: 'f00d' },
         metrics: { val_acc: 0.95 },
@@ -246,17 +215,7 @@ describe('the TrainingJob controller', () => {
         what: 'the operator to see the Job made after the deletion',
       });
       // A new generation makes the operator reconcile the TrainingJob with its Job gone.
-      await custom.patchNamespacedCustomObject(
-        { ...group, namespace: ns, name: 'kept', body: { spec: { activeDeadlineSeconds: 3600 } } },
-        mergePatch,
-      );
-      const after = await eventually(
-        async () => {
-          const tj = await getTrainingJob(ns, 'kept');
-          return tj.status?.observedGeneration === tj.metadata.generation ? tj : undefined;
-        },
-        { what: 'the operator to reconcile the new generation' },
-      );
+      const after = await patchAndObserve(ns, 'kept', { activeDeadlineSeconds: 3600 });
       expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
       const { observedGeneration: _before, conditions: doneConditions, ...doneRest } = done.status!;
       const { observedGeneration: _after, conditions: afterConditions, ...afterRest } = after.status!;
@@ -564,6 +523,90 @@ describe('the TrainingJob controller', () => {
       },
     );
     await trainerPod(ns, 'pause');
+  });
+
+  const stopTrainingJob = (namespace: string, name: string, stop: Record<string, unknown> | null) =>
+    custom.patchNamespacedCustomObject({ ...group, namespace, name, body: { spec: { stop } } }, mergePatch);
+
+  it('stops a running TrainingJob: Stopped with its reason, the progress kept, its Job suspended and its pod deleted', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'halt', { hyperparameters: { epochs: 3 } });
+    const pod = await trainerPod(ns, 'halt');
+    await setPodStatus(pod, 'Running');
+    await eventuallyReason(ns, 'halt', 'Running');
+    const progress = epochProgress('val_loss', [2.3], 3);
+    await reportProgress(ns, 'halt', progress);
+
+    const message = 'val_loss 2.3 at epoch 1 is worse than the median 0.4 of 3 other trials';
+    await stopTrainingJob(ns, 'halt', { reason: 'EarlyStopped', message });
+    const stopped = await eventuallyReason(ns, 'halt', 'EarlyStopped');
+    expect(stopped.status).toMatchObject({ phase: 'Stopped', progress });
+    expect(stopped.status!.completionTime).toBeTruthy();
+    const conditions = Object.fromEntries(stopped.status!.conditions!.map((c) => [c.type, c]));
+    expect(conditions.Failed).toMatchObject({ status: 'True', reason: 'EarlyStopped', message });
+    expect(conditions.Ready).toMatchObject({ status: 'False', reason: 'EarlyStopped' });
+    // Ended without an artifact, for good: Stalled, so kstatus reads it as Failed rather than waiting.
+    expect(conditions.Stalled).toMatchObject({ status: 'True', reason: 'EarlyStopped' });
+    expect(conditions.Reconciling!.status).toBe('False');
+    await eventually(
+      async () => (await batch.readNamespacedJob({ namespace: ns, name: 'halt' })).spec!.suspend || undefined,
+      { what: 'the stopped TrainingJob’s Job to be suspended' },
+    );
+    // Gone, or being deleted while the Job controller’s tracking finalizer still holds it.
+    await eventually(
+      async () =>
+        (
+          await core.listNamespacedPod({ namespace: ns, labelSelector: 'k2k.dev/trainingjob=halt' })
+        ).items.every((p) => p.metadata?.deletionTimestamp) || undefined,
+      { what: 'its trainer pod to be deleted', timeoutMs: 60_000 },
+    );
+    // Someone deletes the suspended Job: a later pass (a new generation) keeps the TrainingJob
+    // stopped and makes no Job again.
+    await batch.deleteNamespacedJob({ namespace: ns, name: 'halt', propagationPolicy: 'Background' });
+    await eventually(
+      async () => (await batch.listNamespacedJob({ namespace: ns })).items.length === 0 || undefined,
+      { what: 'the Job to be deleted' },
+    );
+    const after = await patchAndObserve(ns, 'halt', { activeDeadlineSeconds: 3600 });
+    expect(after.status).toMatchObject({ phase: 'Stopped', progress });
+    expect((await batch.listNamespacedJob({ namespace: ns })).items).toHaveLength(0);
+  });
+
+  it('keeps a succeeded TrainingJob Succeeded with its artifact and Job when a stop arrives afterwards', async () => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'late');
+    const result = {
+      artifact: { uri: 's3://models/late/1/', version: '1', manifestSha256: 'f00d' },
+      metrics: { val_acc: 0.95 },
+    };
+    await setPodStatus(await trainerPod(ns, 'late'), 'Succeeded', 0, JSON.stringify(result));
+    const done = await eventuallyReason(ns, 'late', 'Succeeded');
+    const after = await patchAndObserve(ns, 'late', { stop: { reason: 'Stopped' } });
+    expect(after.metadata.generation).toBeGreaterThan(done.metadata.generation!);
+    expect(after.status).toMatchObject({
+      phase: 'Succeeded',
+      artifact: result.artifact,
+      metrics: result.metrics,
+    });
+    expect(readyOf(after)).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(after.status!.conditions!.find((c) => c.type === 'Failed')!.status).toBe('False');
+    const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+    expect(jobs.map((j) => [j.metadata!.name, j.spec!.suspend])).toEqual([['late', false]]);
+  });
+
+  it.each([
+    ['removed', null],
+    ['changed', { reason: 'Stopped', message: 'another reason' }],
+  ])('refuses a stop being %s once set, naming the field', async (_what, stop) => {
+    const ns = await freshNamespace(kc);
+    await createTrainingJob(ns, 'once', {
+      suspend: true,
+      stop: { reason: 'EarlyStopped', message: 'worse' },
+    });
+    const result = await rejection(() => stopTrainingJob(ns, 'once', stop));
+    expect(result, 'the API server accepted the change').toBeDefined();
+    expect(result!.code).toBe(422);
+    expect(result!.message).toMatch(/spec\.stop.*cannot be removed or changed once set/);
   });
 
   it('lets garbage collection remove the Job when the TrainingJob is deleted', async () => {

@@ -6,6 +6,7 @@ import {
   CanaryPhase,
   CanarySpec,
   type CanaryStatus,
+  type HyperparameterSweep,
   MODELDEPLOYMENT_KIND,
   type ModelDeployment,
   ModelDeploymentSpec,
@@ -39,6 +40,7 @@ import {
   state,
   unschedulable,
 } from './case.ts';
+import { sweepCases } from './sweep.ts';
 import { trainingJobCases } from './trainingjob.ts';
 
 const MD_NAME = sample('modeldeployment.yaml').metadata.name;
@@ -47,8 +49,10 @@ const modelDeployment = (spec: Partial<ModelDeployment['spec']> = {}) =>
   fromSample<ModelDeployment>(MODELDEPLOYMENT_KIND, 'modeldeployment.yaml', ModelDeploymentSpec, spec);
 
 interface ModelDeploymentPass {
-  /** The referenced TrainingJob as the cache has it (undefined: not found). */
+  /** The referenced TrainingJob (or the sweep's best trial) as the cache has it (undefined: not found). */
   trainingJob?: TrainingJob;
+  /** The referenced sweep as the cache has it (spec.model.sweepRef). */
+  sweep?: HyperparameterSweep;
   deployment?: V1Deployment;
   pods?: V1Pod[];
   error?: Error;
@@ -58,7 +62,7 @@ interface ModelDeploymentPass {
 
 function modelDeploymentAfter(md: ModelDeployment, pass: ModelDeploymentPass): ModelDeployment {
   const status = modelDeploymentStatus(md, {
-    resolution: resolveArtifact(md, pass.trainingJob),
+    resolution: resolveArtifact(md, pass.trainingJob, pass.sweep),
     deployment: pass.deployment,
     pods: pass.pods ?? [],
     error: pass.error,
@@ -178,6 +182,8 @@ export function modelDeploymentCases(): HealthCase[] {
   const fresh = modelDeployment();
   const training = new Map(trainingJobCases().map((c) => [c.name, c.object as TrainingJob]));
   const runningTraining = training.get('running')!;
+  const sweeps = new Map(sweepCases().map((c) => [c.name, c.object as HyperparameterSweep]));
+  const bestOfSweep = modelDeployment({ model: { sweepRef: { name: 'mnist-lr' } } });
   const failedTraining = training.get('failed-backoff-limit-exceeded')!;
   const withModel = { trainingJob: training.get('succeeded')! };
   const serving = modelDeploymentAfter(fresh, {
@@ -196,6 +202,9 @@ export function modelDeploymentCases(): HealthCase[] {
     progressing('training-job-not-found', after({ trainingJob: undefined })),
     progressing('waiting-for-training-job', after({ trainingJob: runningTraining })),
     degraded('training-job-failed', after({ trainingJob: failedTraining })),
+    progressing('sweep-not-found', modelDeploymentAfter(bestOfSweep, {})),
+    progressing('waiting-for-sweep', modelDeploymentAfter(bestOfSweep, { sweep: sweeps.get('running') })),
+    degraded('sweep-failed', modelDeploymentAfter(bestOfSweep, { sweep: sweeps.get('no-trial-succeeded') })),
     progressing('deployment-created', after({})),
     progressing(
       'model-loading',

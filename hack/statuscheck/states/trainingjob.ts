@@ -266,6 +266,38 @@ export function trainingJobCases(): HealthCase[] {
       }),
     ),
     state('succeeded', succeeded, 'Healthy', healthy, 'Current'),
+    state(
+      'stopped-early',
+      trainingJobAfter(
+        trainingJob(
+          {
+            stop: {
+              reason: 'EarlyStopped',
+              message: 'best 0.2911 at epoch 1 is worse than the median 0.2405 of 2 other trials',
+            },
+          },
+          { progress },
+        ),
+        {
+          job: trainerJob({ active: 1 }),
+          pods: [
+            trainerPod('a1b2c', 'Running', trainerState({ running: { startedAt: new Date(STARTED) } }, true)),
+          ],
+        },
+      ),
+      'Degraded',
+      because('Failed'),
+      'Failed',
+    ),
+    state(
+      'stopped-by-hand',
+      trainingJobAfter(trainingJob({ stop: { reason: 'Stopped' } }, { progress }), {
+        job: trainerJob({ active: 0 }),
+      }),
+      'Degraded',
+      because('Failed'),
+      'Failed',
+    ),
     state('succeeded-job-deleted', trainingJobAfter(succeeded), 'Healthy', healthy, 'Current'),
     degraded(
       'failed-invalid-input',

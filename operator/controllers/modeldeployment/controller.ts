@@ -11,10 +11,13 @@ import type {
 } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  type HyperparameterSweep,
   MODELDEPLOYMENT_KIND,
   MODELDEPLOYMENT_PLURAL,
   MONITORING_API_VERSION,
   type ModelDeployment,
+  SWEEP_KIND,
+  SWEEP_PLURAL,
   TRAININGJOB_KIND,
   TRAININGJOB_PLURAL,
   type TrainingJob,
@@ -77,6 +80,11 @@ export function setupModelDeploymentController(
     },
     opts.scope,
   );
+  // The same ref as the sweep controller's: one shared cache.
+  const sweeps = manager.scopedInformers<HyperparameterSweep>(
+    { apiVersion: API_VERSION, kind: SWEEP_KIND, plural: SWEEP_PLURAL },
+    opts.scope,
+  );
   const deployments = manager.scopedInformers<V1Deployment>(
     {
       apiVersion: 'apps/v1',
@@ -137,6 +145,7 @@ export function setupModelDeploymentController(
     metrics: manager.metrics,
     modelDeployments,
     trainingJobs,
+    sweeps,
     deployments,
     services,
     hpas,
@@ -155,6 +164,15 @@ export function setupModelDeploymentController(
       : undefined,
   };
 
+  const referencing = (
+    namespace: string | undefined,
+    refers: (model: ModelDeployment['spec']['model']) => boolean,
+  ) =>
+    modelDeployments
+      .list(namespace)
+      .filter((md) => refers(md.spec.model))
+      .map((md) => `${md.metadata.namespace}/${md.metadata.name}`);
+
   const owner = { apiVersion: API_VERSION, kind: MODELDEPLOYMENT_KIND };
   const controller = new Controller({
     name: 'modeldeployment',
@@ -171,12 +189,19 @@ export function setupModelDeploymentController(
       const md = pod.metadata?.labels?.[LABEL_MODELDEPLOYMENT];
       return md && pod.metadata?.namespace ? [`${pod.metadata.namespace}/${md}`] : [];
     })
-    // A TrainingJob concerns the ModelDeployments of its namespace that reference it by name.
-    .watchesMapped(trainingJobs, (tj) =>
-      modelDeployments
-        .list(tj.metadata.namespace)
-        .filter((md) => md.spec.model.trainingJobRef?.name === tj.metadata.name)
-        .map((md) => `${md.metadata.namespace}/${md.metadata.name}`),
+    // A TrainingJob concerns the ModelDeployments of its namespace that reference it by name, or
+    // the sweep whose trial it is (its best trial's artifact may just have been recorded).
+    .watchesMapped(trainingJobs, (tj) => {
+      const sweep = tj.metadata.ownerReferences?.find((r) => r.controller && r.kind === SWEEP_KIND)?.name;
+      return referencing(tj.metadata.namespace, (model) =>
+        model.trainingJobRef
+          ? model.trainingJobRef.name === tj.metadata.name
+          : sweep !== undefined && model.sweepRef?.name === sweep,
+      );
+    })
+    // A sweep concerns the ModelDeployments that serve its best trial.
+    .watchesMapped(sweeps, (sweep) =>
+      referencing(sweep.metadata.namespace, (model) => model.sweepRef?.name === sweep.metadata.name),
     );
   // CRDs installed (or removed) later concern every ModelDeployment.
   monitoringAPI.start(() => {

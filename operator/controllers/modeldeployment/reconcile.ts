@@ -14,6 +14,7 @@ import type {
 } from '@kubernetes/client-node';
 import {
   DriftingReason,
+  type HyperparameterSweep,
   MODELDEPLOYMENT_PLURAL,
   type ModelDeployment,
   ModelDeploymentConditionType,
@@ -65,6 +66,7 @@ export interface ModelDeploymentDeps {
   metrics?: RuntimeMetrics;
   modelDeployments: Lister<ModelDeployment>;
   trainingJobs: Lister<TrainingJob>;
+  sweeps: Lister<HyperparameterSweep>;
   deployments: Lister<V1Deployment>;
   services: Lister<V1Service>;
   hpas: Lister<V2HorizontalPodAutoscaler>;
@@ -97,6 +99,7 @@ function childStages(children: KubernetesObject[], live: CachedChild): ChildAppl
 /** Ready reasons that need someone's attention are recorded as Warning events. */
 const WARNING_REASONS = new Set<string>([
   ModelDeploymentReason.TrainingJobFailed,
+  ModelDeploymentReason.SweepFailed,
   ModelDeploymentReason.ProgressDeadlineExceeded,
   ModelDeploymentReason.Unschedulable,
   ModelDeploymentReason.ImagePullFailed,
@@ -122,8 +125,15 @@ export async function reconcileModelDeployment(
     return; // owner references let the garbage collector clean up
   }
 
-  const ref = md.spec.model.trainingJobRef;
-  const resolution = resolveArtifact(md, ref ? deps.trainingJobs.get(namespace, ref.name) : undefined);
+  const { trainingJobRef, sweepRef } = md.spec.model;
+  const sweep = sweepRef ? deps.sweeps.get(namespace, sweepRef.name) : undefined;
+  // A sweep is served through its best trial's TrainingJob (status.bestTrial names it).
+  const served = trainingJobRef?.name ?? sweep?.status?.bestTrial?.name;
+  const resolution = resolveArtifact(
+    md,
+    served ? deps.trainingJobs.get(namespace, served) : undefined,
+    sweep,
+  );
 
   let error: Error | undefined;
   // A spec outside the operator's policy is refused even before there is an artifact to serve.

@@ -1,7 +1,12 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { type ModelDeployment, ModelDeploymentSpec, type TrainingJob } from '../../../api/index.ts';
+import {
+  type HyperparameterSweep,
+  type ModelDeployment,
+  ModelDeploymentSpec,
+  type TrainingJob,
+} from '../../../api/index.ts';
 import { InvalidSpecError } from '../invalid-spec.ts';
 import { computeStatus, type Observed, type Resolution, resolveArtifact, statusChanged } from './status.ts';
 
@@ -129,6 +134,97 @@ describe('resolveArtifact', () => {
     const r = resolveArtifact(modelDeployment(model), tj);
     expect(r).toMatchObject(expected);
     if (expected.state === 'resolved' && !('version' in expected)) expect(r).not.toHaveProperty('version');
+  });
+
+  const sweep = (status: HyperparameterSweep['status']): HyperparameterSweep => ({
+    apiVersion: 'k2k.dev/v1alpha1',
+    kind: 'HyperparameterSweep',
+    metadata: { name: 'search', namespace: 'ml', uid: 'sweep-uid' },
+    spec: {} as HyperparameterSweep['spec'],
+    status,
+  });
+  const best = { name: 'search-2', index: 2, parameters: {}, state: 'Succeeded' as const, objective: 0.1 };
+  const trial = (owner: string, status: TrainingJob['status']): TrainingJob => ({
+    ...trainingJob(status),
+    metadata: {
+      name: 'search-2',
+      namespace: 'ml',
+      ownerReferences: [
+        {
+          apiVersion: 'k2k.dev/v1alpha1',
+          kind: 'HyperparameterSweep',
+          name: 'search',
+          uid: owner,
+          controller: true,
+        },
+      ],
+    },
+  });
+  const trialArtifact = { uri: 's3://models/sweeps/search-2/1764037202/', version: '1764037202' };
+  const succeededTrial = (owner = 'sweep-uid') =>
+    trial(owner, { conditions: [cond('Succeeded', 'True', 'Succeeded')], artifact: trialArtifact });
+  it.each<{
+    name: string;
+    sweep?: HyperparameterSweep;
+    best?: TrainingJob;
+    expected: Record<string, unknown>;
+  }>([
+    {
+      name: 'waits for a referenced sweep that does not exist',
+      expected: { state: 'waiting', reason: 'SweepNotFound' },
+    },
+    {
+      name: 'waits while the sweep has no best trial yet, saying where the sweep is',
+      sweep: sweep({ conditions: [cond('Ready', 'False', 'Running', '1 of 4 trials finished, 2 running')] }),
+      expected: {
+        state: 'waiting',
+        reason: 'WaitingForSweep',
+        message: expect.stringMatching(/succeeded trial with an artifact \(Running: 1 of 4 trials finished/),
+      },
+    },
+    {
+      name: 'waits while the best trial’s TrainingJob is not in the cache yet',
+      sweep: sweep({ bestTrial: best }),
+      expected: {
+        state: 'waiting',
+        reason: 'WaitingForSweep',
+        message: expect.stringMatching(/trial search-2/),
+      },
+    },
+    {
+      name: 'serves the artifact of the sweep’s best trial',
+      sweep: sweep({ bestTrial: best }),
+      best: succeededTrial(),
+      expected: { state: 'resolved', uri: trialArtifact.uri, version: trialArtifact.version },
+    },
+    {
+      name: 'never serves a TrainingJob of that name that is not the sweep’s trial',
+      sweep: sweep({ bestTrial: best }),
+      best: succeededTrial('another-uid'),
+      expected: { state: 'waiting', reason: 'WaitingForSweep' },
+    },
+    {
+      name: 'serves the best trial of a sweep that failed after one trial succeeded',
+      sweep: sweep({
+        bestTrial: best,
+        conditions: [cond('Failed', 'True', 'TooManyFailedTrials', '3 trials failed')],
+      }),
+      best: succeededTrial(),
+      expected: { state: 'resolved', uri: trialArtifact.uri },
+    },
+    {
+      name: 'fails when the sweep failed with no trial to serve',
+      sweep: sweep({
+        conditions: [cond('Failed', 'True', 'NoTrialSucceeded', 'none of 4 trials succeeded')],
+      }),
+      expected: {
+        state: 'failed',
+        reason: 'SweepFailed',
+        message: expect.stringMatching(/NoTrialSucceeded.*none of 4 trials succeeded/),
+      },
+    },
+  ])('$name', ({ sweep: s, best: tj, expected }) => {
+    expect(resolveArtifact(modelDeployment({ sweepRef: { name: 'search' } }), tj, s)).toMatchObject(expected);
   });
 
   it('names the TrainingJob’s failure in the message', () => {

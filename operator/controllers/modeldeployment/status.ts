@@ -8,11 +8,13 @@ import {
   CanaryReason,
   type CanaryStatus,
   type Condition,
+  type HyperparameterSweep,
   isModelLoadFailure,
   type ModelDeployment,
   type ModelDeploymentStatus,
   PERMANENT_LOAD_FAILURES,
   ModelDeploymentReason as Reason,
+  SweepConditionType,
   type TrainingJob,
   TrainingJobConditionType,
   ModelDeploymentConditionType as Type,
@@ -27,6 +29,7 @@ import {
   toRFC3339,
 } from '../conditions.ts';
 import { invalidSpecRefusal } from '../invalid-spec.ts';
+import { ownershipOf } from '../ownership.ts';
 import {
   deploymentName,
   GRPC_PORT,
@@ -60,15 +63,60 @@ export function servedURI(deployment: V1Deployment | undefined): string | undefi
 }
 
 /**
- * The artifact to serve: spec.model.artifactURI as given, or the artifact of the referenced
- * TrainingJob once it succeeded. `trainingJob` is the referenced one from the cache (if any).
+ * The best trial of the referenced sweep, once there is one with an artifact. `bestTrial` is the
+ * TrainingJob the sweep's status.bestTrial names, from the cache; it must be that sweep's trial.
  */
-export function resolveArtifact(md: ModelDeployment, trainingJob: TrainingJob | undefined): Resolution {
-  const { artifactURI, trainingJobRef } = md.spec.model;
+function resolveSweep(
+  md: ModelDeployment,
+  sweep: HyperparameterSweep | undefined,
+  bestTrial: TrainingJob | undefined,
+): Resolution {
+  const name = md.spec.model.sweepRef?.name ?? '';
+  if (!sweep)
+    return {
+      state: 'waiting',
+      reason: Reason.SweepNotFound,
+      message: `HyperparameterSweep ${name} does not exist (yet) in namespace ${md.metadata.namespace}`,
+    };
+  const best = sweep.status?.bestTrial;
+  const artifact = bestTrial?.status?.artifact;
+  const ours = bestTrial && ownershipOf(bestTrial, sweep.metadata.uid!) === 'ours';
+  if (best && ours && artifact && isTrue(bestTrial.status?.conditions, TrainingJobConditionType.Succeeded))
+    return { state: 'resolved', uri: artifact.uri, version: artifact.version };
+  const failed = findCondition(sweep.status?.conditions, SweepConditionType.Failed);
+  if (!best && failed?.status === 'True')
+    return {
+      state: 'failed',
+      reason: Reason.SweepFailed,
+      message: `HyperparameterSweep ${name} failed with no trial to serve (${failed.reason}): ${failed.message}`,
+    };
+  const ready = findCondition(sweep.status?.conditions, SweepConditionType.Ready);
+  const where = ready ? ` (${ready.reason}: ${ready.message})` : '';
+  return {
+    state: 'waiting',
+    reason: Reason.WaitingForSweep,
+    message: best
+      ? `waiting for the artifact of trial ${best.name}, the best of HyperparameterSweep ${name}`
+      : `waiting for HyperparameterSweep ${name} to have a succeeded trial with an artifact${where}`,
+  };
+}
+
+/**
+ * The artifact to serve: spec.model.artifactURI as given, the artifact of the referenced
+ * TrainingJob once it succeeded, or that of the referenced sweep's best trial. `trainingJob` is the
+ * referenced TrainingJob (or the sweep's best trial) from the cache, if any.
+ */
+export function resolveArtifact(
+  md: ModelDeployment,
+  trainingJob: TrainingJob | undefined,
+  sweep?: HyperparameterSweep,
+): Resolution {
+  const { artifactURI, trainingJobRef, sweepRef } = md.spec.model;
   if (artifactURI) {
     const version = versionOf(artifactURI);
     return { state: 'resolved', uri: artifactURI, ...(version ? { version } : {}) };
   }
+  if (sweepRef) return resolveSweep(md, sweep, trainingJob);
   const name = trainingJobRef?.name ?? '';
   if (!trainingJob) {
     return {

@@ -111,6 +111,16 @@ export function desiredExistingTrial(sweep: HyperparameterSweep, trial: Training
   };
 }
 
+/** An existing running trial the sweep's early-stopping rule rejected: stopped for good (ADR 0020). */
+export function desiredStoppedTrial(
+  sweep: HyperparameterSweep,
+  trial: TrainingJob,
+  message: string,
+): TrainingJob {
+  const desired = desiredExistingTrial(sweep, trial);
+  return { ...desired, spec: { ...desired.spec, stop: { reason: 'EarlyStopped', message } } };
+}
+
 /** What the algorithms read back from a trial's annotations; undefined when it is not a trial. */
 export function trialRecord(
   tj: TrainingJob,

@@ -1,6 +1,7 @@
 // The HyperparameterSweep reconcile: read the sweep and its trials from the caches, make the
-// unfinished trials follow the sweep's suspend, start the trials the algorithm suggests for the
-// free slots, compute the status once and patch it only when it changed.
+// unfinished trials follow the sweep's suspend, stop the running trials its early-stopping rule
+// rejects, start the trials the algorithm suggests for the free slots, compute the status once and
+// patch it only when it changed.
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   type HyperparameterSweep,
@@ -11,7 +12,6 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import {
-  apply,
   type EventRecorder,
   getObject,
   type Lister,
@@ -21,10 +21,12 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
+import { applyChild, invalidSpecRefusal } from '../invalid-spec.ts';
 import { conflict, ownershipOf, recheckAfter } from '../ownership.ts';
 import { publishStatus } from '../publish.ts';
-import { desiredExistingTrial, desiredTrial } from './desired.ts';
+import { desiredExistingTrial, desiredStoppedTrial, desiredTrial } from './desired.ts';
 import { planTrials, type SearchEnd } from './plan.ts';
+import { trialsToStop } from './prune.ts';
 import { computeSweepStatus, invalidSearchSpace, sweepOutcome, sweepStatusChanged } from './status.ts';
 import { forAlgorithm, isFinishedState, sweepTrials, type TrialView } from './trials.ts';
 
@@ -61,12 +63,26 @@ async function startTrials(
     const existing = await getObject<TrainingJob>(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
     const ownership = ownershipOf(existing, sweep.metadata.uid!);
     if (ownership === 'foreign') return { trials, end: plan.end, refusal: conflict(existing!, sweep) };
-    const created =
-      ownership === 'ours' ? existing! : await apply(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
+    const created = ownership === 'ours' ? existing! : await applyChild(deps.kubeConfig, trial);
     if (ownership === 'absent') log.info('trial started', { trial: trial.metadata.name, index });
     trials = [...trials, ...sweepTrials(sweep, [created])];
   }
   return { trials, end: plan.end };
+}
+
+/** Stops the running trials the early-stopping rule rejects: spec.stop on each (ADR 0020). */
+async function stopTrials(deps: SweepDeps, sweep: HyperparameterSweep, trials: TrialView[], log: Logger) {
+  for (const { trial, decision } of trialsToStop(sweep, trials)) {
+    const name = trial.trainingJob.metadata.name!;
+    await applyChild(deps.kubeConfig, desiredStoppedTrial(sweep, trial.trainingJob, decision.reason));
+    log.info('trial stopped early', { trial: name, epoch: decision.epoch, reason: decision.reason });
+    await deps.events?.record(
+      sweep,
+      'Normal',
+      'TrialEarlyStopped',
+      `stopped trial ${name}: ${decision.reason}`,
+    );
+  }
 }
 
 export async function reconcileSweep(deps: SweepDeps, key: ObjectKey, log: Logger): Promise<ReconcileResult> {
@@ -82,10 +98,9 @@ export async function reconcileSweep(deps: SweepDeps, key: ObjectKey, log: Logge
     const suspend = sweep.spec.suspend ?? false;
     for (const t of trials) {
       if (!isFinishedState(t.state) && (t.trainingJob.spec.suspend ?? false) !== suspend)
-        await apply(deps.kubeConfig, desiredExistingTrial(sweep, t.trainingJob), {
-          plural: TRAININGJOB_PLURAL,
-        });
+        await applyChild(deps.kubeConfig, desiredExistingTrial(sweep, t.trainingJob));
     }
+    if (!outcome && !suspend) await stopTrials(deps, sweep, trials, log);
     if (!outcome && !suspend) {
       const started = await startTrials(deps, sweep, trials, log);
       trials = started.trials;
@@ -94,7 +109,9 @@ export async function reconcileSweep(deps: SweepDeps, key: ObjectKey, log: Logge
     }
   } catch (err) {
     error = err instanceof Error ? err : new Error(String(err));
-    log.error('starting trials failed', { error: error.message });
+    log.error('writing trials failed', { error: error.message });
+    // The API server refusing a trial built from this spec stalls the sweep until the spec changes.
+    stalled ??= invalidSpecRefusal(error);
   }
 
   const status = computeSweepStatus(sweep, { trials, outcome, stalled, error, now: new Date() });

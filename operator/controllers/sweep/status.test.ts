@@ -44,6 +44,36 @@ describe('computeSweepStatus', () => {
     });
   });
 
+  it.each<{ name: string; trials: TrialOutcome[]; earlyStopped: number; failed: number }>([
+    {
+      name: 'counts a trial the sweep stopped early as early-stopped, not failed',
+      trials: [{ state: 'Stopped', reason: 'EarlyStopped', history: [2.3] }],
+      earlyStopped: 1,
+      failed: 0,
+    },
+    {
+      name: 'counts a trial stopped by hand as early-stopped, not failed',
+      trials: [{ state: 'Stopped', reason: 'Stopped', history: [2.3] }],
+      earlyStopped: 1,
+      failed: 0,
+    },
+  ])('$name', ({ trials, earlyStopped, failed }) => {
+    const s = statusOf({}, trials);
+    expect(s).toMatchObject({ trialsEarlyStopped: earlyStopped, trialsFailed: failed });
+    expect(s.trials![0]).toMatchObject({ state: 'EarlyStopped', objective: 2.3 });
+  });
+
+  it('never fails the sweep for early-stopped trials, however many, and never names one the best', () => {
+    const stopped: TrialOutcome[] = Array.from({ length: 5 }, () => ({ state: 'Stopped', history: [0.01] }));
+    const s = statusOf({ maxTrials: 6, maxFailedTrials: 1 }, [
+      ...stopped,
+      { state: 'Succeeded', objective: 0.5 },
+    ]);
+    expect(condition(s, 'Failed')?.status).toBe('False');
+    expect(condition(s, 'Succeeded')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(s.bestTrial).toMatchObject({ index: 5, objective: 0.5 });
+  });
+
   it.each<{ name: string; spec?: Partial<HyperparameterSweepSpec>; trials: TrialOutcome[]; best: number }>([
     {
       name: 'the best trial is the succeeded one with the lowest objective when minimizing',

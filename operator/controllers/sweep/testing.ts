@@ -35,10 +35,11 @@ export function sweepOf(spec: Partial<HyperparameterSweepSpec> = {}, name = 'mni
 
 export type TrialOutcome =
   | { state: 'Pending' }
-  | { state: 'Running'; history?: number[] }
+  | { state: 'Running'; history?: number[]; stopRequested?: boolean }
   | { state: 'Suspended' }
   | { state: 'Succeeded'; objective: number; history?: number[] }
-  | { state: 'Failed'; reason?: string };
+  | { state: 'Failed'; reason?: string }
+  | { state: 'Stopped'; reason?: 'Stopped' | 'EarlyStopped'; history?: number[] };
 
 /** Trial `index` of `sweep` as its TrainingJob would look with the trainer's status for `outcome`. */
 export function trialOf(sweep: HyperparameterSweep, index: number, outcome: TrialOutcome): TrainingJob {
@@ -54,14 +55,18 @@ export function trialOf(sweep: HyperparameterSweep, index: number, outcome: Tria
   const progress = {
     epoch: history.length,
     epochs: 3,
-    metrics: {},
+    metrics: (history.length > 0 ? { val_loss: history.at(-1)! } : {}) as Record<string, number>,
     history: history.map((v, e) => ({ epoch: e + 1, metrics: { val_loss: v } })),
   };
   switch (outcome.state) {
     case 'Pending':
       return tj;
     case 'Running':
-      return { ...tj, status: { conditions: [cond('Running')], progress } };
+      return {
+        ...tj,
+        spec: outcome.stopRequested ? { ...tj.spec, stop: { reason: 'EarlyStopped' } } : tj.spec,
+        status: { conditions: [cond('Running')], progress },
+      };
     case 'Suspended':
       return { ...tj, status: { conditions: [cond('Suspended')] } };
     case 'Succeeded':
@@ -76,5 +81,13 @@ export function trialOf(sweep: HyperparameterSweep, index: number, outcome: Tria
       };
     case 'Failed':
       return { ...tj, status: { conditions: [cond('Failed', outcome.reason ?? 'TrainerFailed')] } };
+    case 'Stopped': {
+      const reason = outcome.reason ?? 'EarlyStopped';
+      return {
+        ...tj,
+        spec: { ...tj.spec, stop: { reason } },
+        status: { phase: 'Stopped', conditions: [cond('Failed', reason)], progress },
+      };
+    }
   }
 }

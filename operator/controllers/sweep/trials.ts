@@ -2,6 +2,7 @@
 // TrainingJobs: state from their conditions, objective from status.metrics and progress history.
 import {
   type HyperparameterSweep,
+  isStopReason,
   type TrainingJob,
   TrainingJobConditionType,
   type TrialStatus,
@@ -11,9 +12,6 @@ import { ownershipOf } from '../ownership.ts';
 import type { Goal, Trial, TrialState } from './algorithms/index.ts';
 import { trialRecord } from './desired.ts';
 import { bestSoFar } from './pruners/median.ts';
-
-/** Why a TrainingJob ended when it was stopped early (its Succeeded or Failed condition's reason). */
-export const EARLY_STOPPED_REASON = 'EarlyStopped';
 
 /** A trial with the TrainingJob it came from. */
 export interface TrialView extends Omit<Trial, 'state'> {
@@ -25,7 +23,8 @@ export function trialState(tj: TrainingJob): TrialStatus['state'] {
   const c = tj.status?.conditions;
   for (const type of [TrainingJobConditionType.Succeeded, TrainingJobConditionType.Failed] as const) {
     const cond = findCondition(c, type);
-    if (cond?.status === 'True') return cond.reason === EARLY_STOPPED_REASON ? 'EarlyStopped' : type;
+    // A stopped trial (by the sweep's rule or by hand: spec.stop, ADR 0020) was pruned, not failed.
+    if (cond?.status === 'True') return isStopReason(cond.reason) ? 'EarlyStopped' : type;
   }
   if (findCondition(c, TrainingJobConditionType.Suspended)?.status === 'True') return 'Suspended';
   if (findCondition(c, TrainingJobConditionType.Running)?.status === 'True') return 'Running';

@@ -143,6 +143,22 @@ describe('desiredJob', () => {
     expect(desiredJob(trainingJob(spec as never), images).spec![jobField]).toBe(value);
   });
 
+  it.each([
+    ['runs a Job that is neither suspended nor stopped', {}, false],
+    [
+      'suspends the Job of a stopped TrainingJob, so the Job controller deletes its pod',
+      { stop: { reason: 'EarlyStopped' } },
+      true,
+    ],
+    [
+      'keeps a stopped TrainingJob’s Job suspended when spec.suspend is false again',
+      { suspend: false, stop: { reason: 'Stopped' } },
+      true,
+    ],
+  ] as const)('%s', (_name, spec, suspended) => {
+    expect(desiredJob(trainingJob(spec as never), images).spec!.suspend).toBe(suspended);
+  });
+
   it('passes nodeSelector, tolerations and serviceAccountName through to the pod', () => {
     const tj = trainingJob({
       nodeSelector: { pool: 'gpu' },

@@ -159,7 +159,8 @@ export function desiredJob(tj: TrainingJob, images: TrainerImages, existing?: V1
       ...(spec.ttlSecondsAfterFinished !== undefined
         ? { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }
         : {}),
-      suspend: spec.suspend,
+      // A stopped TrainingJob's Job stays suspended for good: the Job controller deletes its pod.
+      suspend: spec.suspend || spec.stop !== undefined,
       completions: 1,
       parallelism: 1,
       podFailurePolicy: existing?.spec?.podFailurePolicy ?? trainerPodFailurePolicy(),

@@ -134,8 +134,9 @@ export async function reconcileTrainingJob(
 
   let error: Error | undefined;
   let refusal: Refusal | undefined;
-  // A finished TrainingJob keeps its result: its Job is never made again nor changed.
-  if (!finishedSummary(tj.status)) {
+  // A finished TrainingJob keeps its result: its Job is never made again nor changed. A stopped one
+  // gets no new children either: its Job is suspended below once the status says Stopped.
+  if (!finishedSummary(tj.status) && !tj.spec.stop) {
     try {
       const children = desiredChildren(tj, deps.images, existingJob);
       refusal =
@@ -178,6 +179,25 @@ export async function reconcileTrainingJob(
         `Resumed from checkpoint at epoch ${r.epoch} in pod ${r.pod}: the epochs before it were not trained again`,
       );
     }
+  }
+  if (status.phase === 'Stopped' && existingJob && existingJob.spec?.suspend !== true) {
+    // Level-based: a stopped TrainingJob's Job is suspended (the Job controller deletes its pod),
+    // whichever pass recorded the stop; nothing resumes it again.
+    await applyChildren(
+      deps.kubeConfig,
+      [
+        [
+          {
+            desired: desiredJob(tj, deps.images, existingJob),
+            live: existingJob,
+            hashed: desiredJob(tj, deps.images),
+          },
+        ],
+      ],
+      deps.metrics,
+      applyChild,
+    );
+    log.info('stopped: trainer Job suspended', { job: existingJob.metadata?.name });
   }
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.

@@ -6,12 +6,17 @@ import { attemptsOf, computeStatus, finishedSummary, newResumes, statusChanged }
 
 const now = new Date('2026-11-25T10:00:00Z');
 
-function trainingJob(overrides: { suspend?: boolean; status?: TrainingJob['status'] } = {}): TrainingJob {
+function trainingJob(
+  overrides: { suspend?: boolean; stop?: TrainingJob['spec']['stop']; status?: TrainingJob['status'] } = {},
+): TrainingJob {
   return {
     apiVersion: 'k2k.dev/v1alpha1',
     kind: 'TrainingJob',
     metadata: { name: 'mnist', namespace: 'ml', uid: 'u', generation: 2 },
-    spec: { suspend: overrides.suspend ?? false } as TrainingJob['spec'],
+    spec: {
+      suspend: overrides.suspend ?? false,
+      ...(overrides.stop ? { stop: overrides.stop } : {}),
+    } as TrainingJob['spec'],
     status: overrides.status,
   };
 }
@@ -328,6 +333,132 @@ describe('computeStatus', () => {
       phase === 'Pending' || phase === 'Running' ? 'True' : 'False',
     );
     expect(status.observedGeneration).toBe(2);
+  });
+
+  const earlyStop = {
+    reason: 'EarlyStopped' as const,
+    message: 'val_loss 2.1 at epoch 1 is worse than the median 0.4',
+  };
+  const artifactMessage = JSON.stringify({
+    artifact: { uri: 's3://m/mnist/1/', version: '1', manifestSha256: 'abc' },
+    metrics: { val_acc: 0.93 },
+  });
+  const running = pod('Running', {}, '2026-11-25T09:00:00Z', 'node-1');
+  it.each([
+    {
+      name: 'stops a running TrainingJob with the stop’s reason and message, Failed and Stalled',
+      tj: trainingJob({ stop: earlyStop }),
+      job: job({ active: 1 }),
+      pods: [running],
+      phase: 'Stopped',
+      reason: 'EarlyStopped',
+      message: earlyStop.message,
+    },
+    {
+      name: 'stops a TrainingJob whose Job was never made, with the default reason Stopped',
+      tj: trainingJob({ stop: { reason: 'Stopped' } }),
+      job: undefined,
+      pods: [],
+      phase: 'Stopped',
+      reason: 'Stopped',
+      message: 'spec.stop is set: the trainer was stopped',
+    },
+    {
+      name: 'stops a suspended TrainingJob for good',
+      tj: trainingJob({ suspend: true, stop: earlyStop }),
+      job: job({}),
+      pods: [],
+      phase: 'Stopped',
+      reason: 'EarlyStopped',
+      message: earlyStop.message,
+    },
+    {
+      name: 'records success when the trainer committed its artifact before the stop was seen',
+      tj: trainingJob({ stop: earlyStop }),
+      job: job({ active: 1 }),
+      pods: [pod('Succeeded', terminated(artifactMessage, 0))],
+      phase: 'Succeeded',
+      reason: 'Succeeded',
+      message: 'the model was trained and its artifact written',
+    },
+    {
+      name: 'records the failure when the Job had failed before the stop was seen',
+      tj: trainingJob({ stop: earlyStop }),
+      job: failedJob('BackoffLimitExceeded', 4),
+      pods: [],
+      phase: 'Failed',
+      reason: 'BackoffLimitExceeded',
+      message: 'the trainer failed 4 times',
+    },
+  ])('$name', ({ tj, job, pods, phase, reason, message }) => {
+    const status = computeStatus(tj, { job, pods, now });
+    expect(status.phase).toBe(phase);
+    expect(condition(status.conditions, 'Ready')).toMatchObject({
+      status: phase === 'Succeeded' ? 'True' : 'False',
+      reason,
+      message,
+    });
+    expect(condition(status.conditions, 'Failed')?.status).toBe(phase === 'Succeeded' ? 'False' : 'True');
+    expect(condition(status.conditions, 'Stalled')?.status).toBe(phase === 'Succeeded' ? 'False' : 'True');
+    expect(condition(status.conditions, 'Reconciling')?.status).toBe('False');
+    expect(status.completionTime).toBeDefined();
+  });
+
+  it.each([
+    {
+      name: 'keeps a succeeded TrainingJob succeeded, artifact and all, when a stop arrives afterwards',
+      finished: {
+        phase: 'Succeeded',
+        artifact: { uri: 's3://m/mnist/1/', version: '1' },
+        metrics: { val_acc: 0.9 },
+        conditions: [
+          {
+            type: 'Succeeded',
+            status: 'True',
+            reason: 'Succeeded',
+            message: 'trained',
+            lastTransitionTime: '2026-11-25T09:30:00Z',
+          },
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Succeeded',
+            message: 'trained',
+            lastTransitionTime: '2026-11-25T09:30:00Z',
+          },
+        ],
+      },
+      phase: 'Succeeded',
+    },
+    {
+      name: 'keeps a stopped TrainingJob stopped whatever its Job shows afterwards',
+      finished: {
+        phase: 'Stopped',
+        conditions: [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'EarlyStopped',
+            message: 'worse',
+            lastTransitionTime: '2026-11-25T09:30:00Z',
+          },
+        ],
+      },
+      phase: 'Stopped',
+    },
+  ])('$name', ({ finished, phase }) => {
+    const tj = trainingJob({ stop: earlyStop, status: finished as TrainingJob['status'] });
+    const status = computeStatus(tj, {
+      job: job({ succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] }),
+      pods: [pod('Succeeded', terminated(artifactMessage, 0))],
+      now,
+    });
+    expect(status.phase).toBe(phase);
+    expect(finishedSummary(status)?.phase).toBe(phase);
+    if (phase === 'Succeeded') {
+      expect(status.artifact).toEqual({ uri: 's3://m/mnist/1/', version: '1' });
+      expect(condition(status.conditions, 'Failed')?.status).toBe('False');
+    } else expect(status.artifact).toBeUndefined();
   });
 
   it('sets every condition from the first reconcile, so tools never see an empty status', () => {

@@ -4,6 +4,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   type Condition,
   decodeTermination,
+  isStopReason,
   MAX_RESUMES,
   TrainingJobReason as Reason,
   type TerminationMessage,
@@ -50,7 +51,7 @@ function jobCondition(job: V1Job | undefined, type: string) {
 }
 
 export interface Summary {
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Stopped' | 'Suspended';
   reason: string;
   message: string;
 }
@@ -183,8 +184,24 @@ export function finishedSummary(status: TrainingJobStatus | undefined): Summary 
   if (succeeded?.status === 'True')
     return { phase: 'Succeeded', reason: succeeded.reason, message: succeeded.message };
   const failed = findCondition(status?.conditions, Type.Failed);
-  if (failed?.status === 'True') return { phase: 'Failed', reason: failed.reason, message: failed.message };
+  if (failed?.status === 'True')
+    return {
+      phase: isStopReason(failed.reason) ? 'Stopped' : 'Failed',
+      reason: failed.reason,
+      message: failed.message,
+    };
   return undefined;
+}
+
+/** The summary of a TrainingJob spec.stop ends (ADR 0020). */
+function stoppedSummary(tj: TrainingJob): Summary | undefined {
+  const stop = tj.spec.stop;
+  if (!stop) return undefined;
+  return {
+    phase: 'Stopped',
+    reason: stop.reason,
+    message: stop.message ?? 'spec.stop is set: the trainer was stopped',
+  };
 }
 
 function summarize(
@@ -213,6 +230,9 @@ function summarize(
     };
   }
   if (job && jobCondition(job, 'Failed')) return failureSummary(job, pods);
+  // A stop never undoes a result: a committed artifact or a failed Job above wins over it.
+  const stop = stoppedSummary(tj);
+  if (stop) return stop;
   if (tj.spec.suspend) {
     return {
       phase: 'Suspended',
@@ -270,6 +290,9 @@ function summarize(
   return pendingSummary(newest);
 }
 
+export const isTerminal = (phase: Summary['phase'] | undefined) =>
+  phase === 'Succeeded' || phase === 'Failed' || phase === 'Stopped';
+
 /** The new operator-owned status; conditions keep their transition times when unchanged. */
 export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStatus {
   const { job, pods, error, now } = observed;
@@ -279,7 +302,7 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   const finished = finishedSummary(tj.status);
   const result = succeededResult(pods);
   const summary = finished ?? summarize(tj, observed, result);
-  const terminal = summary.phase === 'Succeeded' || summary.phase === 'Failed';
+  const terminal = isTerminal(summary.phase);
 
   let conditions: Condition[] = [...(tj.status?.conditions ?? [])];
   const set = (input: ConditionInput) => {
@@ -290,7 +313,14 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
 
   flag(Type.Running, summary.phase === 'Running', summary.reason, summary.message);
   flag(Type.Succeeded, summary.phase === 'Succeeded', summary.reason, summary.message);
-  flag(Type.Failed, summary.phase === 'Failed', summary.reason, summary.message);
+  // Stopped is a Failed (ADR 0020): it ended without an artifact and nothing will change that, so
+  // Stalled too; kstatus reads Ready False without Stalled as still in progress.
+  flag(
+    Type.Failed,
+    summary.phase === 'Failed' || summary.phase === 'Stopped',
+    summary.reason,
+    summary.message,
+  );
   flag(
     Type.Suspended,
     summary.phase === 'Suspended',
@@ -310,7 +340,12 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   } else {
     flag(Type.Ready, summary.phase === 'Succeeded', summary.reason, summary.message);
     flag(Type.Reconciling, !terminal && summary.phase !== 'Suspended', summary.reason, summary.message);
-    flag(Type.Stalled, summary.phase === 'Failed', summary.reason, summary.message);
+    flag(
+      Type.Stalled,
+      summary.phase === 'Failed' || summary.phase === 'Stopped',
+      summary.reason,
+      summary.message,
+    );
   }
 
   if (finished) {
