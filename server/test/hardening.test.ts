@@ -249,18 +249,22 @@ describe('an overload burst', () => {
       batching: { maxBatchSize: 16, maxDelayMs: 0, maxQueuedRows: 64 },
     });
     try {
+      // The tiny model is fast enough that a quiet machine keeps up with any burst, so the test makes
+      // the overload certain: as soon as the first request reaches the server, the event loop is
+      // held for 300 ms with the rest of the burst in flight, which is what a slow synchronous
+      // batch does to it. (Holding it in the test before the burst reached the server proved
+      // nothing: the client shares the loop, so the requests were only sent after it.)
+      app.server.once('request', () => {
+        const holdUntil = performance.now() + 300;
+        while (performance.now() < holdUntil) {
+          // busy: the event loop falls behind, as under a real overload
+        }
+      });
       const sent = Promise.all(
         Array.from({ length: 300 }, (_, i) =>
           post(base, '/v2/models/tiny/infer', v2Body(tabularRows(16, 100 + i))),
         ),
       );
-      // The tiny model is fast enough that a quiet machine keeps up with any burst, so the test makes
-      // the overload certain: the server shares this process, and holding the event loop for 300 ms
-      // with the burst in flight is what a slow synchronous batch does to it.
-      const holdUntil = performance.now() + 300;
-      while (performance.now() < holdUntil) {
-        // busy: the event loop falls behind, as under a real overload
-      }
       const burst = await sent;
       const statuses = burst.map((r) => r.status);
       const overloaded = burst.filter((r) => r.status === 503);
