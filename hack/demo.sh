@@ -20,8 +20,8 @@ npx tsx hack/cluster/cli.ts node-up
 say "Installing monitoring: the Prometheus Operator and a Prometheus (config/monitoring)"
 npx tsx hack/cluster/cli.ts monitoring-up
 
-say "Installing k2k from config/default (CRDs, least-privilege RBAC, the operator)"
-kubectl apply --server-side --force-conflicts -k config/default
+say "Installing k2k from config/local (config/default: CRDs, least-privilege RBAC, the operator; plus the local Prometheus for the Drifting condition)"
+kubectl apply --server-side --force-conflicts -k config/local
 kubectl rollout status -n k2k-system deployment/k2k-operator --timeout=300s
 
 say "Starting object storage with the MNIST dataset"

@@ -87,3 +87,27 @@ describe('config/monitoring', () => {
     );
   });
 });
+
+describe('config/local', () => {
+  /** The operator's args as `kubectl kustomize` renders an overlay (what `kubectl apply -k` applies). */
+  async function operatorArgs(overlay: string): Promise<string[]> {
+    const rendered = yaml.loadAll(
+      await execFileText('kubectl', ['kustomize', join(hackDir, '..', 'config', overlay)]),
+    );
+    const deployment = (rendered as Manifest[]).find(
+      (m) => m.kind === 'Deployment' && m.metadata.name === 'k2k-operator',
+    );
+    const spec = deployment?.spec as
+      | { template: { spec: { containers: Array<{ args: string[] }> } } }
+      | undefined;
+    return spec?.template.spec.containers[0]?.args ?? [];
+  }
+
+  it('points the operator at the local cluster’s Prometheus, the URL LOCAL_PROMETHEUS names', async () => {
+    expect(await operatorArgs('local')).toContain(`--prometheus-url=${LOCAL_PROMETHEUS.url}`);
+  });
+
+  it('leaves config/default without a Prometheus, so that it stays cluster-neutral', async () => {
+    expect((await operatorArgs('default')).filter((a) => a.startsWith('--prometheus-url'))).toEqual([]);
+  });
+});

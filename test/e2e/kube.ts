@@ -79,9 +79,12 @@ export const baseImage = 'localhost/k2k/node:20';
 export const OPERATOR_NAMESPACE = 'k2k-system';
 const nodeDir = join(process.env.K2K_STATE ?? join(homedir(), '.local', 'state', 'k2k'), 'node');
 
-/** Installs (or updates) the operator from config/default and waits for its rollout. */
+/**
+ * Installs (or updates) the operator from config/local (config/default asking the local Prometheus
+ * for drift) and waits for its rollout.
+ */
 export async function installOperator(): Promise<void> {
-  await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/default']);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'config/local']);
   await kubectl(['rollout', 'status', '-n', OPERATOR_NAMESPACE, 'deployment/k2k-operator', '--timeout=180s']);
 }
 
