@@ -120,3 +120,40 @@ export async function mnistStorage(
     },
   };
 }
+
+/** `images` with every pixel inverted (255 - x): digits from a shifted distribution, for drift. */
+export function inverted(images: Uint8Array): Uint8Array {
+  return images.map((v) => 255 - v);
+}
+
+/**
+ * Sends `images` (DIGIT_SIZE pixels each) to a model server's REST endpoint in batches of
+ * `batch` rows, so that each row enters the server's drift window; rejects on the first failure.
+ */
+export async function predictDigits(
+  baseURL: string,
+  model: string,
+  images: Uint8Array,
+  batch = 50,
+): Promise<void> {
+  const rows = images.length / DIGIT_SIZE;
+  for (let start = 0; start < rows; start += batch) {
+    const n = Math.min(batch, rows - start);
+    const resp = await fetch(`${baseURL}/v2/models/${model}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          {
+            name: 'input',
+            shape: [n, 28, 28, 1],
+            datatype: 'FP32',
+            data: Array.from(images.subarray(start * DIGIT_SIZE, (start + n) * DIGIT_SIZE)),
+          },
+        ],
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!resp.ok) throw new Error(`${model}: HTTP ${resp.status} ${await resp.text()}`);
+  }
+}

@@ -24,6 +24,7 @@ import {
   kubectlJson,
   OPERATOR_NAMESPACE,
 } from './kube.ts';
+import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
 
 const namespace = `e2e-monitoring-${Date.now().toString(36)}`;
 const MODEL = 'monitored';
@@ -39,11 +40,6 @@ interface Target {
   labels: Record<string, string>;
 }
 
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
 interface RuleGroup {
   name: string;
   file: string;
@@ -51,19 +47,11 @@ interface RuleGroup {
 }
 
 describe('Prometheus in the local cluster', () => {
-  let prometheus = '';
   let s3: S3Server | undefined;
   let exposed: ExposedPort | undefined;
 
-  /** GET <Prometheus>/api/v1/<path>: the data of a successful answer, or an error with the body. */
-  async function api<T>(path: string): Promise<T> {
-    const resp = await fetch(`${prometheus}/api/v1/${path}`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await resp.json()) as { status: string; data: T; error?: string };
-    if (!resp.ok || body.status !== 'success') throw new Error(`${path}: HTTP ${resp.status} ${body.error}`);
-    return body.data;
-  }
-  const query = (promql: string) =>
-    api<{ result: Sample[] }>(`query?query=${encodeURIComponent(promql)}`).then((d) => d.result);
+  let api: PrometheusAPI['api'] = () => Promise.reject(new Error('Prometheus is not set up'));
+  let query: PrometheusAPI['query'] = api;
   const targetsOf = async (scrapePool: string) =>
     (await api<{ activeTargets: Target[] }>('targets?state=active')).activeTargets.filter(
       (t) => t.scrapePool === scrapePool,
@@ -84,15 +72,7 @@ describe('Prometheus in the local cluster', () => {
   }
 
   beforeAll(async () => {
-    const svc = await kubectlJson<{ spec: { clusterIP: string } }>([
-      'get',
-      'service',
-      '-n',
-      LOCAL_PROMETHEUS.namespace,
-      LOCAL_PROMETHEUS.service,
-    ]);
-    // The machine reaches cluster IPs through kube-proxy's rules, as the demo's curl does.
-    prometheus = `http://${svc.spec.clusterIP}:${LOCAL_PROMETHEUS.port}`;
+    ({ api, query } = await localPrometheus());
 
     s3 = await startS3Server();
     const env = { ...s3, region: s3.region };
