@@ -13,3 +13,26 @@ export function heldOutDigits(count: number): Array<{ label: number; pixels: num
     return { label, pixels: raw.slice(n * DIGIT_SIZE, (n + 1) * DIGIT_SIZE).map((v) => Math.round(v * 255)) };
   });
 }
+
+/** POSTs digits to a served model (Open Inference Protocol v2); exits the demo with the answer on failure. */
+export async function infer(
+  baseUrl: string,
+  model: string,
+  digits: number[][],
+): Promise<{ model_version?: string; outputs: Array<{ data: number[] }> }> {
+  const response = await fetch(`${baseUrl}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      inputs: [{ name: 'input', shape: [digits.length, 28, 28, 1], datatype: 'FP32', data: digits.flat() }],
+    }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!response.ok) {
+    console.error(
+      `POST ${baseUrl}/v2/models/${model}/infer answered ${response.status}: ${await response.text()}`,
+    );
+    process.exit(1);
+  }
+  return (await response.json()) as { model_version?: string; outputs: Array<{ data: number[] }> };
+}

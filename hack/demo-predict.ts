@@ -2,7 +2,7 @@
 // the model never trained on) to a served model over Open Inference Protocol v2, draws the first
 // digit and prints what the model answered for each.
 //   npx tsx hack/demo-predict.ts <base URL> <model name> [count]
-import { heldOutDigits } from './demo-digits.ts';
+import { heldOutDigits, infer } from './demo-digits.ts';
 
 const [baseUrl, model, countArg = '10'] = process.argv.slice(2);
 if (!baseUrl || !model) {
@@ -21,23 +21,11 @@ const draw = (pixels: number[]) =>
     }).join(''),
   ).join('\n');
 
-const response = await fetch(`${baseUrl}/v2/models/${model}/infer`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({
-    inputs: [
-      { name: 'input', shape: [count, 28, 28, 1], datatype: 'FP32', data: samples.flatMap((s) => s.pixels) },
-    ],
-  }),
-  signal: AbortSignal.timeout(30_000),
-});
-if (!response.ok) {
-  console.error(
-    `POST ${baseUrl}/v2/models/${model}/infer answered ${response.status}: ${await response.text()}`,
-  );
-  process.exit(1);
-}
-const body = (await response.json()) as { model_version?: string; outputs: Array<{ data: number[] }> };
+const body = await infer(
+  baseUrl,
+  model,
+  samples.map((s) => s.pixels),
+);
 const probabilities = body.outputs[0]!.data;
 
 console.log(

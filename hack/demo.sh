@@ -49,6 +49,22 @@ npx tsx hack/demo-predict.ts "http://$ip" mnist-mlp 10
 echo
 npx tsx hack/demo-grpc.ts "$ip:8500" mnist-mlp
 
+drifting() { kubectl get modeldeployment mnist-mlp -o jsonpath='{.status.conditions[?(@.type=="Drifting")].message}'; echo; }
+say "Shifting the inputs: 1000 inverted digits (255 - x), unlike anything the model trained on"
+npx tsx hack/demo-drift.ts send "http://$ip" mnist-mlp inverted 1000
+# Prometheus scrapes the server (spec.monitoring.interval) and the operator asks it every 15 s (config/local).
+kubectl wait modeldeployment/mnist-mlp --for=condition=Drifting=True --timeout=180s
+kubectl get modeldeployment mnist-mlp
+drifting
+echo "The operator's query, the K2KFeatureDrift rule (paste it into Prometheus; the alert fires after 15 minutes of it):"
+npx tsx hack/demo-drift.ts query default mnist-mlp
+
+say "Normal digits again: 1000 held-out digits as they are"
+npx tsx hack/demo-drift.ts send "http://$ip" mnist-mlp normal 1000
+kubectl wait modeldeployment/mnist-mlp --for=condition=Drifting=False --timeout=180s
+kubectl get modeldeployment mnist-mlp
+drifting
+
 prom=$(kubectl get service -n k2k-monitoring prometheus-k2k -o jsonpath='{.spec.clusterIP}')
 cat >&2 <<MSG
 
@@ -64,5 +80,6 @@ Look further:
   kubectl logs -n k2k-system deployment/k2k-operator
   kubectl get prometheus,servicemonitors,prometheusrules -A   # the monitoring objects
   curl -s "http://$prom:9090/api/v1/query?query=up"             # what Prometheus scrapes, and whether it is up
+  curl -s "http://$prom:9090/api/v1/alerts"                      # active alerts (K2KFeatureDrift stays pending for 15 minutes)
 Stop everything: npx tsx hack/cluster/cli.ts down
 MSG
