@@ -126,6 +126,11 @@ describe('drift of a served MNIST model, live', () => {
       await kubectl(['get', 'service', '-n', namespace, MODEL, '-o', 'jsonpath={.spec.clusterIP}'])
     ).trim();
     server = `http://${ip}`;
+    // Ready can come a moment before kube-proxy routes the Service: one digit until it answers.
+    await eventually(() => predictDigits(server, MODEL, digits(1, 150).images).then(() => true), {
+      what: `a first prediction of ${MODEL}`,
+      ...clusterPace,
+    });
   });
 
   afterAll(async () => {
