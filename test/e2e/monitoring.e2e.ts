@@ -50,8 +50,10 @@ describe('Prometheus in the local cluster', () => {
   let s3: S3Server | undefined;
   let exposed: ExposedPort | undefined;
 
-  let api: PrometheusAPI['api'] = () => Promise.reject(new Error('Prometheus is not set up'));
-  let query: PrometheusAPI['query'] = api;
+  // Set by beforeAll (localPrometheus); until then every question fails saying so.
+  const notSetUp = () => Promise.reject(new Error('Prometheus is not set up'));
+  let api: PrometheusAPI['api'] = notSetUp;
+  let query: PrometheusAPI['query'] = notSetUp;
   const targetsOf = async (scrapePool: string) =>
     (await api<{ activeTargets: Target[] }>('targets?state=active')).activeTargets.filter(
       (t) => t.scrapePool === scrapePool,
