@@ -4,6 +4,7 @@
 // their own k2k_requests_total, so each track's numbers are its own.
 import type { ModelDeployment } from '../../../api/index.ts';
 import type { VectorSample } from '../../monitoring/drift.ts';
+import { FAILED_CODES } from '../../monitoring/rules.ts';
 import type { Measurement, TrackMetrics } from './canary.ts';
 import { serviceName } from './desired.ts';
 import { canaryName } from './desired-canary.ts';
@@ -24,7 +25,7 @@ export function trackQueries(md: ModelDeployment, track: 'stable' | 'canary', wi
   const w = `[${windowSeconds}s]`;
   return {
     requests: `sum(increase(k2k_requests_total{${scope}, ${INFERENCE}}${w}))`,
-    errors: `sum(increase(k2k_requests_total{${scope}, ${INFERENCE}, code=~"5.."}${w}))`,
+    errors: `sum(increase(k2k_requests_total{${scope}, ${INFERENCE}, code=~"${FAILED_CODES}"}${w}))`,
     p99: `histogram_quantile(0.99, sum by (le) (rate(k2k_request_duration_seconds_bucket{${scope}, ${INFERENCE}}${w})))`,
     predictions: `sum by (bin) (k2k_drift_prediction_window_rows{${scope}})`,
   };
@@ -49,7 +50,8 @@ export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
     const bins = Object.fromEntries(predictions.map((s) => [s.metric.bin ?? '', Number(s.value[1])]));
     return {
       requests: Math.round(n),
-      ...(n > 0 ? { errorRate: e / n } : {}),
+      // Each increase() is extrapolated on its own, so the ratio can land a hair above 1.
+      ...(n > 0 ? { errorRate: Math.min(1, e / n) } : {}),
       ...(scalar(p99) !== undefined ? { p99LatencySeconds: scalar(p99) } : {}),
       ...(predictions.length > 0 ? { predictionBins: bins } : {}),
     };
