@@ -17,6 +17,7 @@ import {
   kubectl,
   kubectlJson,
   runInPod,
+  storageSecret,
 } from './kube.ts';
 
 const namespace = `e2e-canary-${Date.now().toString(36)}`;
@@ -76,12 +77,7 @@ describe('a canary on the local cluster', () => {
     await kubectl(['create', 'namespace', namespace]);
     exposed = await exposeS3(s3, namespace);
     await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'k2k-storage', namespace },
-        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      },
+      storageSecret(s3, namespace),
       {
         apiVersion: 'k2k.dev/v1alpha1',
         kind: 'ModelDeployment',

@@ -18,6 +18,7 @@ import {
   installOperator,
   kubectl,
   kubectlJson,
+  storageSecret,
 } from './kube.ts';
 import { digits, inverted, mnistTrainingJob, predictDigits, putDigits } from './mnist.ts';
 import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
@@ -87,12 +88,7 @@ describe('drift of a served MNIST model, live', () => {
     exposed = await exposeS3(s3, namespace);
     const storage = { endpoint: exposed.url, region: s3.region };
     await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'k2k-storage', namespace },
-        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      },
+      storageSecret(s3, namespace),
       mnistTrainingJob(MODEL, { namespace, bucket, ...storage }),
       {
         apiVersion: 'k2k.dev/v1alpha1',

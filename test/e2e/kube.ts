@@ -88,6 +88,16 @@ export async function installOperator(): Promise<void> {
   await kubectl(['rollout', 'status', '-n', OPERATOR_NAMESPACE, 'deployment/k2k-operator', '--timeout=180s']);
 }
 
+/** The Secret `k2k-storage` holding the test S3 server's credentials, which the specs name by reference. */
+export function storageSecret(s3: { accessKeyId: string; secretAccessKey: string }, namespace: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'k2k-storage', namespace },
+    stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+  };
+}
+
 /**
  * Makes the test S3 server on the host reachable in the cluster as http://e2e-s3.<namespace>.svc:7080.
  * Not the demo's k2k-system/k2k-s3 on port 7070: the suite may run on the demo's cluster

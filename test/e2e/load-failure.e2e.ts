@@ -17,6 +17,7 @@ import {
   installOperator,
   kubectl,
   kubectlJson,
+  storageSecret,
 } from './kube.ts';
 
 const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
@@ -63,12 +64,7 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
       },
     });
     await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'k2k-storage', namespace },
-        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      },
+      storageSecret(s3, namespace),
       md('missing', `s3://${bucket}/models/missing/1/`, exposed.url),
       md('tampered', `s3://${bucket}/models/tampered/1/`, exposed.url),
       // A Service without endpoints: kube-proxy refuses connections to it at once, as a store

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, exposeS3, installOperator, kubectl } from './kube.ts';
+import { apply, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
 
 export const DIGIT_SIZE = 28 * 28;
 
@@ -102,12 +102,7 @@ export async function mnistStorage(
   await installOperator();
   await kubectl(['create', 'namespace', namespace]);
   const exposed = await exposeS3(s3, namespace);
-  await apply({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'k2k-storage', namespace },
-    stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-  });
+  await apply(storageSecret(s3, namespace));
   return {
     s3,
     exposed,

@@ -23,6 +23,7 @@ import {
   kubectl,
   kubectlJson,
   OPERATOR_NAMESPACE,
+  storageSecret,
 } from './kube.ts';
 import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
 
@@ -84,12 +85,7 @@ describe('Prometheus in the local cluster', () => {
     await kubectl(['create', 'namespace', namespace]);
     exposed = await exposeS3(s3, namespace);
     await apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'k2k-storage', namespace },
-        stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      },
+      storageSecret(s3, namespace),
       {
         apiVersion: 'k2k.dev/v1alpha1',
         kind: 'ModelDeployment',

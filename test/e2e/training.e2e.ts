@@ -13,7 +13,15 @@ import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
 import { kerasFixtures } from '../harness/keras-fixtures.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, clusterPace, exposeS3, installOperator, kubectl, kubectlJson } from './kube.ts';
+import {
+  apply,
+  clusterPace,
+  exposeS3,
+  installOperator,
+  kubectl,
+  kubectlJson,
+  storageSecret,
+} from './kube.ts';
 import { DIGIT_SIZE, digits, mnistTrainingJob, putDigits } from './mnist.ts';
 
 const namespace = `e2e-training-${Date.now().toString(36)}`;
@@ -47,12 +55,6 @@ describe('a TrainingJob on the local node', () => {
   let bucket = '';
   let artifactURI = '';
 
-  const storageSecret = (server: S3Server) => ({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'k2k-storage', namespace },
-    stringData: { AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey },
-  });
   const trainingJob = (
     name: string,
     port: ExposedPort,
@@ -108,7 +110,7 @@ describe('a TrainingJob on the local node', () => {
   it('trains in a GPU-requesting pod on the CPU and reports a verified artifact', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
     await apply([
-      storageSecret(s3),
+      storageSecret(s3, namespace),
       trainingJob('mnist-mlp', exposed, s3, { resources: { gpus: 1, cpu: '1', memory: '1Gi' } }),
     ]);
     const tj = await finished('mnist-mlp');
@@ -131,7 +133,7 @@ describe('a TrainingJob on the local node', () => {
     const spec = { epochs: 3 };
     // One after the other: on two shared cores, TensorFlow's thread pools lose most of their
     // speed to a concurrent pod (measured: 498 samples/s side by side, 3,238 alone).
-    await apply([storageSecret(s3), trainingJob('speed-native', exposed, s3, spec)]);
+    await apply([storageSecret(s3, namespace), trainingJob('speed-native', exposed, s3, spec)]);
     const native = await finished('speed-native');
     await apply(trainingJob('speed-wasm', exposed, s3, { ...spec, backend: 'wasm' }));
     const wasm = await finished('speed-wasm');
@@ -271,7 +273,7 @@ describe('a TrainingJob on the local node', () => {
   it('fine-tunes a Keras 3 .keras file in its pod, with frozen layers', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
     await apply([
-      storageSecret(s3),
+      storageSecret(s3, namespace),
       trainingJob('from-keras', exposed, s3, {
         model: { kerasURI: `s3://${bucket}/keras/mnist-mlp.keras`, freezeLayers: 2 },
       }),
@@ -285,7 +287,7 @@ describe('a TrainingJob on the local node', () => {
   it('fails a .keras file with a layer TensorFlow.js lacks as invalid input, naming the layer', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
     await apply([
-      storageSecret(s3),
+      storageSecret(s3, namespace),
       trainingJob('unsupported-keras', exposed, s3, {
         model: { kerasURI: `s3://${bucket}/keras/unsupported-layer.keras` },
       }),
@@ -310,7 +312,10 @@ describe('a TrainingJob on the local node', () => {
           'k2k.dev/trainingjob=kept',
         ])
       ).items;
-    await apply([storageSecret(s3), trainingJob('kept', exposed, s3, { ttlSecondsAfterFinished: 0 })]);
+    await apply([
+      storageSecret(s3, namespace),
+      trainingJob('kept', exposed, s3, { ttlSecondsAfterFinished: 0 }),
+    ]);
     const done = await finished('kept');
     expect(done.status?.phase).toBe('Succeeded');
     expect(done.status?.artifact?.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
