@@ -6,21 +6,16 @@
 // A small drift window (spec.drift) keeps each phase to one window of requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftingReason } from '../../api/monitoring.ts';
-import type { ExposedPort } from '../../hack/cluster/node.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
+import { apply, clusterPace, failWithClusterState, kubectl, kubectlJson } from './kube.ts';
 import {
-  apply,
-  clusterPace,
-  exposeS3,
-  failWithClusterState,
-  installOperator,
-  kubectl,
-  kubectlJson,
-  storageSecret,
-} from './kube.ts';
-import { digits, inverted, mnistTrainingJob, predictDigits, putDigits } from './mnist.ts';
+  digits,
+  inverted,
+  type MnistStorage,
+  mnistStorage,
+  mnistTrainingJob,
+  predictDigits,
+} from './mnist.ts';
 import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
 
 const namespace = `e2e-drift-${Date.now().toString(36)}`;
@@ -43,8 +38,7 @@ interface Alert {
 }
 
 describe('drift of a served MNIST model, live', () => {
-  let s3: S3Server | undefined;
-  let exposed: ExposedPort | undefined;
+  let mnist: MnistStorage | undefined;
   let prometheus: PrometheusAPI | undefined;
   let server = '';
 
@@ -79,16 +73,10 @@ describe('drift of a served MNIST model, live', () => {
 
   beforeAll(async () => {
     prometheus = await localPrometheus();
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    const bucket = await freshBucket(env, 'k2k-e2e-drift');
-    await putDigits(storeFor(env), `s3://${bucket}/mnist/`, 60, 20);
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
+    mnist = await mnistStorage(namespace, 'k2k-e2e-drift', 60, 20);
+    const { bucket, exposed, s3 } = mnist;
     const storage = { endpoint: exposed.url, region: s3.region };
     await apply([
-      storageSecret(s3, namespace),
       mnistTrainingJob(MODEL, { namespace, bucket, ...storage }),
       {
         apiVersion: 'k2k.dev/v1alpha1',
@@ -129,11 +117,7 @@ describe('drift of a served MNIST model, live', () => {
     });
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => mnist?.stop());
 
   it('says Drifting=False under digits like the training data, once the window is judged', async () => {
     const c = await sendAndWaitFor(digits(WINDOW / 10, 90).images, 'False');
