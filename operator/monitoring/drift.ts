@@ -38,10 +38,15 @@ interface QueryResponse {
 
 export class PrometheusError extends Error {}
 
-/** An instant query (GET /api/v1/query); rejects with a PrometheusError saying what went wrong. */
-export async function instantQuery(client: PrometheusClient, query: string): Promise<VectorSample[]> {
+/**
+ * An instant query (GET /api/v1/query) evaluated at `time` (Unix seconds; Prometheus's "now" when
+ * left out); rejects with a PrometheusError saying what went wrong. Queries whose answers are
+ * compared with each other pass one `time`, so they read the same samples.
+ */
+export async function instantQuery(client: PrometheusClient, query: string, time?: number): Promise<VectorSample[]> {
   const url = new URL('api/v1/query', client.url.endsWith('/') ? client.url : `${client.url}/`);
   url.searchParams.set('query', query);
+  if (time !== undefined) url.searchParams.set('time', String(time));
   const timeoutMs = client.timeoutMs ?? 5_000;
   let response: Response;
   try {
@@ -131,11 +136,12 @@ export function decideDrift(results: {
 /** Whether the model whose series `scope` selects drifts now, by the alert's rule. */
 export async function queryDrift(client: PrometheusClient, scope: RuleScope): Promise<DriftAnswer> {
   const q = driftQueries(scope);
+  const now = Date.now() / 1000;
   try {
     const [drifting, samples, minSamples] = await Promise.all([
-      instantQuery(client, q.drifting),
-      instantQuery(client, q.samples),
-      instantQuery(client, q.minSamples),
+      instantQuery(client, q.drifting, now),
+      instantQuery(client, q.samples, now),
+      instantQuery(client, q.minSamples, now),
     ]);
     return decideDrift({ drifting, samples, minSamples });
   } catch (err) {

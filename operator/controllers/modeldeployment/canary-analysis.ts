@@ -9,8 +9,11 @@ import type { Measurement, TrackMetrics } from './canary.ts';
 import { serviceName } from './desired.ts';
 import { canaryName } from './desired-canary.ts';
 
-/** Runs an instant query (instantQuery of operator/monitoring); rejects when Prometheus cannot answer (the analysis then holds). */
-export type InstantQuery = (promql: string) => Promise<VectorSample[]>;
+/**
+ * Runs an instant query at `time` (Unix seconds; instantQuery of operator/monitoring); rejects
+ * when Prometheus cannot answer (the analysis then holds).
+ */
+export type InstantQuery = (promql: string, time: number) => Promise<VectorSample[]>;
 
 /** Where the analysis gets its numbers (tests may pass a real Prometheus at another address). */
 export interface CanaryMetrics {
@@ -37,13 +40,15 @@ const scalar = (r: VectorSample[]): number | undefined => {
 };
 
 export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
-  const track = async (md: ModelDeployment, t: 'stable' | 'canary', w: number): Promise<TrackMetrics> => {
+  // Every query of one measurement is evaluated at the same instant: the error share divides two
+  // of them, and two instants a scrape apart would not read the same samples.
+  const track = async (md: ModelDeployment, t: 'stable' | 'canary', w: number, at: number): Promise<TrackMetrics> => {
     const q = trackQueries(md, t, w);
     const [requests, errors, p99, predictions] = await Promise.all([
-      query(q.requests),
-      query(q.errors),
-      query(q.p99),
-      query(q.predictions),
+      query(q.requests, at),
+      query(q.errors, at),
+      query(q.p99, at),
+      query(q.predictions, at),
     ]);
     const n = scalar(requests) ?? 0;
     const e = scalar(errors) ?? 0;
@@ -59,9 +64,10 @@ export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
   return {
     async measure(md, windowSeconds) {
       try {
+        const at = Date.now() / 1000;
         const [canary, stable] = await Promise.all([
-          track(md, 'canary', windowSeconds),
-          track(md, 'stable', windowSeconds),
+          track(md, 'canary', windowSeconds, at),
+          track(md, 'stable', windowSeconds, at),
         ]);
         return { state: 'measured', canary, stable };
       } catch (err) {

@@ -154,7 +154,7 @@ export function setupModelDeploymentController(
     configMaps,
     monitoringAPI,
     ...(prometheus
-      ? { canaryMetrics: prometheusCanaryMetrics((query) => instantQuery(prometheus, query)) }
+      ? { canaryMetrics: prometheusCanaryMetrics((query, time) => instantQuery(prometheus, query, time)) }
       : {}),
     drift: prometheus
       ? new DriftCache(
