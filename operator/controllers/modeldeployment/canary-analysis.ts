@@ -20,6 +20,8 @@ export interface CanaryMetrics {
   measure(md: ModelDeployment, windowSeconds: number): Promise<Measurement>;
 }
 
+// Both transports: a gRPC Predict or ModelInfer carries the same protocol and endpoint labels as
+// its REST twin (transport="grpc"), and FAILED_CODES names gRPC's failing statuses.
 const INFERENCE = 'protocol=~"tfserving|v2", endpoint=~"predict|infer"';
 
 /** The PromQL of one track's numbers (exported for the docs and tests). */
@@ -42,7 +44,12 @@ const scalar = (r: VectorSample[]): number | undefined => {
 export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
   // Every query of one measurement is evaluated at the same instant: the error share divides two
   // of them, and two instants a scrape apart would not read the same samples.
-  const track = async (md: ModelDeployment, t: 'stable' | 'canary', w: number, at: number): Promise<TrackMetrics> => {
+  const track = async (
+    md: ModelDeployment,
+    t: 'stable' | 'canary',
+    w: number,
+    at: number,
+  ): Promise<TrackMetrics> => {
     const q = trackQueries(md, t, w);
     const [requests, errors, p99, predictions] = await Promise.all([
       query(q.requests, at),
