@@ -52,6 +52,15 @@ async function start(
   return { url, grpc, server };
 }
 
+/** A real canary server whose model never loads: it answers every prediction 503 / UNAVAILABLE ModelNotReady. */
+const startBrokenCanary = () =>
+  start({
+    K2K_MODEL_URI: joinURI(fileURI(path.join(dir, 'missing')), 'tiny', '9'),
+    K2K_TRACK: 'canary',
+    K2K_LOAD_ATTEMPTS: '100',
+    K2K_LOAD_RETRY_SECONDS: '60',
+  });
+
 async function ready(url: string) {
   await eventually(async () => (await fetch(`${url}/readyz`)).ok, {
     what: `${url} ready`,
@@ -61,6 +70,21 @@ async function ready(url: string) {
 
 async function metrics(url: string) {
   return parseMetrics(await (await fetch(`${url}/metrics`)).text());
+}
+
+/** Runs `one` `n` times, `lanes` at a time (one lane per connection or call in flight). */
+async function inParallel<T>(n: number, lanes: number, one: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < n) {
+        next++;
+        results.push(await one());
+      }
+    }),
+  );
+  return results;
 }
 
 /** `n` predictions over `connections` keep-alive connections; the status codes and bodies answered. */
@@ -84,16 +108,7 @@ async function predictMany(url: string, n: number, connections = 8) {
       req.on('error', reject);
       req.end(body);
     });
-  const answers: Array<{ status: number; body: string }> = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (next < n) {
-        next++;
-        answers.push(await one());
-      }
-    }),
-  );
+  const answers = await inParallel(n, connections, one);
   agent.destroy();
   return answers;
 }
@@ -139,13 +154,7 @@ describe('the canary split in a stable server', () => {
   }, 180_000);
 
   it('hands a canary 5xx to the client as the canary gave it and does not retry it on stable', async () => {
-    // A real canary server whose model never loads: it answers every prediction 503 ModelNotReady.
-    const broken = await start({
-      K2K_MODEL_URI: joinURI(fileURI(path.join(dir, 'missing')), 'tiny', '9'),
-      K2K_TRACK: 'canary',
-      K2K_LOAD_ATTEMPTS: '100',
-      K2K_LOAD_RETRY_SECONDS: '60',
-    });
+    const broken = await startBrokenCanary();
     const file = path.join(dir, 'traffic-broken.json');
     await writeFile(file, JSON.stringify({ canaryURL: broken.url, weight: 50 }));
     const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
@@ -204,16 +213,7 @@ async function grpcMany(address: string, n: number, api: 'predict' | 'infer' = '
       };
     }
   };
-  const outcomes: Outcome[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        next++;
-        outcomes.push(await one());
-      }
-    }),
-  );
+  const outcomes = await inParallel(n, concurrency, one);
   clients.close();
   return outcomes;
 }
@@ -222,19 +222,25 @@ const grpcInference = (samples: ReturnType<typeof parseMetrics>, labels: Record<
   total(samples, 'k2k_requests_total', { transport: 'grpc', endpoint: 'predict', ...labels }) +
   total(samples, 'k2k_requests_total', { transport: 'grpc', endpoint: 'infer', ...labels });
 
+/**
+ * A stable server whose traffic file sends `weight` % of both transports to `canary`, ready and
+ * applying that weight (the canary is waited for too unless it is meant never to be ready).
+ */
+async function stableSplittingTo(canary: { url: string; grpc: string }, weight: number, canaryReady = true) {
+  const file = path.join(dir, `traffic-${canary.grpc.replace(/\W/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ canaryURL: canary.url, canaryGrpcAddress: canary.grpc, weight }));
+  const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
+  await Promise.all([ready(stable.url), ...(canaryReady ? [ready(canary.url)] : [])]);
+  await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === weight, {
+    what: `the stable server to read weight ${weight}`,
+  });
+  return stable;
+}
+
 describe('the canary split of gRPC calls in a stable server', () => {
   it('sends exactly 10% of 10,000 calls on one HTTP/2 connection to a real canary, and exactly 10% of REST requests sent meanwhile', async () => {
     const canary = await start({ K2K_MODEL_URI: joinURI(canaryURI), K2K_TRACK: 'canary' });
-    const file = path.join(dir, 'traffic-grpc.json');
-    await writeFile(
-      file,
-      JSON.stringify({ canaryURL: canary.url, canaryGrpcAddress: canary.grpc, weight: 10 }),
-    );
-    const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
-    await Promise.all([ready(canary.url), ready(stable.url)]);
-    await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === 10, {
-      what: 'the stable server to read weight 10',
-    });
+    const stable = await stableSplittingTo(canary, 10);
 
     // REST at the same time: each transport has its own counter, so each share is exact.
     const [outcomes, rest] = await Promise.all([
@@ -270,22 +276,8 @@ describe('the canary split of gRPC calls in a stable server', () => {
   }, 240_000);
 
   it('hands a canary error status to the client as the canary gave it and does not retry it on stable', async () => {
-    const broken = await start({
-      K2K_MODEL_URI: joinURI(fileURI(path.join(dir, 'missing')), 'tiny', '9'),
-      K2K_TRACK: 'canary',
-      K2K_LOAD_ATTEMPTS: '100',
-      K2K_LOAD_RETRY_SECONDS: '60',
-    });
-    const file = path.join(dir, 'traffic-grpc-broken.json');
-    await writeFile(
-      file,
-      JSON.stringify({ canaryURL: broken.url, canaryGrpcAddress: broken.grpc, weight: 50 }),
-    );
-    const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
-    await ready(stable.url);
-    await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === 50, {
-      what: 'the stable server to read weight 50',
-    });
+    const broken = await startBrokenCanary();
+    const stable = await stableSplittingTo(broken, 50, false);
 
     const outcomes = await grpcMany(stable.grpc, 100, 'infer', 2);
 
@@ -302,16 +294,7 @@ describe('the canary split of gRPC calls in a stable server', () => {
 
   it('never forwards a call that was forwarded already', async () => {
     const canary = await start({ K2K_MODEL_URI: joinURI(canaryURI), K2K_TRACK: 'canary' });
-    const file = path.join(dir, 'traffic-grpc-all.json');
-    await writeFile(
-      file,
-      JSON.stringify({ canaryURL: canary.url, canaryGrpcAddress: canary.grpc, weight: 100 }),
-    );
-    const stable = await start({ K2K_MODEL_URI: joinURI(stableURI), K2K_TRAFFIC_FILE: file });
-    await Promise.all([ready(canary.url), ready(stable.url)]);
-    await eventually(async () => total(await metrics(stable.url), 'k2k_canary_weight_percent') === 100, {
-      what: 'the stable server to read weight 100',
-    });
+    const stable = await stableSplittingTo(canary, 100);
     const clients = grpcClients(stable.grpc);
     const metadata = new Metadata();
     metadata.set('k2k-forwarded-from', 'another-stable-pod');
@@ -335,5 +318,5 @@ describe('the canary split of gRPC calls in a stable server', () => {
     clients.close();
     expect(answer.model_version).toBe('1'); // answered here, at weight 100
     expect(total(await metrics(stable.url), 'k2k_canary_forwarded_total')).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
