@@ -107,7 +107,7 @@ describe('a canary on the local cluster', () => {
     await s3?.stop();
   });
 
-  it('sends 10% ± 1.5% of 10,000 keep-alive requests through the Service to the canary', async () => {
+  it('sends 10% ± 1.5% of 10,000 keep-alive requests and 10% of 2,000 gRPC calls on one connection through the Service to the canary', async () => {
     try {
       await eventually(
         async () =>
