@@ -67,7 +67,7 @@ export const CanarySpec = Type.Object(
       maximum: 100,
       default: 1,
       description:
-        'Pods of the canary Deployment (the split is per request, so their number does not change the share).',
+        'Fewest pods of the canary Deployment while a rollout runs. It gets as many per unit of work as the stable track: stable replicas × weight / (100 − weight), rounded up, at most spec.replicas.max, recomputed as the steps and the stable HPA change. The split is per request in the stable pods, so the count never changes the share.',
     }),
     analysis: Type.Object(
       {

@@ -35,7 +35,7 @@ export const ServerSettings = Type.Object({
   trafficFile: Type.String({
     default: '',
     description:
-      'JSON file naming a canary and its share of requests ({"canaryURL": "http://…", "weight": 10}, weight in percent), re-read every second: this server forwards exactly that share of its inference requests to the canary and answers the rest (docs/canary.md). The operator projects it from a ConfigMap, so a new weight needs no restart. Empty or missing: no split.',
+      'JSON file naming a canary and its share of requests ({"canaryURL": "http://…", "canaryGrpcAddress": "host:8500", "weight": 10}, weight in percent), re-read every second: this server forwards exactly that share of its inference requests (REST, and gRPC when canaryGrpcAddress is given; a counter per transport) to the canary and answers the rest (docs/canary.md). The operator projects it from a ConfigMap, so a new weight needs no restart. Empty or missing: no split.',
   }),
   host: Type.String({
     default: '127.0.0.1',

@@ -9,7 +9,9 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type ObjectStore, openStore, storageOptionsFromEnv } from '../lib/storage/index.ts';
+import { GrpcCanaryClient } from './canary/grpc-forward.ts';
 import { canaryPlugin } from './canary/plugin.ts';
+import { CanaryRouter } from './canary/router.ts';
 import { batchSettings, type LoadedSettings } from './config.ts';
 import { errorBody, isServeError, ServeError, type ServeErrorCode } from './errors.ts';
 import { GrpcListener } from './grpc/server.ts';
@@ -212,20 +214,34 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (protocol === 'tfserving' || protocol === 'v2') shedder.check();
   });
   app.addHook('onClose', async () => shedder.stop());
+  // A stable pod with a traffic file splits both transports (docs/decisions/0029).
+  const from = process.env.HOSTNAME ?? 'stable';
+  const timeoutMs = settings.requestTimeoutSeconds * 1000;
+  const canary = settings.trafficFile
+    ? {
+        router: new CanaryRouter(settings.trafficFile, app.log, metrics),
+        client: new GrpcCanaryClient(timeoutMs, from),
+      }
+    : undefined;
   const grpc = new GrpcListener(
-    { models, metrics, shedder, log: app.log },
+    { models, metrics, shedder, log: app.log, ...(canary ? { canary } : {}) },
     { maxMessageBytes: settings.bodyLimitBytes, idleTimeoutSeconds: settings.idleTimeoutSeconds },
   );
   app.decorate('grpc', grpc);
   // Before the REST listener closes and long before the model is disposed (onClose): gRPC stops
   // taking calls and answers the ones in flight.
   app.addHook('preClose', async () => grpc.close());
-  if (settings.trafficFile) {
+  if (canary) {
+    canary.router.start();
+    app.addHook('onClose', async () => {
+      canary.router.stop();
+      canary.client.close();
+    });
     await app.register(canaryPlugin, {
-      trafficFile: settings.trafficFile,
+      router: canary.router,
       bodyLimitBytes: settings.bodyLimitBytes,
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-      from: process.env.HOSTNAME ?? 'stable',
+      timeoutMs,
+      from,
     });
   }
   await app.register(opsRoutes);

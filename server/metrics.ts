@@ -20,7 +20,8 @@ const INFLIGHT_LABELS = ['protocol', 'transport', 'version'] as const;
 export type FinishRequest = (endpoint: string, code: string, version?: string, forwarded?: boolean) => void;
 const VERSION_LABELS = ['version'] as const;
 const LOAD_LABELS = ['version', 'result'] as const;
-const CODE_LABELS = ['code'] as const;
+const FORWARDED_LABELS = ['transport', 'code'] as const;
+const TRANSPORT_LABELS = ['transport'] as const;
 const INFO_LABELS = ['uri', 'artifact_sha256', 'task', 'backend'] as const;
 
 export class ServerMetrics {
@@ -34,8 +35,8 @@ export class ServerMetrics {
   readonly loadDuration: Histogram<(typeof LOAD_LABELS)[number]>;
   readonly ready: Gauge;
   readonly info: Gauge<(typeof INFO_LABELS)[number]>;
-  readonly canaryForwarded: Counter<(typeof CODE_LABELS)[number]>;
-  readonly canaryFallback: Counter;
+  readonly canaryForwarded: Counter<(typeof FORWARDED_LABELS)[number]>;
+  readonly canaryFallback: Counter<(typeof TRANSPORT_LABELS)[number]>;
   readonly canaryWeight: Gauge;
   private driftSource: DriftSource = () => undefined;
   private labels: { model: string; track: string; version: string };
@@ -109,13 +110,14 @@ export class ServerMetrics {
     // pods count them under track="canary", and the stable track's error rate stays its own.
     this.canaryForwarded = new Counter({
       name: 'k2k_canary_forwarded_total',
-      help: 'Inference requests this pod forwarded to the canary, by the status code the client got (502: no answer from the canary).',
-      labelNames: CODE_LABELS,
+      help: 'Inference requests this pod forwarded to the canary, by transport (http, grpc) and the status code the client got (HTTP status or gRPC status name; 502 or UNAVAILABLE with CanaryFailed: no answer from the canary).',
+      labelNames: FORWARDED_LABELS,
       registers,
     });
     this.canaryFallback = new Counter({
       name: 'k2k_canary_fallback_total',
-      help: 'Inference requests the split picked for the canary that this pod answered itself because the canary could not be reached.',
+      help: 'Inference requests the split picked for the canary that this pod answered itself because the canary could not be reached, by transport (http, grpc).',
+      labelNames: TRANSPORT_LABELS,
       registers,
     });
     this.canaryWeight = new Gauge({
@@ -152,7 +154,7 @@ export class ServerMetrics {
       done = true;
       this.inFlight.dec({ protocol, transport, version });
       if (forwarded) {
-        this.canaryForwarded.inc({ code });
+        this.canaryForwarded.inc({ transport, code });
         return;
       }
       const labels = { protocol, transport, endpoint, code, version: servedVersion ?? version };

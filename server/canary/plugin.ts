@@ -1,6 +1,6 @@
-// The split in a stable pod: each inference request (TF Serving predict, Open Inference infer) is
-// either answered here or forwarded whole to the canary, by the exact counter rule of split.ts at
-// the weight the traffic file gives. The decision is made before the body is parsed, so a
+// The REST side of the split in a stable pod: each inference request (TF Serving predict, Open
+// Inference infer) is either answered here or forwarded whole to the canary, as the router
+// (router.ts: the exact counter rule at the traffic file's weight) picks. The decision is made before the body is parsed, so a
 // forwarded request costs this pod a copy of its bytes, not a parse.
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
@@ -8,16 +8,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { ServeError } from '../errors.ts';
 import { CanaryClient, FORWARDED_HEADER } from './forward.ts';
-import { CanarySplit } from './split.ts';
-import { TrafficFile } from './traffic.ts';
+import type { CanaryRouter } from './router.ts';
 
 export interface CanaryPluginOptions {
-  trafficFile: string;
+  router: CanaryRouter;
   bodyLimitBytes: number;
   timeoutMs: number;
   /** Names this pod in the forwarded header (its hostname in a pod). */
   from: string;
-  pollIntervalMs?: number;
 }
 
 const INFERENCE = new Set(['tfserving/predict', 'v2/infer']);
@@ -34,30 +32,21 @@ async function readBody(payload: Readable, limit: number): Promise<Buffer> {
 }
 
 const plugin: FastifyPluginAsync<CanaryPluginOptions> = async (app, opts) => {
-  const split = new CanarySplit();
   const client = new CanaryClient(opts.timeoutMs);
-  const traffic = new TrafficFile(opts.trafficFile, app.log, (t) => {
-    split.setWeight(t.weight);
-    app.metrics.canaryWeight.set(t.weight);
-  });
-  traffic.start(opts.pollIntervalMs);
-  app.addHook('onClose', async () => {
-    traffic.stop();
-    client.close();
-  });
+  app.addHook('onClose', async () => client.close());
 
   app.addHook('preParsing', async (request, reply, payload) => {
     const { protocol, endpoint } = request.routeOptions.config;
     if (!INFERENCE.has(`${protocol}/${endpoint}`)) return payload;
     if (request.headers[FORWARDED_HEADER] !== undefined) return payload; // never forward twice
-    const { canaryURL } = traffic.traffic;
-    if (!canaryURL || !split.next()) return payload;
+    const canaryURL = opts.router.pick('http');
+    if (!canaryURL) return payload;
     const body = await readBody(payload, opts.bodyLimitBytes);
     const answer = await client.forward(canaryURL, request.raw as never, body, opts.from);
     if (answer.kind === 'unreachable') {
       // Nothing reached the canary (not ready, no endpoints): this pod answers, so stable capacity
       // never depends on the canary; the fallback counter shows the share the canary missed.
-      app.metrics.canaryFallback.inc();
+      app.metrics.canaryFallback.inc({ transport: 'http' });
       request.log.debug({ reason: answer.message }, 'canary unreachable; answering here');
       return ReadableStream.from([body]);
     }

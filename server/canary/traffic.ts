@@ -7,11 +7,19 @@ import type { FastifyBaseLogger } from 'fastify';
 export interface Traffic {
   /** http://<canary Service>.<namespace>.svc:80 */
   canaryURL: string;
+  /**
+   * <canary Service>.<namespace>.svc:8500, its gRPC port. Absent (a file written before gRPC was
+   * split): gRPC calls are all answered here.
+   */
+  canaryGrpcAddress?: string;
   /** Percent of inference requests forwarded to the canary, 0 to 100. */
   weight: number;
 }
 
 export const NO_CANARY: Traffic = { canaryURL: '', weight: 0 };
+
+/** host:port or [v6]:port, no scheme: what a gRPC channel is opened to. */
+const GRPC_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 /** The file's content, or why it is not usable (then nothing is forwarded). */
 export function parseTraffic(text: string): Traffic | Error {
@@ -21,7 +29,7 @@ export function parseTraffic(text: string): Traffic | Error {
   } catch (err) {
     return new Error(`not JSON: ${(err as Error).message}`);
   }
-  const { canaryURL, weight } = (raw ?? {}) as Record<string, unknown>;
+  const { canaryURL, canaryGrpcAddress, weight } = (raw ?? {}) as Record<string, unknown>;
   if (typeof weight !== 'number' || !(weight >= 0 && weight <= 100)) {
     return new Error(`weight must be a number from 0 to 100, got ${JSON.stringify(weight)}`);
   }
@@ -29,7 +37,11 @@ export function parseTraffic(text: string): Traffic | Error {
   if (typeof canaryURL !== 'string' || !/^http:\/\/[^/]+/.test(canaryURL)) {
     return new Error(`canaryURL must be an http:// URL, got ${JSON.stringify(canaryURL)}`);
   }
-  return { canaryURL, weight };
+  if (canaryGrpcAddress === undefined) return { canaryURL, weight };
+  if (typeof canaryGrpcAddress !== 'string' || !GRPC_ADDRESS.test(canaryGrpcAddress)) {
+    return new Error(`canaryGrpcAddress must be host:port, got ${JSON.stringify(canaryGrpcAddress)}`);
+  }
+  return { canaryURL, canaryGrpcAddress, weight };
 }
 
 export class TrafficFile {

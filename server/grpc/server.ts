@@ -6,7 +6,7 @@ import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js
 import { loadSync } from '@grpc/proto-loader';
 import { ServeError } from '../errors.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
-import { type GrpcContext, MALFORMED, unary } from './handler.ts';
+import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
 import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
 import { modelService, predictionService } from './tfserving.ts';
 import { inferenceService } from './v2.ts';
@@ -33,20 +33,29 @@ const CHECKABLE = new Set<string>([
   SERVICES.inferenceService,
 ]);
 
-/** A service whose undecodable requests reach the handler marked, instead of failing inside grpc-js. */
-function markingMalformed(service: ServiceDefinition): ServiceDefinition {
+/**
+ * A service whose requests reach the handler as bytes with a decoder (handler.ts decodes them
+ * unless it forwards them to the canary), undecodable ones marked instead of failing inside
+ * grpc-js; a Buffer response is the canary's, already encoded, and goes out as it is.
+ */
+function rawCapable(service: ServiceDefinition): ServiceDefinition {
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => [
       name,
       {
         ...method,
-        requestDeserialize: (bytes: Buffer) => {
-          try {
-            return method.requestDeserialize(bytes);
-          } catch (err) {
-            return { [MALFORMED]: err instanceof Error ? err : new Error(String(err)) };
-          }
-        },
+        requestDeserialize: (bytes: Buffer): Received<unknown> => ({
+          bytes,
+          decode: () => {
+            try {
+              return method.requestDeserialize(bytes);
+            } catch (err) {
+              return { [MALFORMED]: err instanceof Error ? err : new Error(String(err)) };
+            }
+          },
+        }),
+        responseSerialize: (value: unknown) =>
+          Buffer.isBuffer(value) ? value : method.responseSerialize(value),
       },
     ]),
   );
@@ -74,7 +83,7 @@ export class GrpcListener {
       PROTO_FILES.map((f) => PROTO_DIR + f),
       LOADER_OPTIONS,
     );
-    const service = (name: string) => markingMalformed(definition[name] as ServiceDefinition);
+    const service = (name: string) => rawCapable(definition[name] as ServiceDefinition);
     this.server.addService(service(SERVICES.predictionService), predictionService(ctx));
     this.server.addService(service(SERVICES.modelService), modelService(ctx));
     this.server.addService(service(SERVICES.inferenceService), inferenceService(ctx));

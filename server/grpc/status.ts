@@ -23,7 +23,7 @@ export const GRPC_STATUS = {
   TooManyRows: status.RESOURCE_EXHAUSTED,
   Overloaded: status.RESOURCE_EXHAUSTED,
   PredictFailed: status.INTERNAL,
-  // gRPC calls are not split yet (docs/canary.md); a REST canary failure maps like a bad gateway.
+  // A canary that took the call and gave no answer of its own (REST's 502): like a bad gateway.
   CanaryFailed: status.UNAVAILABLE,
   ReloadFailed: status.INTERNAL,
   Internal: status.INTERNAL,

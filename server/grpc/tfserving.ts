@@ -91,7 +91,7 @@ async function predict(ctx: GrpcContext, request: PredictRequest__Output, served
 export function predictionService(ctx: GrpcContext): PredictionServiceHandlers {
   const method = (endpoint: string): MethodOptions => ({ protocol: 'tfserving', endpoint, shed: true });
   return {
-    Predict: unary(ctx, method('predict'), (r, served) => predict(ctx, r, served)),
+    Predict: unary(ctx, { ...method('predict'), forward: true }, (r, served) => predict(ctx, r, served)),
     GetModelMetadata: unary(ctx, method('metadata'), (r, served) => {
       const model = resolve(ctx, r.model_spec, served);
       const fields = r.metadata_field;

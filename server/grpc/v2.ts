@@ -81,6 +81,6 @@ export function inferenceService(ctx: GrpcContext): GRPCInferenceServiceHandlers
       served.version = model.version;
       return modelMetadata(model);
     }),
-    ModelInfer: unary(ctx, method('infer'), (r, served) => modelInfer(ctx, r, served)),
+    ModelInfer: unary(ctx, { ...method('infer'), forward: true }, (r, served) => modelInfer(ctx, r, served)),
   };
 }

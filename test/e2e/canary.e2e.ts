@@ -1,9 +1,11 @@
 // The canary split on the local cluster, through kube-proxy: two stable pods behind the model's
 // Service, one canary pod, a client in a pod holding keep-alive connections. At 10% weight the
 // canary must receive 10% ± 1.5% of 10,000 requests (in fact exact to one request per stable pod:
-// the split is a counter in each stable pod, docs/canary.md).
+// the split is a counter in each stable pod, docs/canary.md). Then 2,000 gRPC calls on one HTTP/2
+// connection, which kube-proxy pins to one stable pod: exact too, by that pod's gRPC counter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
+import { call, grpcClients } from '../../server/grpc/client.ts';
 import { tabularRows, writeTabularArtifact } from '../../server/test/fixtures.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -22,6 +24,7 @@ import {
 
 const namespace = `e2e-canary-${Date.now().toString(36)}`;
 const REQUESTS = 10_000;
+const GRPC_CALLS = 2_000;
 
 interface MD {
   status?: { artifact?: { uri: string }; canary?: { phase: string; weight: number } };
@@ -104,7 +107,7 @@ describe('a canary on the local cluster', () => {
     await s3?.stop();
   });
 
-  it('sends 10% ± 1.5% of 10,000 keep-alive requests through the Service to the canary', async () => {
+  it('sends 10% ± 1.5% of 10,000 keep-alive requests and 10% of 2,000 gRPC calls on one connection through the Service to the canary', async () => {
     try {
       await eventually(
         async () =>
@@ -183,5 +186,54 @@ describe('a canary on the local cluster', () => {
     // Exact to one request per stable pod: each pod's counter sends floor(n·w) or one more.
     expect(Math.abs(atCanary - REQUESTS / 10)).toBeLessThanOrEqual(2);
     expect(forwarded).toBe(atCanary);
+
+    // gRPC from here to the Service's ClusterIP, one channel: its own counter in each stable pod.
+    const grpcInference = /transport="grpc".*endpoint="predict"|endpoint="predict".*transport="grpc"/;
+    const grpcForwarded = /transport="grpc"/;
+    const sumOver = async (pods: string[], name: string, match: RegExp) =>
+      (await Promise.all(pods.map((p) => podMetric(p, name, match)))).reduce((a, b) => a + b, 0);
+    const grpcBefore = await podMetric(canary!, 'k2k_requests_total', grpcInference);
+    const grpcForwardedBefore = await sumOver(
+      await readyPods('iris'),
+      'k2k_canary_forwarded_total',
+      grpcForwarded,
+    );
+    const ip = (
+      await kubectl(['get', 'service', '-n', namespace, 'iris', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    const grpc = grpcClients(`${ip}:8500`);
+    let grpcFailed = 0;
+    try {
+      const [row] = tabularRows(1, 3);
+      for (let i = 0; i < GRPC_CALLS; i += 16) {
+        await Promise.all(
+          Array.from({ length: 16 }, () =>
+            call(grpc.prediction.Predict.bind(grpc.prediction), {
+              model_spec: { name: 'iris' },
+              inputs: {
+                input: {
+                  dtype: 'DT_FLOAT',
+                  tensor_shape: { dim: [{ size: 1 }, { size: 4 }] },
+                  float_val: row,
+                },
+              },
+            }).catch(() => {
+              grpcFailed++;
+            }),
+          ),
+        );
+      }
+    } finally {
+      grpc.close();
+    }
+    const grpcAtCanary = (await podMetric(canary!, 'k2k_requests_total', grpcInference)) - grpcBefore;
+    const grpcForwardedNow =
+      (await sumOver(await readyPods('iris'), 'k2k_canary_forwarded_total', grpcForwarded)) -
+      grpcForwardedBefore;
+    process.stdout.write(`gRPC canary share through kube-proxy: ${grpcAtCanary} of ${GRPC_CALLS}\n`);
+    expect(grpcFailed).toBe(0);
+    // Exact to one call per stable pod (one connection reaches one of them: exact to one).
+    expect(Math.abs(grpcAtCanary - GRPC_CALLS / 10)).toBeLessThanOrEqual(2);
+    expect(grpcForwardedNow).toBe(grpcAtCanary);
   }, 900_000);
 });

@@ -70,7 +70,11 @@ const deployment = (namespace: string, name: string) =>
 
 const trafficOf = async (namespace: string, name: string) => {
   const cm = await core.readNamespacedConfigMap({ namespace, name: `${name}-traffic` });
-  return JSON.parse(cm.data!['traffic.json']!) as { canaryURL: string; weight: number };
+  return JSON.parse(cm.data!['traffic.json']!) as {
+    canaryURL: string;
+    canaryGrpcAddress: string;
+    weight: number;
+  };
 };
 
 /** Plays the kubelet: every pod of the selector becomes Running and Ready. */
@@ -137,8 +141,8 @@ function sendTraffic(urls: string[]): NodeJS.Timeout {
 const stableSelector = (name: string) => `app.kubernetes.io/instance=${name}`;
 const canarySelector = (name: string) => `app.kubernetes.io/instance=${name}-canary`;
 
-/** A ModelDeployment with spec.canary serving V1 from ready stable pods. */
-async function servingV1(ns: string, name: string, canary: Record<string, unknown>) {
+/** A ModelDeployment with spec.canary (and `spec`) serving V1 from ready stable pods. */
+async function servingV1(ns: string, name: string, canary: Record<string, unknown>, spec: object = {}) {
   await custom.createNamespacedCustomObject({
     ...mds,
     namespace: ns,
@@ -146,7 +150,7 @@ async function servingV1(ns: string, name: string, canary: Record<string, unknow
       apiVersion: 'k2k.dev/v1alpha1',
       kind: 'ModelDeployment',
       metadata: { name },
-      spec: { model: { artifactURI: V1 }, canary },
+      spec: { model: { artifactURI: V1 }, canary, ...spec },
     },
   });
   await eventually(async () => (await deployment(ns, name)) !== undefined, { what: 'the stable Deployment' });
@@ -165,7 +169,7 @@ describe('a canary rollout on the control plane', () => {
   it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash, rolls back on abort, and replaces in one step once spec.canary is gone', async () => {
     const ns = await freshNamespace(kc, 'k2k-canary-');
     let operator = startOperator({ identity: `canary-${ns}`, namespace: ns });
-    await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 });
+    await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 }, { replicas: { min: 1, max: 20 } });
 
     await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
     const paused = await eventuallyCanary(
@@ -189,7 +193,11 @@ describe('a canary rollout on the control plane', () => {
     });
     expect(modelURIOf(canary)).toBe(V2);
     expect(canary?.spec?.replicas).toBe(1);
-    expect(await trafficOf(ns, 'iris')).toEqual({ canaryURL: `http://iris-canary.${ns}.svc:80`, weight: 0 });
+    expect(await trafficOf(ns, 'iris')).toEqual({
+      canaryURL: `http://iris-canary.${ns}.svc:80`,
+      canaryGrpcAddress: `iris-canary.${ns}.svc:8500`,
+      weight: 0,
+    });
     // The model's Service never selects a canary pod: its share comes only from the split.
     const service = await core.readNamespacedService({ namespace: ns, name: 'iris' });
     expect(service.spec?.selector?.['app.kubernetes.io/instance']).toBe('iris');
@@ -205,6 +213,31 @@ describe('a canary rollout on the control plane', () => {
     await eventually(async () => (await trafficOf(ns, 'iris')).weight === 10, {
       what: 'weight 10 in the ConfigMap',
     });
+
+    // The stable HPA scales the stable track to 10 pods (here by hand, through the same scale
+    // subresource): the canary follows with 2 (10 × 10 / 90, rounded up), its new pod still
+    // starting does not pause the step, and it follows the stable track back down.
+    const scaleStable = (replicas: number) =>
+      apps.patchNamespacedDeploymentScale(
+        { namespace: ns, name: 'iris', body: { spec: { replicas } } },
+        mergePatch,
+      );
+    await scaleStable(10);
+    await eventually(
+      async () => {
+        const c = await deployment(ns, 'iris-canary');
+        return c?.spec?.replicas === 2 && c.status?.replicas === 2 && c.status.readyReplicas === 1;
+      },
+      { what: 'the canary at 2 replicas for 10 stable ones, one of them ready' },
+    );
+    await new Promise((r) => setTimeout(r, 3_000)); // passes that saw the unready pod have run
+    expect((await getMD(ns, 'iris')).status?.canary).toMatchObject({ phase: 'Progressing', weight: 10 });
+    expect((await deployment(ns, 'iris-canary'))?.spec?.replicas).toBe(2);
+    await scaleStable(1);
+    await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 1, {
+      what: 'the canary back at 1 replica for 1 stable one',
+    });
+    expect((await getMD(ns, 'iris')).status?.canary).toMatchObject({ phase: 'Progressing', weight: 10 });
 
     // No Prometheus: the step's analysis is Inconclusive and the step holds (never promotes).
     const held = await eventuallyCanary(
@@ -438,6 +471,9 @@ describe('a canary rollout on the control plane', () => {
       expect(modelURIOf(await deployment(ns, 'iris'))).toBe(V1);
       await eventually(async () => (await trafficOf(ns, 'iris')).weight === 0, {
         what: 'weight 0 after the rollback',
+      });
+      await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 0, {
+        what: 'the canary scaled to 0 after the rollback',
       });
       await eventually(
         async () => {

@@ -20,6 +20,8 @@ export interface CanaryMetrics {
   measure(md: ModelDeployment, windowSeconds: number): Promise<Measurement>;
 }
 
+// Both transports: a gRPC Predict or ModelInfer carries the same protocol and endpoint labels as
+// its REST twin (transport="grpc"), and FAILED_CODES names gRPC's failing statuses.
 const INFERENCE = 'protocol=~"tfserving|v2", endpoint=~"predict|infer"';
 
 /** The PromQL of one track's numbers (exported for the docs and tests). */

@@ -1,6 +1,6 @@
 // One reconcile's part of a canary rollout: read what the cluster shows, ask Prometheus when a
 // step's interval is over, and let the pure state machine (canary.ts) say what to serve.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../../api/index.ts';
 import {
   type Artifact,
@@ -11,6 +11,7 @@ import {
   nextCanaryState,
 } from './canary.ts';
 import type { CanaryMetrics } from './canary-analysis.ts';
+import { MODEL_URI_ENV, SERVER_CONTAINER } from './desired.ts';
 import type { CanaryPlan } from './desired-canary.ts';
 import type { Resolution } from './status.ts';
 import { rolloutComplete, servedURI } from './status.ts';
@@ -29,10 +30,25 @@ function serving(d: V1Deployment | undefined, uri: string): boolean {
   return d !== undefined && servedURI(d) === uri && rolloutComplete(d) && (d.status?.readyReplicas ?? 0) > 0;
 }
 
+/**
+ * Whether the canary can take its share: a ready canary pod serves `uri` and no live one serves
+ * anything else. Read from the pods, not the Deployment's rollout status: pods still starting after
+ * a scale-up (desired-canary.ts sizes the canary by weight) leave the step running on the ready
+ * ones, instead of pausing it at weight 0 (and scaling back down) at every step.
+ */
+function canaryServing(pods: V1Pod[], uri: string): boolean {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const uriOf = (p: V1Pod) =>
+    p.spec?.containers.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === MODEL_URI_ENV)
+      ?.value;
+  const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  return live.every((p) => uriOf(p) === uri) && live.some((p) => uriOf(p) === uri && ready(p));
+}
+
 export async function canaryPass(
   md: ModelDeployment,
   resolution: Resolution,
-  live: { stable?: V1Deployment; canary?: V1Deployment },
+  live: { stable?: V1Deployment; canaryPods: V1Pod[] },
   metrics: CanaryMetrics | undefined,
   now: Date,
 ): Promise<CanaryPass | undefined> {
@@ -57,7 +73,7 @@ export async function canaryPass(
   const decision = nextCanaryState(current, analysis, now, spec, {
     stable,
     wanted,
-    canaryReady: serving(live.canary, wanted.uri),
+    canaryReady: canaryServing(live.canaryPods, wanted.uri),
     stableRolledOut: current !== undefined && serving(live.stable, current.artifact.uri),
   });
   const status = decision.status;
@@ -67,6 +83,7 @@ export async function canaryPass(
       uri: status?.artifact.uri ?? stable.uri,
       weight: status?.weight ?? 0,
       active: isActive(status),
+      ...(live.stable?.spec?.replicas !== undefined ? { stableReplicas: live.stable.spec.replicas } : {}),
     },
     dueInMs: analysisDueInMs(status, spec, now),
   };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type ModelDeployment, ModelDeploymentSpec } from '../../../api/index.ts';
 import { desiredChildren, desiredDeployment, desiredService } from './desired.ts';
 import {
+  canaryReplicas,
   desiredCanaryDeployment,
   desiredCanaryService,
   desiredTrafficConfigMap,
@@ -64,6 +65,7 @@ describe('the canary children', () => {
   ])('%s', (_name, plan, weight, replicas) => {
     expect(JSON.parse(desiredTrafficConfigMap(md, plan).data!['traffic.json']!)).toEqual({
       canaryURL: 'http://iris-canary.ml.svc:80',
+      canaryGrpcAddress: 'iris-canary.ml.svc:8500',
       weight,
     });
     expect(desiredCanaryDeployment(md, plan, opts).spec!.replicas).toBe(replicas);
@@ -79,5 +81,40 @@ describe('the canary children', () => {
     ]);
     for (const c of added)
       expect(c.metadata!.ownerReferences![0]).toMatchObject({ uid: 'uid-1', controller: true });
+  });
+});
+
+describe('the canary’s replica count', () => {
+  const sized = (canary: { replicas?: number }, replicas = { min: 1, max: 20 }): ModelDeployment => ({
+    ...md,
+    spec: Value.Default(ModelDeploymentSpec, {
+      model: { artifactURI: V2 },
+      canary,
+      replicas,
+    }) as ModelDeployment['spec'],
+  });
+  it.each([
+    ['gives 10% of the work of 9 stable pods one pod', sized({}), 10, 9, 1],
+    ['gives 10% of the work of 10 stable pods two pods (9 do the other 90%)', sized({}), 10, 10, 2],
+    ['gives 50% as many pods as the stable track', sized({}), 50, 4, 4],
+    ['gives 25% of the work of one stable pod one pod', sized({}), 25, 1, 1],
+    ['keeps spec.canary.replicas as the least', sized({ replicas: 3 }), 10, 2, 3],
+    ['never exceeds spec.replicas.max', sized({}, { min: 1, max: 5 }), 75, 4, 5],
+    ['takes spec.replicas.max at weight 100', sized({}, { min: 1, max: 5 }), 100, 2, 5],
+    ['runs its least while paused at weight 0', sized({ replicas: 2 }), 0, 6, 2],
+  ])('%s', (_name, m, weight, stableReplicas, want) => {
+    const plan = { uri: V2, weight, active: true, stableReplicas };
+    expect(canaryReplicas(m, plan)).toBe(want);
+    expect(desiredCanaryDeployment(m, plan, opts).spec!.replicas).toBe(want);
+  });
+
+  it('sizes from spec.replicas.min before the stable Deployment has a count', () => {
+    expect(canaryReplicas(sized({}, { min: 9, max: 20 }), { uri: V2, weight: 50, active: true })).toBe(9);
+  });
+
+  it('scales the canary to 0 when no rollout runs, whatever the stable count', () => {
+    expect(
+      canaryReplicas(sized({ replicas: 3 }), { uri: V2, weight: 50, active: false, stableReplicas: 8 }),
+    ).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { type ModelDeployment, serverEnvName } from '../../../api/index.ts';
 import {
   desiredDeployment,
   desiredService,
+  GRPC_PORT,
   LABEL_MODELDEPLOYMENT,
   SERVER_CONTAINER,
   SERVICE_PORT,
@@ -28,10 +29,31 @@ export interface CanaryPlan {
   weight: number;
   /** Whether a rollout runs: the canary Deployment is scaled to 0 otherwise. */
   active: boolean;
+  /** The stable Deployment's replicas as its HPA set them: the canary is sized from them. */
+  stableReplicas?: number;
 }
 
 export const canaryURL = (md: ModelDeployment) =>
   `http://${canaryName(md)}.${md.metadata.namespace}.svc:${SERVICE_PORT}`;
+export const canaryGrpcAddress = (md: ModelDeployment) =>
+  `${canaryName(md)}.${md.metadata.namespace}.svc:${GRPC_PORT}`;
+
+/**
+ * The canary's pods while a rollout runs: as many per unit of model work as the stable track has.
+ * At weight w the canary does w% of the predictions and the stable pods (100 − w)%, so it gets
+ * stable × w / (100 − w) pods, rounded up; at least spec.canary.replicas, at most
+ * spec.replicas.max. Recomputed every pass, so it follows both the steps and the stable HPA.
+ * The split is per request in the stable pods, so this count never changes the share
+ * (docs/decisions/0029-canary-split-in-the-stable-pods.md).
+ */
+export function canaryReplicas(md: ModelDeployment, plan: CanaryPlan): number {
+  if (!plan.active) return 0;
+  const least = md.spec.canary?.replicas ?? 1;
+  const stable = plan.stableReplicas ?? md.spec.replicas.min;
+  const w = plan.weight;
+  const matched = w >= 100 ? md.spec.replicas.max : Math.ceil((stable * w) / (100 - w));
+  return Math.max(least, Math.min(md.spec.replicas.max, matched));
+}
 
 /**
  * The canary's pods carry a different instance label, so neither the stable Deployment's
@@ -82,7 +104,11 @@ export function desiredTrafficConfigMap(md: ModelDeployment, plan: CanaryPlan): 
     kind: 'ConfigMap',
     metadata: { ...service.metadata!, name: trafficConfigMapName(md) },
     data: {
-      [TRAFFIC_KEY]: JSON.stringify({ canaryURL: canaryURL(md), weight: plan.active ? plan.weight : 0 }),
+      [TRAFFIC_KEY]: JSON.stringify({
+        canaryURL: canaryURL(md),
+        canaryGrpcAddress: canaryGrpcAddress(md),
+        weight: plan.active ? plan.weight : 0,
+      }),
     },
   };
 }
@@ -100,7 +126,7 @@ export function desiredCanaryService(md: ModelDeployment): V1Service {
   };
 }
 
-/** The canary Deployment: the stable one's pod spec serving the canary artifact, a fixed size. */
+/** The canary Deployment: the stable one's pod spec serving the canary artifact, sized by canaryReplicas. */
 export function desiredCanaryDeployment(
   md: ModelDeployment,
   plan: CanaryPlan,
@@ -114,7 +140,7 @@ export function desiredCanaryDeployment(
     labels: { ...d.metadata!.labels, [LABEL_TRACK]: 'canary' },
   };
   d.spec!.selector = { matchLabels: canarySelectorLabels(md) };
-  d.spec!.replicas = plan.active ? md.spec.canary!.replicas : 0;
+  d.spec!.replicas = canaryReplicas(md, plan);
   d.spec!.template.metadata!.labels = labels;
   setEnv(d, { [serverEnvName('track')]: 'canary' });
   return d;

@@ -143,10 +143,12 @@ export async function reconcileModelDeployment(
   let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
   const now = new Date();
   const canaryDeployment = ours(deps.deployments.get(namespace, canaryName(md)), md);
+  const pods = deps.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
+  const isCanary = (p: V1Pod) => p.metadata?.labels?.[LABEL_TRACK] === 'canary';
   const canary = await canaryPass(
     md,
     resolution,
-    { stable: deployment, canary: canaryDeployment },
+    { stable: deployment, canaryPods: pods.filter(isCanary) },
     deps.canaryMetrics,
     now,
   );
@@ -207,12 +209,7 @@ export async function reconcileModelDeployment(
     }
   }
 
-  const serverPods = deps.pods
-    .list(namespace)
-    .filter(
-      (p) =>
-        p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name && p.metadata.labels[LABEL_TRACK] !== 'canary',
-    );
+  const serverPods = pods.filter((p) => !isCanary(p));
   const drift: DriftObservation = deps.drift
     ? await deps.drift.get(key, modelScope(namespace, serviceName(md)))
     : { state: 'not-configured' };
