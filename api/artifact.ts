@@ -122,11 +122,27 @@ export type TabularInput = Static<typeof TabularInput>;
 export type ImageInput = Static<typeof ImageInput>;
 export type TextInput = Static<typeof TextInput>;
 
+/** The anomaly threshold an autoencoder learned in training (docs/artifact.md, ADR 0035). */
+export const AnomalyThreshold = Type.Object({
+  /** The score: mean squared reconstruction error per row, on the preprocessed input. */
+  score: Type.Literal('mse'),
+  /** The percentile of the scores on `split` that the threshold is (linear interpolation, as numpy's). */
+  percentile: Type.Number({ minimum: 0, maximum: 100 }),
+  /** A row whose score is above this is anomalous. */
+  threshold: Type.Number({ minimum: 0 }),
+  /** The rows the percentile was taken over: the validation split, or training when it is empty. */
+  split: StringEnum(['validation', 'train'] as const),
+  count: Type.Integer({ minimum: 1 }),
+});
+export type AnomalyThreshold = Static<typeof AnomalyThreshold>;
+
 export const Preprocessing = Type.Object({
   input: Type.Union([TabularInput, ImageInput, TextInput]),
   output: Type.Object({
     /** Classification: index -> label. */
     classNames: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    /** Anomaly (autoencoder): absent in artifacts written before it, which are served without a flag. */
+    anomaly: Type.Optional(AnomalyThreshold),
   }),
 });
 export type Preprocessing = Static<typeof Preprocessing>;

@@ -83,6 +83,14 @@ export const ModelSpec = Type.Object(
       }),
     ),
     baseArtifact: Type.Optional(BaseArtifact),
+    anomalyPercentile: Type.Optional(
+      Type.Number({
+        description:
+          "task anomaly: the percentile of the validation rows' reconstruction errors that becomes the anomaly threshold the model server flags against (default 99).",
+        minimum: 50,
+        maximum: 100,
+      }),
+    ),
   },
   {
     description: 'The model to train.',
@@ -95,6 +103,11 @@ export const ModelSpec = Type.Object(
         rule: '!has(self.freezeLayers) || has(self.kerasURI)',
         message: 'freezeLayers applies to kerasURI (a base artifact has its own baseArtifact.freezeLayers)',
         fieldPath: '.freezeLayers',
+      },
+      {
+        rule: "!has(self.anomalyPercentile) || self.task == 'anomaly'",
+        message: 'anomalyPercentile applies to task anomaly',
+        fieldPath: '.anomalyPercentile',
       },
       {
         rule: '!has(self.kerasURI) || !has(self.baseArtifact)',

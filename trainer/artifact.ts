@@ -90,7 +90,8 @@ export async function writeArtifact(
     inputs: [inputSpec(data)],
     outputs: [
       {
-        name: 'output',
+        // The model server answers an autoencoder with anomaly_score and is_anomaly beside it.
+        name: config.model.task === 'anomaly' ? 'reconstruction' : 'output',
         shape: [-1, ...model.outputs[0]!.shape.slice(1).map((d) => d ?? -1)],
         datatype: 'FP32' as const,
       },

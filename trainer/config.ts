@@ -104,6 +104,9 @@ function crossFieldProblems(c: TrainerConfig): string[] {
       '/model/baseArtifact: kerasURI brings its own weights: it cannot be combined with baseArtifact',
     );
   }
+  if (model.anomalyPercentile !== undefined && model.task !== 'anomaly') {
+    problems.push('/model/anomalyPercentile: applies to task anomaly');
+  }
   if (dataset.augmentation && dataset.format !== 'mnist-idx') {
     problems.push(`/dataset/augmentation: applies to image datasets (mnist-idx) only, not ${dataset.format}`);
   }

@@ -1,7 +1,7 @@
 // After training: the final metrics (the last epoch's, the held-out test split's and, for an
 // autoencoder, its anomaly thresholds) and the profile the model server compares traffic with.
 import type * as tf from '@tensorflow/tfjs';
-import type { DataProfile } from '../lib/artifact/index.ts';
+import type { AnomalyThreshold, DataProfile } from '../lib/artifact/index.ts';
 import type { PreparedDataset, Task } from './datasets/index.ts';
 import { binnedPredictions, classPredictions, featureProfile } from './profile.ts';
 import { type EpochMetrics, evaluate, predictRows, type Targets } from './train.ts';
@@ -54,6 +54,36 @@ export async function profileOf(
     profile.predictions = binnedPredictions(Float64Array.from(out));
   }
   return profile;
+}
+
+/** Without model.anomalyPercentile: a row scoring above 99% of the validation rows is an anomaly. */
+export const DEFAULT_ANOMALY_PERCENTILE = 99;
+
+/**
+ * The threshold the model server flags anomalies against: a percentile of the reconstruction
+ * errors of rows the model did not train on (the validation split), so it reflects unseen normal
+ * data rather than what the model memorised; the training split only when there is no validation.
+ */
+export async function anomalyThreshold(
+  model: tf.LayersModel,
+  data: PreparedDataset,
+  percentile = DEFAULT_ANOMALY_PERCENTILE,
+): Promise<AnomalyThreshold | undefined> {
+  const split = data.validation.n > 0 ? 'validation' : 'train';
+  const rows = data[split];
+  if (rows.n === 0) return undefined;
+  const errors = await reconstructionErrors(model, rows.x, rows.n, data.sampleShape);
+  return { score: 'mse', percentile, threshold: percentileOf(errors, percentile), split, count: rows.n };
+}
+
+/** The p-th percentile (0–100) with linear interpolation between ranks, as numpy.percentile's default. */
+export function percentileOf(values: ArrayLike<number>, p: number): number {
+  const sorted = Float64Array.from(values).sort();
+  if (sorted.length === 0) throw new RangeError('percentile of no values');
+  const pos = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 /** Mean squared reconstruction error per row: an autoencoder's anomaly score. */

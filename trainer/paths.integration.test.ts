@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelHandler, readArtifact } from '../lib/artifact/index.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
+import { validateConfig } from './config.ts';
+import { loadDataset } from './datasets/index.ts';
+import { percentileOf } from './evaluation.ts';
 import { seededRandom } from './random.ts';
 import type { RunResult } from './run.ts';
 import { freshBucket, type S3Env, s3FromEnv, storeFor, trainerEnv, trainInProcess } from './testkit.ts';
@@ -169,12 +172,13 @@ describe('training paths', () => {
   });
 
   it('trains an autoencoder whose reconstruction error flags anomalies', async () => {
-    const { result, predict } = await trained({
+    const config = {
       model: { name: 'sensors', task: 'anomaly', architecture: 'autoencoder', units: [3, 1] },
       dataset: { format: 'csv', uri: `s3://${bucket}/data/sensors.csv` },
       hyperparameters: { epochs: 60, batchSize: 16, learningRate: 0.01, metrics: [] },
       output: output(),
-    });
+    };
+    const { result, predict } = await trained(config);
     const artifact = await readArtifact(store, result.artifact.uri);
     expect(artifact.manifest.task).toBe('anomaly');
     expect(artifact.manifest.outputs[0]!.shape).toEqual([-1, 4]);
@@ -194,6 +198,41 @@ describe('training paths', () => {
     };
     expect(score([0.5, 1, -0.5, 0.25])).toBeLessThan(p99);
     expect(score([0.5, -1, 0.5, -0.25])).toBeGreaterThan(p99);
+
+    // The threshold the server flags against: the 99th percentile of the errors on the rows the
+    // trainer held out, which this test splits again the same way.
+    const anomaly = artifact.preprocessing.output.anomaly;
+    expect(anomaly).toMatchObject({ score: 'mse', percentile: 99, split: 'validation', count: 60 });
+    const { dataset, hyperparameters: hp } = validateConfig(config);
+    const data = await loadDataset(store, dataset, {
+      task: 'anomaly',
+      validationSplit: hp.validationSplit,
+      seed: hp.seed,
+    });
+    const v = data.validation;
+    const errors = predict(
+      Array.from({ length: v.n }, (_, r) => Array.from(v.x.subarray(r * 4, r * 4 + 4))),
+    ).map((y, r) => y.reduce((s, yi, i) => s + (yi - v.x[r * 4 + i]!) ** 2, 0) / 4);
+    expect(anomaly!.threshold).toBeCloseTo(percentileOf(errors, 99), 6);
+    // Not the training split's percentile, which the metrics report as reconstruction_error_p99.
+    expect(anomaly!.threshold).not.toBe(p99);
+  });
+
+  it('records the anomaly percentile the TrainingJob asks for', async () => {
+    const { result } = await trained({
+      model: {
+        name: 'sensors-p90',
+        task: 'anomaly',
+        architecture: 'autoencoder',
+        units: [3, 1],
+        anomalyPercentile: 90,
+      },
+      dataset: { format: 'csv', uri: `s3://${bucket}/data/sensors.csv` },
+      hyperparameters: { epochs: 5, batchSize: 32, metrics: [] },
+      output: output(),
+    });
+    const artifact = await readArtifact(store, result.artifact.uri);
+    expect(artifact.preprocessing.output.anomaly).toMatchObject({ percentile: 90, split: 'validation' });
   });
 
   it('starts from a base artifact and keeps the frozen layers as they were', async () => {

@@ -10,7 +10,7 @@ import { artifactTarget, preprocessingOf, writeArtifact } from './artifact.ts';
 import { selectBackend } from './backend.ts';
 import { deleteCheckpoints, replaceCheckpoint, resumeFromCheckpoint } from './checkpoints.ts';
 import { readDataset } from './datasets/index.ts';
-import { finalMetrics, profileOf } from './evaluation.ts';
+import { anomalyThreshold, finalMetrics, profileOf } from './evaluation.ts';
 import { finishedRun } from './finished.ts';
 import type { Logger } from './log.ts';
 import { buildTrainableModel } from './model.ts';
@@ -88,9 +88,22 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
 
   const final = await finalMetrics(model, data, targets, result.history, task);
   const profile = await profileOf(model, data, task);
+  const anomaly =
+    task === 'anomaly' ? await anomalyThreshold(model, data, config.model.anomalyPercentile) : undefined;
   const manifestSha256 = await writeArtifact(
     target,
-    { config, model, data, preprocessing, profile, result, final, backend: backend.name },
+    {
+      config,
+      model,
+      data,
+      preprocessing: anomaly
+        ? { ...preprocessing, output: { ...preprocessing.output, anomaly } }
+        : preprocessing,
+      profile,
+      result,
+      final,
+      backend: backend.name,
+    },
     store,
     log,
   );

@@ -3,6 +3,7 @@
 // drift profile.
 
 export {
+  AnomalyThreshold,
   ARTIFACT_API_VERSION,
   ARTIFACT_KIND,
   CHECKPOINTS_DIR,

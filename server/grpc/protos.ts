@@ -10,6 +10,7 @@ export const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
 
 export const PROTO_FILES = [
   'tensorflow/tensor.proto',
+  'tensorflow/example.proto',
   'tensorflow_serving/apis.proto',
   'inference/grpc_predict_v2.proto',
   'grpc/health/v1/health.proto',

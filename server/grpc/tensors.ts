@@ -3,10 +3,14 @@
 // with a shape, raw bytes stay raw. 64-bit integers arrive as decimal strings (LOADER_OPTIONS).
 import { ServeError } from '../errors.ts';
 import { decodeNumbers, decodeRawTensor, halfToNumber } from '../model/raw-tensor.ts';
+import type { OutputValues } from '../model/served-outputs.ts';
 import { type Datatype, type DecodedTensor, decodeTensor, type TensorSpec } from '../model/tensor.ts';
 import { DATATYPE_OF_DTYPE } from '../protocols/tfserving.ts';
-import type { InferTensorContents__Output } from './generated/inference/InferTensorContents.ts';
-import type { TensorProto__Output } from './generated/tensorflow/TensorProto.ts';
+import type {
+  InferTensorContents,
+  InferTensorContents__Output,
+} from './generated/inference/InferTensorContents.ts';
+import type { TensorProto, TensorProto__Output } from './generated/tensorflow/TensorProto.ts';
 
 const MAX_RANK = 16;
 
@@ -129,4 +133,26 @@ export function decodeTensorProto(
   return 'numbers' in typed
     ? decodeNumbers(spec, typed.numbers, datatype, shape, path)
     : decodeTensor(spec, typed.data, datatype, path, shape);
+}
+
+/** An output's typed contents (ModelInferResponse) by its datatype. */
+export function outputContents(datatype: string, values: OutputValues): InferTensorContents {
+  if (datatype === 'BOOL') return { bool_contents: values as boolean[] };
+  if (datatype === 'BYTES')
+    return { bytes_contents: (values as string[]).map((v) => Buffer.from(v, 'utf8')) };
+  return { fp32_contents: Array.from(values as Float32Array) };
+}
+
+/** An output as a TensorProto (PredictResponse): float_val, bool_val or string_val by its datatype. */
+export function outputTensorProto(datatype: string, shape: number[], values: OutputValues): TensorProto {
+  const tensor_shape = { dim: shape.map((size) => ({ size })) };
+  if (datatype === 'BOOL') return { dtype: 'DT_BOOL', tensor_shape, bool_val: values as boolean[] };
+  if (datatype === 'BYTES') {
+    return {
+      dtype: 'DT_STRING',
+      tensor_shape,
+      string_val: (values as string[]).map((v) => Buffer.from(v, 'utf8')),
+    };
+  }
+  return { dtype: 'DT_FLOAT', tensor_shape, float_val: Array.from(values as Float32Array) };
 }

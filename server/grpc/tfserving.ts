@@ -1,18 +1,23 @@
-// tensorflow.serving.PredictionService (Predict, GetModelMetadata) and ModelService
+// tensorflow.serving.PredictionService (Predict, Classify, GetModelMetadata) and ModelService
 // (GetModelStatus): TensorFlow Serving's gRPC API, on protocols/tfserving.ts like the REST routes.
 // Outputs are answered in float_val, as TensorFlow Serving does (tf.make_ndarray reads either).
 import { ServeError } from '../errors.ts';
+import { selectOutputs } from '../model/served-outputs.ts';
 import type { ServingModel } from '../model/serving-model.ts';
+import { classify, type Example, requireClassifier } from '../protocols/classify.ts';
 import { checkName, servingModel } from '../protocols/resolve.ts';
 import { checkSignature, modelStatus, SIGNATURE, signatureDefMap } from '../protocols/tfserving.ts';
 import type { Any } from './generated/google/protobuf/Any.ts';
+import type { Example__Output } from './generated/tensorflow/Example.ts';
+import type { ClassificationRequest__Output } from './generated/tensorflow/serving/ClassificationRequest.ts';
+import type { ClassificationResponse } from './generated/tensorflow/serving/ClassificationResponse.ts';
 import type { ModelServiceHandlers } from './generated/tensorflow/serving/ModelService.ts';
 import type { ModelSpec, ModelSpec__Output } from './generated/tensorflow/serving/ModelSpec.ts';
 import type { PredictionServiceHandlers } from './generated/tensorflow/serving/PredictionService.ts';
 import type { PredictRequest__Output } from './generated/tensorflow/serving/PredictRequest.ts';
 import type { PredictResponse } from './generated/tensorflow/serving/PredictResponse.ts';
 import { type GrpcContext, type MethodOptions, type Served, unary } from './handler.ts';
-import { decodeTensorProto } from './tensors.ts';
+import { decodeTensorProto, outputTensorProto } from './tensors.ts';
 
 const METADATA_FIELD = 'signature_def';
 
@@ -59,31 +64,54 @@ async function predict(ctx: GrpcContext, request: PredictRequest__Output, served
   }
   const tensor = request.inputs[spec.name];
   if (tensor === undefined) throw new ServeError('InvalidInput', `inputs: missing input "${spec.name}"`);
-  const unknown = request.output_filter.find((n) => !model.outputs.some((o) => o.name === n));
-  if (unknown !== undefined) {
-    throw new ServeError(
-      'InvalidOutput',
-      `output_filter: unknown output "${unknown}"; the model has outputs: ${model.outputs.map((o) => o.name).join(', ')}`,
-    );
-  }
+  const wanted = selectOutputs(model.outputs, request.output_filter, model.name, 'output_filter');
   const t = decodeTensorProto(spec, tensor, `inputs["${spec.name}"]`);
   const rows = t.shape[0] as number;
   const outputs = await model.predict(t.values, rows);
-  const wanted = outputs.filter(
-    (o) => request.output_filter.length === 0 || request.output_filter.includes(o.spec.name),
-  );
   const response: PredictResponse = {
     model_spec: specOf(model),
     outputs: Object.fromEntries(
-      wanted.map((o) => [
-        o.spec.name,
-        {
-          dtype: 'DT_FLOAT',
-          tensor_shape: { dim: [rows, ...o.rowShape].map((size) => ({ size })) },
-          float_val: Array.from(o.values),
-        },
-      ]),
+      outputs
+        .filter((o) => wanted.has(o.spec.name))
+        .map((o) => [o.spec.name, outputTensorProto(o.spec.datatype, [rows, ...o.rowShape], o.values)]),
     ),
+  };
+  return response;
+}
+
+/** A tf.Example as classify.ts reads examples: feature name → its list's values (bytes as UTF-8). */
+function exampleOf(example: Example__Output | null): Example {
+  const features = example?.features?.feature ?? {};
+  return Object.fromEntries(
+    Object.entries(features).map(([name, f]) => {
+      if (f.kind === 'float_list') return [name, f.float_list?.value ?? []];
+      if (f.kind === 'int64_list') return [name, (f.int64_list?.value ?? []).map(Number)];
+      if (f.kind === 'bytes_list') return [name, (f.bytes_list?.value ?? []).map((b) => b.toString('utf8'))];
+      return [name, []];
+    }),
+  );
+}
+
+async function classifyExamples(ctx: GrpcContext, request: ClassificationRequest__Output, served: Served) {
+  const model = resolve(ctx, request.model_spec, served);
+  checkSignature(request.model_spec?.signature_name);
+  requireClassifier(model);
+  const input = request.input;
+  const list = input?.kind === 'example_list' ? input.example_list : input?.example_list_with_context;
+  if (!input?.kind || !list) {
+    throw new ServeError('InvalidRequest', 'input: set example_list or example_list_with_context');
+  }
+  const context =
+    input.kind === 'example_list_with_context' ? input.example_list_with_context?.context : null;
+  const classes = await classify(
+    model,
+    list.examples.map(exampleOf),
+    context ? exampleOf(context) : undefined,
+    `input.${input.kind}.examples`,
+  );
+  const response: ClassificationResponse = {
+    model_spec: specOf(model),
+    result: { classifications: classes.map((row) => ({ classes: row })) },
   };
   return response;
 }
@@ -92,6 +120,9 @@ export function predictionService(ctx: GrpcContext): PredictionServiceHandlers {
   const method = (endpoint: string): MethodOptions => ({ protocol: 'tfserving', endpoint, shed: true });
   return {
     Predict: unary(ctx, { ...method('predict'), forward: true }, (r, served) => predict(ctx, r, served)),
+    Classify: unary(ctx, { ...method('classify'), forward: true }, (r, served) =>
+      classifyExamples(ctx, r, served),
+    ),
     GetModelMetadata: unary(ctx, method('metadata'), (r, served) => {
       const model = resolve(ctx, r.model_spec, served);
       const fields = r.metadata_field;

@@ -2,14 +2,14 @@
 // the REST routes. Raw inputs (raw_input_contents) get raw outputs (raw_output_contents), typed
 // contents get typed contents, as KServe's and Triton's clients expect.
 import { ServeError } from '../errors.ts';
-import { rawFloat32 } from '../model/raw-tensor.ts';
+import { rawOutput } from '../model/raw-tensor.ts';
 import { servingModel } from '../protocols/resolve.ts';
 import { type InferInput, infer, modelMetadata, modelReadiness, serverMetadata } from '../protocols/v2.ts';
 import type { GRPCInferenceServiceHandlers } from './generated/inference/GRPCInferenceService.ts';
 import type { ModelInferRequest__Output } from './generated/inference/ModelInferRequest.ts';
 import type { ModelInferResponse } from './generated/inference/ModelInferResponse.ts';
 import { type GrpcContext, type MethodOptions, type Served, unary } from './handler.ts';
-import { contentsValues, hasContents, shapeOf } from './tensors.ts';
+import { contentsValues, hasContents, outputContents, shapeOf } from './tensors.ts';
 
 /** "" is proto3's absent string. */
 const given = (s: string) => (s === '' ? undefined : s);
@@ -60,9 +60,9 @@ async function modelInfer(ctx: GrpcContext, request: ModelInferRequest__Output, 
       name: o.name,
       datatype: o.datatype,
       shape: o.shape,
-      ...(raw ? {} : { contents: { fp32_contents: Array.from(o.values) } }),
+      ...(raw ? {} : { contents: outputContents(o.datatype, o.values) }),
     })),
-    raw_output_contents: raw ? result.outputs.map((o) => rawFloat32(o.values)) : [],
+    raw_output_contents: raw ? result.outputs.map((o) => rawOutput(o.datatype, o.values)) : [],
   };
   return response;
 }

@@ -4,6 +4,7 @@
 // 4-byte little-endian length followed by its bytes. Every element is checked as the JSON path
 // checks it (finite, in range), so the model never sees what JSON could not have sent.
 import { ServeError } from '../errors.ts';
+import type { OutputValues } from './served-outputs.ts';
 import {
   checkDatatype,
   checkNumber,
@@ -177,6 +178,25 @@ export function rawFloat32(values: Float32Array): Buffer {
   const out = Buffer.alloc(values.byteLength);
   for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i] as number, i * 4);
   return out;
+}
+
+/**
+ * An output's bytes for the binary tensor extension and raw_output_contents: FP32 little-endian,
+ * BOOL one byte per element, BYTES each a 4-byte little-endian length and the UTF-8 bytes.
+ */
+export function rawOutput(datatype: string, values: OutputValues): Buffer {
+  if (datatype === 'BOOL') return Buffer.from((values as boolean[]).map((b) => (b ? 1 : 0)));
+  if (datatype === 'BYTES') {
+    return Buffer.concat(
+      (values as string[]).flatMap((v) => {
+        const bytes = Buffer.from(v, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(bytes.length);
+        return [length, bytes];
+      }),
+    );
+  }
+  return rawFloat32(values as Float32Array);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

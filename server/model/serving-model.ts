@@ -10,6 +10,7 @@ import { DriftMonitor, type DriftSettings } from '../drift/monitor.ts';
 import { ServeError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { type InputPreprocessing, Preprocessor } from './preprocess.ts';
+import { type Derivation, derivation, type OutputValues, type ServedOutput } from './served-outputs.ts';
 import { concatValues, elementCount, type TensorSpec, type TensorValues } from './tensor.ts';
 
 export type Task = 'classification' | 'regression' | 'anomaly';
@@ -18,7 +19,7 @@ export type Task = 'classification' | 'regression' | 'anomaly';
 export interface OutputTensor {
   spec: TensorSpec;
   rowShape: number[];
-  values: Float32Array;
+  values: OutputValues;
 }
 
 export interface ServingModelOptions {
@@ -35,11 +36,16 @@ export class ServingModel {
   readonly uri: string;
   readonly task: Task;
   readonly input: TensorSpec;
-  readonly outputs: TensorSpec[];
+  /** What the model computes (the manifest's outputs), then what the server derives (served-outputs.ts). */
+  readonly outputs: ServedOutput[];
   readonly classNames?: string[];
+  /** A tabular model's column names, in input order (TF Serving's classify takes examples by them). */
+  readonly features?: string[];
+  private readonly derived: Derivation;
   readonly manifestSha256: string;
   readonly createdAt: string;
   readonly drift?: DriftMonitor;
+  private readonly modelOutputs: TensorSpec[];
   private readonly pre: Preprocessor;
   private readonly batcher: MicroBatcher<TensorValues, OutputTensor[]>;
   private inFlight = 0;
@@ -64,16 +70,25 @@ export class ServingModel {
       );
     }
     this.input = m.inputs[0] as TensorSpec;
-    this.outputs = m.outputs as TensorSpec[];
-    if (model.outputs.length !== this.outputs.length) {
+    this.modelOutputs = m.outputs as TensorSpec[];
+    if (model.outputs.length !== this.modelOutputs.length) {
       throw new ServeError(
         'Internal',
-        `${artifact.uri}: model.json has ${model.outputs.length} outputs but the manifest lists ${this.outputs.length}`,
+        `${artifact.uri}: model.json has ${model.outputs.length} outputs but the manifest lists ${this.modelOutputs.length}`,
       );
     }
-    const classNames = artifact.preprocessing.output.classNames;
+    const { classNames, anomaly } = artifact.preprocessing.output;
     if (classNames) this.classNames = classNames;
+    this.derived = derivation({
+      task: this.task,
+      input: this.input,
+      modelOutputs: this.modelOutputs,
+      ...(classNames ? { classNames } : {}),
+      ...(anomaly ? { anomaly } : {}),
+    });
+    this.outputs = this.derived.outputs;
     const inputPre = artifact.preprocessing.input as InputPreprocessing;
+    if (inputPre.kind === 'tabular') this.features = inputPre.features;
     this.pre = new Preprocessor(inputPre, this.input.shape.slice(1));
 
     if (artifact.profile && artifact.profile.features.length + (artifact.profile.predictions ? 1 : 0) > 0) {
@@ -165,7 +180,8 @@ export class ServingModel {
       results.push(
         outputs.map((o) => {
           const size = elementCount(o.rowShape);
-          return { spec: o.spec, rowShape: o.rowShape, values: o.values.slice(row * size, (row + n) * size) };
+          const values = o.values.slice(row * size, (row + n) * size) as OutputValues;
+          return { spec: o.spec, rowShape: o.rowShape, values };
         }),
       );
       row += n;
@@ -185,27 +201,31 @@ export class ServingModel {
       return Array.isArray(y) ? y : [y];
     });
     try {
-      const outputs: OutputTensor[] = [];
+      const computed = new Map<string, OutputTensor>();
       for (let i = 0; i < tensors.length; i++) {
         const t = tensors[i] as tf.Tensor;
         const data = (await t.data()) as Float32Array;
-        outputs.push({
-          spec: this.outputs[i] as TensorSpec,
-          rowShape: t.shape.slice(1),
-          values: Float32Array.from(data),
-        });
+        const spec = this.modelOutputs[i] as TensorSpec;
+        computed.set(spec.name, { spec, rowShape: t.shape.slice(1), values: Float32Array.from(data) });
       }
-      return { outputs, scores: this.scores(outputs[0] as OutputTensor, input.values, rows) };
+      const first = computed.get((this.modelOutputs[0] as TensorSpec).name) as OutputTensor;
+      const scores = this.scores(first.values as Float32Array, input.values, rows);
+      for (const [name, values] of this.derived.derive(scores, rows)) {
+        const spec = this.outputs.find((o) => o.name === name) as ServedOutput;
+        computed.set(name, { spec, rowShape: [], values });
+      }
+      // In the served order (served-outputs.ts), so answers list outputs as the metadata does.
+      return { outputs: this.outputs.map((o) => computed.get(o.name) as OutputTensor), scores };
     } finally {
       for (const t of tensors) t.dispose();
     }
   }
 
-  private scores(out: OutputTensor, input: Float32Array | Int32Array, rows: number): Float64Array {
+  private scores(out: Float32Array, input: Float32Array | Int32Array, rows: number): Float64Array {
     const scores = new Float64Array(rows);
-    const size = out.values.length / rows;
+    const size = out.length / rows;
     for (let r = 0; r < rows; r++) {
-      const row = out.values.subarray(r * size, (r + 1) * size);
+      const row = out.subarray(r * size, (r + 1) * size);
       if (this.task === 'classification') {
         if (size === 1) {
           scores[r] = (row[0] as number) >= 0.5 ? 1 : 0; // a sigmoid unit: class 1 above 0.5
@@ -214,7 +234,7 @@ export class ServingModel {
           for (let k = 1; k < size; k++) if ((row[k] as number) > (row[best] as number)) best = k;
           scores[r] = best;
         }
-      } else if (this.task === 'anomaly' && input.length === out.values.length) {
+      } else if (this.task === 'anomaly' && input.length === out.length) {
         let s = 0;
         for (let k = 0; k < size; k++) s += ((row[k] as number) - (input[r * size + k] as number)) ** 2;
         scores[r] = s / size;

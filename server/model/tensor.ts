@@ -238,7 +238,7 @@ export function concatValues(parts: readonly TensorValues[]): TensorValues {
 }
 
 /** Rebuilds nested arrays of `shape` from a flat row-major buffer (TF Serving answers nested). */
-export function nest(values: ArrayLike<number>, shape: readonly number[], offset = 0): unknown {
+export function nest(values: ArrayLike<unknown>, shape: readonly number[], offset = 0): unknown {
   if (shape.length === 0) return values[offset];
   const [first, ...rest] = shape as [number, ...number[]];
   const stride = elementCount(rest);

@@ -5,8 +5,9 @@
 import { ServeError } from '../errors.ts';
 import type { ModelHolder } from '../model/holder.ts';
 import { decodeNumbers, decodeRawTensor } from '../model/raw-tensor.ts';
+import { type OutputValues, selectOutputs } from '../model/served-outputs.ts';
 import type { ServingModel } from '../model/serving-model.ts';
-import { type DecodedTensor, decodeTensor } from '../model/tensor.ts';
+import { type Datatype, type DecodedTensor, decodeTensor } from '../model/tensor.ts';
 import { checkName } from './resolve.ts';
 
 export const SERVER_NAME = 'k2k-model-server';
@@ -65,9 +66,9 @@ export interface InferRequest {
 
 export interface InferOutput {
   name: string;
-  datatype: 'FP32';
+  datatype: Datatype;
   shape: number[];
-  values: Float32Array;
+  values: OutputValues;
 }
 
 export interface InferResult {
@@ -99,14 +100,7 @@ export async function infer(model: ServingModel, request: InferRequest): Promise
   }
   if (names.length > 1)
     throw new ServeError('InvalidInput', `input "${spec.name}" is given ${names.length} times`);
-  const requested = request.outputs;
-  const missing = requested?.find((n) => !model.outputs.some((o) => o.name === n));
-  if (missing !== undefined) {
-    throw new ServeError(
-      'InvalidOutput',
-      `unknown output "${missing}"; model "${model.name}" has outputs: ${model.outputs.map((o) => o.name).join(', ')}`,
-    );
-  }
+  const wanted = selectOutputs(model.outputs, request.outputs, model.name, 'outputs');
   const t = decodeInput(model, request.inputs[0]!, 'inputs[0]');
   const rows = t.shape[0] as number;
   const outputs = await model.predict(t.values, rows);
@@ -115,7 +109,12 @@ export async function infer(model: ServingModel, request: InferRequest): Promise
     model_version: model.version,
     ...(request.id !== undefined ? { id: request.id } : {}),
     outputs: outputs
-      .filter((o) => !requested || requested.includes(o.spec.name))
-      .map((o) => ({ name: o.spec.name, shape: [rows, ...o.rowShape], datatype: 'FP32', values: o.values })),
+      .filter((o) => wanted.has(o.spec.name))
+      .map((o) => ({
+        name: o.spec.name,
+        shape: [rows, ...o.rowShape],
+        datatype: o.spec.datatype as Datatype,
+        values: o.values,
+      })),
   };
 }

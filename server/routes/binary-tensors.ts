@@ -6,7 +6,7 @@
 // or binary_data_output (all outputs). Every length is checked: a mismatch is a 400 that says
 // which numbers disagree, never a silently shifted tensor.
 import { ServeError } from '../errors.ts';
-import { rawFloat32 } from '../model/raw-tensor.ts';
+import { rawOutput } from '../model/raw-tensor.ts';
 import type { InferInput, InferResult } from '../protocols/v2.ts';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -128,8 +128,8 @@ export function inferResponse(
   const parts: Buffer[] = [];
   const outputs = result.outputs.map((o) => {
     const base = { name: o.name, shape: o.shape, datatype: o.datatype };
-    if (!isBinary(o.name)) return { ...base, data: Array.from(o.values) };
-    const raw = rawFloat32(o.values);
+    if (!isBinary(o.name)) return { ...base, data: Array.from(o.values as ArrayLike<unknown>) };
+    const raw = rawOutput(o.datatype, o.values);
     parts.push(raw);
     return { ...base, parameters: { binary_data_size: raw.length } };
   });

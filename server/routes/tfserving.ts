@@ -1,10 +1,12 @@
 // TensorFlow Serving's REST API (https://www.tensorflow.org/tfx/serving/api_rest): model status,
 // metadata and :predict with the row ("instances") and columnar ("inputs") request formats.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ServeError } from '../errors.ts';
+import { selectOutputs } from '../model/served-outputs.ts';
 import type { OutputTensor, ServingModel } from '../model/serving-model.ts';
-import { decodeTensor, defaultClientDatatype, nest } from '../model/tensor.ts';
+import { decodeTensor, defaultClientDatatype, nest, type TensorValues } from '../model/tensor.ts';
+import { classify } from '../protocols/classify.ts';
 import { checkName, resolveModel } from '../protocols/resolve.ts';
 import { checkSignature, modelStatus, signatureDefMap } from '../protocols/tfserving.ts';
 
@@ -20,14 +22,18 @@ const VersionTargetParams = Type.Object({
   target: Type.String({ minLength: 1 }),
 });
 
+/** :predict's body (instances or inputs) and :classify's (examples, context): one schema, checked per verb. */
 export const PredictRequest = Type.Object(
   {
     signature_name: Type.Optional(Type.String()),
     instances: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1 })),
     inputs: Type.Optional(Type.Unknown()),
+    examples: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1 })),
+    context: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
 );
+type PredictBody = Static<typeof PredictRequest>;
 
 function metadataOf(model: ServingModel) {
   return {
@@ -77,6 +83,18 @@ function predictionsBody(outputs: OutputTensor[], rows: number) {
   );
 }
 
+/** :classify's answer: {"result": [[[label, score], ...] per example]}, as TensorFlow Serving writes it. */
+async function classifyBody(body: PredictBody, model: ServingModel) {
+  if (body.examples === undefined || body.instances !== undefined || body.inputs !== undefined) {
+    throw new ServeError(
+      'InvalidRequest',
+      ':classify takes "examples" (a list of {feature: value} objects) and optionally "context", not "instances" or "inputs"',
+    );
+  }
+  const classes = await classify(model, body.examples, body.context, 'examples');
+  return { result: classes.map((row) => row.map((c) => [c.label, c.score])) };
+}
+
 export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const statusConfig = { protocol: 'tfserving', endpoint: 'status' } as const;
   const metadataConfig = { protocol: 'tfserving', endpoint: 'metadata' } as const;
@@ -106,17 +124,17 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const predict = async (
-    req: { body: { signature_name?: string; instances?: unknown[]; inputs?: unknown }; binaryData?: Buffer },
+    req: { body: PredictBody; binaryData?: Buffer },
     name: string,
     verb: string,
     model: () => ServingModel,
   ) => {
-    if (verb !== 'predict') {
-      const known = verb === 'classify' || verb === 'regress';
+    if (verb !== 'predict' && verb !== 'classify') {
+      const known = verb === 'regress';
       throw new ServeError(
         known ? 'Unsupported' : 'RouteNotFound',
         known
-          ? `:${verb} (the tf.Example API) is not supported; use :predict`
+          ? `:${verb} (the tf.Example regression API) is not supported; use :predict`
           : `unknown verb ":${verb}" for model "${name}"`,
       );
     }
@@ -128,6 +146,13 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     checkSignature(body.signature_name);
+    if (verb === 'classify') return classifyBody(body, model());
+    if (body.examples !== undefined || body.context !== undefined) {
+      throw new ServeError(
+        'InvalidRequest',
+        '"examples" and "context" belong to :classify; :predict takes "instances" or "inputs"',
+      );
+    }
     if ((body.instances === undefined) === (body.inputs === undefined)) {
       throw new ServeError(
         'InvalidRequest',
@@ -137,14 +162,18 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const m = model();
     const spec = m.input;
     const datatype = defaultClientDatatype(spec);
+    // TF Serving's REST API has no output filter: the outputs not kept for those who ask by name.
+    const wanted = selectOutputs(m.outputs, undefined, m.name, 'outputs');
+    const run = async (values: TensorValues, rows: number) =>
+      (await m.predict(values, rows)).filter((o) => wanted.has(o.spec.name));
     if (body.instances !== undefined) {
       const rows = body.instances.map((inst, i) => unwrapNamed(inst, spec.name, `instances[${i}]`));
       const t = decodeTensor(spec, rows, datatype, 'instances');
-      const outputs = await m.predict(t.values, t.shape[0] as number);
+      const outputs = await run(t.values, t.shape[0] as number);
       return { predictions: predictionsBody(outputs, t.shape[0] as number) };
     }
     const t = decodeTensor(spec, unwrapNamed(body.inputs, spec.name, 'inputs'), datatype, 'inputs');
-    const outputs = await m.predict(t.values, t.shape[0] as number);
+    const outputs = await run(t.values, t.shape[0] as number);
     return { outputs: outputsBody(outputs, t.shape[0] as number) };
   };
 

@@ -269,7 +269,10 @@ describe('the Open Inference Protocol over gRPC', () => {
       versions: [VERSION],
       platform: 'tensorflowjs_layers',
       inputs: [{ name: 'input', datatype: 'FP32', shape: ['-1', '4'] }],
-      outputs: [{ name: 'output', datatype: 'FP32', shape: ['-1', '3'] }],
+      outputs: [
+        { name: 'output', datatype: 'FP32', shape: ['-1', '3'] },
+        { name: 'label', datatype: 'BYTES', shape: ['-1'] },
+      ],
     });
   });
 

@@ -75,7 +75,9 @@ describe('TensorFlow Serving REST API', () => {
     expect(sig.method_name).toBe('tensorflow/serving/predict');
     expect(sig.inputs.input.dtype).toBe('DT_FLOAT');
     expect(sig.inputs.input.tensor_shape.dim.map((d: { size: string }) => d.size)).toEqual(['-1', '4']);
-    expect(Object.keys(sig.outputs)).toEqual(['output']);
+    // The probabilities, and the class name the server derives from them (answered when asked for).
+    expect(Object.keys(sig.outputs)).toEqual(['output', 'label']);
+    expect(sig.outputs.label.dtype).toBe('DT_STRING');
   });
 
   it('answers row-format instances with one prediction per row, normalised as in training', async () => {
@@ -172,7 +174,7 @@ describe('TensorFlow Serving REST API', () => {
     ['an unknown model', 'POST', '/v1/models/other:predict', 404, 'ModelNotFound'],
     ['an unknown version', 'POST', '/v1/models/tiny/versions/7:predict', 404, 'VersionNotFound'],
     ['an unknown model status', 'GET', '/v1/models/other', 404, 'ModelNotFound'],
-    ['the unsupported classify API', 'POST', '/v1/models/tiny:classify', 400, 'Unsupported'],
+    ['the unsupported regress API', 'POST', '/v1/models/tiny:regress', 400, 'Unsupported'],
     ['an unknown verb', 'POST', '/v1/models/tiny:explode', 404, 'RouteNotFound'],
     ['an unknown path', 'GET', '/v1/nothing', 404, 'RouteNotFound'],
   ] as const)('answers %s with %i %s', async (_name, method, url, status, code) => {
@@ -224,7 +226,10 @@ describe('Open Inference Protocol v2', () => {
       versions: ['1700000000'],
       platform: 'tensorflowjs_layers',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
-      outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 3] }],
+      outputs: [
+        { name: 'output', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'label', datatype: 'BYTES', shape: [-1] },
+      ],
     });
     expect((await app.inject({ method: 'GET', url: '/v2/models/tiny/versions/1700000000' })).statusCode).toBe(
       200,

@@ -12,14 +12,28 @@ import type { Int64Value as _google_protobuf_Int64Value, Int64Value__Output as _
 import type { StringValue as _google_protobuf_StringValue, StringValue__Output as _google_protobuf_StringValue__Output } from './google/protobuf/StringValue.ts';
 import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output as _google_protobuf_UInt32Value__Output } from './google/protobuf/UInt32Value.ts';
 import type { UInt64Value as _google_protobuf_UInt64Value, UInt64Value__Output as _google_protobuf_UInt64Value__Output } from './google/protobuf/UInt64Value.ts';
+import type { BytesList as _tensorflow_BytesList, BytesList__Output as _tensorflow_BytesList__Output } from './tensorflow/BytesList.ts';
+import type { Example as _tensorflow_Example, Example__Output as _tensorflow_Example__Output } from './tensorflow/Example.ts';
+import type { Feature as _tensorflow_Feature, Feature__Output as _tensorflow_Feature__Output } from './tensorflow/Feature.ts';
+import type { Features as _tensorflow_Features, Features__Output as _tensorflow_Features__Output } from './tensorflow/Features.ts';
+import type { FloatList as _tensorflow_FloatList, FloatList__Output as _tensorflow_FloatList__Output } from './tensorflow/FloatList.ts';
+import type { Int64List as _tensorflow_Int64List, Int64List__Output as _tensorflow_Int64List__Output } from './tensorflow/Int64List.ts';
 import type { SignatureDef as _tensorflow_SignatureDef, SignatureDef__Output as _tensorflow_SignatureDef__Output } from './tensorflow/SignatureDef.ts';
 import type { TensorInfo as _tensorflow_TensorInfo, TensorInfo__Output as _tensorflow_TensorInfo__Output } from './tensorflow/TensorInfo.ts';
 import type { TensorProto as _tensorflow_TensorProto, TensorProto__Output as _tensorflow_TensorProto__Output } from './tensorflow/TensorProto.ts';
 import type { TensorShapeProto as _tensorflow_TensorShapeProto, TensorShapeProto__Output as _tensorflow_TensorShapeProto__Output } from './tensorflow/TensorShapeProto.ts';
+import type { Class as _tensorflow_serving_Class, Class__Output as _tensorflow_serving_Class__Output } from './tensorflow/serving/Class.ts';
+import type { ClassificationRequest as _tensorflow_serving_ClassificationRequest, ClassificationRequest__Output as _tensorflow_serving_ClassificationRequest__Output } from './tensorflow/serving/ClassificationRequest.ts';
+import type { ClassificationResponse as _tensorflow_serving_ClassificationResponse, ClassificationResponse__Output as _tensorflow_serving_ClassificationResponse__Output } from './tensorflow/serving/ClassificationResponse.ts';
+import type { ClassificationResult as _tensorflow_serving_ClassificationResult, ClassificationResult__Output as _tensorflow_serving_ClassificationResult__Output } from './tensorflow/serving/ClassificationResult.ts';
+import type { Classifications as _tensorflow_serving_Classifications, Classifications__Output as _tensorflow_serving_Classifications__Output } from './tensorflow/serving/Classifications.ts';
+import type { ExampleList as _tensorflow_serving_ExampleList, ExampleList__Output as _tensorflow_serving_ExampleList__Output } from './tensorflow/serving/ExampleList.ts';
+import type { ExampleListWithContext as _tensorflow_serving_ExampleListWithContext, ExampleListWithContext__Output as _tensorflow_serving_ExampleListWithContext__Output } from './tensorflow/serving/ExampleListWithContext.ts';
 import type { GetModelMetadataRequest as _tensorflow_serving_GetModelMetadataRequest, GetModelMetadataRequest__Output as _tensorflow_serving_GetModelMetadataRequest__Output } from './tensorflow/serving/GetModelMetadataRequest.ts';
 import type { GetModelMetadataResponse as _tensorflow_serving_GetModelMetadataResponse, GetModelMetadataResponse__Output as _tensorflow_serving_GetModelMetadataResponse__Output } from './tensorflow/serving/GetModelMetadataResponse.ts';
 import type { GetModelStatusRequest as _tensorflow_serving_GetModelStatusRequest, GetModelStatusRequest__Output as _tensorflow_serving_GetModelStatusRequest__Output } from './tensorflow/serving/GetModelStatusRequest.ts';
 import type { GetModelStatusResponse as _tensorflow_serving_GetModelStatusResponse, GetModelStatusResponse__Output as _tensorflow_serving_GetModelStatusResponse__Output } from './tensorflow/serving/GetModelStatusResponse.ts';
+import type { Input as _tensorflow_serving_Input, Input__Output as _tensorflow_serving_Input__Output } from './tensorflow/serving/Input.ts';
 import type { ModelServiceClient as _tensorflow_serving_ModelServiceClient, ModelServiceDefinition as _tensorflow_serving_ModelServiceDefinition } from './tensorflow/serving/ModelService.ts';
 import type { ModelSpec as _tensorflow_serving_ModelSpec, ModelSpec__Output as _tensorflow_serving_ModelSpec__Output } from './tensorflow/serving/ModelSpec.ts';
 import type { ModelVersionStatus as _tensorflow_serving_ModelVersionStatus, ModelVersionStatus__Output as _tensorflow_serving_ModelVersionStatus__Output } from './tensorflow/serving/ModelVersionStatus.ts';
@@ -49,17 +63,31 @@ export interface ProtoGrpcType {
     }
   }
   tensorflow: {
+    BytesList: MessageTypeDefinition<_tensorflow_BytesList, _tensorflow_BytesList__Output>
     DataType: EnumTypeDefinition
+    Example: MessageTypeDefinition<_tensorflow_Example, _tensorflow_Example__Output>
+    Feature: MessageTypeDefinition<_tensorflow_Feature, _tensorflow_Feature__Output>
+    Features: MessageTypeDefinition<_tensorflow_Features, _tensorflow_Features__Output>
+    FloatList: MessageTypeDefinition<_tensorflow_FloatList, _tensorflow_FloatList__Output>
+    Int64List: MessageTypeDefinition<_tensorflow_Int64List, _tensorflow_Int64List__Output>
     SignatureDef: MessageTypeDefinition<_tensorflow_SignatureDef, _tensorflow_SignatureDef__Output>
     TensorInfo: MessageTypeDefinition<_tensorflow_TensorInfo, _tensorflow_TensorInfo__Output>
     TensorProto: MessageTypeDefinition<_tensorflow_TensorProto, _tensorflow_TensorProto__Output>
     TensorShapeProto: MessageTypeDefinition<_tensorflow_TensorShapeProto, _tensorflow_TensorShapeProto__Output>
     serving: {
+      Class: MessageTypeDefinition<_tensorflow_serving_Class, _tensorflow_serving_Class__Output>
+      ClassificationRequest: MessageTypeDefinition<_tensorflow_serving_ClassificationRequest, _tensorflow_serving_ClassificationRequest__Output>
+      ClassificationResponse: MessageTypeDefinition<_tensorflow_serving_ClassificationResponse, _tensorflow_serving_ClassificationResponse__Output>
+      ClassificationResult: MessageTypeDefinition<_tensorflow_serving_ClassificationResult, _tensorflow_serving_ClassificationResult__Output>
+      Classifications: MessageTypeDefinition<_tensorflow_serving_Classifications, _tensorflow_serving_Classifications__Output>
       ErrorCode: EnumTypeDefinition
+      ExampleList: MessageTypeDefinition<_tensorflow_serving_ExampleList, _tensorflow_serving_ExampleList__Output>
+      ExampleListWithContext: MessageTypeDefinition<_tensorflow_serving_ExampleListWithContext, _tensorflow_serving_ExampleListWithContext__Output>
       GetModelMetadataRequest: MessageTypeDefinition<_tensorflow_serving_GetModelMetadataRequest, _tensorflow_serving_GetModelMetadataRequest__Output>
       GetModelMetadataResponse: MessageTypeDefinition<_tensorflow_serving_GetModelMetadataResponse, _tensorflow_serving_GetModelMetadataResponse__Output>
       GetModelStatusRequest: MessageTypeDefinition<_tensorflow_serving_GetModelStatusRequest, _tensorflow_serving_GetModelStatusRequest__Output>
       GetModelStatusResponse: MessageTypeDefinition<_tensorflow_serving_GetModelStatusResponse, _tensorflow_serving_GetModelStatusResponse__Output>
+      Input: MessageTypeDefinition<_tensorflow_serving_Input, _tensorflow_serving_Input__Output>
       ModelService: SubtypeConstructor<typeof grpc.Client, _tensorflow_serving_ModelServiceClient> & { service: _tensorflow_serving_ModelServiceDefinition }
       ModelSpec: MessageTypeDefinition<_tensorflow_serving_ModelSpec, _tensorflow_serving_ModelSpec__Output>
       ModelVersionStatus: MessageTypeDefinition<_tensorflow_serving_ModelVersionStatus, _tensorflow_serving_ModelVersionStatus__Output>

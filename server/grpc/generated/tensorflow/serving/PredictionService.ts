@@ -3,12 +3,23 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ClassificationRequest as _tensorflow_serving_ClassificationRequest, ClassificationRequest__Output as _tensorflow_serving_ClassificationRequest__Output } from '../../tensorflow/serving/ClassificationRequest.ts';
+import type { ClassificationResponse as _tensorflow_serving_ClassificationResponse, ClassificationResponse__Output as _tensorflow_serving_ClassificationResponse__Output } from '../../tensorflow/serving/ClassificationResponse.ts';
 import type { GetModelMetadataRequest as _tensorflow_serving_GetModelMetadataRequest, GetModelMetadataRequest__Output as _tensorflow_serving_GetModelMetadataRequest__Output } from '../../tensorflow/serving/GetModelMetadataRequest.ts';
 import type { GetModelMetadataResponse as _tensorflow_serving_GetModelMetadataResponse, GetModelMetadataResponse__Output as _tensorflow_serving_GetModelMetadataResponse__Output } from '../../tensorflow/serving/GetModelMetadataResponse.ts';
 import type { PredictRequest as _tensorflow_serving_PredictRequest, PredictRequest__Output as _tensorflow_serving_PredictRequest__Output } from '../../tensorflow/serving/PredictRequest.ts';
 import type { PredictResponse as _tensorflow_serving_PredictResponse, PredictResponse__Output as _tensorflow_serving_PredictResponse__Output } from '../../tensorflow/serving/PredictResponse.ts';
 
 export interface PredictionServiceClient extends grpc.Client {
+  Classify(argument: _tensorflow_serving_ClassificationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  Classify(argument: _tensorflow_serving_ClassificationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  Classify(argument: _tensorflow_serving_ClassificationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  Classify(argument: _tensorflow_serving_ClassificationRequest, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  classify(argument: _tensorflow_serving_ClassificationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  classify(argument: _tensorflow_serving_ClassificationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  classify(argument: _tensorflow_serving_ClassificationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  classify(argument: _tensorflow_serving_ClassificationRequest, callback: grpc.requestCallback<_tensorflow_serving_ClassificationResponse__Output>): grpc.ClientUnaryCall;
+  
   GetModelMetadata(argument: _tensorflow_serving_GetModelMetadataRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_GetModelMetadataResponse__Output>): grpc.ClientUnaryCall;
   GetModelMetadata(argument: _tensorflow_serving_GetModelMetadataRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tensorflow_serving_GetModelMetadataResponse__Output>): grpc.ClientUnaryCall;
   GetModelMetadata(argument: _tensorflow_serving_GetModelMetadataRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tensorflow_serving_GetModelMetadataResponse__Output>): grpc.ClientUnaryCall;
@@ -30,6 +41,8 @@ export interface PredictionServiceClient extends grpc.Client {
 }
 
 export interface PredictionServiceHandlers extends grpc.UntypedServiceImplementation {
+  Classify: grpc.handleUnaryCall<_tensorflow_serving_ClassificationRequest__Output, _tensorflow_serving_ClassificationResponse>;
+  
   GetModelMetadata: grpc.handleUnaryCall<_tensorflow_serving_GetModelMetadataRequest__Output, _tensorflow_serving_GetModelMetadataResponse>;
   
   Predict: grpc.handleUnaryCall<_tensorflow_serving_PredictRequest__Output, _tensorflow_serving_PredictResponse>;
@@ -37,6 +50,7 @@ export interface PredictionServiceHandlers extends grpc.UntypedServiceImplementa
 }
 
 export interface PredictionServiceDefinition extends grpc.ServiceDefinition {
+  Classify: MethodDefinition<_tensorflow_serving_ClassificationRequest, _tensorflow_serving_ClassificationResponse, _tensorflow_serving_ClassificationRequest__Output, _tensorflow_serving_ClassificationResponse__Output>
   GetModelMetadata: MethodDefinition<_tensorflow_serving_GetModelMetadataRequest, _tensorflow_serving_GetModelMetadataResponse, _tensorflow_serving_GetModelMetadataRequest__Output, _tensorflow_serving_GetModelMetadataResponse__Output>
   Predict: MethodDefinition<_tensorflow_serving_PredictRequest, _tensorflow_serving_PredictResponse, _tensorflow_serving_PredictRequest__Output, _tensorflow_serving_PredictResponse__Output>
 }
