@@ -94,6 +94,11 @@ describe('parseConfig', () => {
       /\/model\/freezeLayers: applies to kerasURI/,
     ],
     [
+      'refuses an anomaly percentile for a classifier',
+      withPatch((c) => (c.model.anomalyPercentile = 95)),
+      /\/model\/anomalyPercentile: applies to task anomaly/,
+    ],
+    [
       'refuses a Keras file together with a base artifact',
       withPatch(
         (c) => (c.model = { kerasURI: 's3://models/a.keras', baseArtifact: { uri: 's3://models/x/1/' } }),

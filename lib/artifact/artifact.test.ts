@@ -52,6 +52,8 @@ describe('artifacts on unreachable storage', () => {
   });
 });
 
+const anomaly = { score: 'mse', percentile: 99, threshold: 0.042, split: 'validation', count: 60 } as const;
+
 describe('artifact validation', () => {
   let dir: string;
   let store: ObjectStore;
@@ -86,6 +88,24 @@ describe('artifact validation', () => {
       detail: '/input/kind: must be one of tabular, image, text (got "audio")',
     },
     {
+      name: 'an anomaly threshold of another score than the MSE',
+      file: 'preprocessing.json',
+      value: { ...preprocessing, output: { anomaly: { ...anomaly, score: 'mae' } } },
+      detail: '/output/anomaly/score',
+    },
+    {
+      name: 'an anomaly percentile above 100',
+      file: 'preprocessing.json',
+      value: { ...preprocessing, output: { anomaly: { ...anomaly, percentile: 101 } } },
+      detail: '/output/anomaly/percentile',
+    },
+    {
+      name: 'a negative anomaly threshold',
+      file: 'preprocessing.json',
+      value: { ...preprocessing, output: { anomaly: { ...anomaly, threshold: -0.1 } } },
+      detail: '/output/anomaly/threshold',
+    },
+    {
       name: 'bin counts that do not fit the edges',
       file: 'profile.json',
       value: { features: [{ name: 'f0', edges: [null, 0, null], counts: [1, 2, 3], count: 6 }] },
@@ -117,6 +137,17 @@ describe('artifact validation', () => {
     const err = await caught(writer.addJSON(file, value));
     expect(err).toMatchObject({ code: 'Invalid', file });
     expect(err.message).toContain(detail);
+  });
+
+  it('keeps the anomaly threshold an autoencoder learned, and reads artifacts without one', async () => {
+    for (const output of [{ anomaly }, {}]) {
+      const uri = fresh();
+      const writer = new ArtifactWriter(store, uri);
+      await tinyModel().save(saveModelHandler(writer));
+      await writer.addJSON('preprocessing.json', { ...preprocessing, output });
+      await writer.commit({ ...meta('1'), task: 'anomaly' });
+      expect((await readArtifact(store, uri)).preprocessing.output).toEqual(output);
+    }
   });
 
   it.each([

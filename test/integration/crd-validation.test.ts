@@ -141,6 +141,11 @@ describe('the API server rejects', () => {
       /spec\.model\.freezeLayers.*applies to kerasURI/,
     ],
     [
+      'a TrainingJob asking a classifier for an anomaly percentile',
+      trainingJob({ model: { architecture: 'cnn', anomalyPercentile: 95 } }),
+      /spec\.model\.anomalyPercentile.*applies to task anomaly/,
+    ],
+    [
       'a TrainingJob starting from both a Keras file and a base artifact',
       trainingJob({ model: { kerasURI: 's3://models/a.keras', baseArtifact: { uri: 's3://models/x/1/' } } }),
       /spec\.model\.baseArtifact.*cannot be combined with baseArtifact/,
