@@ -11,7 +11,15 @@ import { loadDataset } from './datasets/index.ts';
 import { percentileOf } from './evaluation.ts';
 import { seededRandom } from './random.ts';
 import type { RunResult } from './run.ts';
-import { freshBucket, type S3Env, s3FromEnv, storeFor, trainerEnv, trainInProcess } from './testkit.ts';
+import {
+  freshBucket,
+  type S3Env,
+  s3FromEnv,
+  sensorsCSV,
+  storeFor,
+  trainerEnv,
+  trainInProcess,
+} from './testkit.ts';
 
 let s3: S3Env;
 let store: ObjectStore;
@@ -52,16 +60,7 @@ beforeAll(async () => {
   await store.put(`s3://${bucket}/data/reviews.jsonl`, reviews.join('\n'));
 
   // Normal sensor readings: 4 correlated channels.
-  const sensors = ['s1,s2,s3,s4'];
-  for (let i = 0; i < 300; i++) {
-    const t = gauss();
-    sensors.push(
-      [t, 2 * t + gauss() * 0.05, -t + gauss() * 0.05, 0.5 * t + gauss() * 0.05]
-        .map((v) => v.toFixed(4))
-        .join(','),
-    );
-  }
-  await store.put(`s3://${bucket}/data/sensors.csv`, sensors.join('\n'));
+  await store.put(`s3://${bucket}/data/sensors.csv`, sensorsCSV(300, gauss));
 
   await store.put(
     `s3://${bucket}/topologies/regression.json`,

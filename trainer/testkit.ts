@@ -1,5 +1,6 @@
 // Helpers for the trainer's tests against the real S3 server of the global setup: a fresh
-// bucket per test file, the trainer run in-process or as a child process, and its JSON logs.
+// bucket per test file, the trainer run in-process or as a child process, its JSON logs, and
+// small made-up datasets.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -191,4 +192,21 @@ function readJSON(file: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `rows` normal readings of four correlated sensor channels, as CSV with the header s1..s4 (an
+ * autoencoder's training data): a reading that breaks the correlation is an anomaly.
+ */
+export function sensorsCSV(rows: number, gauss: () => number): string {
+  const lines = ['s1,s2,s3,s4'];
+  for (let i = 0; i < rows; i++) {
+    const t = gauss();
+    lines.push(
+      [t, 2 * t + gauss() * 0.05, -t + gauss() * 0.05, 0.5 * t + gauss() * 0.05]
+        .map((v) => v.toFixed(4))
+        .join(','),
+    );
+  }
+  return lines.join('\n');
 }

@@ -67,7 +67,7 @@ export function requireClassifier(model: ServingModel): void {
   const why =
     model.task === 'classification'
       ? 'its artifact records no class names for its output'
-      : `it is a ${model.task} model`;
+      : `its task is ${model.task}, not classification`;
   throw new ServeError(
     'InvalidRequest',
     `model "${model.name}" cannot classify: ${why}; use predict (TF Serving) or infer (Open Inference Protocol)`,

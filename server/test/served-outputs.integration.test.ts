@@ -12,7 +12,14 @@ import { type LoadedArtifact, readArtifact } from '../../lib/artifact/index.ts';
 import { fileURI, type ObjectStore, openStore } from '../../lib/storage/index.ts';
 import { seededRandom } from '../../trainer/random.ts';
 import type { RunResult } from '../../trainer/run.ts';
-import { freshBucket, s3FromEnv, storeFor, trainerEnv, trainInProcess } from '../../trainer/testkit.ts';
+import {
+  freshBucket,
+  s3FromEnv,
+  sensorsCSV,
+  storeFor,
+  trainerEnv,
+  trainInProcess,
+} from '../../trainer/testkit.ts';
 import { buildApp } from '../app.ts';
 import { call, type GrpcClients, grpcClients } from '../grpc/client.ts';
 import { testSettings, waitReady, writeScoringArtifact } from './fixtures.ts';
@@ -54,16 +61,7 @@ beforeAll(async () => {
   store = storeFor(s3);
   const bucket = await freshBucket(s3, 'k2k-served-outputs');
   // Four correlated sensor channels: a reading that breaks the correlation is an anomaly.
-  const readings = ['s1,s2,s3,s4'];
-  for (let i = 0; i < 300; i++) {
-    const t = gauss();
-    readings.push(
-      [t, 2 * t + gauss() * 0.05, -t + gauss() * 0.05, 0.5 * t + gauss() * 0.05]
-        .map((v) => v.toFixed(4))
-        .join(','),
-    );
-  }
-  await store.put(`s3://${bucket}/data/sensors.csv`, readings.join('\n'));
+  await store.put(`s3://${bucket}/data/sensors.csv`, sensorsCSV(300, gauss));
   // Three classes by the sum of two features, with text labels.
   const days = ['x1,x2,weather'];
   for (let i = 0; i < 600; i++) {
@@ -114,6 +112,12 @@ function mse(artifact: LoadedArtifact, raw: number[], reconstruction: number[]):
   const { mean, std } = input.normalization;
   return raw.reduce((s, v, i) => s + (reconstruction[i]! - (v - mean[i]!) / std[i]!) ** 2, 0) / raw.length;
 }
+
+const floatTensor = (values: number[], shape: number[]) => ({
+  dtype: 'DT_FLOAT' as const,
+  tensor_shape: { dim: shape.map((size) => ({ size })) },
+  float_val: values,
+});
 
 async function failure(p: Promise<unknown>): Promise<{ code: number; details: string }> {
   try {
@@ -211,9 +215,7 @@ describe('an autoencoder', () => {
       model_spec: { name: 'sensors' },
       inputs: {
         input: {
-          dtype: 'DT_FLOAT',
-          tensor_shape: { dim: [{ size: 2 }, { size: 4 }] },
-          float_val: [...NORMAL, ...OUTLIER],
+          ...floatTensor([...NORMAL, ...OUTLIER], [2, 4]),
         },
       },
     });
@@ -256,7 +258,7 @@ describe('an autoencoder', () => {
     expect(r.statusCode).toBe(400);
     expect(r.json()).toMatchObject({
       code: 'InvalidRequest',
-      error: expect.stringContaining('anomaly model'),
+      error: expect.stringContaining('its task is anomaly'),
     });
     const e = await failure(
       call(sensors.grpc.prediction.Classify.bind(sensors.grpc.prediction), {
@@ -419,9 +421,7 @@ describe('a classifier', () => {
       model_spec: { name: 'weather' },
       inputs: {
         input: {
-          dtype: 'DT_FLOAT',
-          tensor_shape: { dim: [{ size: 2 }, { size: 2 }] },
-          float_val: [2, 2, -2, -2],
+          ...floatTensor([2, 2, -2, -2], [2, 2]),
         },
       },
       output_filter: ['label'],
