@@ -16,7 +16,7 @@ export const ServeErrors = {
   InvalidOutput: 400,
   /** The body is not JSON. */
   InvalidJSON: 400,
-  /** A request this server understands but does not implement (e.g. TF Serving :classify). */
+  /** A request this server understands but does not implement (e.g. TF Serving :regress). */
   Unsupported: 400,
   ModelNotFound: 404,
   VersionNotFound: 404,
