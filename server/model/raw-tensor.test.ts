@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServeError } from '../errors.ts';
-import { decodeNumbers, decodeRawTensor, halfToNumber, rawFloat32 } from './raw-tensor.ts';
+import { decodeNumbers, decodeRawTensor, halfToNumber, rawFloat32, rawOutput } from './raw-tensor.ts';
 import type { TensorSpec } from './tensor.ts';
 
 const tabular: TensorSpec = { name: 'input', shape: [-1, 2], datatype: 'FP32' };
@@ -150,5 +150,24 @@ describe('decoding numbers a typed wire parsed', () => {
     ['too few values for the shape', [1, 2, 3], 'FP32', 'x: has 3 values but shape [2, 2] needs 4'],
   ])("rejects %s with the JSON path's message", (_name, values, datatype, message) => {
     expect(() => decodeNumbers(tabular, values, datatype, [2, 2], 'x')).toThrow(message);
+  });
+});
+
+describe('rawOutput', () => {
+  // The bytes a client's binary decoder reads back are the ones an input of that type is sent as.
+  it.each([
+    ['FP32 as little-endian floats', 'FP32', new Float32Array([0.5, -2]), tabular, [1, 2]],
+    ['BOOL as one byte each', 'BOOL', [false, true], flags, [1, 2]],
+    ['BYTES as length-prefixed UTF-8', 'BYTES', ['hot', 'très froid'], text, [2]],
+  ] as const)('writes %s', (_name, datatype, values, spec, shape) => {
+    const raw = rawOutput(datatype, values as Float32Array | boolean[] | string[]);
+    const decoded = decodeRawTensor(spec, raw, datatype, [...shape], 'output');
+    // Inputs decode booleans to the 0/1 the model takes.
+    const want = Array.from(values as ArrayLike<unknown>, (v) => (typeof v === 'boolean' ? Number(v) : v));
+    expect(Array.from(decoded.values as ArrayLike<unknown>)).toEqual(want);
+  });
+
+  it('writes BYTES exactly as the length-prefixed layout', () => {
+    expect(rawOutput('BYTES', ['a', 'bc'])).toEqual(lengthPrefixed(['a', 'bc']));
   });
 });
