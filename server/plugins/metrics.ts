@@ -18,6 +18,8 @@ declare module 'fastify' {
     servedVersion?: string;
     /** Set when the canary answered this request (server/canary/plugin.ts). */
     forwardedToCanary?: boolean;
+    /** Set by a handler whose route serves several endpoints (TF Serving's ":<verb>"). */
+    servedEndpoint?: string;
   }
 }
 
@@ -28,10 +30,11 @@ const plugin: FastifyPluginAsync<{ metrics: ServerMetrics }> = async (app, { met
   app.decorate('metrics', metrics);
   app.decorateRequest('servedVersion', undefined);
   app.decorateRequest('forwardedToCanary', false);
+  app.decorateRequest('servedEndpoint', undefined);
 
   const finish = (request: FastifyRequest, code: string) => {
     (request as Tracked)[STARTED]?.(
-      request.routeOptions.config.endpoint ?? 'unknown',
+      request.servedEndpoint ?? request.routeOptions.config.endpoint ?? 'unknown',
       code,
       request.servedVersion,
       request.forwardedToCanary,

@@ -1,6 +1,7 @@
 // TensorFlow Serving's REST API (https://www.tensorflow.org/tfx/serving/api_rest): model status,
 // metadata and :predict with the row ("instances") and columnar ("inputs") request formats.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { ServeError } from '../errors.ts';
 import { selectOutputs } from '../model/served-outputs.ts';
@@ -42,12 +43,15 @@ function metadataOf(model: ServingModel) {
   };
 }
 
-function parseTarget(target: string): { name: string; verb: string } {
+/** Splits "<name>:<verb>"; a :classify request is counted as the classify endpoint. */
+function parseTarget(req: FastifyRequest, target: string): { name: string; verb: string } {
   const colon = target.lastIndexOf(':');
   if (colon <= 0) {
     throw new ServeError('RouteNotFound', `POST /v1/models/${target}: expected /v1/models/<name>:predict`);
   }
-  return { name: target.slice(0, colon), verb: target.slice(colon + 1) };
+  const verb = target.slice(colon + 1);
+  if (verb === 'classify') req.servedEndpoint = 'classify';
+  return { name: target.slice(0, colon), verb };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -181,7 +185,7 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models/:target',
     { schema: { params: TargetParams, body: PredictRequest }, config: predictConfig },
     async (req) => {
-      const { name, verb } = parseTarget(req.params.target);
+      const { name, verb } = parseTarget(req, req.params.target);
       checkName(app.models, name);
       return predict(req, name, verb, () => resolveModel(app, req, name));
     },
@@ -190,7 +194,7 @@ export const tfServingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models/:name/versions/:target',
     { schema: { params: VersionTargetParams, body: PredictRequest }, config: predictConfig },
     async (req) => {
-      const { name: version, verb } = parseTarget(req.params.target);
+      const { name: version, verb } = parseTarget(req, req.params.target);
       checkName(app.models, req.params.name);
       return predict(req, req.params.name, verb, () => resolveModel(app, req, req.params.name, version));
     },

@@ -22,7 +22,7 @@ import {
 } from '../../trainer/testkit.ts';
 import { buildApp } from '../app.ts';
 import { call, type GrpcClients, grpcClients } from '../grpc/client.ts';
-import { testSettings, waitReady, writeScoringArtifact } from './fixtures.ts';
+import { parseMetrics, testSettings, total, waitReady, writeScoringArtifact } from './fixtures.ts';
 
 interface Served {
   app: FastifyInstance;
@@ -429,5 +429,15 @@ describe('a classifier', () => {
     expect(Object.keys(predicted.outputs)).toEqual(['label']);
     expect(predicted.outputs.label!.dtype).toBe('DT_STRING');
     expect(predicted.outputs.label!.string_val.map(String)).toEqual(['hot', 'cold']);
+  });
+
+  it('counts classify calls as their own endpoint over both transports', async () => {
+    const m = parseMetrics((await weather.app.inject({ method: 'GET', url: '/metrics' })).body);
+    for (const transport of ['http', 'grpc']) {
+      expect(
+        total(m, 'k2k_requests_total', { protocol: 'tfserving', transport, endpoint: 'classify' }),
+        transport,
+      ).toBeGreaterThan(0);
+    }
   });
 });
