@@ -1,5 +1,6 @@
-// The REST side of the split in a stable pod: each inference request (TF Serving predict, Open
-// Inference infer) is either answered here or forwarded whole to the canary, as the router
+// The REST side of the split in a stable pod: each inference request (TF Serving predict and
+// classify, which share a route; Open Inference infer) is either answered here or forwarded whole
+// to the canary, as the router
 // (router.ts: the exact counter rule at the traffic file's weight) picks. The decision is made before the body is parsed, so a
 // forwarded request costs this pod a copy of its bytes, not a parse.
 import type { Readable } from 'node:stream';
