@@ -2,6 +2,7 @@
 // the classic MNIST MLP and a one-convolution CNN, both on 28x28x1 inputs with 10 classes.
 import * as tf from '@tensorflow/tfjs';
 import { makeOptimizer } from '../../trainer/train.ts';
+import { type MeasureOptions, measureSteps, missingKernel, type Throughput } from './measure.ts';
 
 export const MODEL_NAMES = ['mlp', 'cnn'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -38,4 +39,34 @@ export function syntheticBatches(count: number, batchSize: number): { xs: tf.Ten
       ys: tf.oneHot(tf.randomUniform([batchSize], 0, CLASSES, 'int32', 2 * i + 2), CLASSES).toFloat(),
     })),
   );
+}
+
+const POOL = 8; // distinct synthetic batches, as in keras_peer.py
+
+export type Outcome =
+  | ({ status: 'ok' } & Throughput)
+  | { status: 'unsupported' | 'unavailable' | 'failed'; reason: string };
+
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 160);
+}
+
+/** Trains one model on the current backend with the timing protocol of measure.ts. */
+export async function measureModel(name: ModelName, opts: MeasureOptions): Promise<Outcome> {
+  const batches = syntheticBatches(POOL, opts.batchSize);
+  const net = buildModel(name);
+  try {
+    const t = await measureSteps((i) => {
+      const b = batches[i % POOL]!;
+      return net.trainOnBatch(b.xs, b.ys);
+    }, opts);
+    return { status: 'ok', ...t };
+  } catch (err) {
+    const kernel = missingKernel(err);
+    if (kernel) return { status: 'unsupported', reason: `no ${kernel} kernel` };
+    return { status: 'failed', reason: firstLine(err) };
+  } finally {
+    net.dispose();
+    for (const b of batches) tf.dispose([b.xs, b.ys]);
+  }
 }

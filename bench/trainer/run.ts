@@ -3,10 +3,12 @@
 // loads here, and for the same models in Keras (keras_peer.py) on the same TensorFlow version the
 // native backend links. Results are printed as a Markdown table with ratios against Keras.
 //
-// Usage: npx tsx bench/trainer/run.ts [--models mlp,cnn] [--backends tensorflow,wasm,cpu]
+// Usage: npx tsx bench/trainer/run.ts [--models mlp,cnn] [--backends tensorflow,image,wasm,cpu]
 //          [--rounds 3] [--budget-seconds 2] [--warmup-steps 3] [--min-steps 1] [--batch-size 128]
 //          [--no-keras]
-// Each round runs Keras, then every tfjs row; the table shows medians over the rounds.
+// "image" is the native backend in a process started with the trainer image's env and node flags
+// (image.ts, image-row.ts). Each round runs Keras, then the image process, then every other tfjs
+// row; the table shows medians over the rounds.
 // It first runs hack/build-tfjs-node.sh and bench/trainer/keras-venv.sh (both cached).
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -14,18 +16,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { type MeasureOptions, measureSteps, missingKernel, type Throughput } from './measure.ts';
-import { buildModel, MODEL_NAMES, type ModelName, syntheticBatches } from './models.ts';
+import { imageConfiguration } from './image.ts';
+import type { ImageReport } from './image-row.ts';
+import type { MeasureOptions, Throughput } from './measure.ts';
+import { firstLine, MODEL_NAMES, type ModelName, measureModel, type Outcome } from './models.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+// image: the native backend in a process with the trainer image's env and node flags (image.ts).
+const BACKENDS = ['tensorflow', 'image', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
-const POOL = 8; // distinct synthetic batches, as in keras_peer.py
 
-type Row = { model: string; backend: string } & (
-  | ({ status: 'ok' } & Throughput)
-  | { status: 'unsupported' | 'unavailable' | 'failed'; reason: string }
-);
+type Row = { model: string; backend: string } & Outcome;
 
 function parseList<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
   const items = value.split(',').filter(Boolean);
@@ -64,10 +65,6 @@ const opts: MeasureOptions & { rounds: number } = {
   minSteps: Math.floor(positive('min-steps', args['min-steps'])),
 };
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 160);
-}
-
 /** Runs a setup script that prints one path on stdout; its progress goes to our stderr. */
 function setup(script: string): string {
   return execFileSync('bash', [path.join(repo, script)], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -78,6 +75,7 @@ function setup(script: string): string {
 /** Makes a backend loadable; returns why not when it cannot be. */
 async function load(backend: Backend): Promise<string | undefined> {
   try {
+    if (backend === 'image') return undefined; // loaded by its own process
     if (backend === 'tensorflow') {
       setup('hack/build-tfjs-node.sh');
       await import('@tensorflow/tfjs-node');
@@ -91,24 +89,40 @@ async function load(backend: Backend): Promise<string | undefined> {
   }
 }
 
+/** Every model's image row, from one process started as the trainer image starts the trainer. */
+function runImage(): { backend: string; rows: Row[] } {
+  setup('hack/build-tfjs-node.sh');
+  const { env, nodeFlags } = imageConfiguration(repo);
+  const child = spawnSync(
+    process.execPath,
+    [
+      ...nodeFlags,
+      '--import',
+      'tsx',
+      path.join(repo, 'bench/trainer/image-row.ts'),
+      JSON.stringify({ models, opts }),
+    ],
+    {
+      cwd: repo,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
+  if (child.status !== 0) {
+    const reason = `image-row.ts exited with ${child.status ?? child.signal}: ${child.stderr.trim().split('\n').at(-1)}`;
+    return {
+      backend: 'n/a',
+      rows: models.map((model) => ({ model, backend: 'image', status: 'failed', reason })),
+    };
+  }
+  const report = JSON.parse(child.stdout) as ImageReport;
+  return { backend: report.backend, rows: report.results.map((r) => ({ ...r, backend: 'image' })) };
+}
+
 async function measureTfjs(backend: Backend, model: ModelName): Promise<Row> {
   await tf.setBackend(backend);
-  const batches = syntheticBatches(POOL, opts.batchSize);
-  const net = buildModel(model);
-  try {
-    const t = await measureSteps((i) => {
-      const b = batches[i % POOL]!;
-      return net.trainOnBatch(b.xs, b.ys);
-    }, opts);
-    return { model, backend, status: 'ok', ...t };
-  } catch (err) {
-    const kernel = missingKernel(err);
-    if (kernel) return { model, backend, status: 'unsupported', reason: `no ${kernel} kernel` };
-    return { model, backend, status: 'failed', reason: firstLine(err) };
-  } finally {
-    net.dispose();
-    for (const b of batches) tf.dispose([b.xs, b.ys]);
-  }
+  return { model, backend, ...(await measureModel(model, opts)) };
 }
 
 interface PeerReport {
@@ -194,15 +208,26 @@ async function main(): Promise<void> {
   // Rounds alternate the Keras process and the tfjs backends, so each side sees the same machine.
   const rounds: Row[][] = [];
   let peer: PeerReport | undefined;
+  let imageBackend: string | undefined;
   for (let round = 1; round <= opts.rounds; round++) {
     const rows: Row[] = [];
     if (!args['no-keras']) {
       peer = runKeras();
       for (const r of peer.results) rows.push({ ...r, status: 'ok' });
     }
+    const image = backends.includes('image') ? runImage() : undefined;
+    if (image) imageBackend = image.backend;
     for (const model of models) {
       for (const backend of backends) {
         const why = loaded.get(backend);
+        if (backend === 'image') {
+          const row = image!.rows.find((r) => r.model === model)!;
+          process.stderr.write(
+            `[bench] round ${round}: ${model} image: ${row.status === 'ok' ? fmt(row.samplesPerSecond) : row.status}\n`,
+          );
+          rows.push(row);
+          continue;
+        }
         const row: Row = why
           ? { model, backend, status: 'unavailable', reason: why }
           : await measureTfjs(backend, model);
@@ -222,6 +247,13 @@ async function main(): Promise<void> {
   );
   console.log(`load average (1 min): ${fmt(loadBefore, 2)} before, ${fmt(os.loadavg()[0]!, 2)} after`);
   console.log(`node ${process.versions.node}, tfjs ${tf.version.tfjs}, tfjs-node's TensorFlow ${tfVersion}`);
+  if (imageBackend) {
+    const { env, nodeFlags } = imageConfiguration(repo);
+    const shown = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    console.log(
+      `image row: node ${[...nodeFlags].join(' ')} with only ${shown.join(' ')}; the trainer picked ${imageBackend}`,
+    );
+  }
   if (peer) console.log(`peer: TensorFlow ${peer.tensorflow}, Keras ${peer.keras}, Python ${peer.python}`);
   console.log(
     `batch ${opts.batchSize}; per row and round ${opts.warmupSteps} warm-up steps, then >= ${opts.budgetSeconds}s and >= ${opts.minSteps} steps; ${opts.rounds} rounds; wasm in Node runs single-threaded`,
