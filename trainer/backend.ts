@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BACKENDS } from '../api/training.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
+import { registerOneDnnMaxPoolGrad } from './native-max-pool.ts';
 
 export type BackendRequest = (typeof BACKENDS)[number];
 
@@ -24,7 +25,10 @@ async function tryNative(log: Logger): Promise<string | undefined> {
   for (const pkg of NATIVE_PACKAGES) {
     try {
       await import(pkg);
-      if (await tf.setBackend('tensorflow')) return pkg;
+      if (await tf.setBackend('tensorflow')) {
+        registerOneDnnMaxPoolGrad();
+        return pkg;
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Not installed is the normal case for the default image. Installed without its native

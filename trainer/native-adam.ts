@@ -7,30 +7,7 @@
 // to the bias-corrected sqrt(v̂) as tfjs does): the same Adam, a hair apart for the first steps.
 // On any other backend the class is tfjs's AdamOptimizer unchanged.
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-node's backend this file calls (its typings are not exported). */
-interface TensorMetadata {
-  id: number;
-  shape: number[];
-  dtype: number;
-}
-interface OpAttr {
-  name: string;
-  type: number;
-  value: boolean | number | string | number[];
-}
-interface NodeBackend {
-  binding: {
-    executeOp(op: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): TensorMetadata[];
-    TF_FLOAT: number;
-    TF_ATTR_TYPE: number;
-    TF_ATTR_BOOL: number;
-    TF_ATTR_STRING: number;
-    TF_ATTR_SHAPE: number;
-  };
-  getInputTensorIds(tensors: tf.Tensor[]): number[];
-  createOutputTensor(metadata: TensorMetadata): tf.Tensor;
-}
+import { boolAttr, floatAttr, type NodeBackend, nativeBackend, runOp, stringAttr } from './native-binding.ts';
 
 // TensorFlow's ResourceHandle::ANONYMOUS_NAME: the resource is freed with its last handle, as
 // eager Python's variables are, instead of living as long as the TensorFlow context.
@@ -54,11 +31,11 @@ export class NativeAdam extends tf.AdamOptimizer {
   private step = 0;
 
   override applyGradients(grads: Gradients): void {
-    if (tf.getBackend() !== 'tensorflow') {
+    const backend = nativeBackend();
+    if (!backend) {
       super.applyGradients(grads);
       return;
     }
-    const backend = tf.backend() as unknown as NodeBackend;
     const named: NamedTensor[] = Array.isArray(grads)
       ? grads
       : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
@@ -75,14 +52,16 @@ export class NativeAdam extends tf.AdamOptimizer {
         const variable = tf.engine().registeredVariables[name]!;
         const slot = this.slot(backend, name, variable);
         if (slot.synced !== variable.dataId) assignVariable(backend, slot.value, variable);
-        run(backend, 'ResourceApplyAdam', [
+        runOp(
+          backend,
+          'ResourceApplyAdam',
           [slot.value, slot.m, slot.v, beta1Power, beta2Power, lr, beta1, beta2, epsilon, grad],
           [
-            typeAttr(backend, 'T'),
+            floatAttr(backend, 'T'),
             boolAttr(backend, 'use_locking', false),
             boolAttr(backend, 'use_nesterov', false),
           ],
-        ]);
+        );
         variable.assign(readVariable(backend, slot.value));
         slot.synced = variable.dataId;
       }
@@ -108,8 +87,8 @@ export class NativeAdam extends tf.AdamOptimizer {
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
-    if (this.slots.size === 0) return super.getWeights();
-    const backend = tf.backend() as unknown as NodeBackend;
+    const backend = nativeBackend();
+    if (this.slots.size === 0 || !backend) return super.getWeights();
     const slots = [...this.slots];
     return [
       await this.saveIterations(),
@@ -132,34 +111,15 @@ export class NativeAdam extends tf.AdamOptimizer {
   }
 }
 
-function run(backend: NodeBackend, op: string, [inputs, attrs]: [tf.Tensor[], OpAttr[]], outputs = 0) {
-  return backend.binding
-    .executeOp(op, attrs, backend.getInputTensorIds(inputs), outputs)
-    .map((m) => backend.createOutputTensor(m));
-}
-
-const typeAttr = (b: NodeBackend, name: string): OpAttr => ({
-  name,
-  type: b.binding.TF_ATTR_TYPE,
-  value: b.binding.TF_FLOAT,
-});
-const boolAttr = (b: NodeBackend, name: string, value: boolean): OpAttr => ({
-  name,
-  type: b.binding.TF_ATTR_BOOL,
-  value,
-});
-
 function newVariable(backend: NodeBackend, shape: number[]): tf.Tensor {
-  const [handle] = run(
+  const [handle] = runOp(
     backend,
     'VarHandleOp',
+    [],
     [
-      [],
-      [
-        typeAttr(backend, 'dtype'),
-        { name: 'shape', type: backend.binding.TF_ATTR_SHAPE, value: shape },
-        { name: 'shared_name', type: backend.binding.TF_ATTR_STRING, value: ANONYMOUS },
-      ],
+      floatAttr(backend, 'dtype'),
+      { name: 'shape', type: backend.binding.TF_ATTR_SHAPE, value: shape },
+      stringAttr(backend, 'shared_name', ANONYMOUS),
     ],
     1,
   );
@@ -167,9 +127,9 @@ function newVariable(backend: NodeBackend, shape: number[]): tf.Tensor {
 }
 
 function assignVariable(backend: NodeBackend, handle: tf.Tensor, value: tf.Tensor): void {
-  run(backend, 'AssignVariableOp', [[handle, value], [typeAttr(backend, 'dtype')]]);
+  runOp(backend, 'AssignVariableOp', [handle, value], [floatAttr(backend, 'dtype')]);
 }
 
 function readVariable(backend: NodeBackend, handle: tf.Tensor): tf.Tensor {
-  return run(backend, 'ReadVariableOp', [[handle], [typeAttr(backend, 'dtype')]], 1)[0]!;
+  return runOp(backend, 'ReadVariableOp', [handle], [floatAttr(backend, 'dtype')], 1)[0]!;
 }

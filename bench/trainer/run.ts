@@ -16,6 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../trainer/backend.ts';
+import { silentLogger } from '../../trainer/log.ts';
 import { imageConfiguration } from './image.ts';
 import type { ImageReport } from './image-row.ts';
 import type { MeasureOptions, Throughput } from './measure.ts';
@@ -78,7 +80,8 @@ async function load(backend: Backend): Promise<string | undefined> {
     if (backend === 'image') return undefined; // loaded by its own process
     if (backend === 'tensorflow') {
       setup('hack/build-tfjs-node.sh');
-      await import('@tensorflow/tfjs-node');
+      // As the trainer loads it (trainer/backend.ts), with its kernel replacements.
+      await selectBackend('tensorflow', silentLogger);
     } else if (backend === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
     }
