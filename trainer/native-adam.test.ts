@@ -43,6 +43,15 @@ const GRADS = [
   [0.2, 3, -1e-3],
 ];
 
+/** A variable of [1, 2, 3] on the native backend and a NativeAdam that has taken one step on it. */
+async function afterOneStep(): Promise<{ w: tf.Variable; opt: NativeAdam }> {
+  await tf.setBackend('tensorflow');
+  const w = tf.variable(tf.tensor1d([1, 2, 3]));
+  const opt = new NativeAdam(LR, B1, B2);
+  steps(opt, w, GRADS.slice(0, 1));
+  return { w, opt };
+}
+
 describe('NativeAdam', () => {
   it('on the native backend, updates weights as Keras computes Adam', async () => {
     await tf.setBackend('tensorflow');
@@ -62,10 +71,7 @@ describe('NativeAdam', () => {
   });
 
   it('on the native backend, leaves a tensor read from the variable before a step unchanged', async () => {
-    await tf.setBackend('tensorflow');
-    const w = tf.variable(tf.tensor1d([1, 2, 3]));
-    const opt = new NativeAdam(LR, B1, B2);
-    steps(opt, w, GRADS.slice(0, 1));
+    const { w, opt } = await afterOneStep();
     const before = w.clone();
     const snapshot = Array.from(await before.data());
     steps(opt, w, GRADS.slice(1, 2));
@@ -76,10 +82,7 @@ describe('NativeAdam', () => {
   });
 
   it('on the native backend, continues from a value assigned to the variable between steps', async () => {
-    await tf.setBackend('tensorflow');
-    const w = tf.variable(tf.tensor1d([1, 2, 3]));
-    const opt = new NativeAdam(LR, B1, B2);
-    steps(opt, w, GRADS.slice(0, 1));
+    const { w, opt } = await afterOneStep();
     w.assign(tf.tensor1d([10, 20, 30]));
     steps(opt, w, GRADS.slice(1, 2));
     // One Adam step moves each weight by about the learning rate, from the assigned value.
