@@ -7,6 +7,7 @@
 // Every k2k series carries model, version and track (stable|canary); rules aggregate by model and
 // track so a canary alerts separately from its stable twin.
 import yaml from 'js-yaml';
+import { DEFAULT_DRIFT_FOR, type MonitoringAlerts } from '../../api/monitoring.ts';
 
 /** Which series the rules read and what rates are aggregated by. */
 export interface RuleScope {
@@ -113,8 +114,11 @@ function slowRatio(scope: RuleScope, window: string): string {
 )`;
 }
 
-/** The model server's rule groups over the series `scope` selects. */
-export function modelServerRuleGroups(scope: RuleScope): RuleGroup[] {
+/** The model server's rule groups over the series `scope` selects; `alerts` times the drift alerts. */
+export function modelServerRuleGroups(
+  scope: RuleScope,
+  { driftFor }: Required<MonitoringAlerts> = { driftFor: DEFAULT_DRIFT_FOR },
+): RuleGroup[] {
   const s = (name: string, ...m: string[]) => selector(scope, name, ...m);
   const perPod = byClause(['namespace', 'model', 'version', 'track', 'pod']);
   const recorded = (name: string) => s(name);
@@ -126,13 +130,13 @@ export function modelServerRuleGroups(scope: RuleScope): RuleGroup[] {
           alert: 'K2KFeatureDrift',
           why: 'A feature drifts only if the window holds min_samples rows, PSI is over its threshold and the KS p-value under alpha / features (Bonferroni); see featureDriftExpr.',
           expr: featureDriftExpr(scope),
-          for: '15m',
+          for: driftFor,
           labels: { severity: 'warning' },
           annotations: {
             summary:
               'Input feature {{ $labels.feature }} of model {{ $labels.model }} ({{ $labels.track }}) drifted from its training data',
             description:
-              'PSI {{ $value | printf "%.3f" }} over the configured threshold, KS p-value under the Bonferroni-corrected level, with at least the minimum number of samples, for 15 minutes (pod {{ $labels.pod }}, version {{ $labels.version }}). Compare the live histogram (k2k_drift_feature_window_rows) with the training one (k2k_drift_feature_reference_ratio) in the k2k model server dashboard; consider retraining on recent data.',
+              `PSI {{ $value | printf "%.3f" }} over the configured threshold, KS p-value under the Bonferroni-corrected level, with at least the minimum number of samples, for ${driftFor} (pod {{ $labels.pod }}, version {{ $labels.version }}). Compare the live histogram (k2k_drift_feature_window_rows) with the training one (k2k_drift_feature_reference_ratio) in the k2k model server dashboard; consider retraining on recent data.`,
           },
         },
         {
@@ -141,7 +145,7 @@ export function modelServerRuleGroups(scope: RuleScope): RuleGroup[] {
           expr: `count by ${perPod} (${s('k2k_drift_feature_drifted')} == 1)
   / on${perPod} ${s('k2k_drift_features')}
   > 0.5`,
-          for: '15m',
+          for: driftFor,
           labels: { severity: 'critical' },
           annotations: {
             summary: 'Most input features of model {{ $labels.model }} ({{ $labels.track }}) drifted at once',

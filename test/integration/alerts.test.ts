@@ -202,4 +202,69 @@ describe("a ModelDeployment's PrometheusRule", () => {
     });
     expect(stdout).toMatch(/SUCCESS/);
   });
+
+  it('holds the drift alerts pending for spec.monitoring.alerts.driftFor, then fires them', async () => {
+    const timed = desiredPrometheusRule({
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name: 'mine', namespace: 'ml', uid: 'u' },
+      spec: { monitoring: { enabled: true, interval: '30s', alerts: { driftFor: '3m' } } },
+    } as never);
+    const file = path.join(tmp, 'timed.yaml');
+    await writeFile(file, yaml.dump({ groups: timed.spec.groups }));
+    // One pod whose only feature drifts by every measure: K2KFeatureDrift, and (1 of 1 features)
+    // K2KManyFeaturesDrift, both active from the first evaluation on.
+    const pod = {
+      namespace: 'ml',
+      service: 'mine',
+      model: 'm',
+      version: '1',
+      track: 'stable',
+      pod: 'mine-0',
+    };
+    const series = (name: string, labels: Record<string, string>, value: number) => ({
+      series: `${name}{${Object.entries({ ...pod, ...labels })
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`,
+      values: `${value}x10`,
+    });
+    const alerts = (state: string) =>
+      `count by (alertname) (ALERTS{alertname=~"K2KFeatureDrift|K2KManyFeaturesDrift", alertstate="${state}"})`;
+    const both = [
+      { labels: '{alertname="K2KFeatureDrift"}', value: 1 },
+      { labels: '{alertname="K2KManyFeaturesDrift"}', value: 1 },
+    ];
+    const tests = path.join(tmp, 'timed.test.yaml');
+    await writeFile(
+      tests,
+      yaml.dump({
+        rule_files: [file],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [
+              series('k2k_drift_threshold', { threshold: 'psi' }, 0.2),
+              series('k2k_drift_threshold', { threshold: 'ks_pvalue_bonferroni' }, 0.05),
+              series('k2k_drift_threshold', { threshold: 'min_samples' }, 200),
+              series('k2k_drift_feature_psi', { feature: 'f' }, 0.9),
+              series('k2k_drift_feature_ks_pvalue', { feature: 'f' }, 1e-6),
+              series('k2k_drift_feature_samples', { feature: 'f' }, 1000),
+              series('k2k_drift_feature_drifted', { feature: 'f' }, 1),
+              series('k2k_drift_features', {}, 1),
+            ],
+            promql_expr_test: [
+              { expr: alerts('pending'), eval_time: '2m', exp_samples: both },
+              { expr: alerts('firing'), eval_time: '2m', exp_samples: [] },
+              { expr: alerts('firing'), eval_time: '4m', exp_samples: both },
+            ],
+          },
+        ],
+      }),
+    );
+    const { stdout } = await run('promtool', ['test', 'rules', tests]).catch((err) => {
+      throw new Error(`${err.stdout}${err.stderr}`);
+    });
+    expect(stdout).toMatch(/SUCCESS/);
+  });
 });

@@ -4,6 +4,7 @@
 // depends on spec.monitoring and on whether the API server serves their kinds (monitoringPlan).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
+  DEFAULT_DRIFT_FOR,
   MONITORING_API_VERSION,
   MONITORING_SELECTOR_LABELS,
   type ModelDeployment,
@@ -77,15 +78,17 @@ export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
 
 /**
  * This model's alerts: the rules of config/prometheus/k2k-alerts.yaml on the series of this
- * namespace and Service only (the labels the Prometheus Operator gives a ServiceMonitor's targets).
+ * namespace and Service only (the labels the Prometheus Operator gives a ServiceMonitor's targets),
+ * timed by spec.monitoring.alerts.
  */
 export function desiredPrometheusRule(md: ModelDeployment): PrometheusRule {
   const scope = modelScope(md.metadata.namespace!, serviceName(md));
+  const driftFor = md.spec.monitoring?.alerts?.driftFor ?? DEFAULT_DRIFT_FOR;
   return {
     apiVersion: MONITORING_API_VERSION,
     kind: PROMETHEUSRULE_KIND,
     metadata: monitoringMetadata(md, prometheusRuleName(md)),
-    spec: { groups: prometheusGroups(modelServerRuleGroups(scope)) },
+    spec: { groups: prometheusGroups(modelServerRuleGroups(scope, { driftFor })) },
   };
 }
 
