@@ -135,8 +135,7 @@ export function modelServerRuleGroups(
           annotations: {
             summary:
               'Input feature {{ $labels.feature }} of model {{ $labels.model }} ({{ $labels.track }}) drifted from its training data',
-            description:
-              `PSI {{ $value | printf "%.3f" }} over the configured threshold, KS p-value under the Bonferroni-corrected level, with at least the minimum number of samples, for ${driftFor} (pod {{ $labels.pod }}, version {{ $labels.version }}). Compare the live histogram (k2k_drift_feature_window_rows) with the training one (k2k_drift_feature_reference_ratio) in the k2k model server dashboard; consider retraining on recent data.`,
+            description: `PSI {{ $value | printf "%.3f" }} over the configured threshold, KS p-value under the Bonferroni-corrected level, with at least the minimum number of samples, for ${driftFor} (pod {{ $labels.pod }}, version {{ $labels.version }}). Compare the live histogram (k2k_drift_feature_window_rows) with the training one (k2k_drift_feature_reference_ratio) in the k2k model server dashboard; consider retraining on recent data.`,
           },
         },
         {
