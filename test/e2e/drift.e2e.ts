@@ -249,22 +249,29 @@ describe('drift of a served MNIST model, live', () => {
       grpc.close();
     }
 
-    const values = dashboardValues(namespace);
-    // Polled until the scrapes after this traffic have landed (every 5 s here).
-    await eventually(
+    // Once Prometheus holds two scrapes of the newest series (their rate exists), every query is
+    // evaluated at that one instant, with all of this traffic inside the 1m rate windows.
+    const at = await eventually(
       async () => {
-        const failures = (
-          await Promise.all(
-            DASHBOARDS.map((d) => failingQueries(d.build(), values[d.file]!, prometheus!.query)),
-          )
-        ).flat();
-        if (failures.length > 0) throw new Error(JSON.stringify(failures, null, 1));
-        return true;
+        const t = Date.now() / 1000;
+        const rates = await prometheus!.query(
+          `rate(k2k_requests_total{namespace="${namespace}", endpoint=~"predict|infer", code=~"400|OK"}[1m])`,
+          t,
+        );
+        return rates.length >= 2 ? t : undefined;
       },
-      { what: 'every dashboard query to return data', ...driftPace, timeoutMs: 60_000 },
+      { what: 'two scrapes of the gRPC and the 400 requests', ...driftPace, timeoutMs: 60_000 },
     );
+    const values = dashboardValues(namespace);
+    const failures = (
+      await Promise.all(
+        DASHBOARDS.map((d) => failingQueries(d.build(), values[d.file]!, prometheus!.query, at)),
+      )
+    ).flat();
+    expect(failures).toEqual([]);
     const traffic = await prometheus!.query(
       `sum by (protocol, transport) (k2k_requests_total{namespace="${namespace}", endpoint=~"predict|infer"})`,
+      at,
     );
     expect(traffic.map((s) => `${s.metric.protocol}/${s.metric.transport}`).sort()).toEqual(
       expect.arrayContaining(['tfserving/http', 'v2/grpc', 'v2/http']),

@@ -31,7 +31,24 @@ describe('desiredServiceMonitor', () => {
     expect(sm.spec).toEqual({
       selector: { matchLabels: selectorLabels(modelDeployment()) },
       namespaceSelector: { matchNames: ['ml'] },
-      endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scheme: 'http' }],
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          scheme: 'http',
+          // The server's own `endpoint` label, not the Prometheus Operator's port name.
+          metricRelabelings: [
+            {
+              sourceLabels: ['exported_endpoint'],
+              regex: '(.+)',
+              targetLabel: 'endpoint',
+              action: 'replace',
+            },
+            { regex: 'exported_endpoint', action: 'labeldrop' },
+          ],
+        },
+      ],
     });
   });
 

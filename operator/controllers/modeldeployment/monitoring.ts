@@ -32,7 +32,13 @@ export interface ServiceMonitor extends KubernetesObject {
   spec: {
     selector: { matchLabels: Record<string, string> };
     namespaceSelector: { matchNames: string[] };
-    endpoints: Array<{ port: string; path: string; interval: string; scheme: string }>;
+    endpoints: Array<{
+      port: string;
+      path: string;
+      interval: string;
+      scheme: string;
+      metricRelabelings: Array<Record<string, unknown>>;
+    }>;
   };
 }
 
@@ -55,6 +61,18 @@ function monitoringMetadata(md: ModelDeployment, name: string) {
   };
 }
 
+/**
+ * The Prometheus Operator gives every target of a ServiceMonitor the label `endpoint` (the port's
+ * name), and Prometheus keeps a scraped label of the same name as `exported_endpoint`. The model
+ * server's `endpoint` (predict, infer, …) is what the alerts, the dashboards and the canary
+ * analysis select on, so it is put back. Not `honorLabels`: that would let a model server image
+ * set its own `namespace` and `pod` labels too.
+ */
+export const RESTORE_ENDPOINT_LABEL = [
+  { sourceLabels: ['exported_endpoint'], regex: '(.+)', targetLabel: 'endpoint', action: 'replace' },
+  { regex: 'exported_endpoint', action: 'labeldrop' },
+];
+
 /** Scrapes /metrics on every model server pod behind the Service, at spec.monitoring.interval. */
 export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
   return {
@@ -70,6 +88,7 @@ export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
           path: '/metrics',
           interval: md.spec.monitoring?.interval ?? '30s',
           scheme: 'http',
+          metricRelabelings: RESTORE_ENDPOINT_LABEL,
         },
       ],
     },
