@@ -1,6 +1,7 @@
 // Writes crds/*.yaml from api/, config/rbac's roles from the operator's declared permissions
 // (operator/rbac.ts), the Argo CD health checks with their fixtures (hack/statuscheck/files.ts),
-// config/prometheus/k2k-alerts.yaml (operator/monitoring/rules.ts), config/grafana's dashboards
+// config/prometheus/k2k-alerts.yaml (operator/monitoring/rules.ts), the operator's own alerts
+// (operator/monitoring/operator-rules.ts) in config/prometheus and config/monitoring, config/grafana's dashboards
 // (dashboards/) and the model server's gRPC types from its .proto files (server/grpc/).
 // `npm run generate` writes them; `--check` fails when the files on disk differ from what the
 // sources generate (CI runs the check).
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { dashboardFiles } from '../dashboards/index.ts';
 import { argocdHealthFiles } from '../hack/statuscheck/files.ts';
+import { operatorAlertsFileYAML, operatorPrometheusRuleYAML } from '../operator/monitoring/operator-rules.ts';
 import { alertsFileYAML } from '../operator/monitoring/rules.ts';
 import { rbacFiles } from '../operator/rbac.ts';
 import { GENERATOR_FLAGS, PROTO_DIR, PROTO_FILES } from '../server/grpc/protos.ts';
@@ -37,6 +39,8 @@ export function generatedFiles(): Map<string, string> {
   for (const [path, content] of rbacFiles()) files.set(path, content);
   for (const [path, content] of argocdHealthFiles()) files.set(path, content);
   files.set('config/prometheus/k2k-alerts.yaml', alertsFileYAML());
+  files.set('config/prometheus/k2k-operator-alerts.yaml', operatorAlertsFileYAML());
+  files.set('config/monitoring/operator-rules.yaml', operatorPrometheusRuleYAML());
   for (const [path, content] of dashboardFiles()) files.set(path, content);
   return files;
 }

@@ -3,7 +3,7 @@
 // spec.monitoring schema and the reasons of the Monitoring and Drifting conditions
 // (docs/decisions/0022-monitoring-objects-and-drifting.md).
 import Type, { type Static } from 'typebox';
-import { LabelValue, labelKeysRule, StringMap } from './schema.ts';
+import { LabelValue, labelKeysRule, rules, StringMap } from './schema.ts';
 
 /**
  * Labels on every ServiceMonitor and PrometheusRule k2k makes unless spec.monitoring.labels sets
@@ -22,6 +22,29 @@ export const PROMETHEUSRULE_PLURAL = 'prometheusrules';
 /** A Prometheus duration, as the ServiceMonitor CRD validates it (30s, 1m, 1h30m). */
 const PROMETHEUS_DURATION =
   '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
+
+/** How long K2KFeatureDrift and K2KManyFeaturesDrift hold before they fire unless spec says otherwise. */
+export const DEFAULT_DRIFT_FOR = '15m';
+
+export const MonitoringAlerts = Type.Object(
+  {
+    driftFor: Type.String({
+      description:
+        'How long a feature must keep drifting before the K2KFeatureDrift and K2KManyFeaturesDrift alerts fire (their `for`; until then Prometheus lists them as pending). The Drifting condition does not wait for it. Hours, minutes and seconds, at most 24h: 15m, 1h30m, 30s.',
+      // Go's duration syntax, a subset of Prometheus's, so the CEL rule below can read it.
+      pattern: '^([0-9]+h)?([0-9]+m)?([0-9]+s)?$',
+      minLength: 2,
+      maxLength: 16,
+      default: DEFAULT_DRIFT_FOR,
+      ...rules({
+        rule: "duration(self) <= duration('24h')",
+        message: 'monitoring.alerts.driftFor must be at most 24h (for example 15m or 1h30m)',
+      }),
+    }),
+  },
+  { description: 'Timing of the alerts in this model’s PrometheusRule.', default: {} },
+);
+export type MonitoringAlerts = Static<typeof MonitoringAlerts>;
 
 export const Monitoring = Type.Object(
   {
@@ -44,6 +67,7 @@ export const Monitoring = Type.Object(
         ...labelKeysRule(),
       }),
     ),
+    alerts: Type.Optional(MonitoringAlerts),
   },
   {
     description:

@@ -1,9 +1,10 @@
 // The local cluster's Prometheus (config/monitoring, installed by test/e2e/global-setup.ts) as an
 // SRE running kube-prometheus-stack would use it: it runs the build from Prometheus's module, it
-// scrapes k2k's operator through the ServiceMonitor config/monitoring ships, it picks up the
-// ServiceMonitor k2k's operator makes in a model's own namespace (labelled
-// MONITORING_SELECTOR_LABELS) and stores that model server's k2k_ series, and it loads the
-// model's alert rules from the PrometheusRule the operator makes beside it.
+// scrapes k2k's operator through the ServiceMonitor config/monitoring ships and loads the
+// operator's own alerts from the PrometheusRule beside it, it picks up the ServiceMonitor k2k's
+// operator makes in a model's own namespace (labelled MONITORING_SELECTOR_LABELS) and stores that
+// model server's k2k_ series, and it loads the model's alert rules from the PrometheusRule the
+// operator makes beside it.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -30,6 +31,7 @@ import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
 const namespace = `e2e-monitoring-${Date.now().toString(36)}`;
 const MODEL = 'monitored';
 const alertRulesFile = 'config/prometheus/k2k-alerts.yaml';
+const operatorAlertsFile = 'config/prometheus/k2k-operator-alerts.yaml';
 /** Scrapes every 5 s, and a new ServiceMonitor reaches Prometheus's configuration within seconds. */
 const prometheusPace = { ...clusterPace, timeoutMs: 120_000, intervalMs: 2_000 };
 
@@ -143,6 +145,26 @@ describe('Prometheus in the local cluster', () => {
       { what: 'up == 1 for the k2k operator', ...prometheusPace },
     ).catch(diagnose);
     expect(series.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('loads the operator’s own alerts from the PrometheusRule config/monitoring ships, healthy', async () => {
+    const file = yaml.load(await readFile(operatorAlertsFile, 'utf8')) as {
+      groups: Array<{ name: string; rules: Array<{ alert?: string }> }>;
+    };
+    const want = file.groups.flatMap((g) => g.rules.map((r) => r.alert)).sort();
+    // The rule file in Prometheus is named <namespace>-<PrometheusRule>-<uid>.yaml.
+    const groups = await eventually(
+      async () => {
+        const got = (await api<{ groups: RuleGroup[] }>('rules')).groups.filter((g) =>
+          g.file.includes(`/${LOCAL_PROMETHEUS.namespace}-k2k-operator-`),
+        );
+        return got.length === file.groups.length ? got : undefined;
+      },
+      { what: 'the PrometheusRule k2k-operator in Prometheus’s rules API', ...prometheusPace },
+    ).catch(diagnose);
+    const loaded = groups.flatMap((g) => g.rules);
+    expect(loaded.map((r) => r.name).sort()).toEqual(want);
+    expect(loaded.filter((r) => r.health !== 'ok')).toEqual([]);
   });
 
   it('scrapes a model server through the ServiceMonitor the operator made for it: its k2k_ series arrive', async () => {

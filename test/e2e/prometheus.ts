@@ -12,8 +12,8 @@ export interface PrometheusAPI {
   url: string;
   /** GET <Prometheus>/api/v1/<path>: the data of a successful answer, or an error with the body. */
   api<T>(path: string): Promise<T>;
-  /** An instant query's result vector. */
-  query(promql: string): Promise<Sample[]>;
+  /** An instant query's result vector, at `time` (Unix seconds) or now. */
+  query(promql: string, time?: number): Promise<Sample[]>;
 }
 
 export async function localPrometheus(): Promise<PrometheusAPI> {
@@ -31,7 +31,9 @@ export async function localPrometheus(): Promise<PrometheusAPI> {
     if (!resp.ok || body.status !== 'success') throw new Error(`${path}: HTTP ${resp.status} ${body.error}`);
     return body.data;
   }
-  const query = (promql: string) =>
-    api<{ result: Sample[] }>(`query?query=${encodeURIComponent(promql)}`).then((d) => d.result);
+  const query = (promql: string, time?: number) =>
+    api<{ result: Sample[] }>(
+      `query?query=${encodeURIComponent(promql)}${time === undefined ? '' : `&time=${time}`}`,
+    ).then((d) => d.result);
   return { url, api, query };
 }

@@ -28,13 +28,17 @@ async function loadYAML<T>(file: string): Promise<T> {
   return yaml.load(await readFile(path.join(dir, file), 'utf8')) as T;
 }
 
-describe('config/prometheus alert rules', () => {
+// The model servers' alerts and the operator's own, each file with its unit tests.
+describe.each([
+  { RULES, TESTS },
+  { RULES: 'k2k-operator-alerts.yaml', TESTS: 'k2k-operator-alerts.test.yaml' },
+])('config/prometheus/$RULES', ({ RULES, TESTS }) => {
   it('are valid Prometheus rules', async () => {
     const { stdout } = await run('promtool', ['check', 'rules', RULES], { cwd: dir });
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
   });
 
-  it('fire and stay quiet as their unit tests expect (drift needs enough samples, corrected for many features)', async () => {
+  it('fire and stay quiet as their unit tests expect', async () => {
     const { stdout } = await run('promtool', ['test', 'rules', TESTS], { cwd: dir });
     expect(stdout).toMatch(/SUCCESS/);
   });
@@ -135,12 +139,59 @@ describe("a ModelDeployment's PrometheusRule", () => {
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
-  const rule = desiredPrometheusRule({
-    apiVersion: 'k2k.dev/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name: 'mine', namespace: 'ml', uid: 'u' },
-    spec: { monitoring: { enabled: true, interval: '30s' } },
-  } as never);
+  const ruleOf = (monitoring: Record<string, unknown>) =>
+    desiredPrometheusRule({
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name: 'mine', namespace: 'ml', uid: 'u' },
+      spec: { monitoring: { enabled: true, interval: '30s', ...monitoring } },
+    } as never);
+  const rule = ruleOf({});
+
+  const series = (name: string, labels: Record<string, string>, value: number) => ({
+    series: `${name}{${Object.entries(labels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',')}}`,
+    values: `${value}x20`,
+  });
+  /** A pod of Service `service` whose one feature drifts by every measure (1 of 1 features). */
+  const drifting = (service: string) => {
+    const pod = { namespace: 'ml', service, model: 'm', version: '1', track: 'stable', pod: `${service}-0` };
+    return [
+      series('k2k_drift_threshold', { ...pod, threshold: 'psi' }, 0.2),
+      series('k2k_drift_threshold', { ...pod, threshold: 'ks_pvalue_bonferroni' }, 0.05),
+      series('k2k_drift_threshold', { ...pod, threshold: 'min_samples' }, 200),
+      series('k2k_drift_feature_psi', { ...pod, feature: 'f' }, 0.9),
+      series('k2k_drift_feature_ks_pvalue', { ...pod, feature: 'f' }, 1e-6),
+      series('k2k_drift_feature_samples', { ...pod, feature: 'f' }, 1000),
+      series('k2k_drift_feature_drifted', { ...pod, feature: 'f' }, 1),
+      series('k2k_drift_features', pod, 1),
+    ];
+  };
+
+  /** Runs promtool's unit test of `groups` on `input_series`, expecting `promql_expr_test`. */
+  async function promtoolTest(
+    name: string,
+    groups: unknown,
+    input_series: unknown[],
+    promql_expr_test: unknown[],
+  ): Promise<void> {
+    const file = path.join(tmp, `${name}.yaml`);
+    await writeFile(file, yaml.dump({ groups }));
+    const tests = path.join(tmp, `${name}.test.yaml`);
+    await writeFile(
+      tests,
+      yaml.dump({
+        rule_files: [file],
+        evaluation_interval: '1m',
+        tests: [{ interval: '1m', input_series, promql_expr_test }],
+      }),
+    );
+    const { stdout } = await run('promtool', ['test', 'rules', tests]).catch((err) => {
+      throw new Error(`${err.stdout}${err.stderr}`);
+    });
+    expect(stdout).toMatch(/SUCCESS/);
+  }
 
   it('is a valid rule file', async () => {
     const file = path.join(tmp, 'rule.yaml');
@@ -150,56 +201,33 @@ describe("a ModelDeployment's PrometheusRule", () => {
   });
 
   it("fires K2KFeatureDrift for its own model's drift and not for another Service's", async () => {
-    const file = path.join(tmp, 'rule.yaml');
-    await writeFile(file, yaml.dump({ groups: rule.spec.groups }));
-    const series = (name: string, labels: Record<string, string>, value: number) => ({
-      series: `${name}{${Object.entries(labels)
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(',')}}`,
-      values: `${value}x20`,
-    });
-    const drifting = (service: string) => {
-      const pod = {
-        namespace: 'ml',
-        service,
-        model: 'm',
-        version: '1',
-        track: 'stable',
-        pod: `${service}-0`,
-      };
-      return [
-        series('k2k_drift_threshold', { ...pod, threshold: 'psi' }, 0.2),
-        series('k2k_drift_threshold', { ...pod, threshold: 'ks_pvalue_bonferroni' }, 0.05),
-        series('k2k_drift_threshold', { ...pod, threshold: 'min_samples' }, 200),
-        series('k2k_drift_feature_psi', { ...pod, feature: 'f' }, 0.9),
-        series('k2k_drift_feature_ks_pvalue', { ...pod, feature: 'f' }, 1e-6),
-        series('k2k_drift_feature_samples', { ...pod, feature: 'f' }, 1000),
-      ];
-    };
-    const tests = path.join(tmp, 'rule.test.yaml');
-    await writeFile(
-      tests,
-      yaml.dump({
-        rule_files: [file],
-        evaluation_interval: '1m',
-        tests: [
-          {
-            interval: '1m',
-            input_series: [...drifting('mine'), ...drifting('other')],
-            promql_expr_test: [
-              {
-                expr: 'count by (service) (ALERTS{alertname="K2KFeatureDrift", alertstate="firing"})',
-                eval_time: '20m',
-                exp_samples: [{ labels: '{service="mine"}', value: 1 }],
-              },
-            ],
-          },
-        ],
-      }),
+    await promtoolTest(
+      'rule',
+      rule.spec.groups,
+      [...drifting('mine'), ...drifting('other')],
+      [
+        {
+          expr: 'count by (service) (ALERTS{alertname="K2KFeatureDrift", alertstate="firing"})',
+          eval_time: '20m',
+          exp_samples: [{ labels: '{service="mine"}', value: 1 }],
+        },
+      ],
     );
-    const { stdout } = await run('promtool', ['test', 'rules', tests]).catch((err) => {
-      throw new Error(`${err.stdout}${err.stderr}`);
-    });
-    expect(stdout).toMatch(/SUCCESS/);
+  });
+
+  it('holds the drift alerts pending for spec.monitoring.alerts.driftFor, then fires them', async () => {
+    const timed = ruleOf({ alerts: { driftFor: '3m' } });
+    const alerts = (state: string) =>
+      `count by (alertname) (ALERTS{alertname=~"K2KFeatureDrift|K2KManyFeaturesDrift", alertstate="${state}"})`;
+    const both = [
+      { labels: '{alertname="K2KFeatureDrift"}', value: 1 },
+      { labels: '{alertname="K2KManyFeaturesDrift"}', value: 1 },
+    ];
+    // Both alerts are active from the first evaluation on.
+    await promtoolTest('timed', timed.spec.groups, drifting('mine'), [
+      { expr: alerts('pending'), eval_time: '2m', exp_samples: both },
+      { expr: alerts('firing'), eval_time: '2m', exp_samples: [] },
+      { expr: alerts('firing'), eval_time: '4m', exp_samples: both },
+    ]);
   });
 });

@@ -71,6 +71,10 @@ describe('CRDs', () => {
     ['a valid HyperparameterSweep', sweep()],
     ['a valid ModelDeployment', modelDeployment()],
     [
+      'a ModelDeployment whose drift alerts fire after 1h30m',
+      modelDeployment({ monitoring: { alerts: { driftFor: '1h30m' } } }),
+    ],
+    [
       'a TrainingJob with a 63-character name, a file:// dataset and a CPU request under its limit',
       named(
         trainingJob({
@@ -363,6 +367,16 @@ describe('the API server rejects', () => {
       'a ttlSecondsAfterFinished that does not fit the Job’s int32',
       trainingJob({ ttlSecondsAfterFinished: 2147483648 }),
       /spec\.ttlSecondsAfterFinished.*less than or equal to 2147483647/,
+    ],
+    [
+      'a drift alert that waits longer than a day',
+      modelDeployment({ monitoring: { alerts: { driftFor: '25h' } } }),
+      /spec\.monitoring\.alerts\.driftFor.*must be at most 24h/,
+    ],
+    [
+      'a drift alert timed in days (Prometheus says 1d, the schema takes hours)',
+      modelDeployment({ monitoring: { alerts: { driftFor: '1d' } } }),
+      /spec\.monitoring\.alerts\.driftFor.*should match/,
     ],
     [
       'drift judged on more rows than its window holds',

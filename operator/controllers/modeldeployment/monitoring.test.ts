@@ -8,6 +8,7 @@ import {
   desiredServiceMonitor,
   type MonitoringAPI,
   monitoringPlan,
+  type PrometheusRule,
 } from './monitoring.ts';
 
 function modelDeployment(spec: Partial<ModelDeployment['spec']> = {}): ModelDeployment {
@@ -30,7 +31,24 @@ describe('desiredServiceMonitor', () => {
     expect(sm.spec).toEqual({
       selector: { matchLabels: selectorLabels(modelDeployment()) },
       namespaceSelector: { matchNames: ['ml'] },
-      endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scheme: 'http' }],
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          scheme: 'http',
+          // The server's own `endpoint` label, not the Prometheus Operator's port name.
+          metricRelabelings: [
+            {
+              sourceLabels: ['exported_endpoint'],
+              regex: '(.+)',
+              targetLabel: 'endpoint',
+              action: 'replace',
+            },
+            { regex: 'exported_endpoint', action: 'labeldrop' },
+          ],
+        },
+      ],
     });
   });
 
@@ -106,6 +124,27 @@ describe('desiredPrometheusRule', () => {
     const recorded = rule.spec.groups.flatMap((g) => g.rules.filter((r) => 'record' in r));
     expect(recorded.length).toBeGreaterThan(0);
     for (const r of recorded) expect(r.expr).toContain('sum by (namespace, service, model, track)');
+  });
+
+  const forOf = (r: PrometheusRule) =>
+    Object.fromEntries(
+      r.spec.groups.flatMap((g) => g.rules.flatMap((x) => ('alert' in x ? [[x.alert, x.for]] : []))),
+    );
+
+  it.each([
+    { name: 'waits 15m before the drift alerts fire by default', alerts: undefined, want: '15m' },
+    {
+      name: 'waits spec.monitoring.alerts.driftFor before the drift alerts fire',
+      alerts: { driftFor: '20s' },
+      want: '20s',
+    },
+  ])('$name', ({ alerts, want }) => {
+    const r = desiredPrometheusRule(
+      modelDeployment({ monitoring: { enabled: true, interval: '30s', alerts } }),
+    );
+    expect(forOf(r)).toMatchObject({ K2KFeatureDrift: want, K2KManyFeaturesDrift: want });
+    // The other alerts keep their own timing: driftFor is about drift only.
+    expect(forOf(r)).toMatchObject({ K2KPredictionDrift: '30m', K2KModelNotReady: '10m' });
   });
 
   it('carries no comments (the file has them; Prometheus would refuse the field)', () => {

@@ -4,6 +4,7 @@
 // depends on spec.monitoring and on whether the API server serves their kinds (monitoringPlan).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
+  DEFAULT_DRIFT_FOR,
   MONITORING_API_VERSION,
   MONITORING_SELECTOR_LABELS,
   type ModelDeployment,
@@ -31,7 +32,13 @@ export interface ServiceMonitor extends KubernetesObject {
   spec: {
     selector: { matchLabels: Record<string, string> };
     namespaceSelector: { matchNames: string[] };
-    endpoints: Array<{ port: string; path: string; interval: string; scheme: string }>;
+    endpoints: Array<{
+      port: string;
+      path: string;
+      interval: string;
+      scheme: string;
+      metricRelabelings: Array<Record<string, unknown>>;
+    }>;
   };
 }
 
@@ -54,6 +61,18 @@ function monitoringMetadata(md: ModelDeployment, name: string) {
   };
 }
 
+/**
+ * The Prometheus Operator gives every target of a ServiceMonitor the label `endpoint` (the port's
+ * name), and Prometheus keeps a scraped label of the same name as `exported_endpoint`. The model
+ * server's `endpoint` (predict, infer, …) is what the alerts, the dashboards and the canary
+ * analysis select on, so it is put back. Not `honorLabels`: that would let a model server image
+ * set its own `namespace` and `pod` labels too.
+ */
+export const RESTORE_ENDPOINT_LABEL = [
+  { sourceLabels: ['exported_endpoint'], regex: '(.+)', targetLabel: 'endpoint', action: 'replace' },
+  { regex: 'exported_endpoint', action: 'labeldrop' },
+];
+
 /** Scrapes /metrics on every model server pod behind the Service, at spec.monitoring.interval. */
 export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
   return {
@@ -69,6 +88,7 @@ export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
           path: '/metrics',
           interval: md.spec.monitoring?.interval ?? '30s',
           scheme: 'http',
+          metricRelabelings: RESTORE_ENDPOINT_LABEL,
         },
       ],
     },
@@ -77,15 +97,17 @@ export function desiredServiceMonitor(md: ModelDeployment): ServiceMonitor {
 
 /**
  * This model's alerts: the rules of config/prometheus/k2k-alerts.yaml on the series of this
- * namespace and Service only (the labels the Prometheus Operator gives a ServiceMonitor's targets).
+ * namespace and Service only (the labels the Prometheus Operator gives a ServiceMonitor's targets),
+ * timed by spec.monitoring.alerts.
  */
 export function desiredPrometheusRule(md: ModelDeployment): PrometheusRule {
   const scope = modelScope(md.metadata.namespace!, serviceName(md));
+  const driftFor = md.spec.monitoring?.alerts?.driftFor ?? DEFAULT_DRIFT_FOR;
   return {
     apiVersion: MONITORING_API_VERSION,
     kind: PROMETHEUSRULE_KIND,
     metadata: monitoringMetadata(md, prometheusRuleName(md)),
-    spec: { groups: prometheusGroups(modelServerRuleGroups(scope)) },
+    spec: { groups: prometheusGroups(modelServerRuleGroups(scope, { driftFor })) },
   };
 }
 
