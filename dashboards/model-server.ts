@@ -7,7 +7,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
-import { FAILED_CODES } from '../operator/monitoring/rules.ts';
+import { FAILED_CODES, INFERENCE_ENDPOINTS } from '../operator/monitoring/rules.ts';
 import {
   datasourceVariable,
   labelVariable,
@@ -22,7 +22,7 @@ import {
 export const MODEL_SERVER_UID = 'k2k-model-server';
 
 const s = selector('namespace=~"$namespace", model="$model", track=~"$track"');
-const PREDICT = 'endpoint=~"predict|infer"';
+const PREDICT = `endpoint=~"${INFERENCE_ENDPOINTS}"`;
 const RATE = '[$__rate_interval]';
 const requests = (...m: string[]) => `sum(rate(${s('k2k_requests_total', PREDICT, ...m)}${RATE}))`;
 const latency = (quantile: number) =>

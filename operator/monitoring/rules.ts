@@ -95,11 +95,14 @@ and
  */
 export const FAILED_CODES = '5..|UNAVAILABLE|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN';
 
+/** The `endpoint` values of inference calls (predict, OIP infer, classify), which the SLOs, dashboards and canary analysis count. */
+export const INFERENCE_ENDPOINTS = 'predict|infer|classify';
+
 /** Ratio of inference requests the server failed over `window`, by the scope's labels. */
 function errorRatio(scope: RuleScope, window: string): string {
   const by = byClause(scope.by);
   const requests = (...m: string[]) =>
-    `rate(${selector(scope, 'k2k_requests_total', 'endpoint=~"predict|infer"', ...m)}[${window}])`;
+    `rate(${selector(scope, 'k2k_requests_total', `endpoint=~"${INFERENCE_ENDPOINTS}"`, ...m)}[${window}])`;
   return `sum by ${by} (${requests(`code=~"${FAILED_CODES}"`)})
   / sum by ${by} (${requests()})`;
 }
@@ -107,7 +110,7 @@ function errorRatio(scope: RuleScope, window: string): string {
 function slowRatio(scope: RuleScope, window: string): string {
   const by = byClause(scope.by);
   const series = (name: string, ...m: string[]) =>
-    `rate(${selector(scope, name, 'endpoint=~"predict|infer"', ...m)}[${window}])`;
+    `rate(${selector(scope, name, `endpoint=~"${INFERENCE_ENDPOINTS}"`, ...m)}[${window}])`;
   return `1 - (
   sum by ${by} (${series('k2k_request_duration_seconds_bucket', 'le="0.25"')})
     / sum by ${by} (${series('k2k_request_duration_seconds_count')})

@@ -4,7 +4,7 @@
 // their own k2k_requests_total, so each track's numbers are its own.
 import type { ModelDeployment } from '../../../api/index.ts';
 import type { VectorSample } from '../../monitoring/drift.ts';
-import { FAILED_CODES } from '../../monitoring/rules.ts';
+import { FAILED_CODES, INFERENCE_ENDPOINTS } from '../../monitoring/rules.ts';
 import type { Measurement, TrackMetrics } from './canary.ts';
 import { serviceName } from './desired.ts';
 import { canaryName } from './desired-canary.ts';
@@ -22,7 +22,7 @@ export interface CanaryMetrics {
 
 // Both transports: a gRPC Predict or ModelInfer carries the same protocol and endpoint labels as
 // its REST twin (transport="grpc"), and FAILED_CODES names gRPC's failing statuses.
-const INFERENCE = 'protocol=~"tfserving|v2", endpoint=~"predict|infer"';
+const INFERENCE = `protocol=~"tfserving|v2", endpoint=~"${INFERENCE_ENDPOINTS}"`;
 
 /** The PromQL of one track's numbers (exported for the docs and tests). */
 export function trackQueries(md: ModelDeployment, track: 'stable' | 'canary', windowSeconds: number) {
