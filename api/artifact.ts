@@ -5,7 +5,7 @@
 // breaking change bumps FORMAT_VERSION.
 import Type, { type Static } from 'typebox';
 import { StringEnum } from './schema.ts';
-import { TASKS } from './training.ts';
+import { OPTIMIZERS, TASKS } from './training.ts';
 
 /**
  * The manifest's apiVersion and kind: the artifact format's own version, which only looks like a
@@ -23,6 +23,9 @@ export const FILES = {
   preprocessing: 'preprocessing.json',
   profile: 'profile.json',
   metrics: 'metrics.json',
+  /** The optimizer's state (iterations, slot variables) and its weight specs; optional. */
+  optimizer: 'optimizer.json',
+  optimizerWeights: 'optimizer.bin',
 } as const;
 /** Transient files live here; they are never listed in the manifest. */
 export const CHECKPOINTS_DIR = 'checkpoints/';
@@ -88,6 +91,15 @@ export const Manifest = Type.Object({
       namespace: Type.String({ minLength: 1 }),
       name: Type.String({ minLength: 1 }),
       uid: Type.Optional(Type.String()),
+    }),
+  ),
+  /** Lineage of a continued run (TrainingJob spec.resumeFrom): the artifact it continued. */
+  continuedFrom: Type.Optional(
+    Type.Object({
+      uri: Type.String({ minLength: 1 }),
+      manifestSha256: Sha256,
+      /** The epochs that artifact's run had trained; this run trained the ones after. */
+      epoch: Type.Integer({ minimum: 1 }),
     }),
   ),
 });
@@ -203,4 +215,21 @@ export const MetricsFile = Type.Object({
     test: Type.Optional(Count),
   }),
 });
+/**
+ * optimizer.json: which optimizer the run trained with and the specs of its state in optimizer.bin
+ * (tf.io weight specs, in the optimizer's own order: the iteration count, then its slot variables),
+ * so a continued run takes the step the first run would have taken next.
+ */
+export const OptimizerStateFile = Type.Object({
+  optimizer: StringEnum(OPTIMIZERS),
+  weights: Type.Array(
+    Type.Object({
+      name: Type.String({ minLength: 1 }),
+      shape: Type.Array(Type.Integer({ minimum: 0 })),
+      dtype: StringEnum(['float32', 'int32'] as const),
+    }),
+  ),
+});
+export type OptimizerStateFile = Static<typeof OptimizerStateFile>;
+
 export type MetricsFile = Omit<Static<typeof MetricsFile>, 'history'> & { history: EpochMetrics[] };

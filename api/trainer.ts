@@ -2,7 +2,7 @@
 // the config it passes there, and the exit codes the Job's podFailurePolicy tells apart. The
 // termination message the trainer leaves behind is in termination.ts; storage access in storage.ts.
 import Type, { type Static } from 'typebox';
-import { OutputSpec, TrainingSpecProperties } from './training.ts';
+import { OutputSpec, ResumeFrom, TrainingSpecProperties } from './training.ts';
 
 /** Exit codes of the trainer: the TrainingJob's podFailurePolicy does not retry InvalidInput. */
 export const TrainerExitCode = {
@@ -36,6 +36,7 @@ export const TrainerConfig = Type.Object(
       OutputSpec,
       Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
     ]),
+    resumeFrom: Type.Optional(ResumeFrom),
     trainingJob: Type.Optional(
       Type.Object({
         namespace: Type.String(),

@@ -271,6 +271,26 @@ export const OutputSpec = Type.Object(
 );
 export type OutputSpec = Static<typeof OutputSpec>;
 
+export const ResumeFrom = Type.Object(
+  {
+    artifactURI: ObjectURI(
+      'URI of the complete k2k artifact version (…/<model>/<version>/) of the run to continue: its weights, its optimizer state and its epoch count. The model, dataset and optimizer must be the ones it was trained with, and hyperparameters.epochs is the total to train to, the run’s epochs included.',
+    ),
+    manifestSha256: Type.Optional(
+      Type.String({
+        description:
+          'sha256 of that artifact’s manifest.json (its TrainingJob’s status.artifact.manifestSha256): the trainer refuses any other artifact at artifactURI.',
+        pattern: '^[0-9a-f]{64}$',
+      }),
+    ),
+  },
+  {
+    description:
+      'Continue another run instead of starting from fresh weights: training goes on at the epoch after the last one that run trained, from its weights and optimizer state, to hyperparameters.epochs (ADR 0033). The artifact written records where it continued from (manifest.json continuedFrom).',
+  },
+);
+export type ResumeFrom = Static<typeof ResumeFrom>;
+
 /** Everything the trainer needs to know about what to train. */
 export const TrainingSpecProperties = {
   model: ModelSpec,
@@ -318,6 +338,13 @@ export const TrainingProgress = Type.Object(
       Type.Integer({
         description:
           'The checkpoint epoch the reporting trainer pod resumed from (an earlier pod stopped after writing it); absent when it trained from the first epoch.',
+        minimum: 1,
+      }),
+    ),
+    continuedFromEpoch: Type.Optional(
+      Type.Integer({
+        description:
+          'With spec.resumeFrom: the epochs the continued run had trained. history keeps its epochs (1 to this one), and this run trains the epochs after it.',
         minimum: 1,
       }),
     ),

@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { extendObject, Image, StringEnum, type ValidationRule } from './schema.ts';
 import { Storage } from './storage.ts';
-import { TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
+import { ResumeFrom, TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
 
 export const TRAININGJOB_KIND = 'TrainingJob';
 export const TRAININGJOB_PLURAL = 'trainingjobs';
@@ -80,7 +80,7 @@ export type TrainingJobStop = Static<typeof TrainingJobStop>;
  */
 export const TRAININGJOB_IMMUTABLE_FIELDS = {
   required: ['model', 'dataset', 'hyperparameters', 'output', 'backend', 'resources'],
-  optional: ['storage', 'image', 'nodeSelector', 'tolerations', 'serviceAccountName'],
+  optional: ['storage', 'image', 'nodeSelector', 'tolerations', 'serviceAccountName', 'resumeFrom'],
 } as const;
 
 function immutable(field: string, optional: boolean): ValidationRule {
@@ -91,6 +91,22 @@ function immutable(field: string, optional: boolean): ValidationRule {
     fieldPath: `.${field}`,
   };
 }
+
+/** A continued run takes its weights from the run it continues, so nothing else may bring weights. */
+const resumeFromRules: ValidationRule[] = [
+  {
+    rule: '!has(self.resumeFrom) || !has(self.model.baseArtifact)',
+    message:
+      'resumeFrom continues a run with its own weights: it cannot be combined with model.baseArtifact (which starts a new run from an artifact’s weights)',
+    fieldPath: '.resumeFrom',
+  },
+  {
+    rule: '!has(self.resumeFrom) || !has(self.model.kerasURI)',
+    message:
+      'resumeFrom continues a run with its own weights: it cannot be combined with model.kerasURI; give the architecture or topology the run was trained with',
+    fieldPath: '.resumeFrom',
+  },
+];
 
 const immutableFields: ValidationRule[] = [
   ...TRAININGJOB_IMMUTABLE_FIELDS.required.map((f) => immutable(f, false)),
@@ -118,6 +134,7 @@ export const TrainingJobSpec = Type.Object(
     hyperparameters: TrainingSpecProperties.hyperparameters,
     output: TrainingSpecProperties.output,
     backend: TrainingSpecProperties.backend,
+    resumeFrom: Type.Optional(ResumeFrom),
     storage: Type.Optional(Storage),
     resources: extendObject(Resources, { default: {} }),
     image: Type.Optional(
@@ -156,7 +173,11 @@ export const TrainingJobSpec = Type.Object(
   },
   {
     description: 'What to train, on what data, with which resources, and where the artifact goes.',
-    'x-kubernetes-validations': [...trainingSpecRules['x-kubernetes-validations'], ...immutableFields],
+    'x-kubernetes-validations': [
+      ...trainingSpecRules['x-kubernetes-validations'],
+      ...resumeFromRules,
+      ...immutableFields,
+    ],
   },
 );
 export type TrainingJobSpec = Static<typeof TrainingJobSpec>;

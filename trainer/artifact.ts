@@ -15,9 +15,11 @@ import {
   saveModelHandler,
 } from '../lib/artifact/index.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
+import type { ContinuedFrom } from './checkpoints.ts';
 import type { PreparedDataset } from './datasets/index.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
+import { optimizerFiles } from './optimizer-state.ts';
 import type { EpochMetrics, LoopResult } from './train.ts';
 
 export interface ArtifactTarget {
@@ -56,6 +58,8 @@ export interface ArtifactContents {
   result: LoopResult;
   final: Record<string, number | null>;
   backend: string;
+  /** spec.resumeFrom: the artifact this run continued (lineage in the manifest). */
+  continuedFrom?: ContinuedFrom;
 }
 
 /** Writes and commits the artifact (manifest last); returns the manifest's sha256. */
@@ -82,6 +86,10 @@ export async function writeArtifact(
   await writer.addJSON('preprocessing.json', c.preprocessing);
   await writer.addJSON('profile.json', c.profile);
   await writer.addJSON('metrics.json', metrics);
+  // With the artifact rather than only in a checkpoint: verified by the manifest's digest like the
+  // weights, and kept, so any finished run can be continued (ADR 0033).
+  for (const [path, bytes] of await optimizerFiles(model.optimizer, config.hyperparameters.optimizer))
+    await writer.add(path, bytes);
   const meta = {
     model: modelName,
     version: config.output.version,
@@ -97,6 +105,7 @@ export async function writeArtifact(
       },
     ],
     ...(config.trainingJob ? { trainingJob: config.trainingJob } : {}),
+    ...(c.continuedFrom ? { continuedFrom: c.continuedFrom } : {}),
   } satisfies Omit<Manifest, 'files' | 'apiVersion' | 'kind' | 'formatVersion' | 'createdAt'>;
   await writer.commit(meta);
   // Read back what readers will read: proves the artifact verifies and yields its identity.

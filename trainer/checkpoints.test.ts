@@ -15,8 +15,9 @@ import {
   restoreWeights,
   writeCheckpoint,
 } from './checkpoints.ts';
+import { restoreOptimizer } from './optimizer-state.ts';
 import type { LogLine } from './testkit.ts';
-import { earlyStoppingState } from './train.ts';
+import { earlyStoppingState, makeOptimizer } from './train.ts';
 
 beforeAll(async () => {
   tf.enableProdMode();
@@ -24,7 +25,12 @@ beforeAll(async () => {
 });
 
 const store = openStore();
-const model = (seed: number) => buildArchitecture('regression-mlp', { inputShape: [3], units: [4], seed });
+/** Compiled as the trainer compiles it: a checkpoint holds the optimizer's state too. */
+function model(seed: number, units = 4): tf.LayersModel {
+  const m = buildArchitecture('regression-mlp', { inputShape: [3], units: [units], seed });
+  m.compile({ optimizer: makeOptimizer('adam', 0.01), loss: 'meanSquaredError' });
+  return m;
+}
 const history = (n: number) => Array.from({ length: n }, (_, i) => ({ epoch: i + 1, loss: 1 / (i + 1) }));
 
 function recorder() {
@@ -45,8 +51,16 @@ describe('checkpoints', () => {
   it('restores the weights and history of the newest complete checkpoint', async () => {
     const uri = await artifactDir();
     const trained = model(1);
-    await writeCheckpoint(store, uri, 1, model(9), { history: history(1), preprocessing: {} });
-    await writeCheckpoint(store, uri, 2, trained, { history: history(2), preprocessing: {} });
+    await writeCheckpoint(store, uri, 1, model(9), {
+      history: history(1),
+      preprocessing: {},
+      optimizer: 'adam',
+    });
+    await writeCheckpoint(store, uri, 2, trained, {
+      history: history(2),
+      preprocessing: {},
+      optimizer: 'adam',
+    });
     const { log } = recorder();
     const cp = await loadLatestCheckpoint(store, uri, log);
     expect(cp?.epoch).toBe(2);
@@ -69,14 +83,22 @@ describe('checkpoints', () => {
     [
       'a checkpoint whose weights do not match checkpoint.json',
       async (uri: string) => {
-        await writeCheckpoint(store, uri, 3, model(3), { history: history(3), preprocessing: {} });
+        await writeCheckpoint(store, uri, 3, model(3), {
+          history: history(3),
+          preprocessing: {},
+          optimizer: 'adam',
+        });
         await store.put(`${checkpointURI(uri, 3)}weights.bin`, new Uint8Array(8));
       },
       1,
     ],
   ])('ignores %s and falls back to an older one', async (_name, damage, warnings) => {
     const uri = await artifactDir();
-    await writeCheckpoint(store, uri, 2, model(1), { history: history(2), preprocessing: {} });
+    await writeCheckpoint(store, uri, 2, model(1), {
+      history: history(2),
+      preprocessing: {},
+      optimizer: 'adam',
+    });
     await damage(uri);
     const { lines, log } = recorder();
     expect((await loadLatestCheckpoint(store, uri, log))?.epoch).toBe(2);
@@ -85,24 +107,57 @@ describe('checkpoints', () => {
 
   it('refuses weights of another architecture, leaving the model untouched', async () => {
     const uri = await artifactDir();
-    await writeCheckpoint(
-      store,
-      uri,
-      1,
-      buildArchitecture('regression-mlp', { inputShape: [3], units: [5], seed: 1 }),
-      {
-        history: history(1),
-        preprocessing: {},
-      },
-    );
+    await writeCheckpoint(store, uri, 1, model(1, 5), {
+      history: history(1),
+      preprocessing: {},
+      optimizer: 'adam',
+    });
     const cp = await loadLatestCheckpoint(store, uri, recorder().log);
     expect(restoreWeights(model(1), cp!)).toMatch(/is 3x5 in the checkpoint, 3x4 in the model/);
+  });
+
+  it("restores the optimizer's iteration count and moments, so the next step is the one the first run would take", async () => {
+    const uri = await artifactDir();
+    const trained = model(1);
+    const x = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [1, 0, 1],
+    ]);
+    const y = tf.tensor2d([[1], [2], [3], [0]]);
+    await trained.fit(x, y, { epochs: 3, batchSize: 2, verbose: 0 });
+    await writeCheckpoint(store, uri, 3, trained, {
+      history: history(3),
+      preprocessing: {},
+      optimizer: 'adam',
+    });
+
+    const cp = await loadLatestCheckpoint(store, uri, recorder().log);
+    const fresh = model(2);
+    expect(restoreWeights(fresh, cp!)).toBeUndefined();
+    await restoreOptimizer(fresh, cp!.optimizer!);
+    const [saved, restored] = [await trained.optimizer.getWeights(), await fresh.optimizer.getWeights()];
+    expect(restored.map((w) => w.tensor.shape)).toEqual(saved.map((w) => w.tensor.shape));
+    expect(Array.from(restored[0]!.tensor.dataSync())).toEqual([6]); // 3 epochs of 2 batches
+    for (const [i, w] of restored.entries())
+      expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(saved[i]!.tensor.dataSync()));
+
+    // One more step from each: the same weights come out.
+    await trained.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    await fresh.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    for (const [i, w] of fresh.getWeights().entries())
+      expect(Array.from(w.dataSync())).toEqual(Array.from(trained.getWeights()[i]!.dataSync()));
   });
 
   it('deletes older checkpoints or all of them', async () => {
     const uri = await artifactDir();
     for (const epoch of [1, 2, 3])
-      await writeCheckpoint(store, uri, epoch, model(1), { history: history(epoch), preprocessing: {} });
+      await writeCheckpoint(store, uri, epoch, model(1), {
+        history: history(epoch),
+        preprocessing: {},
+        optimizer: 'adam',
+      });
     await deleteCheckpoints(store, uri, 3);
     expect(await listCheckpoints(store, uri)).toEqual([3]);
     await deleteCheckpoints(store, uri);

@@ -1,13 +1,26 @@
 // Checkpoints: <artifact>/checkpoints/epoch-<n>/{model.json, weights.bin, preprocessing.json,
-// metrics.json} and checkpoint.json, written last, listing each file's size and sha256 — the
-// same "manifest last" rule as the artifact, so a checkpoint cut short by a kill is ignored.
-// Only weights are kept (no optimizer state): a resumed run restarts the optimizer's moments,
-// which costs a little convergence speed but keeps checkpoints small and backend-independent.
+// metrics.json, optimizer.json, optimizer.bin} and checkpoint.json, written last, listing each
+// file's size and sha256 — the same "manifest last" rule as the artifact, so a checkpoint cut
+// short by a kill is ignored. The optimizer's state is kept too (ADR 0033): a resumed run takes
+// the step the stopped one would have taken, instead of restarting Adam's moments at zero.
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { FILES, type Manifest, type OptimizerStateFile } from '../api/artifact.ts';
+import type { Hyperparameters } from '../api/training.ts';
+import { validateFile } from '../lib/artifact/validate.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import type { Logger } from './log.ts';
+import {
+  decodeOptimizerState,
+  disposeOptimizerState,
+  type OptimizerState,
+  optimizerFiles,
+  optimizerStateProblem,
+} from './optimizer-state.ts';
 import type { EpochMetrics } from './train.ts';
+
+/** Where a continued run (spec.resumeFrom) came from: recorded in its artifact's manifest. */
+export type ContinuedFrom = NonNullable<Manifest['continuedFrom']>;
 
 export const CHECKPOINT_MANIFEST = 'checkpoint.json';
 const DIR = /checkpoints\/epoch-([1-9][0-9]*)\/checkpoint\.json$/;
@@ -24,12 +37,29 @@ export interface CheckpointManifest {
   files: CheckpointFile[];
 }
 
-export interface Checkpoint {
-  epoch: number;
-  history: EpochMetrics[];
+/** A model's weights as saved (model.json's weightsManifest and weights.bin). */
+export interface SavedWeights {
   weights: tf.NamedTensorMap;
   /** Weight names in the order the model had them (names differ between processes; order does not). */
   order: string[];
+}
+
+export interface Checkpoint extends SavedWeights {
+  epoch: number;
+  history: EpochMetrics[];
+  /** Absent in checkpoints written before optimizer state was kept. */
+  optimizer?: OptimizerState;
+  continuedFrom?: ContinuedFrom;
+}
+
+/** Decodes the weights a tf.io model.json lists from the bytes of its weight files, concatenated. */
+export function decodeSavedWeights(modelJSON: tf.io.ModelJSON, bytes: Uint8Array): SavedWeights {
+  const specs = modelJSON.weightsManifest.flatMap((g) => g.weights);
+  const weights = tf.io.decodeWeights(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    specs,
+  );
+  return { weights, order: specs.map((s) => s.name) };
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -60,12 +90,20 @@ function weightBytes(a: tf.io.ModelArtifacts): Uint8Array {
   return new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
 }
 
+/** What a checkpoint holds besides the model: what a resumed run needs to go on as this one would. */
+export interface CheckpointExtra {
+  history: EpochMetrics[];
+  preprocessing: unknown;
+  optimizer: Hyperparameters['optimizer'];
+  continuedFrom?: ContinuedFrom;
+}
+
 export async function writeCheckpoint(
   store: ObjectStore,
   artifactUri: string,
   epoch: number,
   model: tf.LayersModel,
-  extra: { history: EpochMetrics[]; preprocessing: unknown },
+  extra: CheckpointExtra,
 ): Promise<void> {
   const base = checkpointURI(artifactUri, epoch);
   const artifacts = await modelArtifacts(model);
@@ -83,7 +121,16 @@ export async function writeCheckpoint(
       ),
     ],
     ['preprocessing.json', Buffer.from(JSON.stringify(extra.preprocessing))],
-    ['metrics.json', Buffer.from(JSON.stringify({ history: extra.history }))],
+    [
+      'metrics.json',
+      Buffer.from(
+        JSON.stringify({
+          history: extra.history,
+          ...(extra.continuedFrom ? { continuedFrom: extra.continuedFrom } : {}),
+        }),
+      ),
+    ],
+    ...(await optimizerFiles(model.optimizer, extra.optimizer)),
   ];
   const listed: CheckpointFile[] = [];
   for (const [path, bytes] of files) {
@@ -129,16 +176,27 @@ export async function loadLatestCheckpoint(
         files.set(f.path, bytes);
       }
       const modelJSON = JSON.parse(files.get('model.json')!.toString('utf8')) as tf.io.ModelJSON;
-      const specs = modelJSON.weightsManifest.flatMap((g) => g.weights);
-      const w = files.get('weights.bin')!;
-      const weights = tf.io.decodeWeights(
-        w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer,
-        specs,
-      );
-      const { history } = JSON.parse(files.get('metrics.json')!.toString('utf8')) as {
+      const { history, continuedFrom } = JSON.parse(files.get('metrics.json')!.toString('utf8')) as {
         history: EpochMetrics[];
+        continuedFrom?: ContinuedFrom;
       };
-      return { epoch, history, weights, order: specs.map((s) => s.name) };
+      const checkpoint: Checkpoint = {
+        epoch,
+        history,
+        ...decodeSavedWeights(modelJSON, files.get('weights.bin')!),
+        ...(continuedFrom ? { continuedFrom } : {}),
+      };
+      const optimizerJSON = files.get(FILES.optimizer);
+      const optimizerBin = files.get(FILES.optimizerWeights);
+      if (optimizerJSON && optimizerBin) {
+        const file = validateFile<OptimizerStateFile>(
+          base,
+          FILES.optimizer,
+          JSON.parse(optimizerJSON.toString('utf8')),
+        );
+        checkpoint.optimizer = decodeOptimizerState(file, optimizerBin);
+      }
+      return checkpoint;
     } catch (err) {
       const code = (err as { code?: string }).code;
       // Storage trouble is not the checkpoint's fault: let the caller's error handling decide.
@@ -153,23 +211,27 @@ export async function loadLatestCheckpoint(
  * Puts checkpoint weights into a freshly built model of the same architecture. Returns a reason
  * when they do not fit (the spec changed between runs), in which case the model is untouched.
  */
-export function restoreWeights(model: tf.LayersModel, cp: Checkpoint): string | undefined {
+export function restoreWeights(
+  model: tf.LayersModel,
+  cp: SavedWeights,
+  source = 'the checkpoint',
+): string | undefined {
   const current = model.weights;
   if (current.length !== cp.order.length) {
-    return `the checkpoint has ${cp.order.length} weight tensors, the model ${current.length}`;
+    return `${source} has ${cp.order.length} weight tensors, the model ${current.length}`;
   }
   const values = cp.order.map((name) => cp.weights[name]!);
   for (const [i, v] of values.entries()) {
     const want = current[i]!.shape.join('x');
     if (v.shape.join('x') !== want)
-      return `weight ${i} (${current[i]!.name}) is ${v.shape.join('x')} in the checkpoint, ${want} in the model`;
+      return `weight ${i} (${current[i]!.name}) is ${v.shape.join('x')} in ${source}, ${want} in the model`;
   }
   model.setWeights(values);
   return undefined;
 }
 
-export function disposeCheckpoint(cp: Checkpoint): void {
-  for (const t of Object.values(cp.weights)) t.dispose();
+export function disposeWeights(saved: SavedWeights): void {
+  for (const t of Object.values(saved.weights)) t.dispose();
 }
 
 /** Deletes every checkpoint object (after the artifact committed), or those of older epochs. */
@@ -191,35 +253,54 @@ export async function deleteCheckpoints(
   }
 }
 
-/** Where training starts: the epochs a checkpoint already trained, and that checkpoint's epoch. */
+/** Where training starts: the epochs already trained, and what to go on from. */
 export interface Resumed {
   history: EpochMetrics[];
   /** The checkpoint's epoch; undefined when training starts from the first epoch. */
   fromEpoch?: number;
+  /** For the optimizer once the model is compiled; undefined starts it fresh. */
+  optimizer?: OptimizerState;
+  /** The run a continued run (spec.resumeFrom) went on from. */
+  continuedFrom?: ContinuedFrom;
 }
 
 /**
- * Puts the newest checkpoint's weights into the model and returns the epochs it already trained;
- * no checkpoint, or one that does not fit the model, starts over with an empty history.
+ * Puts the newest checkpoint's weights into the model and returns the epochs it already trained
+ * and the optimizer state to restore; no checkpoint, or one that does not fit the model, starts
+ * over with an empty history.
  */
 export async function resumeFromCheckpoint(
   store: ObjectStore,
   artifactUri: string,
   model: tf.LayersModel,
-  epochs: number,
+  hp: Pick<Hyperparameters, 'epochs' | 'optimizer'>,
   log: Logger,
-): Promise<Resumed> {
+): Promise<Resumed | undefined> {
   const checkpoint = await loadLatestCheckpoint(store, artifactUri, log);
-  if (!checkpoint) return { history: [] };
-  let resumed: Resumed = { history: [] };
+  if (!checkpoint) return undefined;
+  const { epoch, optimizer } = checkpoint;
   const problem = restoreWeights(model, checkpoint);
+  disposeWeights(checkpoint);
   if (problem) {
-    log.warn('checkpoint does not fit the model; starting over', { epoch: checkpoint.epoch, problem });
-  } else {
-    resumed = { history: checkpoint.history.slice(0, checkpoint.epoch), fromEpoch: checkpoint.epoch };
-    log.info(`resumed from epoch ${checkpoint.epoch}`, { epoch: checkpoint.epoch, epochs });
+    log.warn('checkpoint does not fit the model; starting over', { epoch, problem });
+    disposeOptimizerState(optimizer);
+    return undefined;
   }
-  disposeCheckpoint(checkpoint);
+  const resumed: Resumed = {
+    history: checkpoint.history.slice(0, epoch),
+    fromEpoch: epoch,
+    ...(checkpoint.continuedFrom ? { continuedFrom: checkpoint.continuedFrom } : {}),
+  };
+  const optimizerProblem = optimizer && optimizerStateProblem(optimizer, model, hp.optimizer);
+  if (optimizer && !optimizerProblem) resumed.optimizer = optimizer;
+  else {
+    disposeOptimizerState(optimizer);
+    log.warn('checkpoint has no usable optimizer state; the optimizer starts fresh', {
+      epoch,
+      problem: optimizerProblem ?? 'none saved',
+    });
+  }
+  log.info(`resumed from epoch ${epoch}`, { epoch, epochs: hp.epochs });
   return resumed;
 }
 
@@ -229,7 +310,7 @@ export async function replaceCheckpoint(
   artifactUri: string,
   epoch: number,
   model: tf.LayersModel,
-  extra: { history: EpochMetrics[]; preprocessing: unknown },
+  extra: CheckpointExtra,
   log: Logger,
 ): Promise<void> {
   await writeCheckpoint(store, artifactUri, epoch, model, extra);

@@ -128,6 +128,8 @@ describe('the MNIST MLP', () => {
     expect(artifact.manifest.files.map((f) => f.path)).toEqual([
       FILES.metrics,
       FILES.model,
+      FILES.optimizerWeights,
+      FILES.optimizer,
       FILES.preprocessing,
       FILES.profile,
       FILES.weights,

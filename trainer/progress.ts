@@ -29,6 +29,8 @@ const DISPLAY_DIGITS = 4;
 export interface ReportingRun {
   pod?: string;
   resumedFromEpoch?: number;
+  /** spec.resumeFrom: the epochs the continued run had trained. */
+  continuedFromEpoch?: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function progressOf(
     history: history.slice(-HISTORY_LIMIT).map((h) => ({ epoch: h.epoch, metrics: strip(h) })),
     backend,
     ...(run.resumedFromEpoch !== undefined ? { resumedFromEpoch: run.resumedFromEpoch } : {}),
+    ...(run.continuedFromEpoch !== undefined ? { continuedFromEpoch: run.continuedFromEpoch } : {}),
     ...(run.pod ? { pod: run.pod } : {}),
     updateTime: now.toISOString(),
   };

@@ -1,6 +1,7 @@
 // One training run, from a validated config to a committed artifact:
 //   backend → refuse a complete version → dataset → model (+ base weights) → resume from the
-//   newest checkpoint → train → evaluate → artifact (manifest last) → verify → drop checkpoints.
+//   newest checkpoint, else continue spec.resumeFrom's run → compile (+ optimizer state) → train
+//   → evaluate → artifact (manifest last) → verify → drop checkpoints.
 // Each phase is a function in the module named for it; this file only says in which order they run.
 import { hostname } from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
@@ -8,12 +9,14 @@ import type { TrainerConfig } from '../api/trainer.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import { artifactTarget, preprocessingOf, writeArtifact } from './artifact.ts';
 import { selectBackend } from './backend.ts';
-import { deleteCheckpoints, replaceCheckpoint, resumeFromCheckpoint } from './checkpoints.ts';
+import { deleteCheckpoints, type Resumed, replaceCheckpoint, resumeFromCheckpoint } from './checkpoints.ts';
+import { continueFrom } from './continuation.ts';
 import { readDataset } from './datasets/index.ts';
 import { anomalyThreshold, finalMetrics, profileOf } from './evaluation.ts';
 import { finishedRun } from './finished.ts';
 import type { Logger } from './log.ts';
 import { buildTrainableModel } from './model.ts';
+import { restoreOptimizer } from './optimizer-state.ts';
 import { type ProgressReporter, progressOf, type ReportingRun } from './progress.ts';
 import { compileModel, trainLoop } from './train.ts';
 
@@ -51,16 +54,21 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   const data = await readDataset(store, config, log);
   const { model, backend, loss, targets } = await buildTrainableModel(config, data, selected, store, log);
   const preprocessing = preprocessingOf(data);
-  const { history, fromEpoch } = await resumeFromCheckpoint(store, uri, model, hp.epochs, log);
+  // This run's own newest checkpoint first: it already holds a continued run's earlier epochs.
+  const start: Resumed =
+    (await resumeFromCheckpoint(store, uri, model, hp, log)) ??
+    (config.resumeFrom ? await continueFrom(store, config, model, preprocessing, log) : { history: [] });
+  const { history, fromEpoch, continuedFrom } = start;
   const reporting: ReportingRun = {
     pod: hostname(),
     ...(fromEpoch !== undefined ? { resumedFromEpoch: fromEpoch } : {}),
+    ...(continuedFrom ? { continuedFromEpoch: continuedFrom.epoch } : {}),
   };
   // Said at once, before the next epoch ends: the status shows the resume as it happens.
-  if (fromEpoch !== undefined)
-    reporter?.report(progressOf(history, hp.epochs, backend.name, { run: reporting }));
+  if (history.length > 0) reporter?.report(progressOf(history, hp.epochs, backend.name, { run: reporting }));
 
   compileModel(model, hp, task, loss);
+  if (start.optimizer) await restoreOptimizer(model, start.optimizer);
   log.info('training', {
     model: modelName,
     version: config.output.version,
@@ -81,7 +89,14 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     log,
     afterEpoch: async (epoch, h) => {
       if (every > 0 && epoch % every === 0)
-        await replaceCheckpoint(store, uri, epoch, model, { history: h, preprocessing }, log);
+        await replaceCheckpoint(
+          store,
+          uri,
+          epoch,
+          model,
+          { history: h, preprocessing, optimizer: hp.optimizer, ...(continuedFrom ? { continuedFrom } : {}) },
+          log,
+        );
       reporter?.report(progressOf(h, hp.epochs, backend.name, { run: reporting }));
     },
   });
@@ -103,6 +118,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
       result,
       final,
       backend: backend.name,
+      ...(continuedFrom ? { continuedFrom } : {}),
     },
     store,
     log,

@@ -19,6 +19,7 @@ export {
   ManifestFile,
   MetricsFile,
   Normalization,
+  OptimizerStateFile,
   Preprocessing,
   RegressionPredictions,
   TabularInput,

@@ -2,7 +2,14 @@
 // normalization vs. feature count), reported as one line naming the file and the field.
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { DataProfile, FILES, Manifest, MetricsFile, Preprocessing } from '../../api/artifact.ts';
+import {
+  DataProfile,
+  FILES,
+  Manifest,
+  MetricsFile,
+  OptimizerStateFile,
+  Preprocessing,
+} from '../../api/artifact.ts';
 import { parseJSON } from '../json.ts';
 import { decodeEdges } from './binning.ts';
 import { ArtifactError } from './errors.ts';
@@ -129,6 +136,7 @@ const SCHEMAS: Record<string, TSchema> = {
   [FILES.preprocessing]: Preprocessing,
   [FILES.profile]: DataProfile,
   [FILES.metrics]: MetricsFile,
+  [FILES.optimizer]: OptimizerStateFile,
 };
 
 /** Throws ArtifactError Invalid naming the file and the first offending fields. */
