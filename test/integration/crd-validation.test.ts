@@ -155,6 +155,32 @@ describe('the API server rejects', () => {
       /spec\.model\.baseArtifact.*cannot be combined with baseArtifact/,
     ],
     [
+      'a TrainingJob continuing a run and starting from a base artifact',
+      trainingJob({
+        model: { architecture: 'mnist-mlp', baseArtifact: { uri: 's3://models/x/1/' } },
+        resumeFrom: { artifactURI: 's3://models/y/1/' },
+      }),
+      /spec\.resumeFrom.*cannot be combined with model\.baseArtifact/,
+    ],
+    [
+      'a TrainingJob continuing a run and starting from a Keras file',
+      trainingJob({
+        model: { kerasURI: 's3://models/a.keras' },
+        resumeFrom: { artifactURI: 's3://models/y/1/' },
+      }),
+      /spec\.resumeFrom.*cannot be combined with model\.kerasURI/,
+    ],
+    [
+      'a TrainingJob continuing a run pinned by a digest that is not a sha256',
+      trainingJob({ resumeFrom: { artifactURI: 's3://models/y/1/', manifestSha256: 'abc' } }),
+      /spec\.resumeFrom\.manifestSha256/,
+    ],
+    [
+      'a TrainingJob continuing a run under /proc',
+      trainingJob({ resumeFrom: { artifactURI: 'file:///proc/1/' } }),
+      /spec\.resumeFrom\.artifactURI.*must not name/,
+    ],
+    [
       'a TrainingJob with neither an architecture nor a topology',
       trainingJob({ model: {} }),
       /spec\.model.*exactly one of architecture, topology, topologyURI and kerasURI/,
@@ -422,6 +448,11 @@ describe('the API server rejects', () => {
       'an image added after creation',
       (spec) => ({ ...spec, image: 'registry.example/trainer:2' }),
       /spec\.image.*spec\.image is immutable/,
+    ],
+    [
+      'the run it continues',
+      (spec) => ({ ...spec, resumeFrom: { artifactURI: 's3://models/y/1/' } }),
+      /spec\.resumeFrom.*spec\.resumeFrom is immutable/,
     ],
     [
       'its tolerations',

@@ -92,7 +92,7 @@ const waitForTrials = (namespace: string, count: number) =>
   );
 
 /** Ends trial `name` as its trainer would: a committed artifact and its metrics, or invalid input. */
-async function endTrial(namespace: string, name: string, valLoss?: number) {
+async function endTrial(namespace: string, name: string, valLoss?: number, manifestSha256 = `sha-${name}`) {
   const pod = await trainerPod(namespace, name);
   if (valLoss === undefined)
     await setPodStatus(pod, 'Failed', TrainerExitCode.InvalidInput, 'the dataset is empty');
@@ -102,7 +102,7 @@ async function endTrial(namespace: string, name: string, valLoss?: number) {
       'Succeeded',
       0,
       JSON.stringify({
-        artifact: { uri: `s3://models/sweeps/${name}/1/`, version: '1', manifestSha256: `sha-${name}` },
+        artifact: { uri: `s3://models/sweeps/${name}/1/`, version: '1', manifestSha256 },
         metrics: { val_loss: valLoss },
       }),
     );
@@ -173,6 +173,56 @@ describe('the HyperparameterSweep controller', () => {
     expect(String(trial.spec.hyperparameters.learningRate)).toBe(
       done.status!.bestTrial!.parameters.learningRate,
     );
+  });
+
+  it('runs an ASHA promotion as a trial that continues the promoted trial’s artifact, and reports the best', async () => {
+    const ns = await freshNamespace(kc);
+    startOperator({ identity: 'sweep-asha', namespace: ns });
+    await createSweep(ns, 'halving', {
+      algorithm: 'asha',
+      asha: { minEpochs: 1, maxEpochs: 3, reductionFactor: 3 },
+      maxTrials: 4,
+      parallelTrials: 1,
+    });
+    const digest = (i: number) => String(i).repeat(64);
+    // Three configurations at rung 0 (1 epoch); the best third of them, halving-1, goes on to 3.
+    for (const [i, loss] of [0.5, 0.2, 0.4].entries()) {
+      await waitForTrials(ns, i + 1);
+      await endTrial(ns, `halving-${i}`, loss, digest(i));
+    }
+    await waitForTrials(ns, 4);
+    const [promoted, source] = await Promise.all([getTrial(ns, 'halving-3'), getTrial(ns, 'halving-1')]);
+    expect(promoted.metadata.annotations).toMatchObject({
+      'k2k.dev/trial-resumes': '1',
+      'k2k.dev/trial-epochs': '3',
+    });
+    expect(promoted.spec.resumeFrom).toEqual({
+      artifactURI: 's3://models/sweeps/halving-1/1/',
+      manifestSha256: digest(1),
+    });
+    expect(promoted.spec.hyperparameters).toMatchObject({
+      epochs: 3,
+      learningRate: source.spec.hyperparameters.learningRate,
+    });
+    for (const i of [0, 1, 2])
+      expect((await getTrial(ns, `halving-${i}`)).spec.resumeFrom, `halving-${i}`).toBeUndefined();
+
+    await endTrial(ns, 'halving-3', 0.1, digest(3));
+    const done = await eventuallySweep(
+      ns,
+      'halving',
+      'Succeeded',
+      (s) => condition(s, 'Succeeded')?.status === 'True',
+    );
+    expect(done.status).toMatchObject({
+      trialsCreated: 4,
+      trialsSucceeded: 4,
+      bestObjective: 0.1,
+      bestTrial: {
+        name: 'halving-3',
+        artifact: { uri: 's3://models/sweeps/halving-3/1/', manifestSha256: digest(3) },
+      },
+    });
   });
 
   it('fails the sweep once maxFailedTrials trials failed and starts no more', async () => {

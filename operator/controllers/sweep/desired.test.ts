@@ -77,20 +77,39 @@ describe('desiredTrial', () => {
     expect(trialRecord(tj)).toEqual({ index: 4, parameters: { learningRate: 0.02, optimizer: 'sgd' } });
   });
 
+  const promotion = {
+    kind: 'promote',
+    trial: 2,
+    rung: 1,
+    epochs: 9,
+    parameters: { learningRate: 0.1 },
+  } as const;
+
   it('gives an ASHA promotion its epoch budget and the trial it continues', () => {
-    const tj = desiredTrial(sweep, 6, {
-      kind: 'promote',
-      trial: 2,
-      rung: 1,
-      epochs: 9,
-      parameters: { learningRate: 0.1 },
-    });
+    const promoted = trialOf(sweep, 2, { state: 'Succeeded', objective: 0.3 });
+    const tj = desiredTrial(sweep, 6, promotion, promoted);
     expect(tj.spec.hyperparameters.epochs).toBe(9);
     expect(tj.metadata.annotations).toMatchObject({
       [ANNOTATION_TRIAL_EPOCHS]: '9',
       [ANNOTATION_TRIAL_RESUMES]: '2',
     });
     expect(trialRecord(tj)).toMatchObject({ index: 6, epochs: 9, resumes: 2 });
+  });
+
+  it("continues the promoted trial's artifact, pinned by its manifest digest, instead of training from scratch", () => {
+    const promoted = trialOf(sweep, 2, { state: 'Succeeded', objective: 0.3 });
+    expect(desiredTrial(sweep, 6, promotion, promoted).spec.resumeFrom).toEqual({
+      artifactURI: promoted.status!.artifact!.uri,
+      manifestSha256: promoted.status!.artifact!.manifestSha256,
+    });
+  });
+
+  it.each([
+    ['a new configuration', { kind: 'trial', parameters: { learningRate: 0.1 } } as const],
+    ['a promotion whose trial has no artifact in its status', promotion],
+  ])('trains %s from scratch', (_name, suggestion) => {
+    const running = trialOf(sweep, 2, { state: 'Running' });
+    expect(desiredTrial(sweep, 6, suggestion, running).spec.resumeFrom).toBeUndefined();
   });
 
   it('starts a trial suspended while the sweep is suspended', () => {

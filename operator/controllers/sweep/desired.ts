@@ -59,13 +59,16 @@ export const sweepOwnerReference = (sweep: HyperparameterSweep): V1OwnerReferenc
 export type TrialSuggestion = Extract<Suggestion, { kind: 'trial' | 'promote' }>;
 
 /**
- * Trial `index` as the algorithm suggested it. A promotion trains the promoted trial's parameters
- * from scratch with the larger budget (ADR 0012: TrainingJobs cannot yet continue a checkpoint).
+ * Trial `index` as the algorithm suggested it. A promotion continues the promoted trial's run
+ * (`promoted`, its TrainingJob): spec.resumeFrom names its artifact, pinned by its manifest digest,
+ * so the trial trains only the epochs from the rung below up to its own budget (ADR 0033). A
+ * promoted trial without an artifact in its status (never so for a Succeeded one) trains from scratch.
  */
 export function desiredTrial(
   sweep: HyperparameterSweep,
   index: number,
   suggestion: TrialSuggestion,
+  promoted?: TrainingJob,
 ): TrainingJob {
   const { trialTemplate } = sweep.spec;
   const annotations: Record<string, string> = {
@@ -74,6 +77,7 @@ export function desiredTrial(
   };
   if (suggestion.epochs !== undefined) annotations[ANNOTATION_TRIAL_EPOCHS] = String(suggestion.epochs);
   if (suggestion.kind === 'promote') annotations[ANNOTATION_TRIAL_RESUMES] = String(suggestion.trial);
+  const source = suggestion.kind === 'promote' ? promoted?.status?.artifact : undefined;
   return {
     apiVersion: API_VERSION,
     kind: TRAININGJOB_KIND,
@@ -92,6 +96,14 @@ export function desiredTrial(
         ...(suggestion.epochs === undefined ? {} : { epochs: suggestion.epochs }),
       },
       output: { ...trialTemplate.output, version: trialVersion(sweep, index) },
+      ...(source
+        ? {
+            resumeFrom: {
+              artifactURI: source.uri,
+              ...(source.manifestSha256 ? { manifestSha256: source.manifestSha256 } : {}),
+            },
+          }
+        : {}),
       suspend: sweep.spec.suspend ?? false,
     } as TrainingJob['spec'],
   };

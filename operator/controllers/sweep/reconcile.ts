@@ -59,7 +59,11 @@ async function startTrials(
 ): Promise<{ trials: TrialView[]; end?: SearchEnd; refusal?: Refusal }> {
   const plan = planTrials(sweep, forAlgorithm(trials));
   for (const { index, suggestion } of plan.start) {
-    const trial = desiredTrial(sweep, index, suggestion);
+    const promoted =
+      suggestion.kind === 'promote'
+        ? trials.find((t) => t.index === suggestion.trial)?.trainingJob
+        : undefined;
+    const trial = desiredTrial(sweep, index, suggestion, promoted);
     const existing = await getObject<TrainingJob>(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
     const ownership = ownershipOf(existing, sweep.metadata.uid!);
     if (ownership === 'foreign') return { trials, end: plan.end, refusal: conflict(existing!, sweep) };

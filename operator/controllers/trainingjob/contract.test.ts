@@ -106,6 +106,16 @@ describe('the trainer reads back the TrainingJob the operator wrote', () => {
         output: { uri: 's3://models/' },
       },
     },
+    {
+      name: 'a run that continues another run’s artifact, pinned by its digest',
+      spec: {
+        model: { architecture: 'mnist-mlp' },
+        dataset: { format: 'mnist-idx', uri: 's3://datasets/mnist/' },
+        hyperparameters: { epochs: 9 },
+        output: { uri: 's3://models/' },
+        resumeFrom: { artifactURI: 's3://models/tj/1/', manifestSha256: 'a'.repeat(64) },
+      },
+    },
   ])('$name', ({ spec }) => {
     const tj = trainingJob(spec);
     const config = parseConfig(trainerPod(tj).env[TrainerEnv.Config]!);
@@ -117,6 +127,7 @@ describe('the trainer reads back the TrainingJob the operator wrote', () => {
     expect(config.model).toEqual({ ...tj.spec.model, name: tj.spec.model.name ?? 'tj' });
     expect(config.output).toEqual({ ...tj.spec.output, version: tj.spec.output.version ?? '1795564800' });
     expect(config.trainingJob).toEqual({ namespace: 'ml', name: 'tj', uid: 'uid-1' });
+    expect(config.resumeFrom).toEqual(tj.spec.resumeFrom);
   });
 
   it.each(STORAGE_CASES)('storage: $name', ({ storage, options }) => {

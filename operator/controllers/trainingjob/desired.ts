@@ -70,13 +70,14 @@ export const trainerAccountName = (tj: TrainingJob) => `${tj.metadata.name}-trai
 
 /** What the trainer reads from K2K_TRAINER_CONFIG. */
 export function trainerConfig(tj: TrainingJob): TrainerConfig {
-  const { model, dataset, hyperparameters, output, backend } = tj.spec;
+  const { model, dataset, hyperparameters, output, backend, resumeFrom } = tj.spec;
   return {
     model: { ...model, name: modelName(tj) },
     dataset,
     hyperparameters,
     output: { ...output, version: artifactVersion(tj) },
     backend,
+    ...(resumeFrom ? { resumeFrom } : {}),
     trainingJob: { namespace: tj.metadata.namespace!, name: tj.metadata.name!, uid: tj.metadata.uid! },
   };
 }

@@ -149,4 +149,34 @@ describe('asha', () => {
   ])('$name', ({ over, field }) => {
     expect(suggest('asha', ctx([], over))).toMatchObject({ kind: 'invalid', field });
   });
+
+  it('carries a configuration up the rungs as a chain of continuations, so it trains the top rung’s epochs in all, not their sum', () => {
+    // Sequential sweep, every trial succeeding at once with its configuration's objective.
+    const trials: Trial[] = [];
+    const objectiveOf = (lr: number) => Math.abs(Math.log10(lr) + 2);
+    for (let index = 0; index < 40; index++) {
+      const s = asha.suggest(ctx(trials, { index }));
+      if (s.kind !== 'trial' && s.kind !== 'promote') throw new Error(JSON.stringify(s));
+      const lr = s.parameters.learningRate as number;
+      trials.push({
+        index,
+        parameters: s.parameters,
+        state: 'Succeeded',
+        objective: objectiveOf(lr),
+        epochs: s.epochs,
+        resumes: s.kind === 'promote' ? s.trial : undefined,
+      });
+    }
+    // Epochs each trial trains itself: its budget less the budget of the trial it continues.
+    const trained = (t: Trial) => t.epochs! - (t.resumes === undefined ? 0 : trials[t.resumes]!.epochs!);
+    const top = trials.filter((t) => t.epochs === resource.maxEpochs);
+    expect(top.length).toBeGreaterThan(0);
+    for (const t of top) {
+      const chain = [t];
+      while (chain.at(-1)!.resumes !== undefined) chain.push(trials[chain.at(-1)!.resumes!]!);
+      expect(chain.map((c) => c.epochs)).toEqual([9, 3, 1]);
+      expect(chain.every((c) => c.parameters.learningRate === t.parameters.learningRate)).toBe(true);
+      expect(chain.reduce((n, c) => n + trained(c), 0)).toBe(resource.maxEpochs);
+    }
+  });
 });
