@@ -198,7 +198,7 @@ export const HyperparameterSweepSpec = Type.Object(
         },
         {
           description:
-            'asha: the epoch budget of each rung (required with algorithm asha, forbidden otherwise).',
+            'asha: the epoch budget of each rung (required with algorithm asha, forbidden otherwise). A promotion is a new trial that continues the promoted trial’s artifact (its spec.resumeFrom) up to the next rung’s epochs, so it trains only the epochs the rung adds.',
           ...rules({
             rule: 'self.minEpochs <= self.maxEpochs',
             message: 'minEpochs must not exceed maxEpochs',

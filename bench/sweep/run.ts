@@ -59,9 +59,11 @@ function valueAfter(o: Objective, x: Assignment, epochs: number): number {
   return o.f(x) + (2 * prng(h).next()) / epochs;
 }
 
-function ashaToTarget(o: Objective, seed: number): { trials: number; epochs: number } {
+/** Trials to target, the epochs they trained, and the epochs they would have trained had every promotion restarted. */
+function ashaToTarget(o: Objective, seed: number): { trials: number; epochs: number; restarting: number } {
   const trials: Trial[] = [];
   let epochs = 0;
+  let restarting = 0;
   for (let index = 0; index < budget; index++) {
     const s = suggest('asha', {
       seed,
@@ -74,8 +76,9 @@ function ashaToTarget(o: Objective, seed: number): { trials: number; epochs: num
     });
     if (s.kind !== 'trial' && s.kind !== 'promote') throw new Error(`asha: ${JSON.stringify(s)}`);
     const total = s.epochs ?? RESOURCE.minEpochs;
-    // A promotion continues from the promoted trial's checkpoint: it trains only the extra epochs.
+    // A promotion continues the promoted trial's run (spec.resumeFrom): it trains only the extra epochs.
     epochs += s.kind === 'promote' ? total - trials[s.trial]!.epochs! : total;
+    restarting += total;
     const value = valueAfter(o, s.parameters, total);
     trials.push({
       index,
@@ -85,9 +88,9 @@ function ashaToTarget(o: Objective, seed: number): { trials: number; epochs: num
       epochs: total,
       resumes: s.kind === 'promote' ? s.trial : undefined,
     });
-    if (value <= o.optimum + o.tolerance) return { trials: index + 1, epochs };
+    if (value <= o.optimum + o.tolerance) return { trials: index + 1, epochs, restarting };
   }
-  return { trials: Infinity, epochs: Infinity };
+  return { trials: Infinity, epochs: Infinity, restarting: Infinity };
 }
 
 interface Peer {
@@ -154,7 +157,7 @@ const rows = OBJECTIVES.map((o) => {
     withEpochs(seeds.map((seed) => trialsToTarget('tpe', o, seed, budget))),
     peer ? withEpochs(peer.results[o.name]!.map((n) => n ?? Infinity)) : 'not run',
     Number.isFinite(ashaTrials)
-      ? `${ashaTrials} (${median(asha.map((a) => a.epochs))} epochs)`
+      ? `${ashaTrials} (${median(asha.map((a) => a.epochs))} epochs; ${median(asha.map((a) => a.restarting))} if promotions restarted)`
       : fmt(ashaTrials),
   ];
 });
