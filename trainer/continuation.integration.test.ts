@@ -7,16 +7,14 @@ import { FILES } from '../api/artifact.ts';
 import { readArtifact } from '../lib/artifact/index.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import type { RunResult } from './run.ts';
-import { freshBucket, type S3Env, s3FromEnv, storeFor, trainerEnv, trainInProcess } from './testkit.ts';
+import { type S3Env, s3Fixture, trainerEnv, trainInProcess } from './testkit.ts';
 
 let s3: S3Env;
 let store: ObjectStore;
 let bucket: string;
 
 beforeAll(async () => {
-  s3 = s3FromEnv();
-  store = storeFor(s3);
-  bucket = await freshBucket(s3, 'k2k-continue');
+  ({ s3, store, bucket } = await s3Fixture('k2k-continue'));
   // y = (2a - b + c/2) / 10 plus a little noise: a small model needs several epochs to learn it
   const rows = Array.from({ length: 240 }, (_, i) => {
     const [a, b, c] = [(i * 7) % 13, (i * 5) % 11, (i * 3) % 17];

@@ -60,6 +60,12 @@ export function storeFor(s3: S3Env): ObjectStore {
   return openStore(storageOptions(s3));
 }
 
+/** The test S3 server, a store on it and a fresh bucket: what a trainer test file starts with. */
+export async function s3Fixture(prefix: string): Promise<{ s3: S3Env; store: ObjectStore; bucket: string }> {
+  const s3 = s3FromEnv();
+  return { s3, store: storeFor(s3), bucket: await freshBucket(s3, prefix) };
+}
+
 export interface LogLine {
   level: string;
   msg: string;
