@@ -2,8 +2,11 @@
 // real pods, two at a time; the two SGD trials are clearly worse after their first epoch than the
 // two Adam trials, and the median rule stops them while their second epoch runs (each ends with one
 // epoch reported and its pod gone); a ModelDeployment with sweepRef serves the best trial and answers.
+// Then an ASHA sweep: three one-epoch trials, and the best of them promoted to three epochs by a
+// trial that continues its artifact (spec.resumeFrom) and trains only epochs 2 and 3.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
+import { readArtifact } from '../../lib/artifact/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import type { S3Server } from '../harness/s3.ts';
 import { apply, clusterPace, kubectl, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
@@ -20,12 +23,22 @@ interface Condition {
 }
 interface Trial {
   metadata: { name: string; annotations?: Record<string, string> };
-  spec: { hyperparameters: { optimizer?: string }; stop?: { reason: string; message?: string } };
+  spec: {
+    hyperparameters: { optimizer?: string; epochs?: number; learningRate?: number };
+    stop?: { reason: string; message?: string };
+    resumeFrom?: { artifactURI: string; manifestSha256?: string };
+  };
   status?: {
     phase?: string;
     conditions?: Condition[];
-    progress?: { epoch: number; epochs: number; history?: Array<{ epoch: number }> };
-    artifact?: { uri: string };
+    progress?: {
+      epoch: number;
+      epochs: number;
+      continuedFromEpoch?: number;
+      history?: Array<{ epoch: number; metrics: Record<string, number> }>;
+    };
+    artifact?: { uri: string; manifestSha256?: string };
+    metrics?: Record<string, number>;
   };
 }
 interface Sweep {
@@ -77,7 +90,7 @@ describe('a HyperparameterSweep on the local node', () => {
     region: s3!.region,
     credentialsSecretRef: { name: 'k2k-storage' },
   });
-  const trials = async () =>
+  const trials = async (sweep = SWEEP) =>
     (
       await kubectlJson<{ items: Trial[] }>([
         'get',
@@ -85,9 +98,20 @@ describe('a HyperparameterSweep on the local node', () => {
         '-n',
         namespace,
         '-l',
-        `k2k.dev/sweep=${SWEEP}`,
+        `k2k.dev/sweep=${sweep}`,
       ])
     ).items;
+  const finishedSweep = (name: string) =>
+    eventually(
+      async () => {
+        const sweep = await kubectlJson<Sweep>(['get', 'hyperparametersweep', '-n', namespace, name]);
+        const finished = sweep.status?.conditions?.find(
+          (c) => (c.type === 'Succeeded' || c.type === 'Failed') && c.status === 'True',
+        );
+        return finished ? sweep : undefined;
+      },
+      { what: `sweep ${name} to finish`, ...clusterPace, timeoutMs: 280_000 },
+    );
 
   it('trains four trials in real pods and stops the clearly worse ones while they run', async () => {
     if (!s3 || !exposed) throw new Error('setup failed');
@@ -120,16 +144,7 @@ describe('a HyperparameterSweep on the local node', () => {
       },
     });
 
-    const done = await eventually(
-      async () => {
-        const sweep = await kubectlJson<Sweep>(['get', 'hyperparametersweep', '-n', namespace, SWEEP]);
-        const finished = sweep.status?.conditions?.find(
-          (c) => (c.type === 'Succeeded' || c.type === 'Failed') && c.status === 'True',
-        );
-        return finished ? sweep : undefined;
-      },
-      { what: `sweep ${SWEEP} to finish`, ...clusterPace, timeoutMs: 280_000 },
-    );
+    const done = await finishedSweep(SWEEP);
     expect(done.status?.conditions?.find((c) => c.type === 'Succeeded')?.status).toBe('True');
     expect(done.status?.trialsFailed).toBe(0);
     expect(done.status?.trialsEarlyStopped).toBeGreaterThanOrEqual(1);
@@ -241,5 +256,77 @@ describe('a HyperparameterSweep on the local node', () => {
     });
     const right = predicted.filter((p, i) => p === digit.labels[i]).length;
     expect(right, `predicted ${predicted.join(',')}`).toBeGreaterThanOrEqual(6);
+  });
+
+  it('promotes the best one-epoch ASHA trial by continuing its artifact: the promotion trains epochs 2 and 3 only', async () => {
+    if (!s3 || !exposed || !mnist) throw new Error('setup failed');
+    onTestFailed(async () => console.error(await diagnostics()));
+    const HALVING = 'mnist-halving';
+    await apply({
+      apiVersion: 'k2k.dev/v1alpha1',
+      kind: 'HyperparameterSweep',
+      metadata: { name: HALVING, namespace },
+      spec: {
+        trialTemplate: {
+          model: { architecture: 'mnist-mlp', name: HALVING },
+          dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
+          hyperparameters: { batchSize: 32 },
+          output: { uri: `s3://${bucket}/models/` },
+          storage: storage(),
+          resources: { cpu: '500m', memory: '1Gi' },
+        },
+        // One at a time: three configurations at 1 epoch, then the best third of them (one) to 3.
+        algorithm: 'asha',
+        asha: { minEpochs: 1, maxEpochs: 3, reductionFactor: 3 },
+        parameters: [{ name: 'learningRate', type: 'double', min: 0.0003, max: 0.003, scale: 'log' }],
+        objective: { metric: 'val_loss', goal: 'minimize' },
+        maxTrials: 4,
+        parallelTrials: 1,
+      },
+    });
+    const done = await finishedSweep(HALVING);
+    expect(done.status?.conditions?.find((c) => c.type === 'Succeeded')?.status).toBe('True');
+    expect(done.status?.trialsSucceeded).toBe(4);
+
+    const byName = new Map((await trials(HALVING)).map((t) => [t.metadata.name, t]));
+    const rung0 = [0, 1, 2].map((i) => byName.get(`${HALVING}-${i}`)!);
+    for (const t of rung0) {
+      expect(t.spec.resumeFrom).toBeUndefined();
+      expect(t.status?.progress).toMatchObject({ epoch: 1, epochs: 1 });
+    }
+    const bestOfRung0 = [...rung0].sort(
+      (a, b) => a.status!.metrics!.val_loss! - b.status!.metrics!.val_loss!,
+    )[0]!;
+    const promoted = byName.get(`${HALVING}-3`)!;
+    expect(promoted.metadata.annotations?.['k2k.dev/trial-resumes']).toBe(
+      bestOfRung0.metadata.name.split('-').pop(),
+    );
+    expect(promoted.spec.hyperparameters).toMatchObject({
+      epochs: 3,
+      learningRate: bestOfRung0.spec.hyperparameters.learningRate,
+    });
+    expect(promoted.spec.resumeFrom).toEqual({
+      artifactURI: bestOfRung0.status!.artifact!.uri,
+      manifestSha256: bestOfRung0.status!.artifact!.manifestSha256,
+    });
+    // It reported epochs 1 (the source's) to 3 and trained 2 and 3 itself.
+    expect(promoted.status?.progress).toMatchObject({ epoch: 3, epochs: 3, continuedFromEpoch: 1 });
+    expect(promoted.status?.progress?.history?.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(promoted.status!.progress!.history![0]!.metrics).toEqual(
+      bestOfRung0.status!.progress!.history![0]!.metrics,
+    );
+    const artifact = await readArtifact(mnist.store, promoted.status!.artifact!.uri);
+    expect(artifact.manifest.continuedFrom).toEqual({
+      uri: bestOfRung0.status!.artifact!.uri,
+      manifestSha256: bestOfRung0.status!.artifact!.manifestSha256,
+      epoch: 1,
+    });
+    // Continued, not restarted: the loss of its first own epoch is below the source's only one.
+    const loss = (e: number) => artifact.metrics!.history.find((h) => h.epoch === e)!.loss!;
+    expect(loss(2)).toBeLessThan(loss(1));
+    expect(done.status?.bestTrial?.name).toBe(
+      [...byName.values()].sort((a, b) => a.status!.metrics!.val_loss! - b.status!.metrics!.val_loss!)[0]!
+        .metadata.name,
+    );
   });
 });
