@@ -72,6 +72,19 @@ describe('medianShouldStop', () => {
       stop: false,
     },
     {
+      // Trial 3 continues trial 0 (an ASHA promotion): its epochs 1-2 are trial 0's, counted once.
+      // Counted twice, the others at epoch 2 would be 0.2, 0.2, 0.3, 0.9 → median 0.25, and 0.28 would stop.
+      name: 'counts a promotion’s inherited epochs once, through the trial it continues',
+      trial: trial(9, [0.9, 0.28]),
+      others: [
+        trial(0, [0.4, 0.2], 'Succeeded'),
+        { ...trial(3, [0.4, 0.2, 0.15]), resumes: 0 },
+        trial(1, [0.6, 0.3]),
+        trial(2, [1.2, 0.9]),
+      ],
+      stop: false,
+    },
+    {
       name: 'waits until minTrials other trials reached the epoch',
       trial: trial(9, [0.9, 0.5, 0.3]),
       others: [trial(0, [0.4, 0.2, 0.1]), trial(1, [0.6, 0.3, 0.2]), trial(2, [0.5, 0.4])],

@@ -41,8 +41,13 @@ export function medianShouldStop(rule: MedianRule, trial: Trial, others: readonl
   const epoch = Math.max(0, ...progress.map((p) => p.epoch));
   if (epoch < rule.minEpochs) return { stop: false, reason: `epoch ${epoch} < minEpochs ${rule.minEpochs}` };
   const best = bestSoFar(progress, epoch, rule.goal)!;
+  const reached = (t: Trial) => (t.progress ?? []).some((p) => p.epoch === epoch);
+  // A promotion continues its source's run, so its history repeats the source's epochs: counted
+  // once, through the source, when the source is among the trials.
+  const inherited = (o: Trial) =>
+    o.resumes !== undefined && [trial, ...others].some((s) => s.index === o.resumes && reached(s));
   const peers = others
-    .filter((o) => o.index !== trial.index && (o.progress ?? []).some((p) => p.epoch === epoch))
+    .filter((o) => o.index !== trial.index && reached(o) && !inherited(o))
     .map((o) => bestSoFar(o.progress!, epoch, rule.goal)!);
   if (peers.length < rule.minTrials)
     return {
