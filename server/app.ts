@@ -111,7 +111,7 @@ function answerErrorsAsCodes(app: FastifyInstance): void {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { settings } = opts;
-  const backend = await initBackend(settings.backend);
+  const candidates = await initBackend(settings.backend);
   const app = Fastify({
     logger: opts.logger ?? false,
     // One log line per request (probes and scrapes included) costs more than it tells; errors
@@ -131,7 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
 
-  app.log.info({ backend, requested: settings.backend }, 'TensorFlow.js backend selected');
+  app.log.info({ candidates, requested: settings.backend }, 'TensorFlow.js backends initialised');
 
   const metrics = new ServerMetrics({
     model: settings.modelName,
@@ -146,6 +146,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     batch: batchSettings(settings),
     drift: settings.drift,
     metrics,
+    backend: { requested: settings.backend, candidates },
     log: app.log,
   });
 
