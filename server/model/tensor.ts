@@ -118,7 +118,7 @@ export function checkNumber(v: unknown, datatype: Datatype, p: () => string): nu
     if (v < range[0] || v > range[1])
       throw new ServeError('InvalidValue', `${p()}: ${v} is out of range for ${datatype}`);
   } else if (datatype === 'FP16' || datatype === 'FP32') {
-    if (Math.abs(v) > 3.4028234663852886e38) {
+    if (Math.abs(v) > FLOAT32_MAX) {
       throw new ServeError('InvalidValue', `${p()}: ${v} overflows ${datatype}`);
     }
   }
@@ -199,25 +199,76 @@ export function decodeTensor(
   declaredShape?: readonly number[],
 ): DecodedTensor {
   checkDatatype(spec, datatype, path);
+  const fast = fillNumbers(data, datatype);
   const leaves: unknown[] = [];
-  const nested = flattenNested(data, path, leaves);
+  const nested = fast ? fast.shape : flattenNested(data, path, leaves);
+  const count = fast ? fast.values.length : leaves.length;
   let shape: number[];
   if (declaredShape) {
     shape = [...declaredShape];
     const want = elementCount(shape);
     const isFlat = nested.length === 1;
     const sameShape = nested.length === shape.length && nested.every((d, i) => d === shape[i]);
-    if (!sameShape && !(isFlat && leaves.length === want)) {
+    if (!sameShape && !(isFlat && count === want)) {
       throw new ServeError(
         'InvalidShape',
-        `${path}: data has ${leaves.length} elements (nested as [${nested.join(', ')}]) but shape [${shape.join(', ')}] needs ${want}`,
+        `${path}: data has ${count} elements (nested as [${nested.join(', ')}]) but shape [${shape.join(', ')}] needs ${want}`,
       );
     }
   } else {
     shape = nested;
   }
   checkShape(spec, shape, path);
-  return { shape, values: typedValues(leaves, datatype, path) };
+  return { shape, values: fast ? fast.values : typedValues(leaves, datatype, path) };
+}
+
+/** The largest finite float32, for the FP16/FP32 overflow check. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The common case in one pass: a rectangular (nested) array of valid numbers of a numeric
+ * datatype, written straight into a Float32Array, with no leaf list and no per-element JSON path.
+ * Anything else (BOOL, BYTES, an empty or ragged array, a bad value) answers undefined, and
+ * decodeTensor takes the checking path, which names the first bad element exactly as before.
+ * Accepts exactly what flattenNested + typedValues accept, with the same values.
+ */
+export function fillNumbers(
+  data: unknown,
+  datatype: Datatype,
+): { shape: number[]; values: Float32Array } | undefined {
+  if (datatype === 'BOOL' || datatype === 'BYTES') return undefined;
+  const shape: number[] = [];
+  let v: unknown = data;
+  while (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    shape.push(v.length);
+    v = v[0];
+  }
+  if (shape.length === 0) return undefined;
+  const values = new Float32Array(elementCount(shape));
+  const range = INTEGER_RANGES[datatype];
+  const [lo, hi] = range ?? [-Infinity, Infinity];
+  const limit = datatype === 'FP16' || datatype === 'FP32' ? FLOAT32_MAX : Infinity;
+  const last = shape.length - 1;
+  let at = 0;
+  const fill = (a: unknown, depth: number): boolean => {
+    if (!Array.isArray(a) || a.length !== shape[depth]) return false;
+    if (depth < last) {
+      for (let i = 0; i < a.length; i++) if (!fill(a[i], depth + 1)) return false;
+      return true;
+    }
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      // x - x === 0 is false for NaN and ±Infinity (and non-numbers fail the typeof).
+      if (typeof x !== 'number' || x - x !== 0) return false;
+      if (range) {
+        if (!Number.isInteger(x) || x < lo || x > hi) return false;
+      } else if (x > limit || x < -limit) return false;
+      values[at++] = x;
+    }
+    return true;
+  };
+  return fill(data, 0) ? { shape, values } : undefined;
 }
 
 /** Concatenates same-kind decoded row blocks into one batch buffer. */
