@@ -175,21 +175,23 @@ function grpcInfer(address: string): Infer {
   return c.infer;
 }
 
+/** A REST wire's headers and body: JSON, or the binary tensor extension. */
+function restRequest(wire: Wire, p: Payloads): { headers: Record<string, string>; body: string | Buffer } {
+  if (wire !== 'rest-binary') return { headers: { 'content-type': 'application/json' }, body: p.json };
+  return {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(p.binary.headerLength),
+    },
+    body: p.binary.body,
+  };
+}
+
 /** One request on `wire`; resolves with the first output's values. */
 async function inferOn(s: Started, wire: Wire, p: Payloads): Promise<ArrayLike<number>> {
   if (wire === 'grpc-typed') return grpcValues(await grpcInfer(s.grpc)(p.typed));
   if (wire === 'grpc-raw') return grpcValues(await grpcInfer(s.grpc)(p.rawGrpc));
-  const binary = wire === 'rest-binary';
-  const r = await fetch(`${s.url}/v2/models/${MODEL}/infer`, {
-    method: 'POST',
-    headers: binary
-      ? {
-          'content-type': 'application/octet-stream',
-          'inference-header-content-length': String(p.binary.headerLength),
-        }
-      : { 'content-type': 'application/json' },
-    body: binary ? p.binary.body : p.json,
-  });
+  const r = await fetch(`${s.url}/v2/models/${MODEL}/infer`, { method: 'POST', ...restRequest(wire, p) });
   if (!r.ok) throw new Error(`${s.name} ${wire}: ${r.status} ${await r.text()}`);
   const bytes = Buffer.from(await r.arrayBuffer());
   const headerLength = r.headers.get('inference-header-content-length');
@@ -354,17 +356,10 @@ async function fire(
     m = await closedLoop(() => infer(request), connections, duration);
     requests = m.requestsPerSecond * duration;
   } else {
-    const binary = wire === 'rest-binary';
     const run = autocannon({
       url: `${s.url}/v2/models/${MODEL}/infer`,
       method: 'POST',
-      headers: binary
-        ? {
-            'content-type': 'application/octet-stream',
-            'inference-header-content-length': String(p.binary.headerLength),
-          }
-        : { 'content-type': 'application/json' },
-      body: binary ? p.binary.body : p.json,
+      ...restRequest(wire, p),
       connections,
       duration,
     });
