@@ -223,7 +223,7 @@ export function decodeTensor(
 }
 
 /** The largest finite float32, for the FP16/FP32 overflow check. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * The common case in one pass: a rectangular (nested) array of valid numbers of a numeric
