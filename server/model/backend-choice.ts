@@ -22,7 +22,7 @@ export interface BackendChoice {
   backend: string;
   /** The batcher's largest batch, the second measured size. */
   maxBatch: number;
-  /** Every candidate measured, in the order tried. */
+  /** Every candidate measured, in the order tried; none when there was only one. */
   timings: BackendTiming[];
 }
 
@@ -44,7 +44,7 @@ export function fastest(timings: readonly BackendTiming[]): BackendTiming {
 
 /**
  * Loads the model on each candidate backend, measures it, and resolves with the model loaded on
- * the fastest (which is left active; tfjs has one active backend per process, and the server one
+ * the fastest (with a single candidate: loads it, unmeasured) (which is left active; tfjs has one active backend per process, and the server one
  * model per process). Never more than two candidates' weights are held at once.
  */
 export async function chooseBackend<M extends Measurable>(
@@ -54,6 +54,13 @@ export async function chooseBackend<M extends Measurable>(
   load: () => Promise<M>,
 ): Promise<{ model: M; choice: BackendChoice }> {
   const timings: BackendTiming[] = [];
+  if (candidates.length === 1) {
+    // Nothing to choose (a named backend, or the only one that initialised): no measuring.
+    const backend = candidates[0] as string;
+    if (!(await tf.setBackend(backend)))
+      throw new Error(`TensorFlow.js backend "${backend}" failed to initialise`);
+    return { model: await load(), choice: { requested, backend, maxBatch, timings } };
+  }
   let kept: { model: M; timing: BackendTiming } | undefined;
   try {
     for (const backend of candidates) {
