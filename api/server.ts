@@ -118,7 +118,7 @@ export const ServerSettings = Type.Object({
   backend: StringEnum(BACKENDS, {
     default: 'auto',
     description:
-      'TensorFlow.js backend: auto (native TensorFlow if its addon loads, else wasm, else cpu), tensorflow, wasm or cpu.',
+      'TensorFlow.js backend: auto (measures native TensorFlow, if its addon loads, and wasm on the model at the first load and keeps the faster; cpu only if neither works), tensorflow, wasm or cpu.',
   }),
   batching: Type.Object(
     {

@@ -19,3 +19,23 @@ describe('JSON shape limits', () => {
     else expect(() => checkJsonLimits(text, limits)).not.toThrow();
   });
 });
+
+describe('the prototype-poisoning hint', () => {
+  it.each([
+    {
+      name: 'is clear for numbers and plain keys',
+      text: '{"inputs":[{"name":"x","data":[1,2]}]}',
+      want: false,
+    },
+    { name: 'is set by a __proto__ key', text: '{"__proto__":{"a":1}}', want: true },
+    { name: 'is set by a constructor key', text: '{"constructor":{"prototype":{}}}', want: true },
+    { name: 'is set by any escape, which could spell either', text: '{"\\u005f_proto__":1}', want: true },
+    {
+      name: 'is clear for longer strings that contain the names',
+      text: '["my__proto__", "constructors"]',
+      want: false,
+    },
+  ])('$name', ({ text, want }) => {
+    expect(checkJsonLimits(text, { maxDepth: 8, maxElements: 100 }).mayPoison).toBe(want);
+  });
+});

@@ -5,6 +5,7 @@
 // version through the registry's default labels.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type DriftSource, registerDriftMetrics } from './drift/metrics.ts';
+import type { BackendChoice } from './model/backend-choice.ts';
 
 export const PROTOCOLS = ['tfserving', 'v2', 'health', 'admin', 'metrics', 'none'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -23,6 +24,8 @@ const LOAD_LABELS = ['version', 'result'] as const;
 const FORWARDED_LABELS = ['transport', 'code'] as const;
 const TRANSPORT_LABELS = ['transport'] as const;
 const INFO_LABELS = ['uri', 'artifact_sha256', 'task', 'backend'] as const;
+const BACKEND_LABELS = ['backend', 'requested'] as const;
+const BACKEND_TIMING_LABELS = ['backend', 'batch'] as const;
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -35,6 +38,8 @@ export class ServerMetrics {
   readonly loadDuration: Histogram<(typeof LOAD_LABELS)[number]>;
   readonly ready: Gauge;
   readonly info: Gauge<(typeof INFO_LABELS)[number]>;
+  readonly backendInfo: Gauge<(typeof BACKEND_LABELS)[number]>;
+  readonly backendSeconds: Gauge<(typeof BACKEND_TIMING_LABELS)[number]>;
   readonly canaryForwarded: Counter<(typeof FORWARDED_LABELS)[number]>;
   readonly canaryFallback: Counter<(typeof TRANSPORT_LABELS)[number]>;
   readonly canaryWeight: Gauge;
@@ -106,6 +111,18 @@ export class ServerMetrics {
       labelNames: INFO_LABELS,
       registers,
     });
+    this.backendInfo = new Gauge({
+      name: 'k2k_model_backend_info',
+      help: 'The TensorFlow.js backend the model runs on (1), and what K2K_BACKEND requested (auto: the fastest measured at load).',
+      labelNames: BACKEND_LABELS,
+      registers,
+    });
+    this.backendSeconds = new Gauge({
+      name: 'k2k_model_backend_compute_seconds',
+      help: 'Median time of one compute of the warm-up batch on each candidate backend, measured at the first load, by backend and batch rows.',
+      labelNames: BACKEND_TIMING_LABELS,
+      registers,
+    });
     // A stable pod's forwarded requests are counted here, not in k2k_requests_total: the canary
     // pods count them under track="canary", and the stable track's error rate stays its own.
     this.canaryForwarded = new Counter({
@@ -167,6 +184,17 @@ export class ServerMetrics {
   setServing(labels: Record<(typeof INFO_LABELS)[number], string>): void {
     this.info.reset();
     this.info.set(labels, 1);
+  }
+
+  /** Records the backend choice (made once per process, at the first load). */
+  setBackend(choice: BackendChoice): void {
+    this.backendInfo.reset();
+    this.backendInfo.set({ backend: choice.backend, requested: choice.requested }, 1);
+    this.backendSeconds.reset();
+    for (const t of choice.timings) {
+      this.backendSeconds.set({ backend: t.backend, batch: '1' }, t.batch1Seconds);
+      this.backendSeconds.set({ backend: t.backend, batch: String(choice.maxBatch) }, t.maxBatchSeconds);
+    }
   }
 
   setVersion(version: string): void {

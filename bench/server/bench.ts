@@ -1,10 +1,13 @@
 // Model server benchmark on the MNIST MLP artifact (bench/server/mnist.ts): k2k's server against
 // KServe's Python model server (bench/server/peer.py) serving the same artifact over the same Open
-// Inference Protocol REST API, and against the ceiling, the same TensorFlow.js model called in a
-// loop inside this process (bench/server/ceiling.ts). All measured in the same run on the same
-// machine; autocannon drives the servers. Reports ratios, never absolute targets.
+// Inference Protocol wires (REST JSON, REST binary tensors, gRPC typed contents, gRPC raw bytes),
+// and against the ceiling, the same TensorFlow.js model called in a loop inside this process
+// (bench/server/ceiling.ts). All measured in the same run on the same machine; autocannon drives
+// the REST wires, a closed loop of @grpc/grpc-js calls the gRPC ones, both in this process, whose
+// CPU is reported per row next to each server's. Reports ratios, never absolute targets.
 //
 //   npx tsx bench/server/bench.ts [--duration=4] [--rounds=3] [--connections=1,16,64] [--images=1,32]
+//                                 [--wires=rest-json,rest-binary,grpc-typed,grpc-raw]
 //
 // Everything listens on 127.0.0.1. Results go to bench/server/results/<time>.json and stdout.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -15,6 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
+import { call, grpcClients } from '../../server/grpc/client.ts';
+import { rawFloat32 } from '../../server/model/raw-tensor.ts';
 import { parseMetrics, sample, total } from '../../server/test/fixtures.ts';
 import { Ceiling, type CeilingResult, quantile, registerBackends } from './ceiling.ts';
 import { digits, PIXELS, SIDE, writeMnistArtifact } from './mnist.ts';
@@ -31,10 +36,14 @@ interface AutocannonResult {
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult> & {
   on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
 };
-/** A measurement: autocannon's summary with latency quantiles of our own (its histogram keeps whole ms). */
-interface Measured extends AutocannonResult {
+/** One cell's measurement, whatever drove it, with latency quantiles of our own (autocannon's histogram keeps whole ms). */
+interface Measured {
+  requestsPerSecond: number;
+  errors: number;
   p50ms: number;
   p99ms: number;
+  /** This process's CPU (the load generator's) per request. */
+  clientCpuMsPerRequest: number;
   batchRows?: number;
   predictMs?: number;
   cpuMsPerRequest?: number;
@@ -51,6 +60,9 @@ const DURATION = Number(arg('duration', '4'));
 const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = arg('connections', '1,16,64').split(',').map(Number);
 const IMAGES = arg('images', '1,32').split(',').map(Number);
+const WIRES = ['rest-json', 'rest-binary', 'grpc-typed', 'grpc-raw'] as const;
+type Wire = (typeof WIRES)[number];
+const WIRES_RUN = arg('wires', WIRES.join(',')).split(',') as Wire[];
 /** The server's default K2K_BATCHING_MAX_BATCH_SIZE: the largest batch its batcher forms from small requests. */
 const MAX_BATCH = 32;
 const PEER = 'kserve-python';
@@ -58,6 +70,10 @@ const PEER = 'kserve-python';
 interface Started {
   name: string;
   url: string;
+  /** host:port of its Open Inference Protocol gRPC service. */
+  grpc: string;
+  /** The wires it is measured on (those that passed the correctness check). */
+  wires: Wire[];
   child: ChildProcess;
   /** The TensorFlow.js backend a k2k server runs on (from k2k_model_info); undefined for the peer. */
   backend?: string;
@@ -82,6 +98,7 @@ async function start(
   args: string[],
   env: Record<string, string>,
   port: number,
+  grpcPort: number,
 ): Promise<Started> {
   const child = spawn(cmd, args, {
     cwd: REPO,
@@ -93,10 +110,10 @@ async function start(
   child.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, log);
-  return { name, url, child };
+  return { name, url, grpc: `127.0.0.1:${grpcPort}`, wires: [], child };
 }
 
-/** An Open Inference Protocol v2 request of `raw.length / PIXELS` raw 28x28x1 images. */
+/** An Open Inference Protocol v2 JSON request of `raw.length / PIXELS` raw 28x28x1 images. */
 function body(raw: Float32Array, id: string): string {
   const n = raw.length / PIXELS;
   return JSON.stringify({
@@ -105,14 +122,83 @@ function body(raw: Float32Array, id: string): string {
   });
 }
 
-async function infer(url: string, raw: Float32Array): Promise<number[]> {
-  const r = await fetch(`${url}/v2/models/${MODEL}/infer`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body(raw, 'check'),
+/** The same request on every wire: what each sends, and how to read the outputs back. */
+function payloads(raw: Float32Array) {
+  const n = raw.length / PIXELS;
+  const shape = [n, SIDE, SIDE, 1];
+  const header = JSON.stringify({
+    inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: raw.length * 4 } }],
+    parameters: { binary_data_output: true },
   });
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  return ((await r.json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data;
+  return {
+    n,
+    json: body(raw, 'bench'),
+    binary: {
+      headerLength: Buffer.byteLength(header),
+      body: Buffer.concat([Buffer.from(header), rawFloat32(raw)]),
+    },
+    typed: {
+      model_name: MODEL,
+      inputs: [{ name: 'input', datatype: 'FP32', shape, contents: { fp32_contents: Array.from(raw) } }],
+    },
+    rawGrpc: {
+      model_name: MODEL,
+      inputs: [{ name: 'input', datatype: 'FP32', shape }],
+      raw_input_contents: [rawFloat32(raw)],
+    },
+  };
+}
+type Payloads = ReturnType<typeof payloads>;
+
+interface GrpcOutput {
+  outputs: Array<{ contents?: { fp32_contents: number[] } }>;
+  raw_output_contents: Buffer[];
+}
+/** The first output's values, typed or raw (a server may answer either way). */
+function grpcValues(r: GrpcOutput): ArrayLike<number> {
+  const raw = r.raw_output_contents[0];
+  if (raw && raw.length > 0)
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+  return r.outputs[0]?.contents?.fp32_contents ?? [];
+}
+
+type Infer = (request: unknown) => Promise<GrpcOutput>;
+const clients = new Map<string, { infer: Infer; close: () => void }>();
+function grpcInfer(address: string): Infer {
+  let c = clients.get(address);
+  if (!c) {
+    const g = grpcClients(address);
+    const method = g.inference.ModelInfer.bind(g.inference) as never;
+    c = { infer: (request) => call(method, request as never) as Promise<GrpcOutput>, close: () => g.close() };
+    clients.set(address, c);
+  }
+  return c.infer;
+}
+
+/** A REST wire's headers and body: JSON, or the binary tensor extension. */
+function restRequest(wire: Wire, p: Payloads): { headers: Record<string, string>; body: string | Buffer } {
+  if (wire !== 'rest-binary') return { headers: { 'content-type': 'application/json' }, body: p.json };
+  return {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(p.binary.headerLength),
+    },
+    body: p.binary.body,
+  };
+}
+
+/** One request on `wire`; resolves with the first output's values. */
+async function inferOn(s: Started, wire: Wire, p: Payloads): Promise<ArrayLike<number>> {
+  if (wire === 'grpc-typed') return grpcValues(await grpcInfer(s.grpc)(p.typed));
+  if (wire === 'grpc-raw') return grpcValues(await grpcInfer(s.grpc)(p.rawGrpc));
+  const r = await fetch(`${s.url}/v2/models/${MODEL}/infer`, { method: 'POST', ...restRequest(wire, p) });
+  if (!r.ok) throw new Error(`${s.name} ${wire}: ${r.status} ${await r.text()}`);
+  const bytes = Buffer.from(await r.arrayBuffer());
+  const headerLength = r.headers.get('inference-header-content-length');
+  if (headerLength === null)
+    return (JSON.parse(bytes.toString()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data;
+  const rest = bytes.subarray(Number(headerLength));
+  return new Float32Array(rest.buffer.slice(rest.byteOffset, rest.byteOffset + rest.length));
 }
 
 interface Counters {
@@ -187,6 +273,7 @@ interface ServerRow {
   imagesPerRequest: number;
   connections: number;
   server: string;
+  wire: Wire;
   backend: string;
   requestsPerSecond: number;
   rowsPerSecond: number;
@@ -199,18 +286,19 @@ interface ServerRow {
   predictMs?: number;
   /** The server process's CPU time per request (median over rounds), from its /metrics. */
   cpuMsPerRequest?: number;
+  /** The load generator's (this process's) CPU time per request (median over rounds). */
+  clientCpuMsPerRequest: number;
+  /** True when the load generator used at least as much CPU as the server: on 2 shared cores it bounds the run. */
+  clientBound: boolean;
+  /** The peer's row it is compared with: the same wire, or the peer's JSON when the peer lacks the wire. */
+  peerWire: Wire;
   ratioToPeer: number;
   ceilingBackend: string;
   ceilingBatch: number;
   ratioToCeiling: number;
-  rounds: Array<{
-    requestsPerSecond: number;
-    latencyP50ms: number;
-    latencyP99ms: number;
-    batchRows?: number;
-    predictMs?: number;
-    cpuMsPerRequest?: number;
-  }>;
+  /** Server CPU per row ÷ the ceiling's CPU per row at the same batch. */
+  cpuRatioToCeiling?: number;
+  rounds: Array<Omit<Measured, 'errors'>>;
 }
 
 interface CeilingRow extends CeilingResult {
@@ -220,6 +308,78 @@ interface CeilingRow extends CeilingResult {
   rounds: CeilingResult[];
 }
 
+/** Runs `connections` closed-loop streams of `send` for `seconds`; requests/s and latency quantiles. */
+async function closedLoop(
+  send: () => Promise<unknown>,
+  connections: number,
+  seconds: number,
+): Promise<Omit<Measured, 'clientCpuMsPerRequest'>> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await send();
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return {
+    requestsPerSecond: latencies.length / ((performance.now() - start) / 1000),
+    errors,
+    p50ms: quantile(latencies, 0.5),
+    p99ms: quantile(latencies, 0.99),
+  };
+}
+
+/** One cell on one wire: autocannon for REST, a @grpc/grpc-js closed loop for gRPC. */
+async function fire(
+  s: Started,
+  wire: Wire,
+  p: Payloads,
+  connections: number,
+  duration: number,
+): Promise<Measured> {
+  const cpu = process.cpuUsage();
+  let m: Omit<Measured, 'clientCpuMsPerRequest'>;
+  let requests: number;
+  if (wire === 'grpc-typed' || wire === 'grpc-raw') {
+    const infer = grpcInfer(s.grpc);
+    const request = wire === 'grpc-typed' ? p.typed : p.rawGrpc;
+    m = await closedLoop(() => infer(request), connections, duration);
+    requests = m.requestsPerSecond * duration;
+  } else {
+    const run = autocannon({
+      url: `${s.url}/v2/models/${MODEL}/infer`,
+      method: 'POST',
+      ...restRequest(wire, p),
+      connections,
+      duration,
+    });
+    const latencies: number[] = [];
+    run.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) latencies.push(ms);
+    });
+    const r = await run;
+    requests = r['2xx'] + r.non2xx;
+    m = {
+      requestsPerSecond: r.requests.average,
+      errors: r.errors + r.timeouts + r.non2xx,
+      p50ms: quantile(latencies, 0.5),
+      p99ms: quantile(latencies, 0.99),
+    };
+  }
+  const used = process.cpuUsage(cpu);
+  return { ...m, clientCpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, requests) };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const python = execFileSync('bash', [path.join(HERE, 'setup.sh')], { encoding: 'utf8' }).trim();
@@ -227,19 +387,18 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-'));
   const servers: Started[] = [];
   const store = openStore();
+  const loadAverages: number[][] = [os.loadavg()];
   try {
     const uri = await writeMnistArtifact(store, fileURI(dir), MODEL, '1');
     const ceilings = new Map<string, Ceiling>();
     for (const b of backends) ceilings.set(b, await Ceiling.load(store, uri, b));
 
     const node = process.execPath;
-    // k2k with its default settings (batches of up to 32 rows, no added wait), once with the default
-    // backend choice (auto: native TensorFlow when its addon is built) and once on WebAssembly.
-    for (const [name, backend] of [
-      ['k2k', 'auto'],
-      ['k2k-wasm', 'wasm'],
-    ] as const) {
-      const port = await freePort();
+    // k2k with its default settings (batches of up to 32 rows, no added wait, K2K_BACKEND=auto,
+    // which measures the backends on this model), then k2k on the backend auto did not pick, on
+    // JSON only: the evidence that the choice was the faster one.
+    const startK2k = async (name: string, backend: string) => {
+      const [port, grpcPort] = [await freePort(), await freePort()];
       const s = await start(
         name,
         node,
@@ -249,108 +408,112 @@ async function main(): Promise<void> {
           K2K_MODEL_NAME: MODEL,
           K2K_HOST: '127.0.0.1',
           K2K_PORT: String(port),
+          K2K_GRPC_PORT: String(grpcPort),
           K2K_ADMIN_PORT: '0', // two servers run side by side: the default 8081 would clash
           K2K_LOG_LEVEL: 'warn',
           K2K_BACKEND: backend,
         },
         port,
+        grpcPort,
       );
       s.backend = await backendOf(s);
       servers.push(s);
-    }
-    const peerPort = await freePort();
-    servers.push(
-      await start(
-        PEER,
-        python,
-        [path.join(HERE, 'peer.py')],
-        {
-          K2K_BENCH_ARTIFACT_DIR: path.join(dir, MODEL, '1'),
-          K2K_BENCH_PORT: String(peerPort),
-          K2K_BENCH_MODEL: MODEL,
-        },
-        peerPort,
-      ),
+      return s;
+    };
+    const k2k = await startK2k('k2k', 'auto');
+    k2k.wires = WIRES_RUN;
+    const other = backends.find((b) => b !== k2k.backend);
+    if (other && WIRES_RUN.includes('rest-json'))
+      (await startK2k(`k2k-${other}`, other)).wires = ['rest-json'];
+    const [peerPort, peerGrpcPort] = [await freePort(), await freePort()];
+    const peer = await start(
+      PEER,
+      python,
+      [path.join(HERE, 'peer.py')],
+      {
+        K2K_BENCH_ARTIFACT_DIR: path.join(dir, MODEL, '1'),
+        K2K_BENCH_PORT: String(peerPort),
+        K2K_BENCH_GRPC_PORT: String(peerGrpcPort),
+        K2K_BENCH_MODEL: MODEL,
+      },
+      peerPort,
+      peerGrpcPort,
     );
-    const defaultBackend = servers[0]!.backend!;
+    servers.push(peer);
+    const defaultBackend = k2k.backend!;
     for (const s of servers) {
       if (s.backend && !ceilings.has(s.backend))
         throw new Error(`${s.name} runs on ${s.backend}, which this process cannot load for the ceiling`);
     }
 
-    // Same artifact, same numbers: otherwise the comparison would be meaningless.
-    const check = digits(8, 600);
-    const want = await infer(servers.find((s) => s.name === PEER)!.url, check);
-    for (const s of servers.filter((x) => x.name !== PEER)) {
-      const worst = worstDifference(await infer(s.url, check), want);
-      if (!(worst < 1e-5)) throw new Error(`${s.name} disagrees with the peer by ${worst}`);
+    // Same artifact, same numbers, on every wire: otherwise the comparison would be meaningless.
+    // The peer is measured on the wires it answers correctly (its JSON must work).
+    const check = payloads(digits(8, 600));
+    const want = await inferOn(peer, 'rest-json', check);
+    for (const wire of WIRES_RUN) {
+      try {
+        const worst = worstDifference(await inferOn(peer, wire, check), want);
+        if (worst < 1e-5) peer.wires.push(wire);
+        else console.error(`${PEER} on ${wire} disagrees with its own JSON by ${worst}: not measured`);
+      } catch (err) {
+        console.error(`${PEER} does not answer ${wire} (${(err as Error).message}): not measured`);
+      }
+    }
+    if (!peer.wires.includes('rest-json')) peer.wires.unshift('rest-json');
+    for (const s of servers.filter((x) => x !== peer)) {
+      for (const wire of s.wires) {
+        const worst = worstDifference(await inferOn(s, wire, check), want);
+        if (!(worst < 1e-5)) throw new Error(`${s.name} on ${wire} disagrees with the peer by ${worst}`);
+      }
     }
     for (const c of ceilings.values()) {
-      const worst = worstDifference(await c.predict(check, 8), want);
+      const worst = worstDifference(await c.predict(digits(8, 600), 8), want);
       if (!(worst < 1e-5)) throw new Error(`the ${c.backend} ceiling disagrees with the peer by ${worst}`);
     }
     console.error(
-      `outputs agree; servers ${servers.map((s) => `${s.name}(${s.backend ?? 'numpy'})`).join(', ')}`,
+      `outputs agree; ${servers.map((s) => `${s.name}(${s.backend ?? 'numpy'}: ${s.wires.join(', ')})`).join('; ')}`,
     );
 
-    // Distinct real digits per scenario; the peer and k2k get byte-identical request bodies.
-    const payloads = new Map(IMAGES.map((n) => [n, body(digits(n, 700), 'bench')]));
+    // Distinct real digits per scenario; the peer and k2k get byte-identical requests.
+    const requests = new Map(IMAGES.map((n) => [n, payloads(digits(n, 700))]));
     const ceilingBatches = [...new Set([1, ...CONNECTIONS.map((c) => Math.min(c, MAX_BATCH)), ...IMAGES])]
       .filter((b) => b <= MAX_BATCH)
       .sort((a, b) => a - b);
     const ceilingInputs = new Map(ceilingBatches.map((b) => [b, digits(b, 700)]));
 
-    const cell = (images: number, connections: number, server: string) =>
-      `${images}/${connections}/${server}`;
+    const cell = (images: number, connections: number, server: string, wire: Wire) =>
+      `${images}/${connections}/${server}/${wire}`;
     const runs = new Map<string, Measured[]>();
     const ceilingRuns = new Map<string, CeilingResult[]>();
-    const fire = async (
-      s: Started,
-      payload: string,
-      connections: number,
-      duration: number,
-    ): Promise<Measured> => {
-      const run = autocannon({
-        url: `${s.url}/v2/models/${MODEL}/infer`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: payload,
-        connections,
-        duration,
-      });
-      const latencies: number[] = [];
-      run.on('response', (_client, status, _bytes, ms) => {
-        if (status >= 200 && status < 300) latencies.push(ms);
-      });
-      const r = await run;
-      return { ...r, p50ms: quantile(latencies, 0.5), p99ms: quantile(latencies, 0.99) };
-    };
     // JIT, kernel and connection warm-up, not recorded.
-    for (const s of servers) await fire(s, payloads.get(IMAGES[0]!)!, 16, 1);
+    for (const s of servers)
+      for (const wire of s.wires) await fire(s, wire, requests.get(IMAGES[0]!)!, 16, 1);
 
-    // Rounds interleave every server and the ceiling, so background load on the shared machine hits them alike.
+    // Rounds interleave every server, wire and the ceiling, so background load on the shared machine hits them alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const images of IMAGES) {
         for (const connections of CONNECTIONS) {
           for (const s of servers) {
-            const before = await counters(s);
-            const r = await fire(s, payloads.get(images)!, connections, DURATION);
-            const after = await counters(s);
-            const batches = delta(before, after, 'batches');
-            const predict = delta(before, after, 'predictSeconds');
-            const rows = delta(before, after, 'batchRows');
-            const cpu = delta(before, after, 'cpuSeconds');
-            const requests = r['2xx'] + r.non2xx;
-            const key = cell(images, connections, s.name);
-            runs.set(key, [
-              ...(runs.get(key) ?? []),
-              {
-                ...r,
-                ...(batches && rows !== undefined ? { batchRows: rows / batches } : {}),
-                ...(batches && predict !== undefined ? { predictMs: (1000 * predict) / batches } : {}),
-                ...(requests && cpu !== undefined ? { cpuMsPerRequest: (1000 * cpu) / requests } : {}),
-              },
-            ]);
+            for (const wire of s.wires) {
+              const before = await counters(s);
+              const r = await fire(s, wire, requests.get(images)!, connections, DURATION);
+              const after = await counters(s);
+              const batches = delta(before, after, 'batches');
+              const predict = delta(before, after, 'predictSeconds');
+              const rows = delta(before, after, 'batchRows');
+              const cpu = delta(before, after, 'cpuSeconds');
+              const answered = r.requestsPerSecond * DURATION;
+              const key = cell(images, connections, s.name, wire);
+              runs.set(key, [
+                ...(runs.get(key) ?? []),
+                {
+                  ...r,
+                  ...(batches && rows !== undefined ? { batchRows: rows / batches } : {}),
+                  ...(batches && predict !== undefined ? { predictMs: (1000 * predict) / batches } : {}),
+                  ...(answered && cpu !== undefined ? { cpuMsPerRequest: (1000 * cpu) / answered } : {}),
+                },
+              ]);
+            }
           }
         }
       }
@@ -363,7 +526,13 @@ async function main(): Promise<void> {
           ]);
         }
       }
-      console.error(`round ${round + 1}/${ROUNDS} done after ${Math.round((Date.now() - started) / 1000)} s`);
+      loadAverages.push(os.loadavg());
+      console.error(
+        `round ${round + 1}/${ROUNDS} done after ${Math.round((Date.now() - started) / 1000)} s (load ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')})`,
+      );
     }
 
     const ceilingRows: CeilingRow[] = [];
@@ -380,6 +549,7 @@ async function main(): Promise<void> {
           latencyP50ms: median(rs.map((r) => r.latencyP50ms)),
           latencyP99ms: median(rs.map((r) => r.latencyP99ms)),
           calls: rs.reduce((s, r) => s + r.calls, 0),
+          cpuMsPerRow: median(rs.map((r) => r.cpuMsPerRow)),
           rounds: rs,
         });
       }
@@ -390,56 +560,61 @@ async function main(): Promise<void> {
     const serverRows: ServerRow[] = [];
     for (const images of IMAGES) {
       for (const connections of CONNECTIONS) {
-        const rps = (name: string) =>
-          median(runs.get(cell(images, connections, name))!.map((r) => r.requests.average));
-        const peer = rps(PEER);
+        const rps = (name: string, wire: Wire) =>
+          median(runs.get(cell(images, connections, name, wire))!.map((r) => r.requestsPerSecond));
         for (const s of servers) {
-          const rs = runs.get(cell(images, connections, s.name))!;
-          const requestsPerSecond = rps(s.name);
-          // The largest batch the server's batcher can form here: concurrent 1-image requests up to
-          // the batch limit; a request of 32 images fills a batch by itself.
-          const ceilingBatch = images === 1 ? Math.min(connections, MAX_BATCH) : Math.min(images, MAX_BATCH);
-          const ceilingBackend = s.backend ?? defaultBackend;
-          const of = (k: 'batchRows' | 'predictMs' | 'cpuMsPerRequest') => {
-            const xs = rs.map((r) => r[k]).filter((x): x is number => x !== undefined);
-            return xs.length ? median(xs) : undefined;
-          };
-          const [batchRows, predictMs, cpuMsPerRequest] = [
-            of('batchRows'),
-            of('predictMs'),
-            of('cpuMsPerRequest'),
-          ];
-          serverRows.push({
-            kind: 'server',
-            imagesPerRequest: images,
-            connections,
-            server: s.name,
-            backend: s.backend ?? 'numpy',
-            requestsPerSecond,
-            rowsPerSecond: requestsPerSecond * images,
-            latencyP50ms: median(rs.map((r) => r.p50ms)),
-            latencyP99ms: median(rs.map((r) => r.p99ms)),
-            errors: rs.reduce((sum, r) => sum + r.errors + r.timeouts + r.non2xx, 0),
-            ...(batchRows === undefined ? {} : { meanBatchRows: batchRows }),
-            ...(predictMs === undefined ? {} : { predictMs }),
-            ...(cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest }),
-            ratioToPeer: requestsPerSecond / peer,
-            ceilingBackend,
-            ceilingBatch,
-            ratioToCeiling:
-              (requestsPerSecond * images) / ceilingOf(ceilingBackend, ceilingBatch).rowsPerSecond,
-            rounds: rs.map((r) => ({
-              requestsPerSecond: r.requests.average,
-              latencyP50ms: r.p50ms,
-              latencyP99ms: r.p99ms,
-              batchRows: r.batchRows,
-              predictMs: r.predictMs,
-              cpuMsPerRequest: r.cpuMsPerRequest,
-            })),
-          });
+          for (const wire of s.wires) {
+            const rs = runs.get(cell(images, connections, s.name, wire))!;
+            const requestsPerSecond = rps(s.name, wire);
+            const peerWire = peer.wires.includes(wire) ? wire : 'rest-json';
+            // The largest batch the server's batcher can form here: concurrent 1-image requests up to
+            // the batch limit; a request of 32 images fills a batch by itself.
+            const ceilingBatch =
+              images === 1 ? Math.min(connections, MAX_BATCH) : Math.min(images, MAX_BATCH);
+            const ceilingBackend = s.backend ?? defaultBackend;
+            const of = (k: 'batchRows' | 'predictMs' | 'cpuMsPerRequest' | 'clientCpuMsPerRequest') => {
+              const xs = rs.map((r) => r[k]).filter((x): x is number => x !== undefined);
+              return xs.length ? median(xs) : undefined;
+            };
+            const [batchRows, predictMs, cpuMsPerRequest] = [
+              of('batchRows'),
+              of('predictMs'),
+              of('cpuMsPerRequest'),
+            ];
+            const clientCpuMsPerRequest = of('clientCpuMsPerRequest')!;
+            const ceiling = ceilingOf(ceilingBackend, ceilingBatch);
+            serverRows.push({
+              kind: 'server',
+              imagesPerRequest: images,
+              connections,
+              server: s.name,
+              wire,
+              backend: s.backend ?? 'numpy',
+              requestsPerSecond,
+              rowsPerSecond: requestsPerSecond * images,
+              latencyP50ms: median(rs.map((r) => r.p50ms)),
+              latencyP99ms: median(rs.map((r) => r.p99ms)),
+              errors: rs.reduce((sum, r) => sum + r.errors, 0),
+              ...(batchRows === undefined ? {} : { meanBatchRows: batchRows }),
+              ...(predictMs === undefined ? {} : { predictMs }),
+              ...(cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest }),
+              clientCpuMsPerRequest,
+              clientBound: cpuMsPerRequest !== undefined && clientCpuMsPerRequest >= cpuMsPerRequest,
+              peerWire,
+              ratioToPeer: requestsPerSecond / rps(PEER, peerWire),
+              ceilingBackend,
+              ceilingBatch,
+              ratioToCeiling: (requestsPerSecond * images) / ceiling.rowsPerSecond,
+              ...(cpuMsPerRequest === undefined
+                ? {}
+                : { cpuRatioToCeiling: cpuMsPerRequest / images / ceiling.cpuMsPerRow }),
+              rounds: rs.map(({ errors: _, ...r }) => r),
+            });
+          }
         }
       }
     }
+    for (const c of clients.values()) c.close();
 
     const meta = {
       date: new Date().toISOString(),
@@ -448,13 +623,14 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       connections: CONNECTIONS,
       imagesPerRequest: IMAGES,
+      wires: WIRES_RUN,
       ceilingBatches,
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
-      loadAverageAtEnd: os.loadavg(),
+      loadAverages,
       wallSeconds: Math.round((Date.now() - started) / 1000),
       versions: versions(python),
-      note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon and the ceiling run in the benchmark process on the same cores. Compare ratios, not absolute numbers.',
+      note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon, the gRPC load generator and the ceiling run in the benchmark process on the same cores. Compare ratios, not absolute numbers.',
     };
     await mkdir(path.join(HERE, 'results'), { recursive: true });
     const file = path.join(HERE, 'results', `${meta.date.replace(/[:.]/g, '-')}.json`);
@@ -467,25 +643,31 @@ async function main(): Promise<void> {
       v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
     const opt = (v: number | undefined, d: number) => (v === undefined ? '' : n(v, d));
     console.log(
-      '| images/req | conc. | server | req/s | rows/s | p50 ms | p99 ms | errors | rows/batch | predict ms | server CPU ms/req | vs peer | vs ceiling |',
+      '| images/req | conc. | server | wire | req/s | rows/s | p50 ms | p99 ms | errors | rows/batch | predict ms | server CPU ms/req | generator CPU ms/req | vs peer | vs ceiling (rows/s) | CPU/row vs ceiling |',
     );
-    console.log('|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    console.log('|--:|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const r of serverRows) {
       const label = r.backend === 'numpy' ? r.server : `${r.server} (${r.backend})`;
+      const vsPeer = `${n(r.ratioToPeer, 2)}x${r.peerWire === r.wire ? '' : ` (peer ${r.peerWire})`}`;
       console.log(
-        `| ${r.imagesPerRequest} | ${r.connections} | ${label} | ${n(r.requestsPerSecond)} | ${n(r.rowsPerSecond)} | ${n(r.latencyP50ms, 2)} | ${n(r.latencyP99ms, 2)} | ${r.errors} | ${opt(r.meanBatchRows, 1)} | ${opt(r.predictMs, 2)} | ${opt(r.cpuMsPerRequest, 2)} | ${n(r.ratioToPeer, 2)}x | ${n(r.ratioToCeiling, 2)}x (${r.ceilingBackend}, batch ${r.ceilingBatch}) |`,
+        `| ${r.imagesPerRequest} | ${r.connections} | ${label} | ${r.wire} | ${n(r.requestsPerSecond)} | ${n(r.rowsPerSecond)} | ${n(r.latencyP50ms, 2)} | ${n(r.latencyP99ms, 2)} | ${r.errors} | ${opt(r.meanBatchRows, 1)} | ${opt(r.predictMs, 2)} | ${opt(r.cpuMsPerRequest, 2)} | ${n(r.clientCpuMsPerRequest, 2)}${r.clientBound ? ' ⚑' : ''} | ${vsPeer} | ${n(r.ratioToCeiling, 2)}x (${r.ceilingBackend}, batch ${r.ceilingBatch}) | ${r.cpuRatioToCeiling === undefined ? '' : `${n(r.cpuRatioToCeiling, 2)}x`} |`,
       );
     }
-    console.log('');
-    console.log('| in-process ceiling | batch | calls/s | rows/s | p50 ms | p99 ms |');
-    console.log('|---|--:|--:|--:|--:|--:|');
+    console.log(
+      '\n⚑: the load generator used at least as much CPU as the server (2 shared cores): it bounds the run.\n',
+    );
+    console.log('| in-process ceiling | batch | calls/s | rows/s | p50 ms | p99 ms | CPU ms/row |');
+    console.log('|---|--:|--:|--:|--:|--:|--:|');
     for (const c of ceilingRows) {
       console.log(
-        `| ${c.backend} | ${c.batch} | ${n(c.callsPerSecond)} | ${n(c.rowsPerSecond)} | ${n(c.latencyP50ms, 2)} | ${n(c.latencyP99ms, 2)} |`,
+        `| ${c.backend} | ${c.batch} | ${n(c.callsPerSecond)} | ${n(c.rowsPerSecond)} | ${n(c.latencyP50ms, 2)} | ${n(c.latencyP99ms, 2)} | ${n(c.cpuMsPerRow, 4)} |`,
       );
     }
-    console.log(`\n${path.relative(REPO, file)}, ${meta.wallSeconds} s`);
+    console.log(
+      `\n${path.relative(REPO, file)}, ${meta.wallSeconds} s, load averages ${JSON.stringify(loadAverages.map((l) => l.map((x) => Number(x.toFixed(1)))))}`,
+    );
   } finally {
+    for (const c of clients.values()) c.close();
     await Promise.all(
       servers.map(
         (s) =>

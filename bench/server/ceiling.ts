@@ -15,6 +15,8 @@ export interface CeilingResult {
   latencyP50ms: number;
   latencyP99ms: number;
   calls: number;
+  /** This process's CPU time per row while calling predict (user + system). */
+  cpuMsPerRow: number;
 }
 
 /** Registers the backends the server could pick (native TensorFlow, WebAssembly); returns those that work. */
@@ -76,6 +78,7 @@ export class Ceiling {
     const rows = raw.length / PIXELS;
     for (let i = 0; i < 5; i++) await this.predict(raw, rows);
     const latencies: number[] = [];
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const end = start + seconds * 1000;
     let now = start;
@@ -86,8 +89,10 @@ export class Ceiling {
       latencies.push(now - t0);
     }
     const callsPerSecond = latencies.length / ((now - start) / 1000);
+    const used = process.cpuUsage(cpu);
     return {
       callsPerSecond,
+      cpuMsPerRow: (used.user + used.system) / 1000 / (latencies.length * rows),
       rowsPerSecond: callsPerSecond * rows,
       latencyP50ms: quantile(latencies, 0.5),
       latencyP99ms: quantile(latencies, 0.99),

@@ -1,10 +1,11 @@
 """The benchmark peer: KServe's Python model server (the `kserve` package's ModelServer, the same
 server KServe's own predictors build on) serving a k2k artifact over the Open Inference Protocol v2
-REST API, computing the artifact's network with numpy: Flatten and Dense layers, after the
+REST and gRPC APIs, computing the artifact's network with numpy: Flatten and Dense layers, after the
 artifact's preprocessing (tabular z-score normalisation, or image scaling by 1/imageScale).
 
-Env: K2K_BENCH_ARTIFACT_DIR (a file:// artifact version directory), K2K_BENCH_PORT, K2K_BENCH_MODEL.
-It listens on 127.0.0.1 only (kserve hard-codes 0.0.0.0; the Config is wrapped below).
+Env: K2K_BENCH_ARTIFACT_DIR (a file:// artifact version directory), K2K_BENCH_PORT,
+K2K_BENCH_GRPC_PORT, K2K_BENCH_MODEL. REST listens on 127.0.0.1 only (kserve hard-codes 0.0.0.0;
+the Config is wrapped below); so does gRPC (its server's port binding is wrapped the same way).
 """
 
 import json
@@ -24,6 +25,20 @@ class _LoopbackConfig(_Config):
 
 
 uvicorn.Config = _LoopbackConfig
+
+import grpc.aio  # noqa: E402
+
+_aio_server = grpc.aio.server
+
+
+def _loopback_aio_server(*args, **kwargs):
+    server = _aio_server(*args, **kwargs)
+    add = server.add_insecure_port
+    server.add_insecure_port = lambda address: add("127.0.0.1:" + address.rsplit(":", 1)[1])
+    return server
+
+
+grpc.aio.server = _loopback_aio_server
 
 from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer  # noqa: E402
 
@@ -89,7 +104,8 @@ if __name__ == "__main__":
     model = DenseArtifact(os.environ.get("K2K_BENCH_MODEL", "tiny"), directory)
     ModelServer(
         http_port=int(os.environ["K2K_BENCH_PORT"]),
-        enable_grpc=False,
+        grpc_port=int(os.environ["K2K_BENCH_GRPC_PORT"]),
+        enable_grpc=True,
         enable_latency_logging=False,
         workers=1,
     ).start([model])

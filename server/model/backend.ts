@@ -1,7 +1,9 @@
-// Selects the TensorFlow.js backend once per process: the native TensorFlow one when
+// Makes the TensorFlow.js backends available to the process: the native TensorFlow one when
 // @tensorflow/tfjs-node can be loaded (its addon is built by hack/build-tfjs-node.sh, see
-// docs/decisions/0003), else WebAssembly, else plain JavaScript. "auto" tries them in that order,
-// as the trainer does; a named backend must work or the server does not start.
+// docs/decisions/0003), WebAssembly, and plain JavaScript only when neither works. "auto" returns
+// every candidate that initialised, and the model holder keeps the one that measured fastest for
+// its model (backend-choice.ts, docs/decisions/0037); a named backend must work or the server
+// does not start.
 import * as tf from '@tensorflow/tfjs';
 import type { ServerSettings } from '../../api/server.ts';
 
@@ -31,24 +33,40 @@ async function trySet(name: 'wasm' | 'cpu'): Promise<boolean> {
   }
 }
 
-let selected: Promise<string> | undefined;
+const initialised = new Map<BackendRequest, Promise<string[]>>();
 
-/** Resolves with the backend in use (tf.getBackend()). The first call decides for the process. */
-export function initBackend(requested: BackendRequest): Promise<string> {
-  selected ??= (async () => {
-    tf.enableProdMode(); // no console banners: logs stay one JSON object per line
-    const order = requested === 'auto' ? (['tensorflow', 'wasm', 'cpu'] as const) : [requested];
-    for (const name of order) {
-      if (name === 'tensorflow' ? await tryNative() : await trySet(name)) {
-        await tf.ready();
-        return tf.getBackend();
+/**
+ * Initialises the requested backend (all candidates for "auto") and resolves with the names that
+ * work, in the old fixed order; the first is active. Each request is initialised once per process.
+ */
+export function initBackend(requested: BackendRequest): Promise<string[]> {
+  let candidates = initialised.get(requested);
+  if (!candidates) {
+    candidates = (async () => {
+      tf.enableProdMode(); // no console banners: logs stay one JSON object per line
+      const names: string[] = [];
+      if (requested === 'auto') {
+        if (await tryNative()) names.push('tensorflow');
+        if (await trySet('wasm')) names.push('wasm');
+        // Plain JavaScript is 10–100x slower than either: a candidate only when nothing else works.
+        if (names.length === 0 && (await trySet('cpu'))) names.push('cpu');
+      } else if (requested === 'tensorflow' ? await tryNative() : await trySet(requested)) {
+        names.push(requested);
       }
-    }
-    throw new Error(
-      requested === 'tensorflow'
-        ? 'backend "tensorflow" was requested but @tensorflow/tfjs-node cannot be loaded (build it with hack/build-tfjs-node.sh) ; use K2K_BACKEND=auto'
-        : `TensorFlow.js backend "${requested}" failed to initialise`,
-    );
-  })();
-  return selected;
+      if (names.length === 0) {
+        throw new Error(
+          requested === 'tensorflow'
+            ? 'backend "tensorflow" was requested but @tensorflow/tfjs-node cannot be loaded (build it with hack/build-tfjs-node.sh) ; use K2K_BACKEND=auto'
+            : `TensorFlow.js backend "${requested}" failed to initialise`,
+        );
+      }
+      return names;
+    })();
+    initialised.set(requested, candidates);
+  }
+  return candidates.then(async (names) => {
+    await tf.setBackend(names[0] as string);
+    await tf.ready();
+    return names;
+  });
 }

@@ -11,12 +11,19 @@
 // up with a coded LoadFailure, which main.ts turns into the termination message the operator
 // reads (api/model-load.ts), instead of looking like a model that is still loading.
 import * as tf from '@tensorflow/tfjs';
-import { ArtifactError, isArtifactError, latestVersion, readArtifact } from '../../lib/artifact/index.ts';
+import {
+  ArtifactError,
+  isArtifactError,
+  type LoadedArtifact,
+  latestVersion,
+  readArtifact,
+} from '../../lib/artifact/index.ts';
 import { joinURI, type ObjectStore } from '../../lib/storage/index.ts';
 import type { BatchSettings } from '../batcher.ts';
 import type { DriftSettings } from '../drift/monitor.ts';
 import { ServeError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { type BackendChoice, chooseBackend } from './backend-choice.ts';
 import { classifyLoadFailure, type LoadFailure } from './load-failure.ts';
 import { ServingModel } from './serving-model.ts';
 
@@ -29,6 +36,8 @@ export interface ModelHolderOptions {
   batch: BatchSettings;
   drift: DriftSettings;
   metrics: ServerMetrics;
+  /** K2K_BACKEND and the backends that initialised for it (backend.ts); the first load chooses among them. */
+  backend: { requested: string; candidates: readonly string[] };
   log: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -75,6 +84,8 @@ export class ModelHolder {
   /** The last load failure, coded (cleared by a successful load). */
   lastFailure: LoadFailure | undefined;
   current: ServingModel | undefined;
+  /** The backend chosen at the first successful load; later versions run on it too. */
+  private backendChoice: BackendChoice | undefined;
   private loading: Promise<LoadOutcome> | undefined;
   /** A version whose artifact is broken for good (tampered, invalid): polls do not fetch it again. */
   private broken: { version: string; message: string } | undefined;
@@ -163,13 +174,7 @@ export class ModelHolder {
       }
       log.info({ uri: target.uri }, 'loading model');
       const artifact = await readArtifact(this.opts.store, target.uri);
-      const model = await ServingModel.load(artifact, {
-        name: this.opts.name,
-        batch: this.opts.batch,
-        drift: this.opts.drift,
-        metrics,
-        log,
-      });
+      const model = await this.loadOnBackend(artifact);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.loadDuration.observe({ version: model.version, result: 'success' }, seconds);
       if (this.state === 'stopping') {
@@ -211,6 +216,32 @@ export class ModelHolder {
         cause: err,
       });
     }
+  }
+
+  /**
+   * Loads a version on the process's backend; the first load chooses it (backend-choice.ts).
+   * Later versions do not choose again: switching tfjs's one global backend while the previous
+   * version still answers requests would move its weights between backends mid-batch.
+   */
+  private async loadOnBackend(artifact: LoadedArtifact): Promise<ServingModel> {
+    const { name, batch, drift, metrics, log } = this.opts;
+    const load = () => ServingModel.load(artifact, { name, batch, drift, metrics, log });
+    if (this.backendChoice) {
+      await tf.setBackend(this.backendChoice.backend);
+      const model = await load();
+      model.backend = this.backendChoice;
+      return model;
+    }
+    const { requested, candidates } = this.opts.backend;
+    const { model, choice } = await chooseBackend(requested, candidates, batch.maxBatchSize, load);
+    this.backendChoice = choice;
+    model.backend = choice;
+    metrics.setBackend(choice);
+    log.info(
+      { backend: choice.backend, requested, timings: choice.timings },
+      requested === 'auto' ? 'TensorFlow.js backend chosen by measurement' : 'TensorFlow.js backend measured',
+    );
+    return model;
   }
 
   /**

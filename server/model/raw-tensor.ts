@@ -12,6 +12,7 @@ import {
   type Datatype,
   type DecodedTensor,
   elementCount,
+  FLOAT32_MAX,
   type TensorSpec,
 } from './tensor.ts';
 
@@ -169,8 +170,6 @@ export function decodeNumbers(
   }
   return { shape: [...shape], values };
 }
-
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** A float output as raw little-endian FP32 bytes (no copy on little-endian hosts). */
 export function rawFloat32(values: Float32Array): Buffer {

@@ -9,9 +9,15 @@ import { featureExtractor } from '../drift/features.ts';
 import { DriftMonitor, type DriftSettings } from '../drift/monitor.ts';
 import { ServeError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import type { BackendChoice } from './backend-choice.ts';
 import { type InputPreprocessing, Preprocessor } from './preprocess.ts';
 import { type Derivation, derivation, type OutputValues, type ServedOutput } from './served-outputs.ts';
 import { concatValues, elementCount, type TensorSpec, type TensorValues } from './tensor.ts';
+
+/** The backend choice times each batch size for at least this many calls and about this long. */
+const MIN_TIMED_CALLS = 5;
+const MAX_TIMED_CALLS = 200;
+const TIMING_BUDGET_MS = 150;
 
 export type Task = 'classification' | 'regression' | 'anomaly';
 
@@ -46,6 +52,8 @@ export class ServingModel {
   readonly createdAt: string;
   readonly drift?: DriftMonitor;
   private readonly modelOutputs: TensorSpec[];
+  /** How the backend this version runs on was chosen (set by the holder once loaded). */
+  backend: BackendChoice | undefined;
   private readonly pre: Preprocessor;
   private readonly batcher: MicroBatcher<TensorValues, OutputTensor[]>;
   private inFlight = 0;
@@ -158,9 +166,36 @@ export class ServingModel {
 
   /** One prediction through the whole path, so the first client does not pay for kernel setup. */
   private async warmUp(): Promise<void> {
+    await this.compute(this.warmUpBatch(1), 1);
+  }
+
+  /** `rows` rows of zeros (empty strings for a text input), any-size dimensions taken as 1. */
+  private warmUpBatch(rows: number): TensorValues {
     const rowSize = elementCount(this.input.shape.slice(1).map((d) => (d < 0 ? 1 : d)));
-    const values: TensorValues = this.input.datatype === 'BYTES' ? [''] : new Float32Array(rowSize);
-    await this.compute(values, 1);
+    return this.input.datatype === 'BYTES'
+      ? new Array<string>(rows).fill('')
+      : new Float32Array(rows * rowSize);
+  }
+
+  /**
+   * Median seconds of one compute of `rows` warm-up rows on the active backend (the first call,
+   * which sets up kernels for this size, is not counted), for the backend choice.
+   */
+  async timeCompute(rows: number): Promise<number> {
+    const values = this.warmUpBatch(rows);
+    await this.compute(values, rows);
+    const times: number[] = [];
+    const started = performance.now();
+    while (
+      times.length < MIN_TIMED_CALLS ||
+      (performance.now() - started < TIMING_BUDGET_MS && times.length < MAX_TIMED_CALLS)
+    ) {
+      const t0 = performance.now();
+      await this.compute(values, rows);
+      times.push((performance.now() - t0) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    return times[times.length >> 1] as number;
   }
 
   private async runBatch(inputs: TensorValues[], rows: number[]): Promise<OutputTensor[][]> {

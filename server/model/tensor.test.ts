@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ServeError } from '../errors.ts';
-import { decodeTensor, nest, type TensorSpec } from './tensor.ts';
+import {
+  type Datatype,
+  decodeTensor,
+  fillNumbers,
+  flattenNested,
+  nest,
+  type TensorSpec,
+  typedValues,
+} from './tensor.ts';
 
 const tabular: TensorSpec = { name: 'input', shape: [-1, 3], datatype: 'FP32' };
 const text: TensorSpec = { name: 'text', shape: [-1], datatype: 'BYTES' };
@@ -95,5 +103,74 @@ describe('decoding tensors', () => {
       [1, 2, 3],
       [4, 5, 6],
     ]);
+  });
+});
+
+describe('the numeric fast path', () => {
+  /** What the checking path makes of `data`: its values, or undefined where it throws. */
+  const checked = (data: unknown, datatype: Datatype) => {
+    try {
+      const leaves: unknown[] = [];
+      const shape = flattenNested(data, 'data', leaves);
+      return { shape, values: Array.from(typedValues(leaves, datatype, 'data') as Float32Array) };
+    } catch (err) {
+      if (err instanceof ServeError) return undefined;
+      throw err;
+    }
+  };
+
+  it.each([
+    ['flat numbers', [1, 2.5, -3], 'FP32'],
+    [
+      'nested rows',
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      'FP64',
+    ],
+    [
+      'images nested four deep',
+      [
+        [
+          [[0], [255]],
+          [[12], [7]],
+        ],
+      ],
+      'FP32',
+    ],
+    ['integers in range', [0, 255], 'UINT8'],
+    ['an integer out of range', [0, 256], 'UINT8'],
+    ['a fraction for an integer type', [1.5], 'INT32'],
+    ['a float32 overflow', [1e39], 'FP32'],
+    ['a large double', [1e39], 'FP64'],
+    ['a string among numbers', [1, '2'], 'FP32'],
+    ['null among numbers', [1, null], 'FP32'],
+    ['a ragged batch', [[1, 2], [3]], 'FP32'],
+    [
+      'an array where a number belongs',
+      [
+        [1, 2],
+        [3, [4]],
+      ],
+      'FP32',
+    ],
+    ['a number where a row belongs', [[1, 2], 3], 'FP32'],
+    ['an empty array', [], 'FP32'],
+    ['a scalar', 3, 'FP32'],
+    ['booleans', [true, false], 'BOOL'],
+    ['strings', ['a'], 'BYTES'],
+  ] as const)('takes %s exactly as the checking path does', (_name, data, datatype) => {
+    const want = checked(data, datatype);
+    const fast = fillNumbers(data, datatype);
+    if (fast) {
+      expect({ shape: fast.shape, values: Array.from(fast.values) }).toEqual(want);
+    } else if (want !== undefined) {
+      // Declined by the fast path but valid: only the cases it leaves to the checking path.
+      expect(['BOOL', 'BYTES'].includes(datatype) || (Array.isArray(data) ? data.length === 0 : true)).toBe(
+        true,
+      );
+    }
+    if (want === undefined) expect(fast).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { choiceParameters } from '../model/backend-choice.ts';
 import type { ServingModel } from '../model/serving-model.ts';
 import { DATATYPES } from '../model/tensor.ts';
 import { resolveModel } from '../protocols/resolve.ts';
@@ -70,13 +71,19 @@ export const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => modelReady(req.params.name, req.params.version, reply),
   );
 
+  // REST's metadata carries the backend choice as parameters; gRPC's ModelMetadataResponse has no
+  // free-form field for it.
+  const describe = (model: ServingModel) => ({
+    ...modelMetadata(model),
+    ...(model.backend ? { parameters: choiceParameters(model.backend) } : {}),
+  });
   app.get('/v2/models/:name', { schema: { params: NameParams }, config: metadata }, async (req) =>
-    modelMetadata(resolveModel(app, req, req.params.name)),
+    describe(resolveModel(app, req, req.params.name)),
   );
   app.get(
     '/v2/models/:name/versions/:version',
     { schema: { params: VersionParams }, config: metadata },
-    async (req) => modelMetadata(resolveModel(app, req, req.params.name, req.params.version)),
+    async (req) => describe(resolveModel(app, req, req.params.name, req.params.version)),
   );
 
   const run = async (

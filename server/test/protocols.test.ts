@@ -230,6 +230,7 @@ describe('Open Inference Protocol v2', () => {
         { name: 'output', datatype: 'FP32', shape: [-1, 3] },
         { name: 'label', datatype: 'BYTES', shape: [-1] },
       ],
+      parameters: { backend: 'wasm', backend_requested: 'wasm' },
     });
     expect((await app.inject({ method: 'GET', url: '/v2/models/tiny/versions/1700000000' })).statusCode).toBe(
       200,
