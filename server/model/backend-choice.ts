@@ -24,6 +24,8 @@ export interface BackendChoice {
   maxBatch: number;
   /** Every candidate measured, in the order tried; none when there was only one. */
   timings: BackendTiming[];
+  /** Candidates that could not initialise, load or run this model, and why (auto skips them). */
+  skipped: Array<{ backend: string; error: string }>;
 }
 
 /** What the choice needs of a loaded model. */
@@ -54,30 +56,29 @@ export async function chooseBackend<M extends Measurable>(
   load: () => Promise<M>,
 ): Promise<{ model: M; choice: BackendChoice }> {
   const timings: BackendTiming[] = [];
+  const skipped: BackendChoice['skipped'] = [];
   if (candidates.length === 1) {
     // Nothing to choose (a named backend, or the only one that initialised): no measuring.
     const backend = candidates[0] as string;
     if (!(await tf.setBackend(backend)))
       throw new Error(`TensorFlow.js backend "${backend}" failed to initialise`);
-    return { model: await load(), choice: { requested, backend, maxBatch, timings } };
+    return { model: await load(), choice: { requested, backend, maxBatch, timings, skipped } };
   }
+  // A candidate that cannot run this model (wasm lacks a kernel, say) is skipped, as the fixed
+  // order used to fall back; when none can, the first candidate's error is the load's failure.
+  let firstError: unknown;
   let kept: { model: M; timing: BackendTiming } | undefined;
-  try {
-    for (const backend of candidates) {
+  for (const backend of candidates) {
+    let model: M | undefined;
+    try {
       if (!(await tf.setBackend(backend)))
         throw new Error(`TensorFlow.js backend "${backend}" failed to initialise`);
-      const model = await load();
-      let timing: BackendTiming;
-      try {
-        timing = {
-          backend,
-          batch1Seconds: await model.timeCompute(1),
-          maxBatchSeconds: await model.timeCompute(maxBatch),
-        };
-      } catch (err) {
-        model.dispose();
-        throw err;
-      }
+      model = await load();
+      const timing = {
+        backend,
+        batch1Seconds: await model.timeCompute(1),
+        maxBatchSeconds: await model.timeCompute(maxBatch),
+      };
       timings.push(timing);
       if (kept && fastest([kept.timing, timing]) === kept.timing) {
         model.dispose();
@@ -85,14 +86,18 @@ export async function chooseBackend<M extends Measurable>(
         kept?.model.dispose();
         kept = { model, timing };
       }
+    } catch (err) {
+      model?.dispose();
+      firstError ??= err;
+      skipped.push({ backend, error: (err as Error).message ?? String(err) });
     }
-  } catch (err) {
-    kept?.model.dispose();
-    throw err;
   }
-  if (!kept) throw new Error('no TensorFlow.js backend to measure');
+  if (!kept) throw firstError ?? new Error('no TensorFlow.js backend to measure');
   await tf.setBackend(kept.timing.backend);
-  return { model: kept.model, choice: { requested, backend: kept.timing.backend, maxBatch, timings } };
+  return {
+    model: kept.model,
+    choice: { requested, backend: kept.timing.backend, maxBatch, timings, skipped },
+  };
 }
 
 /**

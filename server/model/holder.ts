@@ -238,7 +238,7 @@ export class ModelHolder {
     model.backend = choice;
     metrics.setBackend(choice);
     log.info(
-      { backend: choice.backend, requested, timings: choice.timings },
+      { backend: choice.backend, requested, timings: choice.timings, skipped: choice.skipped },
       requested === 'auto' ? 'TensorFlow.js backend chosen by measurement' : 'TensorFlow.js backend measured',
     );
     return model;

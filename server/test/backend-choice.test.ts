@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { buildApp } from '../app.ts';
 import { type BackendRequest, initBackend } from '../model/backend.ts';
-import { type BackendTiming, fastest } from '../model/backend-choice.ts';
+import { type BackendTiming, chooseBackend, fastest } from '../model/backend-choice.ts';
 import {
   IMAGE_SIZE,
   images,
@@ -140,4 +140,44 @@ describe('the backend per model', () => {
       for (let i = 0; i < native.length; i++) expect(native[i]).toBeCloseTo(wasm[i] as number, 5);
     },
   );
+
+  describe('when a candidate cannot run the model', () => {
+    /** A real model on the active backend; loading it on `failsOn` throws, as a missing kernel would. */
+    const loader = (failsOn: readonly string[]) => async () => {
+      const backend = tf.getBackend();
+      if (failsOn.includes(backend)) throw new Error(`no kernel for this model on ${backend}`);
+      const model = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [8] })] });
+      return {
+        backend,
+        async timeCompute(rows: number) {
+          const start = performance.now();
+          tf.tidy(() => (model.predict(tf.ones([rows, 8])) as tf.Tensor).dataSync());
+          return (performance.now() - start) / 1000;
+        },
+        dispose: () => model.dispose(),
+      };
+    };
+
+    it('skips it and keeps the one that runs, saying why', async () => {
+      const { model, choice } = await chooseBackend(
+        'auto',
+        ['tensorflow', 'wasm'],
+        4,
+        loader(['tensorflow']),
+      );
+      model.dispose();
+      expect(choice.backend).toBe('wasm');
+      expect(model.backend).toBe('wasm');
+      expect(choice.timings.map((t) => t.backend)).toEqual(['wasm']);
+      expect(choice.skipped).toEqual([
+        { backend: 'tensorflow', error: 'no kernel for this model on tensorflow' },
+      ]);
+    });
+
+    it('fails the load with the first candidate’s error when none can run it', async () => {
+      await expect(
+        chooseBackend('auto', ['tensorflow', 'wasm'], 4, loader(['tensorflow', 'wasm'])),
+      ).rejects.toThrow('no kernel for this model on tensorflow');
+    });
+  });
 });
