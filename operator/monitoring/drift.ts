@@ -43,7 +43,11 @@ export class PrometheusError extends Error {}
  * left out); rejects with a PrometheusError saying what went wrong. Queries whose answers are
  * compared with each other pass one `time`, so they read the same samples.
  */
-export async function instantQuery(client: PrometheusClient, query: string, time?: number): Promise<VectorSample[]> {
+export async function instantQuery(
+  client: PrometheusClient,
+  query: string,
+  time?: number,
+): Promise<VectorSample[]> {
   const url = new URL('api/v1/query', client.url.endsWith('/') ? client.url : `${client.url}/`);
   url.searchParams.set('query', query);
   if (time !== undefined) url.searchParams.set('time', String(time));

@@ -42,7 +42,12 @@ const scalar = (r: VectorSample[]): number | undefined => {
 export function prometheusCanaryMetrics(query: InstantQuery): CanaryMetrics {
   // Every query of one measurement is evaluated at the same instant: the error share divides two
   // of them, and two instants a scrape apart would not read the same samples.
-  const track = async (md: ModelDeployment, t: 'stable' | 'canary', w: number, at: number): Promise<TrackMetrics> => {
+  const track = async (
+    md: ModelDeployment,
+    t: 'stable' | 'canary',
+    w: number,
+    at: number,
+  ): Promise<TrackMetrics> => {
     const q = trackQueries(md, t, w);
     const [requests, errors, p99, predictions] = await Promise.all([
       query(q.requests, at),
