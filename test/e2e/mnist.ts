@@ -27,15 +27,20 @@ export function digits(perClass: number, offset: number): { images: Uint8Array; 
   return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
 }
 
-/** Writes `trainPerClass` training and `testPerClass` t10k digits per class under `prefix` (…/mnist/). */
+/**
+ * Writes `trainPerClass` training and `testPerClass` t10k digits per class under `prefix`
+ * (…/mnist/), each image passed through `shift` (for example `inverted`: data of a shifted distribution).
+ */
 export async function putDigits(
   store: ObjectStore,
   prefix: string,
   trainPerClass: number,
   testPerClass: number,
+  shift: (images: Uint8Array) => Uint8Array = (images) => images,
 ): Promise<void> {
-  const train = digits(trainPerClass, 0);
-  const test = digits(testPerClass, trainPerClass);
+  const shifted = (d: ReturnType<typeof digits>) => ({ ...d, images: shift(d.images) });
+  const train = shifted(digits(trainPerClass, 0));
+  const test = shifted(digits(testPerClass, trainPerClass));
   const put = (name: string, shape: number[], data: Uint8Array) =>
     store.put(`${prefix}${name}`, encodeIdxUint8(shape, data));
   await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
