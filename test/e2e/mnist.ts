@@ -5,8 +5,9 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
+import { apply, clusterPace, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
 
 export const DIGIT_SIZE = 28 * 28;
 
@@ -156,4 +157,20 @@ export async function predictDigits(
     });
     if (!resp.ok) throw new Error(`${model}: HTTP ${resp.status} ${await resp.text()}`);
   }
+}
+
+/**
+ * The REST base URL of a Ready ModelDeployment's Service, once it answers a digit: Ready can come
+ * a moment before kube-proxy routes the Service.
+ */
+export async function servedModelURL(namespace: string, model: string): Promise<string> {
+  const ip = (
+    await kubectl(['get', 'service', '-n', namespace, model, '-o', 'jsonpath={.spec.clusterIP}'])
+  ).trim();
+  const url = `http://${ip}`;
+  await eventually(() => predictDigits(url, model, digits(1, 150).images).then(() => true), {
+    what: `a first prediction of ${model}`,
+    ...clusterPace,
+  });
+  return url;
 }

@@ -16,6 +16,7 @@ import {
   mnistTrainingJob,
   predictDigits,
   putDigits,
+  servedModelURL,
 } from './mnist.ts';
 
 const namespace = `e2e-retrain-${Date.now().toString(36)}`;
@@ -104,14 +105,7 @@ describe('drift → retrain → canary → promote, live', () => {
       (md) => md.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
       420_000,
     );
-    const ip = (
-      await kubectl(['get', 'service', '-n', namespace, MODEL, '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim();
-    server = `http://${ip}`;
-    await eventually(() => predictDigits(server, MODEL, digits(1, 150).images).then(() => true), {
-      what: `a first prediction of ${MODEL}`,
-      ...clusterPace,
-    });
+    server = await servedModelURL(namespace, MODEL);
   });
 
   afterAll(() => mnist?.stop());
