@@ -146,14 +146,11 @@ export async function reconcileModelDeployment(
   const now = new Date();
   let retrain: RetrainDecision | undefined;
   if (!refusal) {
-    try {
-      const pass = await retrainPass(deps.kubeConfig, md, resolution, deps.trainingJobs, now, log);
-      retrain = pass.decision;
-      refusal = pass.refusal;
-    } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
-      log.error('starting a retrain failed', { error: error.message });
-    }
+    const pass = await retrainPass(deps.kubeConfig, md, resolution, deps.trainingJobs, now, log);
+    retrain = pass.decision;
+    refusal = pass.refusal;
+    error = pass.error;
+    if (error) log.error('starting a retrain failed', { error: error.message });
   }
   const canaryDeployment = ours(deps.deployments.get(namespace, canaryName(md)), md);
   // A retrained artifact rolls out as the canary in place of spec.model's (retrain.ts).
@@ -240,7 +237,7 @@ export async function reconcileModelDeployment(
     monitoring,
     drift,
     ...(canary ? { canary: { status: canary.decision.status, stable: canary.decision.stableArtifact } } : {}),
-    // A retrain that could not be created is not counted: the status keeps the last one's state.
+    // A pass that did not get to retraining (a refused spec) keeps the loop's state as it was.
     ...(md.spec.retraining ? { retraining: retrain?.status ?? md.status?.retraining } : {}),
     now,
   });

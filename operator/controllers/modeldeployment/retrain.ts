@@ -86,8 +86,11 @@ function unrecorded(s: RetrainingStatus, retrains: OwnedRetrain[]): OwnedRetrain
 }
 
 /** The artifact the canary rolls out: the last retrain's, while spec.model still names what it replaced. */
-function retrainedArtifact(s: RetrainingStatus, specModel: string | undefined): Artifact | undefined {
-  const last = s.last;
+export function retrainedArtifact(
+  s: RetrainingStatus | undefined,
+  specModel: string | undefined,
+): Artifact | undefined {
+  const last = s?.last;
   if (last?.outcome !== RetrainOutcome.Succeeded || !last.artifact) return undefined;
   return last.replaces === specModel ? last.artifact : undefined;
 }
