@@ -3,6 +3,7 @@ export * from './common.ts';
 export * from './model-load.ts';
 export * from './modeldeployment.ts';
 export * from './monitoring.ts';
+export * from './retraining.ts';
 export * from './server.ts';
 export * from './storage.ts';
 export * from './sweep.ts';

@@ -3,6 +3,7 @@ import { CanaryReason, CanarySpec, CanaryStatus } from './canary.ts';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
 import { ModelLoadFailure } from './model-load.ts';
 import { Monitoring } from './monitoring.ts';
+import { RetrainingSpec, RetrainingStatus, retrainingRules } from './retraining.ts';
 import {
   DNS1035_LABEL,
   extendObject,
@@ -200,9 +201,13 @@ export const ModelDeploymentSpec = Type.Object(
     ),
     monitoring: Monitoring,
     canary: Type.Optional(CanarySpec),
+    retraining: Type.Optional(RetrainingSpec),
     ...Scheduling,
   },
-  { description: 'A model served by the k2k model server, autoscaled, with metrics and drift monitoring.' },
+  {
+    description: 'A model served by the k2k model server, autoscaled, with metrics and drift monitoring.',
+    ...rules(...retrainingRules),
+  },
 );
 export type ModelDeploymentSpec = Static<typeof ModelDeploymentSpec>;
 
@@ -235,6 +240,7 @@ export const ModelDeploymentStatus = Type.Object(
     replicas: Type.Optional(Type.Integer({ description: 'Pods of the serving Deployment.' })),
     readyReplicas: Type.Optional(Type.Integer({ description: 'Ready pods of the serving Deployment.' })),
     canary: Type.Optional(CanaryStatus),
+    retraining: Type.Optional(RetrainingStatus),
   },
   { description: 'Observed state of the ModelDeployment.' },
 );

@@ -1,8 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { type API_VERSION, Conditions, Resources, Scheduling } from './common.ts';
-import { extendObject, rules, StringEnum } from './schema.ts';
-import { Storage } from './storage.ts';
-import { OPTIMIZERS, TrainingSpecProperties, trainingSpecRules } from './training.ts';
+import { type API_VERSION, Conditions } from './common.ts';
+import { rules, StringEnum } from './schema.ts';
+import { OPTIMIZERS, TrainingTemplateProperties, trainingSpecRules } from './training.ts';
 
 export const SWEEP_KIND = 'HyperparameterSweep';
 export const SWEEP_PLURAL = 'hyperparametersweeps';
@@ -134,26 +133,18 @@ export const SearchParameter = Type.Object(
 
 export const HyperparameterSweepSpec = Type.Object(
   {
-    trialTemplate: Type.Object(
-      {
-        ...TrainingSpecProperties,
-        storage: Type.Optional(Storage),
-        resources: extendObject(Resources, { default: {} }),
-        ...Scheduling,
-      },
-      {
-        description:
-          'The TrainingJob spec every trial starts from; each trial overrides the searched hyperparameters and writes its artifact as version <sweep creation time in Unix seconds × 1000 + trial index>, so every trial and every re-created sweep gets a version of its own.',
-        'x-kubernetes-validations': [
-          ...trainingSpecRules['x-kubernetes-validations'],
-          {
-            rule: '!has(self.output.version)',
-            message: 'each trial gets its own artifact version; leave output.version unset',
-            fieldPath: '.output.version',
-          },
-        ],
-      },
-    ),
+    trialTemplate: Type.Object(TrainingTemplateProperties, {
+      description:
+        'The TrainingJob spec every trial starts from; each trial overrides the searched hyperparameters and writes its artifact as version <sweep creation time in Unix seconds × 1000 + trial index>, so every trial and every re-created sweep gets a version of its own.',
+      'x-kubernetes-validations': [
+        ...trainingSpecRules['x-kubernetes-validations'],
+        {
+          rule: '!has(self.output.version)',
+          message: 'each trial gets its own artifact version; leave output.version unset',
+          fieldPath: '.output.version',
+        },
+      ],
+    }),
     parameters: Type.Array(SearchParameter, {
       description: 'The search space.',
       minItems: 1,

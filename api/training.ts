@@ -2,7 +2,9 @@
 // template). The trainer validates its config (api/trainer.ts) with the same schemas, so the CRD,
 // the TypeScript types and the trainer's checks cannot drift apart.
 import Type, { type Static } from 'typebox';
-import { FreeForm, ObjectURI, rules, StringEnum, StringMap } from './schema.ts';
+import { Resources, Scheduling } from './common.ts';
+import { extendObject, FreeForm, ObjectURI, rules, StringEnum, StringMap } from './schema.ts';
+import { Storage } from './storage.ts';
 
 export const ARCHITECTURES = ['mnist-mlp', 'cnn', 'lstm-text', 'autoencoder', 'regression-mlp'] as const;
 export const TASKS = ['classification', 'regression', 'anomaly'] as const;
@@ -302,6 +304,17 @@ export const TrainingSpecProperties = {
       'TensorFlow.js backend: auto picks tensorflow (native, GPU when the pod has one) when installed, else wasm, else cpu.',
     default: 'auto',
   }),
+};
+
+/**
+ * A TrainingJob spec that another resource starts TrainingJobs from: a sweep's trial template, a
+ * ModelDeployment's retraining template.
+ */
+export const TrainingTemplateProperties = {
+  ...TrainingSpecProperties,
+  storage: Type.Optional(Storage),
+  resources: extendObject(Resources, { default: {} }),
+  ...Scheduling,
 };
 
 /** Cross-field rules of a training spec (they need both model and dataset in scope). */

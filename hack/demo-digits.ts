@@ -14,11 +14,12 @@ export function heldOutDigits(count: number): Array<{ label: number; pixels: num
   });
 }
 
-/** POSTs digits to a served model (Open Inference Protocol v2); exits the demo with the answer on failure. */
+/** POSTs digits to a served model (Open Inference Protocol v2); on failure exits the demo with the answer, or throws (exitOnFailure: false). */
 export async function infer(
   baseUrl: string,
   model: string,
   digits: number[][],
+  { exitOnFailure = true } = {},
 ): Promise<{ model_version?: string; outputs: Array<{ data: number[] }> }> {
   const response = await fetch(`${baseUrl}/v2/models/${model}/infer`, {
     method: 'POST',
@@ -28,6 +29,7 @@ export async function infer(
     }),
     signal: AbortSignal.timeout(30_000),
   });
+  if (!response.ok && !exitOnFailure) throw new Error(`HTTP ${response.status}`);
   if (!response.ok) {
     console.error(
       `POST ${baseUrl}/v2/models/${model}/infer answered ${response.status}: ${await response.text()}`,

@@ -5,6 +5,7 @@
 //
 //   tsx hack/demo-storage.ts up           start (or reuse), create buckets, upload the dataset
 //   tsx hack/demo-storage.ts show <uri>   list a verified artifact's files
+//   tsx hack/demo-storage.ts put-inverted <prefix>   the digits inverted (255 - x) under <prefix> (npm run journey)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -97,8 +98,15 @@ async function up(): Promise<void> {
   const store = openStore(opts);
   const prefix = 's3://k2k-datasets/mnist/';
   if (await store.exists(`${prefix}t10k-labels-idx1-ubyte`)) return;
-  // The `mnist` package ships 10,000 digits (863 to 1,127 per class): 80% of each class train,
-  // the rest are the test set.
+  await putDigits(prefix, (v) => v);
+}
+
+/**
+ * The `mnist` package's 10,000 digits (863 to 1,127 per class) as IDX files under `prefix`, each
+ * pixel passed through `shift`: 80% of each class train, the rest are the test set.
+ */
+async function putDigits(prefix: string, shift: (pixel: number) => number): Promise<void> {
+  const store = openStore(options());
   const mnist = createRequire(import.meta.url)('mnist') as Record<number, { raw: number[] }>;
   const parts = {
     train: { images: [] as number[], labels: [] as number[] },
@@ -109,7 +117,7 @@ async function up(): Promise<void> {
     const count = raw.length / SIZE;
     for (let n = 0; n < count; n++) {
       const part = n < Math.round(count * 0.8) ? parts.train : parts.t10k;
-      for (const v of raw.slice(n * SIZE, (n + 1) * SIZE)) part.images.push(Math.round(v * 255));
+      for (const v of raw.slice(n * SIZE, (n + 1) * SIZE)) part.images.push(shift(Math.round(v * 255)));
       part.labels.push(d);
     }
   }
@@ -141,7 +149,9 @@ async function show(uri: string): Promise<void> {
 const [verb, arg] = process.argv.slice(2);
 if (verb === 'up') await up();
 else if (verb === 'show' && arg) await show(arg);
+// The journey's data pipeline: the newest data, of the distribution clients now send.
+else if (verb === 'put-inverted' && arg) await putDigits(arg, (v) => 255 - v);
 else {
-  console.error('usage: tsx hack/demo-storage.ts up | show <artifact uri>');
+  console.error('usage: tsx hack/demo-storage.ts up | show <artifact uri> | put-inverted <s3 prefix>');
   process.exit(2);
 }

@@ -29,6 +29,7 @@ import {
   mnistStorage,
   mnistTrainingJob,
   predictDigits,
+  servedModelURL,
 } from './mnist.ts';
 import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
 
@@ -145,15 +146,7 @@ describe('drift of a served MNIST model, live', () => {
       },
       { what: 'the ModelDeployment to be Ready', ...clusterPace, timeoutMs: 420_000 },
     ).catch((err) => failWithClusterState(err, namespace, 'trainingjob,modeldeployment,pods'));
-    const ip = (
-      await kubectl(['get', 'service', '-n', namespace, MODEL, '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim();
-    server = `http://${ip}`;
-    // Ready can come a moment before kube-proxy routes the Service: one digit until it answers.
-    await eventually(() => predictDigits(server, MODEL, digits(1, 150).images).then(() => true), {
-      what: `a first prediction of ${MODEL}`,
-      ...clusterPace,
-    });
+    server = await servedModelURL(namespace, MODEL);
   });
 
   afterAll(() => mnist?.stop());

@@ -5,8 +5,9 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
+import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
+import { apply, clusterPace, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
 
 export const DIGIT_SIZE = 28 * 28;
 
@@ -27,15 +28,20 @@ export function digits(perClass: number, offset: number): { images: Uint8Array; 
   return { images: Uint8Array.from(images), labels: Uint8Array.from(labels) };
 }
 
-/** Writes `trainPerClass` training and `testPerClass` t10k digits per class under `prefix` (…/mnist/). */
+/**
+ * Writes `trainPerClass` training and `testPerClass` t10k digits per class under `prefix`
+ * (…/mnist/), each image passed through `shift` (for example `inverted`: data of a shifted distribution).
+ */
 export async function putDigits(
   store: ObjectStore,
   prefix: string,
   trainPerClass: number,
   testPerClass: number,
+  shift: (images: Uint8Array) => Uint8Array = (images) => images,
 ): Promise<void> {
-  const train = digits(trainPerClass, 0);
-  const test = digits(testPerClass, trainPerClass);
+  const shifted = (d: ReturnType<typeof digits>) => ({ ...d, images: shift(d.images) });
+  const train = shifted(digits(trainPerClass, 0));
+  const test = shifted(digits(testPerClass, trainPerClass));
   const put = (name: string, shape: number[], data: Uint8Array) =>
     store.put(`${prefix}${name}`, encodeIdxUint8(shape, data));
   await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
@@ -151,4 +157,20 @@ export async function predictDigits(
     });
     if (!resp.ok) throw new Error(`${model}: HTTP ${resp.status} ${await resp.text()}`);
   }
+}
+
+/**
+ * The REST base URL of a Ready ModelDeployment's Service, once it answers a digit: Ready can come
+ * a moment before kube-proxy routes the Service.
+ */
+export async function servedModelURL(namespace: string, model: string): Promise<string> {
+  const ip = (
+    await kubectl(['get', 'service', '-n', namespace, model, '-o', 'jsonpath={.spec.clusterIP}'])
+  ).trim();
+  const url = `http://${ip}`;
+  await eventually(() => predictDigits(url, model, digits(1, 150).images).then(() => true), {
+    what: `a first prediction of ${model}`,
+    ...clusterPace,
+  });
+  return url;
 }

@@ -104,6 +104,7 @@ describe('config/samples', () => {
       'hyperparametersweep.yaml',
       'modeldeployment.yaml',
       'modeldeployment-sweep.yaml',
+      'modeldeployment-retraining.yaml',
       'storage-secret.yaml',
     ]) {
       const { stdout } = await kubectl(

@@ -190,14 +190,23 @@ export function setupModelDeploymentController(
       return md && pod.metadata?.namespace ? [`${pod.metadata.namespace}/${md}`] : [];
     })
     // A TrainingJob concerns the ModelDeployments of its namespace that reference it by name, or
-    // the sweep whose trial it is (its best trial's artifact may just have been recorded).
+    // the sweep whose trial it is (its best trial's artifact may just have been recorded), and the
+    // ModelDeployment whose retrain it is.
     .watchesMapped(trainingJobs, (tj) => {
-      const sweep = tj.metadata.ownerReferences?.find((r) => r.controller && r.kind === SWEEP_KIND)?.name;
-      return referencing(tj.metadata.namespace, (model) =>
-        model.trainingJobRef
-          ? model.trainingJobRef.name === tj.metadata.name
-          : sweep !== undefined && model.sweepRef?.name === sweep,
-      );
+      const controllerRef = tj.metadata.ownerReferences?.find((r) => r.controller);
+      const sweep = controllerRef?.kind === SWEEP_KIND ? controllerRef.name : undefined;
+      const retrainOf =
+        controllerRef?.kind === MODELDEPLOYMENT_KIND
+          ? [`${tj.metadata.namespace}/${controllerRef.name}`]
+          : [];
+      return [
+        ...retrainOf,
+        ...referencing(tj.metadata.namespace, (model) =>
+          model.trainingJobRef
+            ? model.trainingJobRef.name === tj.metadata.name
+            : sweep !== undefined && model.sweepRef?.name === sweep,
+        ),
+      ];
     })
     // A sweep concerns the ModelDeployments that serve its best trial.
     .watchesMapped(sweeps, (sweep) =>

@@ -36,6 +36,8 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   appliesServerSide('apps', ['deployments'], WHO),
   appliesServerSide('', ['services', 'serviceaccounts', 'configmaps'], WHO),
   appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),
+  // Retraining on drift: the retrain TrainingJobs (read through the informer above, never with a get).
+  appliesServerSide(GROUP, [TRAININGJOB_PLURAL], WHO),
   getsBeforeApplying(MONITORING_GROUP, MONITORING, WHO),
   appliesServerSide(MONITORING_GROUP, MONITORING, WHO),
 ];

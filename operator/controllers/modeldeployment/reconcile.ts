@@ -55,6 +55,8 @@ import {
 import { canaryName, desiredCanaryDeployment, LABEL_TRACK, withCanaryChildren } from './desired-canary.ts';
 import type { DriftObservation } from './drifting.ts';
 import { MONITORING_KINDS, monitoringPlan } from './monitoring.ts';
+import type { RetrainDecision } from './retrain.ts';
+import { retrainPass } from './retrain-pass.ts';
 import { computeStatus, resolveArtifact, servedURI, statusChanged } from './status.ts';
 
 /** What a ModelDeployment reconcile reads (caches) and writes with (API client, events). */
@@ -142,12 +144,22 @@ export async function reconcileModelDeployment(
   // A Deployment in the cache that is not this ModelDeployment's is neither described nor touched.
   let deployment = ownershipOf(cachedDeployment, md.metadata.uid!) === 'ours' ? cachedDeployment : undefined;
   const now = new Date();
+  let retrain: RetrainDecision | undefined;
+  if (!refusal) {
+    const pass = await retrainPass(deps.kubeConfig, md, resolution, deps.trainingJobs, now, log);
+    retrain = pass.decision;
+    refusal = pass.refusal;
+    error = pass.error;
+    if (error) log.error('starting a retrain failed', { error: error.message });
+  }
   const canaryDeployment = ours(deps.deployments.get(namespace, canaryName(md)), md);
   const pods = deps.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_MODELDEPLOYMENT] === name);
   const isCanary = (p: V1Pod) => p.metadata?.labels?.[LABEL_TRACK] === 'canary';
+  // A retrained artifact rolls out as the canary in place of spec.model's (retrain.ts).
+  const rollout = retrain?.artifact ? { state: 'resolved' as const, ...retrain.artifact } : resolution;
   const canary = await canaryPass(
     md,
-    resolution,
+    rollout,
     { stable: deployment, canaryPods: pods.filter(isCanary) },
     deps.canaryMetrics,
     now,
@@ -222,6 +234,8 @@ export async function reconcileModelDeployment(
     monitoring,
     drift,
     ...(canary ? { canary: { status: canary.decision.status, stable: canary.decision.stableArtifact } } : {}),
+    // A pass that did not get to retraining (a refused spec) keeps the loop's state as it was.
+    ...(md.spec.retraining ? { retraining: retrain?.status ?? md.status?.retraining } : {}),
     now,
   });
   if (statusChanged(md.status, status)) {
@@ -234,16 +248,21 @@ export async function reconcileModelDeployment(
       log,
     });
   }
-  const event = canary?.decision.event;
-  if (event && !error) await deps.events?.record(md, event.type, event.reason, event.message);
+  for (const event of [retrain?.event, canary?.decision.event]) {
+    if (event && !error) await deps.events?.record(md, event.type, event.reason, event.message);
+  }
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.
   if (error) throw error;
   // Drift changes with traffic, which no informer sees: ask again once the answer is due.
   // A canary step is judged when its interval is over, also without any event.
-  const recheck = [recheckAfter(refusal)?.requeueAfterMs, deps.drift?.maxAgeMs, canary?.dueInMs].filter(
-    (ms): ms is number => ms !== undefined,
-  );
+  // Drift that has held long enough and a cooldown that ended are noticed the same way.
+  const recheck = [
+    recheckAfter(refusal)?.requeueAfterMs,
+    deps.drift?.maxAgeMs,
+    canary?.dueInMs,
+    retrain?.dueInMs,
+  ].filter((ms): ms is number => ms !== undefined);
   return recheck.length ? { requeueAfterMs: Math.min(...recheck) } : undefined;
 }
 

@@ -14,6 +14,7 @@ import {
   type ModelDeploymentStatus,
   PERMANENT_LOAD_FAILURES,
   ModelDeploymentReason as Reason,
+  type RetrainingStatus,
   SweepConditionType,
   type TrainingJob,
   TrainingJobConditionType,
@@ -162,6 +163,8 @@ export interface Observed {
   drift?: DriftObservation;
   /** With spec.canary: the rollout after this pass and the artifact the stable pods serve. */
   canary?: { status?: CanaryStatus; stable: { uri: string; version?: string } };
+  /** With spec.retraining: status.retraining after this pass (retrain.ts). */
+  retraining?: RetrainingStatus;
   now: Date;
 }
 
@@ -432,6 +435,7 @@ export function computeStatus(md: ModelDeployment, observed: Observed): Status {
     status.readyReplicas = deployment.status?.readyReplicas ?? 0;
   }
   if (observed.canary?.status) status.canary = observed.canary.status;
+  if (observed.retraining) status.retraining = observed.retraining;
   return status;
 }
 
