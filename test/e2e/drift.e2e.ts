@@ -13,14 +13,7 @@ import { failingQueries } from '../../dashboards/check.ts';
 import { DASHBOARDS } from '../../dashboards/index.ts';
 import { call, grpcClients } from '../../server/grpc/client.ts';
 import { eventually } from '../harness/eventually.ts';
-import {
-  apply,
-  clusterPace,
-  failWithClusterState,
-  kubectl,
-  kubectlJson,
-  OPERATOR_NAMESPACE,
-} from './kube.ts';
+import { apply, clusterPace, failWithClusterState, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
 import {
   DIGIT_SIZE,
   digits,
