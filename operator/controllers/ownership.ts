@@ -1,12 +1,12 @@
 // k2k never adopts an object it did not create. Children have fixed names derived from their
 // parent's, so a name can already be taken (a Service `y` someone made before ModelDeployment `y`);
 // a forced server-side apply would rewrite it and add our ownerReference, and the garbage collector
-// would then delete it with the parent. Before applying, each child is looked up (in the informer
-// cache when one holds the kind, else with a GET) and left alone unless this parent is its
-// controller.
-import type { KubeConfig, KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+// would then delete it with the parent. A child the caches hold is applied only when this parent
+// is its controller; a child they do not hold is created, never applied, and a name already taken
+// is read and left alone unless this parent is its controller (createOrRead, ADR 0031).
+import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, RefusalReason } from '../../api/index.ts';
-import { getObject, type ReconcileResult } from '../runtime/index.ts';
+import { ForeignObjectError, type ReconcileResult } from '../runtime/index.ts';
 import type { Refusal } from './conditions.ts';
 
 export type Ownership = 'absent' | 'ours' | 'foreign';
@@ -52,25 +52,32 @@ export function conflict(existing: KubernetesObject, parent: KubernetesObject): 
   };
 }
 
-/** A child as the cache shows it, or undefined when no informer caches its kind (then it is read). */
+/** A child as a cache (or a read made this pass) shows it; undefined when none holds it. */
 export type CachedChild = (child: KubernetesObject) => KubernetesObject | undefined;
 
 /**
- * The Conflict refusal for the first of `children` that exists and is not `parent`'s, or
- * undefined when every one is absent or ours. Children found in the cache are not read again.
+ * The Conflict refusal for the first of `children` that a cache holds and `parent` does not own,
+ * or undefined. Children no cache holds are checked when they are created (applyChildren).
  */
-export async function findConflict(
-  kc: KubeConfig,
+export function cachedConflict(
   parent: KubernetesObject,
   children: readonly KubernetesObject[],
   cached: CachedChild,
-): Promise<Refusal | undefined> {
+): Refusal | undefined {
   const uid = parent.metadata!.uid!;
-  const existing = await Promise.all(
-    children.map(async (child) => cached(child) ?? (await getObject(kc, child))),
-  );
-  const foreign = existing.find((e) => ownershipOf(e, uid) === 'foreign');
+  const foreign = children.map(cached).find((e) => ownershipOf(e, uid) === 'foreign');
   return foreign ? conflict(foreign, parent) : undefined;
+}
+
+/** Whether an object found under a child's name is `parent`'s: what applyChildren's `owns` asks. */
+export function ownedBy(parent: KubernetesObject): (existing: KubernetesObject) => boolean {
+  const uid = parent.metadata!.uid!;
+  return (existing) => ownershipOf(existing, uid) === 'ours';
+}
+
+/** The Conflict refusal when `err` says a child's name is taken by a foreign object, else undefined. */
+export function conflictOf(err: unknown, parent: KubernetesObject): Refusal | undefined {
+  return err instanceof ForeignObjectError ? conflict(err.existing, parent) : undefined;
 }
 
 /** How often a parent refused for a foreign child looks again: no event says the object went away. */

@@ -1,8 +1,8 @@
 // Integration tests: a real kube-apiserver (the vitest global setup starts it).
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apply, applyStatus, FIELD_MANAGER } from './apply.ts';
-import { isConflict, RuntimeError, RuntimeErrorCode } from './errors.ts';
+import { apply, applyChildren, applyStatus, type ChildApply, FIELD_MANAGER } from './apply.ts';
+import { ForeignObjectError, isConflict, isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { kubeRequest, resourcePath } from './rest.ts';
 import { core, freshNamespace, testKubeConfig } from './testdata/helpers.ts';
 import { installWidgetCrd, WIDGET_API_VERSION, type Widget } from './testdata/widget-crd.ts';
@@ -128,4 +128,107 @@ describe('server-side apply', () => {
       expect(err).toMatchObject({ code: c.code, message: expect.stringMatching(c.message) });
     });
   }
+});
+
+describe('applying children no cache holds (create first)', () => {
+  const kc = testKubeConfig();
+
+  /** A parent ConfigMap and a child ConfigMap it controls, as a controller would build them. */
+  async function family(namespace: string) {
+    const parent = await apply(kc, configMap(namespace, { role: 'parent' }));
+    const child = (data: Record<string, string>): V1ConfigMap => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'child',
+        namespace,
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'applied',
+            uid: parent.metadata!.uid!,
+            controller: true,
+          },
+        ],
+      },
+      data,
+    });
+    const owns = (o: { metadata?: { ownerReferences?: { uid: string; controller?: boolean }[] } }) =>
+      o.metadata?.ownerReferences?.some((r) => r.controller && r.uid === parent.metadata!.uid) ?? false;
+    const read = () => core(kc).readNamespacedConfigMap({ name: 'child', namespace });
+    const applyOne = (desired: V1ConfigMap, live?: V1ConfigMap) =>
+      applyChildren(kc, [[{ desired, live } as ChildApply]], { owns });
+    return { child, owns, read, applyOne };
+  }
+
+  it('creates a missing child with one create, owned by this manager’s Apply entry once it is applied again', async () => {
+    const namespace = await freshNamespace(kc);
+    const { child, read, applyOne } = await family(namespace);
+    const [created] = await applyOne(child({ a: '1', b: '1' }));
+    expect(created!.metadata?.managedFields?.map((f) => [f.manager, f.operation])).toEqual([
+      [FIELD_MANAGER, 'Update'],
+    ]);
+    // The desired state drops b: an apply must remove it although the create set it.
+    await applyOne(child({ a: '2' }), (await read()) as V1ConfigMap);
+    const stored = await read();
+    expect(stored.data).toEqual({ a: '2' });
+    expect(stored.metadata?.managedFields?.map((f) => [f.manager, f.operation])).toEqual([
+      [FIELD_MANAGER, 'Apply'],
+    ]);
+  });
+
+  it('refuses, unchanged, a foreign object that took the name after the cache was read', async () => {
+    const namespace = await freshNamespace(kc);
+    const { child, read, applyOne } = await family(namespace);
+    // Someone else's object appears between the cache miss (live: undefined) and the create.
+    await apply(
+      kc,
+      { ...child({ theirs: 'yes' }), metadata: { name: 'child', namespace } },
+      { fieldManager: 'someone' },
+    );
+    const before = await read();
+    const err = await applyOne(child({ a: '1' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForeignObjectError);
+    expect((err as ForeignObjectError).existing.metadata?.name).toBe('child');
+    const after = await read();
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(after.metadata?.ownerReferences).toBeUndefined();
+    expect(after.data).toEqual({ theirs: 'yes' });
+  });
+
+  it('does not write a later stage once a stage found a foreign object', async () => {
+    const namespace = await freshNamespace(kc);
+    const { child, owns } = await family(namespace);
+    await apply(kc, { ...child({}), metadata: { name: 'child', namespace } }, { fieldManager: 'someone' });
+    const later: V1ConfigMap = { ...child({ a: '1' }), metadata: { ...child({}).metadata, name: 'later' } };
+    const err = await applyChildren(
+      kc,
+      [[{ desired: child({ a: '1' }), live: undefined }], [{ desired: later, live: undefined }]],
+      {
+        owns,
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForeignObjectError);
+    const found = await core(kc)
+      .readNamespacedConfigMap({ name: 'later', namespace })
+      .catch((e: unknown) => e);
+    expect(isNotFound(found)).toBe(true);
+  });
+
+  it('leaves one child when two passes create it at once, and writes nothing for one that is ours and current', async () => {
+    const namespace = await freshNamespace(kc);
+    const { child, read, applyOne } = await family(namespace);
+    const both = await Promise.all([applyOne(child({ a: '1' })), applyOne(child({ a: '1' }))]);
+    expect(both.map(([c]) => c!.metadata?.uid)).toEqual([
+      both[0]![0]!.metadata?.uid,
+      both[0]![0]!.metadata?.uid,
+    ]);
+    const once = await read();
+    // Uncached again (the watch lags): found to be ours and current, so not written.
+    await applyOne(child({ a: '1' }));
+    expect((await read()).metadata?.resourceVersion).toBe(once.metadata?.resourceVersion);
+    const all = await core(kc).listNamespacedConfigMap({ namespace });
+    expect(all.items.filter((c) => c.metadata?.name === 'child')).toHaveLength(1);
+  });
 });

@@ -1,12 +1,17 @@
 // Server-side apply: the controller states the fields it owns, the API server merges and tracks
 // ownership per field manager. One fixed field manager lets every reconcile re-apply the same
 // desired object idempotently.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { PatchStrategy } from '@kubernetes/client-node';
-import { isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
+//
+// A child no cache holds is created with a plain POST instead (createOrRead): a create cannot take
+// over an object someone else made, so the parent's ownership needs no read before it, and a new
+// parent's first reconcile costs one request per child (ADR 0031).
+import type { KubeConfig, KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
+import { ForeignObjectError, isConflict, isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { discoverResource, kubeRequest, resourcePath } from './rest.ts';
 import { upToDate, withAppliedHash } from './uptodate.ts';
+
+const APPLY_PATCH = 'application/apply-patch+yaml';
 
 export const FIELD_MANAGER = 'k2k-operator';
 
@@ -46,31 +51,107 @@ export interface ChildApply<T extends KubernetesObject = KubernetesObject> {
   hashed?: KubernetesObject;
 }
 
+export interface ApplyChildrenOptions {
+  metrics?: RuntimeMetrics;
+  /**
+   * Whether an object found under a child's name is the parent's. A child no cache holds is
+   * created; when its name is taken, the object there is read and handed to `owns`: only the
+   * parent's is applied, any other fails the stage with ForeignObjectError.
+   */
+  owns: (existing: KubernetesObject) => boolean;
+  /** What a failed write of `child` is reported as (controllers classify refusals). */
+  classifyError?: (err: unknown, child: KubernetesObject) => Error;
+}
+
 /**
- * Applies each child whose live copy does not already hold its desired state (uptodate.ts);
- * returns each child as stored (applied) or as cached (skipped), in order. Children within one
- * stage are applied in parallel; stages run one after the other, so a later stage can rely on
- * an earlier one (a Job after the ServiceAccount its pods run as).
+ * Writes each child whose live copy does not already hold its desired state (uptodate.ts):
+ * creates the ones without a live copy (createOrRead), applies the changed ones, skips the rest.
+ * Returns each child as stored (written) or as cached (skipped), in order. Children within one
+ * stage are written in parallel; stages run one after the other, so a later stage can rely on an
+ * earlier one (a Job after the ServiceAccount its pods run as) and is not written at all when an
+ * earlier one failed or found a foreign object.
  */
 export async function applyChildren(
   kc: KubeConfig,
   stages: ChildApply[][],
-  metrics?: RuntimeMetrics,
-  /** How one child is applied (default: apply); controllers wrap it to classify refusals. */
-  applyOne: (kc: KubeConfig, obj: KubernetesObject) => Promise<KubernetesObject> = apply,
+  opts: ApplyChildrenOptions,
 ): Promise<KubernetesObject[]> {
   const result: KubernetesObject[] = [];
-  for (const stage of stages) {
-    const stored = await Promise.all(
-      stage.map(async ({ desired, live, hashed }) => {
-        const fresh = upToDate(desired, live, hashed);
-        metrics?.applies.inc({ kind: desired.kind ?? '', result: fresh ? 'unchanged' : 'applied' });
-        return fresh ? live! : applyOne(kc, withAppliedHash(desired, hashed));
-      }),
-    );
-    result.push(...stored);
-  }
+  const count = (child: KubernetesObject, outcome: 'unchanged' | 'applied' | 'created') =>
+    opts.metrics?.applies.inc({ kind: child.kind ?? '', result: outcome });
+  const write = async <R>(child: KubernetesObject, send: () => Promise<R>): Promise<R> => {
+    try {
+      return await send();
+    } catch (err) {
+      if (err instanceof ForeignObjectError || !opts.classifyError) throw err;
+      throw opts.classifyError(err, child);
+    }
+  };
+  const one = async ({ desired, live, hashed }: ChildApply): Promise<KubernetesObject> => {
+    let current = live;
+    if (!current) {
+      const found = await write(desired, () => createOrRead(kc, withAppliedHash(desired, hashed), opts.owns));
+      if (found.created) {
+        count(desired, 'created');
+        return found.stored;
+      }
+      // Ours already (created by an earlier pass the cache has not seen yet): go on as if cached.
+      current = found.stored;
+    }
+    if (upToDate(desired, current, hashed)) {
+      count(desired, 'unchanged');
+      return current;
+    }
+    count(desired, 'applied');
+    return write(desired, () => apply(kc, withAppliedHash(desired, hashed)));
+  };
+  for (const stage of stages) result.push(...(await Promise.all(stage.map(one))));
   return result;
+}
+
+/**
+ * Creates `obj` unless its name is taken; then reads what is there and returns it when `owns`
+ * says it is the caller's, else throws ForeignObjectError. A create never changes someone else's
+ * object, so a foreign object made at any moment before it, even after the caller's cache was
+ * read, is refused rather than adopted.
+ */
+export async function createOrRead<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  owns: (existing: KubernetesObject) => boolean,
+  opts: ApplyOptions = {},
+): Promise<{ stored: T; created: boolean }> {
+  try {
+    return { stored: await create(kc, obj, opts), created: true };
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  const existing = await getObject<T>(kc, obj, opts);
+  if (!existing) {
+    // Deleted between the create and the read (garbage collection of an earlier owner, say).
+    throw new RuntimeError(
+      RuntimeErrorCode.ObjectVanished,
+      `${obj.kind} ${obj.metadata?.name} existed when it was created and was gone when it was read; trying again`,
+    );
+  }
+  if (!owns(existing)) throw new ForeignObjectError(existing);
+  return { stored: existing, created: false };
+}
+
+/** Creates `obj` (POST): 409 AlreadyExists when its name is taken, whoever holds it. */
+export async function create<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  opts: ApplyOptions = {},
+): Promise<T> {
+  const path = await pathOf(kc, obj, undefined, opts.plural);
+  assertMayWrite(kc, obj);
+  return kubeRequest<T>(kc, {
+    method: 'POST',
+    path: path.slice(0, path.lastIndexOf('/')),
+    query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER },
+    body: withoutManagedFields(obj),
+  });
 }
 
 /**
@@ -120,8 +201,80 @@ async function send<T extends KubernetesObject>(
   obj: T,
   subresource: string | undefined,
   opts: ApplyOptions,
+  folded = false,
 ): Promise<T> {
   const path = await pathOf(kc, obj, subresource, opts.plural);
+  assertMayWrite(kc, obj, subresource);
+  const fieldManager = opts.fieldManager ?? FIELD_MANAGER;
+  const stored = await kubeRequest<T>(kc, {
+    method: 'PATCH',
+    path,
+    query: { fieldManager, force: opts.force ?? true },
+    body: withoutManagedFields(obj),
+    contentType: APPLY_PATCH,
+    // Status tells users what happened: it goes ahead of waiting child applies.
+    priority: subresource === 'status' ? 'high' : 'normal',
+  });
+  if (subresource || folded || !createdEntries(stored, fieldManager).length) return stored;
+  // Created with a POST (createOrRead), the object's fields are also owned by this manager's
+  // Update entry, and a field an apply leaves out is removed only when no entry owns it. Fold the
+  // Update entry into the Apply entry once, then apply again, so dropped fields go (ADR 0031).
+  await foldCreateIntoApply(kc, path, stored, fieldManager);
+  return send(kc, obj, subresource, opts, true);
+}
+
+/** The Update entries `fieldManager` has on the object itself (not a subresource): its create. */
+function createdEntries(obj: KubernetesObject, fieldManager: string): V1ManagedFieldsEntry[] {
+  return (obj.metadata?.managedFields ?? []).filter(
+    (e) => e.manager === fieldManager && e.operation === 'Update' && !e.subresource,
+  );
+}
+
+/**
+ * Rewrites `stored`'s managedFields so that `fieldManager`'s Apply entry owns what its Update
+ * entries owned and those entries are gone (kubectl's csaupgrade does the same for client-side
+ * apply). The test on resourceVersion makes it fail, and the reconcile retry, if anything wrote
+ * the object in between.
+ */
+async function foldCreateIntoApply(
+  kc: KubeConfig,
+  path: string,
+  stored: KubernetesObject,
+  fieldManager: string,
+): Promise<void> {
+  const entries = stored.metadata?.managedFields ?? [];
+  const created = createdEntries(stored, fieldManager);
+  const managedFields = entries
+    .filter((e) => !created.includes(e))
+    .map((e) =>
+      e.manager === fieldManager && e.operation === 'Apply' && !e.subresource
+        ? { ...e, fieldsV1: created.reduce((fields, c) => mergeFields(fields, c.fieldsV1), e.fieldsV1) }
+        : e,
+    );
+  await kubeRequest(kc, {
+    method: 'PATCH',
+    path,
+    body: [
+      { op: 'test', path: '/metadata/resourceVersion', value: stored.metadata?.resourceVersion },
+      { op: 'replace', path: '/metadata/managedFields', value: managedFields },
+    ],
+    contentType: 'application/json-patch+json',
+  });
+}
+
+/** The union of two FieldsV1 sets (nested objects whose keys name fields; leaves are {}). */
+function mergeFields(a: unknown, b: unknown): unknown {
+  if (!isRecord(a) || !isRecord(b)) return a ?? b;
+  const merged: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) merged[k] = k in a ? mergeFields(a[k], v) : v;
+  return merged;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Throws NotLeader while the client's fence says this replica must not write (fenceWrites). */
+function assertMayWrite(kc: KubeConfig, obj: KubernetesObject, subresource?: string): void {
   // Checked after discovery, as close to the write as possible.
   if (writeFences.get(kc)?.() === false) {
     throw new RuntimeError(
@@ -129,17 +282,12 @@ async function send<T extends KubernetesObject>(
       `not writing ${obj.kind} ${obj.metadata?.name}${subresource ? ` ${subresource}` : ''}: this replica is not the leader`,
     );
   }
-  // An apply body must not carry managedFields; objects copied from the cache do.
+}
+
+/** A write body must not carry managedFields; objects copied from the cache do. */
+function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   const { managedFields: _managed, ...metadata } = obj.metadata ?? {};
-  return kubeRequest<T>(kc, {
-    method: 'PATCH',
-    path,
-    query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? true },
-    body: { ...obj, metadata },
-    contentType: PatchStrategy.ServerSideApply,
-    // Status tells users what happened: it goes ahead of waiting child applies.
-    priority: subresource === 'status' ? 'high' : 'normal',
-  });
+  return { ...obj, metadata };
 }
 
 /** The object's URL path, its plural from discovery unless given. */

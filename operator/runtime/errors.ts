@@ -1,5 +1,7 @@
 // Error codes of the operator runtime. Callers branch on `code` (or `status` for API errors);
 // people read `message`.
+import type { KubernetesObject } from '@kubernetes/client-node';
+
 export const RuntimeErrorCode = {
   InvalidKey: 'INVALID_KEY',
   InvalidObject: 'INVALID_OBJECT',
@@ -8,6 +10,8 @@ export const RuntimeErrorCode = {
   UnknownResource: 'UNKNOWN_RESOURCE',
   InformerStopped: 'INFORMER_STOPPED',
   NotLeader: 'NOT_LEADER',
+  ForeignObject: 'FOREIGN_OBJECT',
+  ObjectVanished: 'OBJECT_VANISHED',
 } as const;
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];
 
@@ -19,6 +23,20 @@ export class RuntimeError extends Error {
     opts?: { cause?: unknown },
   ) {
     super(message, opts);
+  }
+}
+
+/**
+ * A child's name is taken by an object its parent does not own (`existing`, as read): it is left
+ * alone, never adopted. Controllers turn it into their Conflict refusal.
+ */
+export class ForeignObjectError extends RuntimeError {
+  override readonly name = 'ForeignObjectError';
+  constructor(readonly existing: KubernetesObject) {
+    super(
+      RuntimeErrorCode.ForeignObject,
+      `${existing.kind} ${existing.metadata?.name} already exists and is not owned by its parent`,
+    );
   }
 }
 

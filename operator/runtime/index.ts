@@ -1,11 +1,14 @@
 // k2k's operator runtime: informers, work queues, controllers, leader election, metrics, probes and
 // server-side apply. Reusable plumbing: nothing here knows about the k2k kinds.
 export {
+  type ApplyChildrenOptions,
   type ApplyOptions,
   apply,
   applyChildren,
   applyStatus,
   type ChildApply,
+  create,
+  createOrRead,
   FIELD_MANAGER,
   fenceWrites,
   getObject,
@@ -14,6 +17,7 @@ export { Controller, type ControllerOptions, type ReconcileResult, type Reconcil
 export { type Availability, availabilityOf, KindDiscovery, type KindDiscoveryOptions } from './discovery.ts';
 export {
   apiStatus,
+  ForeignObjectError,
   isConflict,
   isGone,
   isNotFound,
@@ -35,7 +39,7 @@ export {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
-  getsBeforeApplying,
+  getsWhenNameIsTaken,
   LEADER_ELECTION_PERMISSIONS,
   mergePermissions,
   type Permission,

@@ -43,15 +43,16 @@ export function appliesServerSide(group: string, resources: string[], who: strin
 }
 
 /**
- * Before applying a child no informer caches, the controller reads it (getObject in
- * runtime/apply.ts) to see whose it is: k2k never takes over an object it did not create.
+ * A child no informer caches is created; when its name is taken, the controller reads what is
+ * there (createOrRead in runtime/apply.ts) to see whose it is: k2k never takes over an object it
+ * did not create.
  */
-export function getsBeforeApplying(group: string, resources: string[], who: string): Permission {
+export function getsWhenNameIsTaken(group: string, resources: string[], who: string): Permission {
   return {
     group,
     resources,
     verbs: ['get'],
-    why: `${who} reads them before applying, to leave alone those it did not create (get)`,
+    why: `${who} reads one whose name is taken when creating it, to leave alone those it did not create (get)`,
   };
 }
 

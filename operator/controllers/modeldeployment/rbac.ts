@@ -13,7 +13,7 @@ import {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
-  getsBeforeApplying,
+  getsWhenNameIsTaken,
   type Permission,
   readsThroughInformers,
 } from '../../runtime/index.ts';
@@ -30,14 +30,20 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   readsThroughInformers('apps', ['deployments'], WHO),
   readsThroughInformers('', ['services', 'serviceaccounts', 'pods', 'configmaps'], WHO),
   readsThroughInformers('autoscaling', ['horizontalpodautoscalers'], WHO),
-  getsBeforeApplying('apps', ['deployments'], WHO),
-  getsBeforeApplying('', ['services', 'serviceaccounts', 'configmaps'], WHO),
-  getsBeforeApplying('autoscaling', ['horizontalpodautoscalers'], WHO),
+  getsWhenNameIsTaken('apps', ['deployments'], WHO),
+  getsWhenNameIsTaken('', ['services', 'serviceaccounts', 'configmaps'], WHO),
+  getsWhenNameIsTaken('autoscaling', ['horizontalpodautoscalers'], WHO),
   appliesServerSide('apps', ['deployments'], WHO),
   appliesServerSide('', ['services', 'serviceaccounts', 'configmaps'], WHO),
   appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),
   // Retraining on drift: the retrain TrainingJobs (read through the informer above, never with a get).
   appliesServerSide(GROUP, [TRAININGJOB_PLURAL], WHO),
-  getsBeforeApplying(MONITORING_GROUP, MONITORING, WHO),
+  {
+    group: MONITORING_GROUP,
+    resources: MONITORING,
+    verbs: ['get'],
+    // No informer caches these kinds (they may not exist when the operator starts).
+    why: `${WHO} reads them every pass, to apply only what changed and leave alone those it did not create (get)`,
+  },
   appliesServerSide(MONITORING_GROUP, MONITORING, WHO),
 ];

@@ -39,8 +39,15 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { ConditionInput, Refusal } from '../conditions.ts';
-import { applyChild } from '../invalid-spec.ts';
-import { type CachedChild, findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { classifyApplyError } from '../invalid-spec.ts';
+import {
+  type CachedChild,
+  cachedConflict,
+  conflictOf,
+  ownedBy,
+  ownershipOf,
+  recheckAfter,
+} from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
 import type { CanaryMetrics } from './canary-analysis.ts';
@@ -85,16 +92,16 @@ export interface ModelDeploymentDeps {
 }
 
 /**
- * The children to apply, in two stages: the account and the Service together, then the
- * Deployment whose pods run as that account and the HPA that scales it. Each is paired with its
- * cached copy, so unchanged ones are skipped.
+ * The children to apply, in two stages: everything else first (the account the pods run as, the
+ * Service, the HPA, the canary's traffic ConfigMap, the monitoring objects), then the
+ * Deployments, so that no model server starts while a name the others need turns out to be
+ * someone else's (a stage stops at a foreign object). Each is paired with its cached copy, so
+ * unchanged ones are skipped.
  */
 function childStages(children: KubernetesObject[], live: CachedChild): ChildApply[][] {
   const stages: ChildApply[][] = [[], []];
-  for (const desired of children) {
-    const first = desired.kind === 'ServiceAccount' || desired.kind === 'Service';
-    stages[first ? 0 : 1]!.push({ desired, live: live(desired) });
-  }
+  for (const desired of children)
+    stages[desired.kind === 'Deployment' ? 1 : 0]!.push({ desired, live: live(desired) });
   return stages;
 }
 
@@ -201,23 +208,26 @@ export async function reconcileModelDeployment(
           ];
       const children = [...served, ...plan.children];
       const live = await liveChildren(deps, plan.children);
-      refusal = await findConflict(deps.kubeConfig, md, children, live);
+      refusal = cachedConflict(md, children, live);
       if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
       else {
-        const stored = await applyChildren(
-          deps.kubeConfig,
-          childStages(children, live),
-          deps.metrics,
-          applyChild,
-        );
+        const stored = await applyChildren(deps.kubeConfig, childStages(children, live), {
+          metrics: deps.metrics,
+          owns: ownedBy(md),
+          classifyError: classifyApplyError,
+        });
         monitoring = plan.condition;
         // A stored Deployment is newer than the cache: its generation says whether the
         // Deployment controller has seen this spec yet, so Ready cannot describe an older one.
         deployment = (stored.find((c) => c.kind === 'Deployment') as V1Deployment | undefined) ?? deployment;
       }
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
-      log.error('applying children failed', { error: error.message });
+      refusal = conflictOf(err, md);
+      if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
+      else {
+        error = err instanceof Error ? err : new Error(String(err));
+        log.error('applying children failed', { error: error.message });
+      }
     }
   }
 

@@ -6,7 +6,7 @@ import {
   appliesServerSide,
   appliesStatus,
   blocksOwnerDeletion,
-  getsBeforeApplying,
+  getsWhenNameIsTaken,
   type Permission,
   readsThroughInformers,
 } from '../../runtime/index.ts';
@@ -17,6 +17,6 @@ export const SWEEP_PERMISSIONS: Permission[] = [
   readsThroughInformers(GROUP, [SWEEP_PLURAL, TRAININGJOB_PLURAL], WHO),
   appliesStatus(GROUP, [SWEEP_PLURAL], WHO),
   blocksOwnerDeletion(GROUP, [SWEEP_PLURAL], WHO),
-  getsBeforeApplying(GROUP, [TRAININGJOB_PLURAL], WHO),
+  getsWhenNameIsTaken(GROUP, [TRAININGJOB_PLURAL], WHO),
   appliesServerSide(GROUP, [TRAININGJOB_PLURAL], WHO),
 ];

@@ -12,8 +12,9 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import {
+  createOrRead,
   type EventRecorder,
-  getObject,
+  ForeignObjectError,
   type Lister,
   type Logger,
   type ObjectKey,
@@ -21,8 +22,8 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
-import { applyChild, invalidSpecRefusal } from '../invalid-spec.ts';
-import { conflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { applyChild, classifyApplyError, invalidSpecRefusal } from '../invalid-spec.ts';
+import { conflict, ownedBy, recheckAfter } from '../ownership.ts';
 import { publishStatus } from '../publish.ts';
 import { desiredExistingTrial, desiredStoppedTrial, desiredTrial } from './desired.ts';
 import { planTrials, type SearchEnd } from './plan.ts';
@@ -48,8 +49,8 @@ const WARNING_REASONS = new Set<string>([
 
 /**
  * Starts the planned trials. A trial the cache does not show yet may exist (the watch lags behind
- * our own writes): it is read first and, when it is ours, counted as it is rather than applied
- * again with a suggestion made from a different view.
+ * our own writes): it is created, and when the name is taken, what is there is read and, when it
+ * is ours, counted as it is rather than applied again with a suggestion made from a different view.
  */
 async function startTrials(
   deps: SweepDeps,
@@ -64,12 +65,16 @@ async function startTrials(
         ? trials.find((t) => t.index === suggestion.trial)?.trainingJob
         : undefined;
     const trial = desiredTrial(sweep, index, suggestion, promoted);
-    const existing = await getObject<TrainingJob>(deps.kubeConfig, trial, { plural: TRAININGJOB_PLURAL });
-    const ownership = ownershipOf(existing, sweep.metadata.uid!);
-    if (ownership === 'foreign') return { trials, end: plan.end, refusal: conflict(existing!, sweep) };
-    const created = ownership === 'ours' ? existing! : await applyChild(deps.kubeConfig, trial);
-    if (ownership === 'absent') log.info('trial started', { trial: trial.metadata.name, index });
-    trials = [...trials, ...sweepTrials(sweep, [created])];
+    const started = await createOrRead(deps.kubeConfig, trial, ownedBy(sweep), {
+      plural: TRAININGJOB_PLURAL,
+    }).catch((err: unknown) => {
+      if (err instanceof ForeignObjectError) return err;
+      throw classifyApplyError(err, trial);
+    });
+    if (started instanceof ForeignObjectError)
+      return { trials, end: plan.end, refusal: conflict(started.existing, sweep) };
+    if (started.created) log.info('trial started', { trial: trial.metadata.name, index });
+    trials = [...trials, ...sweepTrials(sweep, [started.stored])];
   }
   return { trials, end: plan.end };
 }

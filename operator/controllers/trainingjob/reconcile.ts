@@ -32,8 +32,8 @@ import {
   splitKey,
 } from '../../runtime/index.ts';
 import type { Refusal } from '../conditions.ts';
-import { applyChild } from '../invalid-spec.ts';
-import { findConflict, ownershipOf, recheckAfter } from '../ownership.ts';
+import { classifyApplyError } from '../invalid-spec.ts';
+import { cachedConflict, conflictOf, ownedBy, ownershipOf, recheckAfter } from '../ownership.ts';
 import { checkPodPolicy, type PodPolicy } from '../policy.ts';
 import { publishStatus } from '../publish.ts';
 import { desiredChildren, desiredJob, jobName, LABEL_TRAININGJOB, type TrainerImages } from './desired.ts';
@@ -66,9 +66,11 @@ function cachedChild(deps: TrainingJobDeps, child: KubernetesObject): Kubernetes
 }
 
 /**
- * The children to apply, in two stages: the account and the Role together, then the RoleBinding
- * (RBAC refuses to bind a Role it cannot find: 404) and the Job whose pods run as the account.
- * Each is paired with its cached copy, so unchanged ones are skipped.
+ * The children to apply, in three stages: the account and the Role together, then the RoleBinding
+ * (RBAC refuses to bind a Role it cannot find: 404), then the Job whose pods run as the account.
+ * The Job comes last on its own so that no trainer starts while a name the others need turns out
+ * to be someone else's (a stage stops at a foreign object). Each is paired with its cached copy,
+ * so unchanged ones are skipped.
  */
 function childStages(
   deps: TrainingJobDeps,
@@ -76,18 +78,17 @@ function childStages(
   children: KubernetesObject[],
   existingJob: V1Job | undefined,
 ): ChildApply[][] {
-  const first: ChildApply[] = [];
-  const then: ChildApply[] = [];
+  const stages: ChildApply[][] = [[], [], []];
   for (const desired of children) {
     if (desired.kind === 'Job') {
       // The Job copies its immutable pod template from the live Job: hash what the TrainingJob
       // asks for instead, so the copy does not read as a change.
-      then.push({ desired, live: existingJob, hashed: desiredJob(tj, deps.images) });
+      stages[2]!.push({ desired, live: existingJob, hashed: desiredJob(tj, deps.images) });
     } else {
-      (desired.kind === 'RoleBinding' ? then : first).push({ desired, live: cachedChild(deps, desired) });
+      stages[desired.kind === 'RoleBinding' ? 1 : 0]!.push({ desired, live: cachedChild(deps, desired) });
     }
   }
-  return [first, then];
+  return stages;
 }
 
 /** Ready reasons that need someone's attention are recorded as Warning events. */
@@ -141,21 +142,21 @@ export async function reconcileTrainingJob(
       const children = desiredChildren(tj, deps.images, existingJob);
       refusal =
         checkPodPolicy(tj.spec, deps.policy, tj.kind) ??
-        (await findConflict(deps.kubeConfig, tj, children, (c) =>
-          c.kind === 'Job' ? cachedJob : cachedChild(deps, c),
-        ));
-      if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
-      else
-        await applyChildren(
-          deps.kubeConfig,
-          childStages(deps, tj, children, existingJob),
-          deps.metrics,
-          applyChild,
-        );
+        cachedConflict(tj, children, (c) => (c.kind === 'Job' ? cachedJob : cachedChild(deps, c)));
+      if (!refusal)
+        await applyChildren(deps.kubeConfig, childStages(deps, tj, children, existingJob), {
+          metrics: deps.metrics,
+          owns: ownedBy(tj),
+          classifyError: classifyApplyError,
+        });
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
-      log.error('applying children failed', { error: error.message });
+      refusal = conflictOf(err, tj);
+      if (!refusal) {
+        error = err instanceof Error ? err : new Error(String(err));
+        log.error('applying children failed', { error: error.message });
+      }
     }
+    if (refusal) log.info('not applying children', { reason: refusal.reason, message: refusal.message });
   }
 
   const trainerPods = deps.pods
@@ -194,8 +195,7 @@ export async function reconcileTrainingJob(
           },
         ],
       ],
-      deps.metrics,
-      applyChild,
+      { metrics: deps.metrics, owns: ownedBy(tj), classifyError: classifyApplyError },
     );
     log.info('stopped: trainer Job suspended', { job: existingJob.metadata?.name });
   }
