@@ -1,7 +1,10 @@
 // The last step of every reconcile pass: write the status computed in this pass with server-side
 // apply, and record an event when the Ready condition's reason changed, or that of another condition
 // the controller names (Warning for the reasons that need someone's attention), so `kubectl
-// describe` tells the story without a status diff.
+// describe` tells the story without a status diff. An object's first status is not a change: it
+// gets an event only when it is a Warning. A Normal "Pending" or "Suspended" for every object
+// created is one more write per object (the Events API is etcd too) that nobody acts on, and
+// the status already says it; kubebuilder-style controllers do not announce it either.
 import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/common.ts';
 import { API_VERSION } from '../../api/index.ts';
@@ -44,15 +47,23 @@ export async function publishStatus(
   });
   for (const type of ['Ready', ...(opts.eventConditions ?? [])]) {
     const now = condition(status.conditions, type);
-    if (now && now.reason !== condition(obj.status?.conditions, type)?.reason) {
-      await opts.events?.record(
-        obj,
-        opts.warningReasons.has(now.reason) ? 'Warning' : 'Normal',
-        now.reason,
-        now.message,
-      );
-    }
+    const kind = now && eventType(condition(obj.status?.conditions, type), now, opts.warningReasons);
+    if (kind) await opts.events?.record(obj, kind, now.reason, now.message);
   }
+}
+
+/**
+ * The event a condition's change from `before` to `now` gets: none when the reason is the same,
+ * and none for a Normal first status (see the top of this file).
+ */
+export function eventType(
+  before: Condition | undefined,
+  now: Condition,
+  warningReasons: ReadonlySet<string>,
+): 'Normal' | 'Warning' | undefined {
+  if (now.reason === before?.reason) return undefined;
+  if (warningReasons.has(now.reason)) return 'Warning';
+  return before ? 'Normal' : undefined;
 }
 
 function condition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
