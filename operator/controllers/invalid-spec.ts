@@ -2,8 +2,9 @@
 // from: the same spec gets the same answer however often it is retried. Admission (the CRDs' rules)
 // should have refused the spec; what slips through stalls with the API server's words, which name
 // the child's field, instead of retrying forever.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { RefusalReason } from '../../api/index.ts';
+import type { KubeConfig } from '../runtime/index.ts';
 import { apiStatus, apply, KubeApiError, TerminalError } from '../runtime/index.ts';
 import type { Refusal } from './conditions.ts';
 

@@ -5,9 +5,10 @@
 // gets an event only when it is a Warning. A Normal "Pending" or "Suspended" for every object
 // created is one more write per object (the Events API is etcd too) that nobody acts on, and
 // the status already says it; kubebuilder-style controllers do not announce it either.
-import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from '../../api/common.ts';
 import { API_VERSION } from '../../api/index.ts';
+import type { KubeConfig } from '../runtime/index.ts';
 import { applyStatus, type EventRecorder, type Logger } from '../runtime/index.ts';
 
 interface Reconciled {

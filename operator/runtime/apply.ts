@@ -5,9 +5,10 @@
 // A child no cache holds is created with a plain POST instead (createOrRead): a create cannot take
 // over an object someone else made, so the parent's ownership needs no read before it, and a new
 // parent's first reconcile costs one request per child (ADR 0031).
-import type { KubeConfig, KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { ForeignObjectError, isConflict, isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import type { RuntimeMetrics } from './metrics.ts';
+import type { KubeConfig } from './rest.ts';
 import { discoverResource, kubeRequest, resourcePath } from './rest.ts';
 import { upToDate, withAppliedHash } from './uptodate.ts';
 

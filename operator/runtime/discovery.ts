@@ -4,9 +4,9 @@
 // authenticated client (system:discovery), so this needs no RBAC; watching CustomResourceDefinitions
 // would need a ClusterRole, which the namespaced mode does not have.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { KubeConfig } from './rest.ts';
 import { groupVersionPath, kubeRequest } from './rest.ts';
 
 /** served: every kind is there; missing: at least one is not; unknown: the API server did not say. */

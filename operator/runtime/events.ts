@@ -3,8 +3,9 @@
 // source of truth; events are the history. Repeats of the same event within `dedupeMs` are
 // dropped rather than flooding the API server.
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from './logger.ts';
+import type { KubeConfig } from './rest.ts';
 import { kubeRequest } from './rest.ts';
 
 export type EventType = 'Normal' | 'Warning';

@@ -29,6 +29,7 @@ export {
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events.ts';
 export { Informer, type InformerOptions, type Lister, type ResourceRef } from './informer.ts';
 export { keyOf, type ObjectKey, splitKey } from './keys.ts';
+export { loadKubeConfig } from './kubeconfig.ts';
 export { type LeaderCallbacks, type LeaderElectionOptions, LeaderElector } from './leader.ts';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export { Manager, type ManagerOptions } from './manager.ts';
@@ -53,6 +54,7 @@ export {
 } from './rbac.ts';
 export {
   discoverResource,
+  type KubeConfig,
   kubeRequest,
   type RequestOptions,
   resourcePath,

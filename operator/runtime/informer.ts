@@ -10,12 +10,13 @@
 //
 // Objects are kept as the API server sends them (plain JSON: timestamps are strings).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { isGone, KubeApiError, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { keyOf, type ObjectKey } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import { kubeRequest, resourcePath } from './rest.ts';
+import type { KubeConfig } from './rest.ts';
+import { kubeRequest, resourcePath, watchRequest } from './rest.ts';
 import type { Transform } from './transform.ts';
 
 export interface ResourceRef {
@@ -286,26 +287,24 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         plural: this.ref.plural,
         namespace: this.ref.namespace,
       });
-      new Watch(this.kc)
-        .watch(
-          path,
-          {
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: true,
-            labelSelector: this.ref.labelSelector,
-            fieldSelector: this.ref.fieldSelector,
-            timeoutSeconds,
-          },
-          onEvent,
-          finish,
-        )
-        .then((controller) => {
-          abort = () => controller.abort();
-          // Closed already (idle before the server even answered): drop the late connection.
-          if (closed) return abort();
-          this.abortWatch = abort;
-          if (signal.aborted) abort();
-        }, finish);
+      watchRequest(
+        this.kc,
+        path,
+        {
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          labelSelector: this.ref.labelSelector,
+          fieldSelector: this.ref.fieldSelector,
+          timeoutSeconds,
+        },
+        { onEvent: (type, object) => onEvent(type, object as WatchEvent['object']), done: finish },
+      ).then((close) => {
+        abort = close;
+        // Closed already (idle before the server even answered): drop the late connection.
+        if (closed) return abort();
+        this.abortWatch = abort;
+        if (signal.aborted) abort();
+      }, finish);
     });
   }
 

@@ -12,10 +12,10 @@
 // controllers at the same moment.
 // Unlike client-go's RunOrDie, run() campaigns again after losing the lease, until stop().
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { isConflict, isNotFound, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
+import type { KubeConfig } from './rest.ts';
 import { kubeRequest, resourcePath } from './rest.ts';
 
 export interface LeaderElectionOptions {

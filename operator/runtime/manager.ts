@@ -9,7 +9,7 @@
 // fixes nothing. API-server reachability (informers synced and not failing) is readiness: /readyz.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { fenceWrites } from './apply.ts';
 import type { Controller } from './controller.ts';
@@ -18,6 +18,7 @@ import { Informer, type InformerOptions, type ResourceRef } from './informer.ts'
 import { type LeaderElectionOptions, LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import type { KubeConfig } from './rest.ts';
 import { countRequests } from './rest.ts';
 import { InformerSet, type NamespaceScope, scopedRefs } from './scope.ts';
 import { dropUnreadFields } from './transform.ts';

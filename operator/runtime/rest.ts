@@ -4,9 +4,18 @@
 // Authentication and TLS come from the KubeConfig, so everything client-node supports works here.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { type Priority, RateLimiter, type RateLimitOptions } from './ratelimit.ts';
+
+/**
+ * What the runtime needs to reach the API server: its address, and the TLS options and headers
+ * that authenticate a request. @kubernetes/client-node's KubeConfig has both; so has
+ * loadKubeConfig's (kubeconfig.ts), which does not load the generated client.
+ */
+export interface KubeConfig {
+  getCurrentCluster(): { server: string; proxyUrl?: string } | null;
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -34,9 +43,14 @@ export interface RequestCounter {
 /** Sockets kept open per API server: enough for the workers' parallel applies. */
 const MAX_SOCKETS = 64;
 
+/** The agent client-node set up to tunnel through the cluster's proxy, if there is one. */
+function proxyAgent(kc: KubeConfig, tls: https.RequestOptions): http.Agent | undefined {
+  return kc.getCurrentCluster()?.proxyUrl && tls.agent instanceof http.Agent ? tls.agent : undefined;
+}
+
 function keepAliveAgent(kc: KubeConfig, url: URL, tls: https.RequestOptions): http.Agent | undefined {
   // A proxy needs client-node's own agent (it tunnels through the proxy); keep it.
-  if (kc.getCurrentCluster()?.proxyUrl) return tls.agent instanceof http.Agent ? tls.agent : undefined;
+  if (kc.getCurrentCluster()?.proxyUrl) return proxyAgent(kc, tls);
   let agent = agents.get(kc);
   if (!agent) {
     const common = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS };
@@ -95,23 +109,31 @@ export function setUserAgent(kc: KubeConfig, userAgent: string): void {
   userAgents.set(kc, userAgent);
 }
 
-export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Promise<T> {
+/** The URL, TLS options and headers (credentials, accept, user agent) of a request to `path`. */
+async function prepare(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string | number | boolean | undefined> = {},
+) {
   const cluster = kc.getCurrentCluster();
   if (!cluster)
     throw new RuntimeError(RuntimeErrorCode.InvalidOptions, 'the kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/$/, '') + opts.path);
-  for (const [k, v] of Object.entries(opts.query ?? {}))
-    if (v !== undefined) url.searchParams.set(k, String(v));
-  const method = opts.method ?? 'GET';
+  const url = new URL(cluster.server.replace(/\/$/, '') + path);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
   const reqOpts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(reqOpts);
-  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const authHeaders = reqOpts.headers as http.OutgoingHttpHeaders | undefined;
   const headers: http.OutgoingHttpHeaders = { ...authHeaders, accept: 'application/json' };
-  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const userAgent = userAgents.get(kc);
   if (userAgent) headers['user-agent'] = userAgent;
-  const lib = url.protocol === 'https:' ? https : http;
+  return { url, reqOpts, headers, lib: url.protocol === 'https:' ? https : http };
+}
+
+export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Promise<T> {
+  const { url, reqOpts, headers, lib } = await prepare(kc, opts.path, opts.query);
+  const method = opts.method ?? 'GET';
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const agent = keepAliveAgent(kc, url, reqOpts);
   await limiters.get(kc)?.acquire(opts.priority);
@@ -148,6 +170,81 @@ export async function kubeRequest<T>(kc: KubeConfig, opts: RequestOptions): Prom
     `${method} ${opts.path}: ${status} ${s.message ?? text.slice(0, 500)}`.trim(),
     parsed ?? text,
   );
+}
+
+/** A watch: each event as the API server sends it (one JSON object per line). */
+export interface WatchHandlers {
+  onEvent(type: string, object: Record<string, unknown>): void;
+  /** Called once, when the stream ends: without an error when the server closed it normally. */
+  done(err?: unknown): void;
+}
+
+/**
+ * Opens a watch of `path` and hands each event to `onEvent` as it arrives; only the unfinished
+ * line is kept, never the stream's text. Resolves, once the server answered, with a function that
+ * closes it. Watches use their own connections: a long-lived one would hold a socket of the
+ * keep-alive pool the other requests share.
+ */
+export async function watchRequest(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+  handlers: WatchHandlers,
+): Promise<() => void> {
+  const { url, reqOpts, headers, lib } = await prepare(kc, path, { ...query, watch: true });
+  let finished = false;
+  const done = (err?: unknown) => {
+    if (finished) return;
+    finished = true;
+    handlers.done(err);
+  };
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { ...reqOpts, agent: proxyAgent(kc, reqOpts), headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const s = (parseJSON(text) ?? {}) as { reason?: string; message?: string };
+          done(
+            new KubeApiError(
+              status,
+              s.reason ?? '',
+              `watch ${path}: ${status} ${s.message ?? text.slice(0, 500)}`,
+            ),
+          );
+        });
+        resolve(() => req.destroy());
+        return;
+      }
+      res.setEncoding('utf8');
+      let pending = '';
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        let nl = pending.indexOf('\n');
+        while (nl >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          if (line.trim()) {
+            const ev = parseJSON(line) as { type?: string; object?: Record<string, unknown> } | undefined;
+            if (!ev?.type || !ev.object)
+              return done(new Error(`watch ${path}: not a watch event: ${line.slice(0, 200)}`));
+            handlers.onEvent(ev.type, ev.object);
+          }
+          nl = pending.indexOf('\n');
+        }
+      });
+      res.on('end', () => done());
+      res.on('error', done);
+      resolve(() => req.destroy());
+    });
+    req.on('error', (err) => {
+      done(err);
+      reject(err);
+    });
+    req.end();
+  });
 }
 
 function parseJSON(text: string): unknown {

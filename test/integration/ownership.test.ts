@@ -112,7 +112,8 @@ describe('the operator never adopts an object it did not create', () => {
     expect(service.metadata!.resourceVersion).toBe(foreign.metadata!.resourceVersion);
     expect(service.metadata!.ownerReferences).toBeUndefined();
     expect(service.spec!.ports).toEqual(foreign.spec!.ports);
-    // Nothing else was written either: a refused pass applies no child.
+    // Nothing that runs or scales was written: a pass stops at the stage that found the foreign
+    // Service, and the HPA and Deployment come after it.
     expect((await apps.listNamespacedDeployment({ namespace: ns })).items).toEqual([]);
     expect((await autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns })).items).toEqual([]);
 

@@ -1,7 +1,6 @@
 // Wiring of the ModelDeployment controller: the informers it reads and which of their events
 // concern which ModelDeployment. The logic is reconcileModelDeployment (reconcile.ts).
 import type {
-  KubeConfig,
   V1ConfigMap,
   V1Deployment,
   V1Pod,
@@ -23,6 +22,7 @@ import {
   type TrainingJob,
 } from '../../../api/index.ts';
 import { DriftCache, instantQuery, type PrometheusClient, queryDrift } from '../../monitoring/drift.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import {
   Controller,
   type EventRecorder,

@@ -3,7 +3,6 @@
 // when it changed. It follows the contract on the runtime's Reconciler type
 // (operator/runtime/controller.ts).
 import type {
-  KubeConfig,
   KubernetesObject,
   V1ConfigMap,
   V1Deployment,
@@ -25,6 +24,7 @@ import {
 } from '../../../api/index.ts';
 import type { DriftCache } from '../../monitoring/drift.ts';
 import { modelScope } from '../../monitoring/rules.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import {
   applyChildren,
   type ChildApply,
@@ -92,16 +92,18 @@ export interface ModelDeploymentDeps {
 }
 
 /**
- * The children to apply, in two stages: everything else first (the account the pods run as, the
- * Service, the HPA, the canary's traffic ConfigMap, the monitoring objects), then the
- * Deployments, so that no model server starts while a name the others need turns out to be
- * someone else's (a stage stops at a foreign object). Each is paired with its cached copy, so
- * unchanged ones are skipped.
+ * The children to apply, in three stages: the account the pods run as and the Service; then the
+ * HPA, the canary's traffic ConfigMap and the monitoring objects; then the Deployments, last so
+ * that no model server starts while a name the others need turns out to be someone else's (a
+ * stage stops at a foreign object). An HPA made before its Deployment is harmless: the HPA
+ * controller first looks at a new HPA a resync period (15 s) after it appears. Each child is
+ * paired with its cached copy, so unchanged ones are skipped.
  */
 function childStages(children: KubernetesObject[], live: CachedChild): ChildApply[][] {
-  const stages: ChildApply[][] = [[], []];
-  for (const desired of children)
-    stages[desired.kind === 'Deployment' ? 1 : 0]!.push({ desired, live: live(desired) });
+  const stages: ChildApply[][] = [[], [], []];
+  const stageOf = (kind?: string) =>
+    kind === 'ServiceAccount' || kind === 'Service' ? 0 : kind === 'Deployment' ? 2 : 1;
+  for (const desired of children) stages[stageOf(desired.kind)]!.push({ desired, live: live(desired) });
   return stages;
 }
 

@@ -1,6 +1,6 @@
 // Wiring of the HyperparameterSweep controller: the informers it reads and which of their events
 // concern which sweep. The logic is reconcileSweep (reconcile.ts).
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import {
   API_VERSION,
   type HyperparameterSweep,
@@ -10,6 +10,7 @@ import {
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
 import { LABEL_SWEEP } from './desired.ts';
 import { reconcileSweep, type SweepDeps } from './reconcile.ts';

@@ -2,7 +2,7 @@
 // unfinished trials follow the sweep's suspend, stop the running trials its early-stopping rule
 // rejects, start the trials the algorithm suggests for the free slots, compute the status once and
 // patch it only when it changed.
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import {
   type HyperparameterSweep,
   RefusalReason,
@@ -11,6 +11,7 @@ import {
   TRAININGJOB_PLURAL,
   type TrainingJob,
 } from '../../../api/index.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import {
   createOrRead,
   type EventRecorder,

@@ -1,14 +1,8 @@
 // Wiring of the TrainingJob controller: the informers it reads and which of their events concern
 // which TrainingJob. The logic is reconcileTrainingJob (reconcile.ts).
-import type {
-  KubeConfig,
-  V1Job,
-  V1Pod,
-  V1Role,
-  V1RoleBinding,
-  V1ServiceAccount,
-} from '@kubernetes/client-node';
+import type { V1Job, V1Pod, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import { API_VERSION, TRAININGJOB_KIND, TRAININGJOB_PLURAL, type TrainingJob } from '../../../api/index.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import { Controller, type EventRecorder, type Manager, type NamespaceScope } from '../../runtime/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { ALLOW_ALL, type PodPolicy } from '../policy.ts';

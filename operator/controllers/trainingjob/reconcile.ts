@@ -2,7 +2,6 @@
 // desired children, compute the status once and patch it only when it changed. It follows the
 // contract on the runtime's Reconciler type (operator/runtime/controller.ts).
 import type {
-  KubeConfig,
   KubernetesObject,
   V1Job,
   V1Pod,
@@ -19,6 +18,7 @@ import {
   TrainingJobEventReason,
   TrainingJobReason,
 } from '../../../api/index.ts';
+import type { KubeConfig } from '../../runtime/index.ts';
 import {
   applyChildren,
   type ChildApply,
