@@ -135,6 +135,7 @@ export async function reconcileTrainingJob(
 
   let error: Error | undefined;
   let refusal: Refusal | undefined;
+  let job = existingJob;
   // A finished TrainingJob keeps its result: its Job is never made again nor changed. A stopped one
   // gets no new children either: its Job is suspended below once the status says Stopped.
   if (!finishedSummary(tj.status) && !tj.spec.stop) {
@@ -143,12 +144,16 @@ export async function reconcileTrainingJob(
       refusal =
         checkPodPolicy(tj.spec, deps.policy, tj.kind) ??
         cachedConflict(tj, children, (c) => (c.kind === 'Job' ? cachedJob : cachedChild(deps, c)));
-      if (!refusal)
-        await applyChildren(deps.kubeConfig, childStages(deps, tj, children, existingJob), {
+      if (!refusal) {
+        const stored = await applyChildren(deps.kubeConfig, childStages(deps, tj, children, existingJob), {
           metrics: deps.metrics,
           owns: ownedBy(tj),
           classifyError: classifyApplyError,
         });
+        // A Job just written is newer than the cache: the status describes it now, so the pass
+        // the Job's watch event brings finds nothing to write (one status write, not two).
+        job = (stored.find((c) => c.kind === 'Job') as V1Job | undefined) ?? job;
+      }
     } catch (err) {
       refusal = conflictOf(err, tj);
       if (!refusal) {
@@ -162,7 +167,7 @@ export async function reconcileTrainingJob(
   const trainerPods = deps.pods
     .list(namespace)
     .filter((p) => p.metadata?.labels?.[LABEL_TRAININGJOB] === name);
-  const status = computeStatus(tj, { job: existingJob, pods: trainerPods, error, refusal, now: new Date() });
+  const status = computeStatus(tj, { job, pods: trainerPods, error, refusal, now: new Date() });
   if (statusChanged(tj.status, status)) {
     await publishStatus(tj, status, {
       kubeConfig: deps.kubeConfig,
