@@ -78,7 +78,8 @@ export async function applyChildren(
   opts: ApplyChildrenOptions,
 ): Promise<KubernetesObject[]> {
   const result: KubernetesObject[] = [];
-  const count = (child: KubernetesObject, outcome: 'unchanged' | 'applied' | 'created') =>
+  // `applied` counts every write, a create too (ADR 0016's applied | unchanged split).
+  const count = (child: KubernetesObject, outcome: 'unchanged' | 'applied') =>
     opts.metrics?.applies.inc({ kind: child.kind ?? '', result: outcome });
   const write = async <R>(child: KubernetesObject, send: () => Promise<R>): Promise<R> => {
     try {
@@ -93,7 +94,7 @@ export async function applyChildren(
     if (!current) {
       const found = await write(desired, () => createOrRead(kc, withAppliedHash(desired, hashed), opts.owns));
       if (found.created) {
-        count(desired, 'created');
+        count(desired, 'applied');
         return found.stored;
       }
       // Ours already (created by an earlier pass the cache has not seen yet): go on as if cached.
