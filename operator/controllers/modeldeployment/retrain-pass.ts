@@ -2,9 +2,9 @@
 // cache, let the pure state machine (retrain.ts) decide, and create the TrainingJob it says to
 // start. The TrainingJob is applied before the status that counts it is written: a crash between
 // the two leaves a TrainingJob that the next pass adopts by its index, never a second one.
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import { type ModelDeployment, ModelDeploymentConditionType, type TrainingJob } from '../../../api/index.ts';
-import type { Lister, Logger } from '../../runtime/index.ts';
+import type { KubeConfig, Lister, Logger } from '../../runtime/index.ts';
 import { findCondition, type Refusal } from '../conditions.ts';
 import { applyChild } from '../invalid-spec.ts';
 import { conflict, ownershipOf } from '../ownership.ts';
