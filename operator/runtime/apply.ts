@@ -221,7 +221,20 @@ async function send<T extends KubernetesObject>(
   // Created with a POST (createOrRead), the object's fields are also owned by this manager's
   // Update entry, and a field an apply leaves out is removed only when no entry owns it. Fold the
   // Update entry into the Apply entry once, then apply again, so dropped fields go (ADR 0031).
-  await foldCreateIntoApply(kc, path, stored, fieldManager);
+  let current: KubernetesObject = stored;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await foldCreateIntoApply(kc, path, current, fieldManager);
+      break;
+    } catch (err) {
+      // Another writer (a Deployment's controller updating its status, say) moved the object on
+      // between the apply and the fold: fold what is there now rather than fail the pass.
+      const tested = current.metadata?.resourceVersion;
+      current = await kubeRequest<KubernetesObject>(kc, { method: 'GET', path });
+      if (attempt === 3 || current.metadata?.resourceVersion === tested) throw err;
+      if (!createdEntries(current, fieldManager).length) break;
+    }
+  }
   return send(kc, obj, subresource, opts, true);
 }
 
@@ -235,8 +248,8 @@ function createdEntries(obj: KubernetesObject, fieldManager: string): V1ManagedF
 /**
  * Rewrites `stored`'s managedFields so that `fieldManager`'s Apply entry owns what its Update
  * entries owned and those entries are gone (kubectl's csaupgrade does the same for client-side
- * apply). The test on resourceVersion makes it fail, and the reconcile retry, if anything wrote
- * the object in between.
+ * apply). The test on resourceVersion makes it fail if anything wrote the object in between;
+ * send() then folds the newer version (a few times at most).
  */
 async function foldCreateIntoApply(
   kc: KubeConfig,

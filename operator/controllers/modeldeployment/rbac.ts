@@ -36,7 +36,9 @@ export const MODELDEPLOYMENT_PERMISSIONS: Permission[] = [
   appliesServerSide('apps', ['deployments'], WHO),
   appliesServerSide('', ['services', 'serviceaccounts', 'configmaps'], WHO),
   appliesServerSide('autoscaling', ['horizontalpodautoscalers'], WHO),
-  // Retraining on drift: the retrain TrainingJobs (read through the informer above, never with a get).
+  // Retraining on drift: the retrain TrainingJobs (read through the informer above; a get only
+  // when a create finds the name taken, as for every child).
+  getsWhenNameIsTaken(GROUP, [TRAININGJOB_PLURAL], WHO),
   appliesServerSide(GROUP, [TRAININGJOB_PLURAL], WHO),
   {
     group: MONITORING_GROUP,

@@ -260,8 +260,11 @@ export async function reconcileModelDeployment(
       log,
     });
   }
+  // The retrain's and the canary's transitions are in the status just published, also in a pass
+  // whose child applies failed: their events go with them, or the next pass (which no longer sees
+  // a transition) would never record them.
   for (const event of [retrain?.event, canary?.decision.event]) {
-    if (event && !error) await deps.events?.record(md, event.type, event.reason, event.message);
+    if (event) await deps.events?.record(md, event.type, event.reason, event.message);
   }
   // Returning the error retries with per-key backoff (a TerminalError is not retried); the status
   // above already tells the user.
