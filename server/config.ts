@@ -9,8 +9,8 @@ import {
   ServerSettings,
   serverEnvName,
 } from '../api/server.ts';
+import { classifyModelURI } from '../lib/artifact/index.ts';
 import type { BatchSettings } from './batcher.ts';
-import { classifyModelURI } from './model/holder.ts';
 
 /** The settings of api/server.ts as the server runs with them: the model name resolved. */
 export type LoadedSettings = ServerSettings & { modelName: string };

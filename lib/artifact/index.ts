@@ -36,7 +36,7 @@ export {
   sortedValues,
 } from './binning.ts';
 export { ArtifactError, type ArtifactErrorCode, ArtifactErrorCodes, isArtifactError } from './errors.ts';
-export { artifactURI } from './paths.ts';
+export { artifactURI, classifyModelURI } from './paths.ts';
 export { type LoadedArtifact, latestVersion, readArtifact } from './reader.ts';
 export { loadModelHandler, saveModelHandler } from './tfjs.ts';
 export { ArtifactWriter, type ManifestMeta, sha256Hex } from './writer.ts';

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   ArtifactError,
+  classifyModelURI,
   isArtifactError,
   type LoadedArtifact,
   latestVersion,
@@ -59,22 +60,6 @@ export interface LoadOutcome {
   /** True if a new version was loaded and now serves; false if the current one was kept. */
   changed: boolean;
   version: string;
-}
-
-const VERSION_SEGMENT = /^[1-9][0-9]{0,18}$/;
-
-/** Splits a model URI into its kind: a version URI ends in a numeric segment. */
-export function classifyModelURI(uri: string): {
-  kind: 'version' | 'model';
-  model: string;
-  version?: string;
-} {
-  const segments = uri.replace(/\/+$/, '').split('/');
-  const last = segments[segments.length - 1] ?? '';
-  if (VERSION_SEGMENT.test(last)) {
-    return { kind: 'version', model: decodeURIComponent(segments[segments.length - 2] ?? ''), version: last };
-  }
-  return { kind: 'model', model: decodeURIComponent(last) };
 }
 
 export class ModelHolder {

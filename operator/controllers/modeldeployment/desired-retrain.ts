@@ -2,6 +2,7 @@
 // the ModelDeployment, carrying on its annotations what the retraining state machine reads back
 // (retrain.ts), so a restarted operator sees every retrain it started.
 import { API_VERSION, type ModelDeployment, TRAININGJOB_KIND, type TrainingJob } from '../../../api/index.ts';
+import { classifyModelURI } from '../../../lib/artifact/paths.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { controllerReference, ownershipOf } from '../ownership.ts';
 import { boundedName, MAX_TRIAL_NAME } from '../sweep/desired.ts';
@@ -42,11 +43,20 @@ export function desiredRetrain(md: ModelDeployment, start: RetrainStart): Traini
       ownerReferences: [controllerReference(md)],
     },
     // The storage of the template, else the ModelDeployment's: the same bucket usually holds both.
+    // The artifact is a new version of the model it replaces (same <model> path segment), so the
+    // canary and, once promoted, the stable pods serve it under the name clients already call.
     spec: {
       ...template,
+      model: { ...template.model, ...(servedName(start.replaces) ?? {}) },
       ...(template.storage || !md.spec.storage ? {} : { storage: md.spec.storage }),
     } as TrainingJob['spec'],
   };
+}
+
+/** `{ name }` of the model a URI names (…/<model>/<version>/ or …/<model>/); none when it names none. */
+function servedName(replaces: string): { name: string } | undefined {
+  const { model } = classifyModelURI(replaces);
+  return /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/.test(model) && model.length <= 128 ? { name: model } : undefined;
 }
 
 /** The retrains of `md` among `trainingJobs`: those it controls with a retrain index. */

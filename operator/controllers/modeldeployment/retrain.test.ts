@@ -357,4 +357,13 @@ describe('the retrain TrainingJob', () => {
     expect(ownedRetrains(md, [tj]).map((r) => r.index)).toEqual([12]);
     expect(ownedRetrains({ ...md, metadata: { ...md.metadata, uid: 'other' } }, [tj])).toEqual([]);
   });
+
+  it.each([
+    ['a version URI', 's3://models/mnist/1700000000/', { name: 'mnist' }],
+    ['a model URI', 's3://models/mnist/', { name: 'mnist' }],
+    ['a URI whose last segment is no model name', 's3://models/Not_A_Name/', {}],
+  ])('writes a new version of the model it replaces, given %s', (_, replaces, name) => {
+    const tj = desiredRetrain(md, { index: 1, name: retrainName('x', 1), reason: 'r', replaces });
+    expect(tj.spec.model).toEqual({ ...spec.template.model, ...name });
+  });
 });
