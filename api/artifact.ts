@@ -233,3 +233,20 @@ export const OptimizerStateFile = Type.Object({
 export type OptimizerStateFile = Static<typeof OptimizerStateFile>;
 
 export type MetricsFile = Omit<Static<typeof MetricsFile>, 'history'> & { history: EpochMetrics[] };
+
+/**
+ * Splits a model URI into its kind (lib/artifact's artifactURI's inverse; in api/ because the operator reads it too): a version URI ends in a numeric
+ * segment (<out>/<model>/<version>/), a model URI in the model's name (<out>/<model>/).
+ */
+export function classifyModelURI(uri: string): {
+  kind: 'version' | 'model';
+  model: string;
+  version?: string;
+} {
+  const segments = uri.replace(/\/+$/, '').split('/');
+  const last = segments[segments.length - 1] ?? '';
+  if (/^[1-9][0-9]{0,18}$/.test(last)) {
+    return { kind: 'version', model: decodeURIComponent(segments[segments.length - 2] ?? ''), version: last };
+  }
+  return { kind: 'model', model: decodeURIComponent(last) };
+}

@@ -8,6 +8,7 @@ export {
   ARTIFACT_KIND,
   CHECKPOINTS_DIR,
   ClassificationPredictions,
+  classifyModelURI,
   DATATYPES,
   DataProfile,
   EpochMetrics,
@@ -36,7 +37,7 @@ export {
   sortedValues,
 } from './binning.ts';
 export { ArtifactError, type ArtifactErrorCode, ArtifactErrorCodes, isArtifactError } from './errors.ts';
-export { artifactURI, classifyModelURI } from './paths.ts';
+export { artifactURI } from './paths.ts';
 export { type LoadedArtifact, latestVersion, readArtifact } from './reader.ts';
 export { loadModelHandler, saveModelHandler } from './tfjs.ts';
 export { ArtifactWriter, type ManifestMeta, sha256Hex } from './writer.ts';

@@ -15,23 +15,6 @@ export function artifactURI(outputUri: string, model: string, version: string): 
   return joinURI(outputUri, model, `${version}/`);
 }
 
-/**
- * Splits a model URI into its kind (artifactURI's inverse): a version URI ends in a numeric
- * segment (<out>/<model>/<version>/), a model URI in the model's name (<out>/<model>/).
- */
-export function classifyModelURI(uri: string): {
-  kind: 'version' | 'model';
-  model: string;
-  version?: string;
-} {
-  const segments = uri.replace(/\/+$/, '').split('/');
-  const last = segments[segments.length - 1] ?? '';
-  if (VERSION.test(last)) {
-    return { kind: 'version', model: decodeURIComponent(segments[segments.length - 2] ?? ''), version: last };
-  }
-  return { kind: 'model', model: decodeURIComponent(last) };
-}
-
 /** The artifact URI with exactly one trailing slash, so file URIs are `${base}${path}`. */
 export function normalizeArtifactURI(uri: string): string {
   parseURI(uri); // throws StorageError InvalidURI for a bad one

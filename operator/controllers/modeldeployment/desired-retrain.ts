@@ -1,8 +1,8 @@
 // The TrainingJob of one retrain, built from spec.retraining.template: `<md>-retrain-<n>`, owned by
 // the ModelDeployment, carrying on its annotations what the retraining state machine reads back
 // (retrain.ts), so a restarted operator sees every retrain it started.
+import { classifyModelURI } from '../../../api/artifact.ts';
 import { API_VERSION, type ModelDeployment, TRAININGJOB_KIND, type TrainingJob } from '../../../api/index.ts';
-import { classifyModelURI } from '../../../lib/artifact/paths.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { controllerReference, ownershipOf } from '../ownership.ts';
 import { boundedName, MAX_TRIAL_NAME } from '../sweep/desired.ts';
