@@ -25,7 +25,8 @@ say "The data pipeline's newest data: inverted digits (255 - x) under s3://k2k-d
 npx tsx hack/demo-storage.ts put-inverted s3://k2k-datasets/mnist-recent/
 
 say "The clients switch to inverted digits, one per request, until the loop is done"
-npx tsx hack/demo-drift.ts stream "http://$ip" mnist-journey inverted &
+# Clients call the served model name: the artifact's <model> segment (mnist-mlp), not the ModelDeployment's.
+npx tsx hack/demo-drift.ts stream "http://$ip" mnist-mlp inverted &
 stream=$!
 trap 'kill "$stream" 2>/dev/null || true' EXIT
 
