@@ -5,7 +5,7 @@
 // breaking change bumps FORMAT_VERSION.
 import Type, { type Static } from 'typebox';
 import { StringEnum } from './schema.ts';
-import { OPTIMIZERS, TASKS } from './training.ts';
+import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN, OPTIMIZERS, TASKS } from './training.ts';
 
 /**
  * The manifest's apiVersion and kind: the artifact format's own version, which only looks like a
@@ -73,7 +73,7 @@ export const Manifest = Type.Object({
   apiVersion: Type.Literal(ARTIFACT_API_VERSION),
   kind: Type.Literal(ARTIFACT_KIND),
   formatVersion: Type.Literal(FORMAT_VERSION),
-  model: Type.String({ pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', maxLength: 128 }),
+  model: Type.String({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH }),
   /** A positive decimal integer (TensorFlow Serving's convention), as a string. */
   version: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }),
   createdAt: Type.String({ format: 'date-time' }),

@@ -37,13 +37,17 @@ export const BaseArtifact = Type.Object(
   { description: 'Transfer learning: start from an existing artifact.' },
 );
 
+/** An artifact's <model> path segment (ModelSpec.name, the manifest's model). */
+export const MODEL_NAME_PATTERN = '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$';
+export const MODEL_NAME_MAX_LENGTH = 128;
+
 export const ModelSpec = Type.Object(
   {
     name: Type.Optional(
       Type.String({
         description: 'Artifact name: the path segment under output.uri. Default: the TrainingJob name.',
-        pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$',
-        maxLength: 128,
+        pattern: MODEL_NAME_PATTERN,
+        maxLength: MODEL_NAME_MAX_LENGTH,
       }),
     ),
     task: StringEnum(TASKS, {

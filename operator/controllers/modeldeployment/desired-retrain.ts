@@ -3,6 +3,7 @@
 // (retrain.ts), so a restarted operator sees every retrain it started.
 import { classifyModelURI } from '../../../api/artifact.ts';
 import { API_VERSION, type ModelDeployment, TRAININGJOB_KIND, type TrainingJob } from '../../../api/index.ts';
+import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN } from '../../../api/training.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../labels.ts';
 import { controllerReference, ownershipOf } from '../ownership.ts';
 import { boundedName, MAX_TRIAL_NAME } from '../sweep/desired.ts';
@@ -56,7 +57,9 @@ export function desiredRetrain(md: ModelDeployment, start: RetrainStart): Traini
 /** `{ name }` of the model a URI names (…/<model>/<version>/ or …/<model>/); none when it names none. */
 function servedName(replaces: string): { name: string } | undefined {
   const { model } = classifyModelURI(replaces);
-  return /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/.test(model) && model.length <= 128 ? { name: model } : undefined;
+  return new RegExp(MODEL_NAME_PATTERN).test(model) && model.length <= MODEL_NAME_MAX_LENGTH
+    ? { name: model }
+    : undefined;
 }
 
 /** The retrains of `md` among `trainingJobs`: those it controls with a retrain index. */
