@@ -40,7 +40,15 @@ done
 bash "$here/base.sh"
 bash "$here/pause.sh"
 
-node_socket="${K2K_STATE:-$HOME/.local/state/k2k}/node/containerd.sock"
+node_dir="${K2K_STATE:-$HOME/.local/state/k2k}/node"
+node_socket="$node_dir/containerd.sock"
+# A node stopped without `cli.ts down` (a killed session, a reboot) leaves its socket behind: import
+# only into a containerd that is running and answers.
+node_running() {
+  [ -S "$node_socket" ] && [ -f "$node_dir/containerd.pid" ] &&
+    kill -0 "$(cat "$node_dir/containerd.pid")" 2>/dev/null &&
+    timeout 10 ctr --address "$node_socket" version >/dev/null 2>&1
+}
 
 # The native TensorFlow backend of the trainer images: the tfjs-node (or -node-gpu) addon and the
 # TensorFlow C library from hack/build-tfjs-node.sh's cache (built there if missing), stripped of
@@ -142,7 +150,7 @@ for t in "${targets[@]}"; do
   fi
   for r in "${refs[@]}"; do
     export_archive "$r"
-    if [ -S "$node_socket" ]; then
+    if node_running; then
       ctr --address "$node_socket" --namespace k8s.io images import --snapshotter overlayfs \
         "$(archive_path "$r")" >/dev/null
       log "$r imported into the node's containerd"
