@@ -9,7 +9,15 @@ export const CanaryPhase = {
   Progressing: 'Progressing',
   /** The canary's pods are not ready: no request goes to it, the step's clock waits. */
   Paused: 'Paused',
-  /** Every step passed (or spec.canary.promote): the stable pods roll to the canary's artifact. */
+  /**
+   * The step's weight waits for the canary pods it needs: the stable pods keep forwarding the
+   * weight already served (0 at the first step), and the step's clock starts once they are ready.
+   */
+  Scaling: 'Scaling',
+  /**
+   * Every step passed (or spec.canary.promote): the stable pods roll to the canary's artifact while
+   * the canary keeps serving its share; it is scaled down only once the stable rollout completed.
+   */
   Promoting: 'Promoting',
   Promoted: 'Promoted',
   /** Analyses failed failureLimit times: every request back on stable, the reason in message. */
@@ -31,6 +39,7 @@ export type AnalysisVerdict = (typeof AnalysisVerdict)[keyof typeof AnalysisVerd
 export const CanaryReason = {
   CanaryProgressing: 'CanaryProgressing',
   CanaryPaused: 'CanaryPaused',
+  CanaryScaling: 'CanaryScaling',
   CanaryPromoting: 'CanaryPromoting',
   CanaryRolledBack: 'CanaryRolledBack',
   CanaryAborted: 'CanaryAborted',
@@ -146,7 +155,8 @@ export type CanaryAnalysisStatus = Static<typeof CanaryAnalysisStatus>;
 export const CanaryStatus = Type.Object(
   {
     phase: StringEnum(Object.values(CanaryPhase), {
-      description: 'Progressing, Paused (no ready canary pod), Promoting, Promoted, RolledBack or Aborted.',
+      description:
+        'Progressing, Paused (no ready canary pod), Scaling (the step waits for the canary pods its weight needs), Promoting, Promoted, RolledBack or Aborted.',
     }),
     artifact: Type.Object(
       {
@@ -157,7 +167,8 @@ export const CanaryStatus = Type.Object(
     ),
     step: Type.Integer({ description: 'Index into spec.canary.steps.' }),
     weight: Type.Number({
-      description: 'Percent of requests the stable pods are told to forward (0 while paused or finished).',
+      description:
+        'Percent of requests the stable pods are told to forward: the step’s weight once the canary has the ready pods it needs (while Scaling, the weight served before; 0 while paused or finished).',
     }),
     stepStartedAt: Type.String({
       format: 'date-time',
@@ -165,6 +176,13 @@ export const CanaryStatus = Type.Object(
     }),
     failedAnalyses: Type.Integer({ description: 'Failed analyses so far in this rollout.' }),
     lastAnalysis: Type.Optional(CanaryAnalysisStatus),
+    finishedAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the rollout ended (Promoted, RolledBack or Aborted). A promoted canary keeps its pods a while after (the stable pods apply weight 0 within the kubelet’s ConfigMap sync), then is scaled to 0.',
+      }),
+    ),
     message: Type.String({ description: 'Where the rollout is, in words.' }),
   },
   { description: 'Where the canary rollout is; status.artifact stays the stable artifact until promotion.' },

@@ -80,6 +80,9 @@ const { values: flags } = parseArgs({
     'prometheus-url': { type: 'string', default: process.env.K2K_PROMETHEUS_URL ?? '' },
     // How old a model's drift answer may get before Prometheus is asked again.
     'drift-interval-seconds': { type: 'string', default: process.env.K2K_DRIFT_INTERVAL_SECONDS ?? '60' },
+    // How long a promoted canary keeps its pods after its weight went to 0: the stable pods apply
+    // a new weight within the kubelet's ConfigMap sync (docs/canary.md).
+    'canary-drain-seconds': { type: 'string', default: process.env.K2K_CANARY_DRAIN_SECONDS ?? '90' },
     // How often to ask the API server again whether it serves ServiceMonitor and PrometheusRule.
     'monitoring-discovery-seconds': {
       type: 'string',
@@ -100,7 +103,12 @@ const policy: PodPolicy = {
 };
 
 function seconds(
-  flag: 'resync-seconds' | 'watch-idle-seconds' | 'drift-interval-seconds' | 'monitoring-discovery-seconds',
+  flag:
+    | 'resync-seconds'
+    | 'watch-idle-seconds'
+    | 'drift-interval-seconds'
+    | 'monitoring-discovery-seconds'
+    | 'canary-drain-seconds',
 ): number {
   const n = Number(flags[flag]);
   if (!Number.isFinite(n) || n < 0) {
@@ -160,6 +168,7 @@ setupModelDeploymentController(manager, {
   events,
   ...(flags['prometheus-url'] ? { prometheus: { url: flags['prometheus-url'] } } : {}),
   driftIntervalMs: seconds('drift-interval-seconds') * 1000,
+  canaryDrainSeconds: seconds('canary-drain-seconds'),
   monitoringDiscoveryIntervalMs: seconds('monitoring-discovery-seconds') * 1000,
 });
 setupSweepController(manager, { kubeConfig, scope, workers: Number(flags.workers), events });

@@ -322,7 +322,7 @@ describe('a canary rollout on the control plane', () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it('advances a healthy canary step by step, keeps its step across an operator crash, and promotes it without the stable dropping below its minimum', async () => {
+    it('advances a healthy canary step by step, raising a weight only once the canary pods it needs are ready, keeps its step across an operator crash, and promotes it with the canary serving its share until the stable rollout completed, never with the stable below its minimum', async () => {
       const ns = await freshNamespace(kc, 'k2k-canary-pass-');
       const drift = { windowSize: 400, minSamples: 200 };
       const stableProc = await startTabularModelServer(drift);
@@ -337,19 +337,79 @@ describe('a canary rollout on the control plane', () => {
         ],
       });
       const load = sendTraffic([stableProc.url, canaryProc.url]);
+      const drainSeconds = 20;
       try {
-        const args = [`--prometheus-url=${prom.url}`];
+        const args = [`--prometheus-url=${prom.url}`, `--canary-drain-seconds=${drainSeconds}`];
         let operator = startOperator({ identity: `canary-pass-${ns}`, namespace: ns, args });
-        await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10, failureLimit: 1 });
+        await servingV1(
+          ns,
+          'iris',
+          { steps: [10, 50], intervalSeconds: 10, failureLimit: 1 },
+          { replicas: { min: 3, max: 10 } },
+        );
+        // Three stable pods (as the HPA's minimum has them): 10% needs one canary pod, 50% three.
+        await apps.patchNamespacedDeploymentScale(
+          { namespace: ns, name: 'iris', body: { spec: { replicas: 3 } } },
+          mergePatch,
+        );
+        await eventually(
+          async () => {
+            await markReady(ns, stableSelector('iris'));
+            return (await deployment(ns, 'iris'))?.status?.readyReplicas === 3;
+          },
+          { what: 'three ready stable pods' },
+        );
+        /** The stable track never drops below its minimum of 3 ready pods while the canary is not ready. */
+        const expectStableAtMinimum = async () => {
+          const d = await deployment(ns, 'iris');
+          expect(d?.spec?.replicas).toBeGreaterThanOrEqual(3);
+          expect(d?.status?.readyReplicas).toBeGreaterThanOrEqual(3);
+        };
+
         await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
+        await eventuallyCanary(ns, 'iris', 'canary Paused', (md) => md.status?.canary?.phase === 'Paused');
+        await expectStableAtMinimum();
         await eventually(async () => deployment(ns, 'iris-canary'), { what: 'the canary Deployment' });
         await markReady(ns, canarySelector('iris'));
+        expect((await deployment(ns, 'iris-canary'))?.spec?.replicas).toBe(1);
 
+        // Step 1 passes; step 2's 50% needs three canary pods and one is ready: the stable pods keep
+        // forwarding 10%, and step 2's window does not start.
+        const scaling = await eventuallyCanary(
+          ns,
+          'iris',
+          'step 2 waiting for its canary pods',
+          (md) => md.status?.canary?.phase === 'Scaling',
+          90_000,
+        );
+        expect(scaling.status?.canary).toMatchObject({
+          step: 1,
+          weight: 10,
+          lastAnalysis: { verdict: 'Pass', step: 0 },
+        });
+        expect(scaling.status?.canary?.message).toMatch(/1 of the 3 that 50% needs are ready/);
+        expect(scaling.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+          status: 'False',
+          reason: 'CanaryScaling',
+        });
+        expect((await trafficOf(ns, 'iris')).weight).toBe(10);
+        await eventually(async () => (await deployment(ns, 'iris-canary'))?.status?.replicas === 3, {
+          what: 'three canary pods for 50%',
+        });
+        await expectStableAtMinimum();
+        await new Promise((r) => setTimeout(r, 12_000)); // longer than a step: nothing is judged meanwhile
+        const stillScaling = (await getMD(ns, 'iris')).status!.canary!;
+        expect(stillScaling).toMatchObject({ phase: 'Scaling', step: 1, weight: 10 });
+        expect(stillScaling.lastAnalysis?.time).toBe(scaling.status?.canary?.lastAnalysis?.time);
+        expect((await trafficOf(ns, 'iris')).weight).toBe(10);
+
+        const podsReadyAt = Date.now();
+        await markReady(ns, canarySelector('iris'));
         const second = await eventuallyCanary(
           ns,
           'iris',
           'step 2 at 50%',
-          (md) => md.status?.canary?.step === 1,
+          (md) => md.status?.canary?.step === 1 && md.status.canary.phase === 'Progressing',
           90_000,
         );
         expect(second.status?.canary).toMatchObject({
@@ -357,6 +417,10 @@ describe('a canary rollout on the control plane', () => {
           weight: 50,
           lastAnalysis: { verdict: 'Pass', step: 0 },
         });
+        // The step's clock starts when its weight is served, not when its predecessor passed.
+        expect(Date.parse(second.status!.canary!.stepStartedAt)).toBeGreaterThanOrEqual(
+          Math.floor(podsReadyAt / 1000) * 1000,
+        );
         const checks = Object.fromEntries(
           second.status!.canary!.lastAnalysis!.checks.map((c) => [c.name, c]),
         );
@@ -383,15 +447,20 @@ describe('a canary rollout on the control plane', () => {
           Date.parse(startedAt) + 10_000,
         );
 
-        // Promotion: the stable Deployment rolls to V2 with maxUnavailable 0, so the V1 pod
-        // serves until a V2 pod is ready.
+        // Promotion: the stable Deployment rolls to V2 with maxUnavailable 0, so the V1 pods
+        // serve until V2 pods are ready; meanwhile the canary keeps its 50% and its three pods.
         await eventually(async () => modelURIOf(await deployment(ns, 'iris')) === V2, {
           what: 'the stable Deployment on V2',
         });
         const rolling = await deployment(ns, 'iris');
         expect(rolling?.spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
-        expect(rolling?.status?.readyReplicas ?? 0).toBeGreaterThanOrEqual(1);
-        await eventually(
+        expect(rolling?.status?.readyReplicas ?? 0).toBeGreaterThanOrEqual(3);
+        await new Promise((r) => setTimeout(r, 3_000)); // passes that saw the rolling update have run
+        expect((await getMD(ns, 'iris')).status?.canary).toMatchObject({ phase: 'Promoting', weight: 50 });
+        expect((await trafficOf(ns, 'iris')).weight).toBe(50);
+        expect((await deployment(ns, 'iris-canary'))?.spec?.replicas).toBe(3);
+
+        const done = await eventually(
           async () => {
             await markReady(ns, stableSelector('iris'));
             const md = await getMD(ns, 'iris');
@@ -399,6 +468,13 @@ describe('a canary rollout on the control plane', () => {
           },
           { what: 'Promoted once every stable pod serves V2', timeoutMs: 90_000 },
         );
+        // The weight goes back first; the canary's pods stay while the stable pods apply it.
+        await eventually(async () => (await trafficOf(ns, 'iris')).weight === 0, {
+          what: 'weight 0 once promoted',
+        });
+        const finishedAt = Date.parse(done.status!.canary!.finishedAt!);
+        expect(Date.now()).toBeLessThan(finishedAt + drainSeconds * 1000);
+        expect((await deployment(ns, 'iris-canary'))?.spec?.replicas).toBe(3);
         const promoted = await eventuallyCanary(
           ns,
           'iris',
@@ -407,14 +483,15 @@ describe('a canary rollout on the control plane', () => {
         );
         expect(promoted.status?.artifact?.uri).toBe(V2);
         await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 0, {
-          what: 'the canary scaled to 0',
+          what: 'the canary scaled to 0 after the drain',
         });
+        expect(Date.now()).toBeGreaterThanOrEqual(finishedAt + drainSeconds * 1000);
       } finally {
         clearInterval(load);
         await prom.stop();
         await Promise.all([stableProc.stop(), canaryProc.stop()]);
       }
-    }, 300_000);
+    }, 360_000);
 
     it('rolls a canary that answers 5xx back to stable, with the reason in status and a Warning event', async () => {
       const ns = await freshNamespace(kc, 'k2k-canary-prom-');

@@ -363,8 +363,21 @@ function canaryStates(
       at({ phase: CanaryPhase.Paused, weight: 0, message: 'waiting for a canary pod to be ready' }),
     ),
     progressing(
+      'canary-scaling',
+      at({
+        phase: CanaryPhase.Scaling,
+        step: 1,
+        message: 'step 2 of 3 waits for canary pods: 1 of the 2 that 25% needs are ready',
+      }),
+    ),
+    progressing(
       'canary-promoting',
-      at({ phase: CanaryPhase.Promoting, weight: 0, message: 'every step passed: the stable pods roll' }),
+      at({
+        phase: CanaryPhase.Promoting,
+        step: 2,
+        weight: 50,
+        message: 'every step passed: the stable pods roll',
+      }),
     ),
     degraded(
       'canary-rolled-back',

@@ -6,22 +6,29 @@ import {
   type Artifact,
   analysisDueInMs,
   type CanaryDecision,
-  isActive,
+  canaryServes,
   judgeAnalysis,
   nextCanaryState,
 } from './canary.ts';
 import type { CanaryMetrics } from './canary-analysis.ts';
 import { MODEL_URI_ENV, SERVER_CONTAINER } from './desired.ts';
-import type { CanaryPlan } from './desired-canary.ts';
+import { type CanaryPlan, canaryReplicas } from './desired-canary.ts';
 import type { Resolution } from './status.ts';
 import { rolloutComplete, servedURI } from './status.ts';
 
 export interface CanaryPass {
   decision: CanaryDecision;
   plan: CanaryPlan;
-  /** When the running step's analysis is due (requeue then). */
+  /** When the running step's analysis is due, or a promoted canary's pods may go (requeue then). */
   dueInMs?: number;
 }
+
+/**
+ * How long a promoted canary keeps its pods after the weight went to 0: the kubelet projects a
+ * changed ConfigMap into the stable pods within its sync period (1 minute by default) plus its
+ * cache's delay, and a stable pod forwards until it reads the new weight.
+ */
+export const DEFAULT_CANARY_DRAIN_SECONDS = 90;
 
 const NO_PROMETHEUS = 'the operator has no --prometheus-url: a canary is never judged, so it never advances';
 
@@ -31,26 +38,28 @@ function serving(d: V1Deployment | undefined, uri: string): boolean {
 }
 
 /**
- * Whether the canary can take its share: a ready canary pod serves `uri` and no live one serves
- * anything else. Read from the pods, not the Deployment's rollout status: pods still starting after
- * a scale-up (desired-canary.ts sizes the canary by weight) leave the step running on the ready
- * ones, instead of pausing it at weight 0 (and scaling back down) at every step.
+ * The canary pods that can take a share: ready ones serving `uri`, and none while a live pod still
+ * serves anything else (a replaced canary's pods). Read from the pods, not the Deployment's rollout
+ * status: pods still starting after a scale-up (desired-canary.ts sizes the canary by weight) leave
+ * the step running on the ready ones, instead of pausing it at weight 0 (and scaling back down).
  */
-function canaryServing(pods: V1Pod[], uri: string): boolean {
+function readyCanaryPods(pods: V1Pod[], uri: string): number {
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const uriOf = (p: V1Pod) =>
     p.spec?.containers.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === MODEL_URI_ENV)
       ?.value;
   const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  return live.every((p) => uriOf(p) === uri) && live.some((p) => uriOf(p) === uri && ready(p));
+  if (!live.every((p) => uriOf(p) === uri)) return 0;
+  return live.filter(ready).length;
 }
 
 export async function canaryPass(
   md: ModelDeployment,
   resolution: Resolution,
-  live: { stable?: V1Deployment; canaryPods: V1Pod[] },
+  live: { stable?: V1Deployment; canary?: V1Deployment; canaryPods: V1Pod[] },
   metrics: CanaryMetrics | undefined,
   now: Date,
+  drainSeconds = DEFAULT_CANARY_DRAIN_SECONDS,
 ): Promise<CanaryPass | undefined> {
   const spec = md.spec.canary;
   if (!spec || resolution.state !== 'resolved') return undefined;
@@ -70,21 +79,28 @@ export async function canaryPass(
       : ({ state: 'unavailable', message: NO_PROMETHEUS } as const);
     analysis = judgeAnalysis(measured, spec, current.step, now);
   }
+  // The stable replicas are what its HPA set: the canary is sized per unit of the same work.
+  const stableReplicas = live.stable?.spec?.replicas;
+  const podsFor = (weight: number) => canaryReplicas(md, weight, stableReplicas);
   const decision = nextCanaryState(current, analysis, now, spec, {
     stable,
     wanted,
-    canaryReady: canaryServing(live.canaryPods, wanted.uri),
+    readyCanaryPods: readyCanaryPods(live.canaryPods, wanted.uri),
+    podsFor,
     stableRolledOut: current !== undefined && serving(live.stable, current.artifact.uri),
   });
   const status = decision.status;
+  const serves = canaryServes(status, spec, now, drainSeconds);
+  const replicas =
+    serves.drainsInMs !== undefined
+      ? (live.canary?.spec?.replicas ?? 0)
+      : serves.sizedFor !== undefined
+        ? podsFor(serves.sizedFor)
+        : 0;
+  const due = [analysisDueInMs(status, spec, now), serves.drainsInMs].filter((ms) => ms !== undefined);
   return {
     decision,
-    plan: {
-      uri: status?.artifact.uri ?? stable.uri,
-      weight: status?.weight ?? 0,
-      active: isActive(status),
-      ...(live.stable?.spec?.replicas !== undefined ? { stableReplicas: live.stable.spec.replicas } : {}),
-    },
-    dueInMs: analysisDueInMs(status, spec, now),
+    plan: { uri: status?.artifact.uri ?? stable.uri, weight: serves.weight, replicas },
+    ...(due.length > 0 ? { dueInMs: Math.min(...due) } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CanaryAnalysisStatus, CanarySpec, CanaryStatus } from '../../../api/index.ts';
 import {
   type CanaryObserved,
+  canaryServes,
   judgeAnalysis,
   type Measurement,
   nextCanaryState,
@@ -24,7 +25,8 @@ const at = (s: number) => new Date(T0.getTime() + s * 1000);
 const observed = (o: Partial<CanaryObserved> = {}): CanaryObserved => ({
   stable: OLD,
   wanted: NEW,
-  canaryReady: true,
+  readyCanaryPods: 1,
+  podsFor: () => 1,
   stableRolledOut: false,
   ...o,
 });
@@ -128,7 +130,7 @@ describe('the canary state machine', () => {
       undefined,
       T0,
       {},
-      { canaryReady: false },
+      { readyCanaryPods: 0 },
       { phase: 'Paused', weight: 0 },
       OLD.uri,
     ],
@@ -159,7 +161,7 @@ describe('the canary state machine', () => {
       at(60),
       {},
       {},
-      { phase: 'Promoting', weight: 0 },
+      { phase: 'Promoting', weight: 50 },
       NEW.uri,
     ],
     [
@@ -209,7 +211,7 @@ describe('the canary state machine', () => {
       at(10),
       { promote: true },
       {},
-      { phase: 'Promoting', weight: 0 },
+      { phase: 'Promoting', weight: 10 },
       NEW.uri,
     ],
     [
@@ -218,7 +220,7 @@ describe('the canary state machine', () => {
       undefined,
       at(10),
       {},
-      { canaryReady: false },
+      { readyCanaryPods: 0 },
       { phase: 'Paused', step: 1, weight: 0 },
       OLD.uri,
     ],
@@ -249,8 +251,88 @@ describe('the canary state machine', () => {
       at(10),
       {},
       { stable: NEW, wanted: NEW, stableRolledOut: true },
-      { phase: 'Promoted' },
+      { phase: 'Promoted', weight: 0, finishedAt: at(10).toISOString() },
       NEW.uri,
+    ],
+    [
+      'keeps the canary’s share while the promotion’s rolling update runs',
+      running({ phase: 'Promoting', step: 2, weight: 50 }),
+      undefined,
+      at(10),
+      {},
+      { stable: NEW, wanted: NEW, stableRolledOut: false },
+      { phase: 'Promoting', weight: 50 },
+      NEW.uri,
+    ],
+    [
+      'holds the weight served, Scaling, when the next step needs canary pods that are not ready',
+      running(),
+      pass,
+      at(60),
+      {},
+      { readyCanaryPods: 1, podsFor: (w) => (w >= 25 ? 3 : 1) },
+      { phase: 'Scaling', step: 1, weight: 10, lastAnalysis: pass },
+      OLD.uri,
+    ],
+    [
+      'raises the weight and starts the step’s window once its canary pods are ready',
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      undefined,
+      at(90),
+      {},
+      { readyCanaryPods: 3, podsFor: (w) => (w >= 25 ? 3 : 1) },
+      { phase: 'Progressing', step: 1, weight: 25, stepStartedAt: at(90).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'keeps Scaling, never judging a step whose weight is not served, however long the pods take',
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      pass,
+      at(600),
+      {},
+      { readyCanaryPods: 2, podsFor: (w) => (w >= 25 ? 3 : 1) },
+      { phase: 'Scaling', step: 1, weight: 10, stepStartedAt: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'starts Scaling at weight 0 when some but not all of the first step’s canary pods are ready',
+      undefined,
+      undefined,
+      T0,
+      {},
+      { readyCanaryPods: 1, podsFor: () => 2 },
+      { phase: 'Scaling', step: 0, weight: 0 },
+      OLD.uri,
+    ],
+    [
+      'resumes a paused step as Scaling at weight 0 while fewer pods are ready than its weight needs',
+      running({ phase: 'Paused', step: 1, weight: 0 }),
+      undefined,
+      at(90),
+      {},
+      { readyCanaryPods: 1, podsFor: () => 2 },
+      { phase: 'Scaling', step: 1, weight: 0 },
+      OLD.uri,
+    ],
+    [
+      'pauses a Scaling step, sending nothing, when no canary pod is ready',
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      undefined,
+      at(90),
+      {},
+      { readyCanaryPods: 0, podsFor: () => 3 },
+      { phase: 'Paused', step: 1, weight: 0 },
+      OLD.uri,
+    ],
+    [
+      'keeps a running step at its weight while the stable HPA grows it and the canary’s new pods start',
+      running(),
+      undefined,
+      at(10),
+      {},
+      { readyCanaryPods: 1, podsFor: () => 2 },
+      { phase: 'Progressing', step: 0, weight: 10 },
+      OLD.uri,
     ],
     [
       'does not retry a rolled-back artifact',
@@ -279,7 +361,7 @@ describe('the canary state machine', () => {
       at(10),
       {},
       { wanted: OLD },
-      { phase: 'Aborted', weight: 0 },
+      { phase: 'Aborted', weight: 0, finishedAt: at(10).toISOString() },
       OLD.uri,
     ],
   ])('%s', (_name, current, analysis, now, specChange, seen, expected, stableURI) => {
@@ -294,5 +376,62 @@ describe('the canary state machine', () => {
     expect(d.status?.lastAnalysis?.verdict).toBe('Fail');
     expect(d.status?.message).toMatch(/rolled back at step 1 .*errorRate 0.5 > 0.01/);
     expect(d.event).toMatchObject({ type: 'Warning', reason: 'CanaryRolledBack' });
+  });
+});
+
+describe('what the canary’s children serve', () => {
+  const drain = 90;
+  it.each<[string, CanaryStatus | undefined, Date, ReturnType<typeof canaryServes>]>([
+    ['serves nothing and runs no canary without a rollout', undefined, at(0), { weight: 0 }],
+    [
+      'forwards a running step’s weight to pods sized for it',
+      running(),
+      at(10),
+      { weight: 10, sizedFor: 10 },
+    ],
+    [
+      'sizes the canary for the step it waits for while forwarding the weight served before',
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      at(10),
+      { weight: 10, sizedFor: 25 },
+    ],
+    [
+      'starts the step’s pods while paused, forwarding nothing',
+      running({ phase: 'Paused', step: 1, weight: 0 }),
+      at(10),
+      { weight: 0, sizedFor: 25 },
+    ],
+    [
+      'keeps the canary’s share and pods during the promotion’s rolling update',
+      running({ phase: 'Promoting', step: 2, weight: 50 }),
+      at(10),
+      { weight: 50, sizedFor: 50 },
+    ],
+    [
+      'hands the weight back first and keeps a promoted canary’s pods until the stable pods applied it',
+      running({ phase: 'Promoted', step: 2, weight: 0, finishedAt: T0.toISOString() }),
+      at(30),
+      { weight: 0, drainsInMs: 60_000 },
+    ],
+    [
+      'scales a promoted canary to 0 once the drain is over',
+      running({ phase: 'Promoted', step: 2, weight: 0, finishedAt: T0.toISOString() }),
+      at(90),
+      { weight: 0 },
+    ],
+    [
+      'scales a rolled-back canary to 0 at once',
+      running({ phase: 'RolledBack', weight: 0, finishedAt: T0.toISOString() }),
+      at(0),
+      { weight: 0 },
+    ],
+    [
+      'scales an aborted canary to 0 at once',
+      running({ phase: 'Aborted', weight: 0, finishedAt: T0.toISOString() }),
+      at(0),
+      { weight: 0 },
+    ],
+  ])('%s', (_name, status, now, expected) => {
+    expect(canaryServes(status, spec, now, drain)).toEqual(expected);
   });
 });

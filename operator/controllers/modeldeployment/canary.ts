@@ -36,8 +36,10 @@ export interface CanaryObserved {
   stable: Artifact;
   /** What spec.model resolves to now. */
   wanted: Artifact;
-  /** Whether a canary pod is ready (its Service has an endpoint to forward to). */
-  canaryReady: boolean;
+  /** Ready canary pods serving `wanted` (0 while a live canary pod still serves another artifact). */
+  readyCanaryPods: number;
+  /** The ready canary pods a weight needs at the stable track's current size (desired-canary.ts). */
+  podsFor: (weight: number) => number;
   /** Whether every stable pod runs `wanted` (the promotion's rolling update finished). */
   stableRolledOut: boolean;
 }
@@ -55,7 +57,7 @@ export interface CanaryDecision {
   event?: CanaryEvent;
 }
 
-const ACTIVE = new Set<string>([CanaryPhase.Progressing, CanaryPhase.Paused]);
+const ACTIVE = new Set<string>([CanaryPhase.Progressing, CanaryPhase.Paused, CanaryPhase.Scaling]);
 
 export const isActive = (s: CanaryStatus | undefined): boolean => s !== undefined && ACTIVE.has(s.phase);
 
@@ -163,24 +165,71 @@ function predictionPSI(stable: Record<string, number>, canary: Record<string, nu
   return Number.isNaN(value) ? undefined : value;
 }
 
-function started(artifact: Artifact, spec: CanarySpec, canaryReady: boolean, now: Date): CanaryStatus {
+const stepMessage = (step: number, spec: CanarySpec, artifact: Artifact) =>
+  `step ${step + 1} of ${spec.steps.length}: ${spec.steps[step]}% of requests to ${artifact.uri}`;
+
+/**
+ * Step `step` of the rollout. Its weight is served only once the canary has the ready pods that
+ * weight needs (never a share routed to capacity that is not there, as Flagger and Argo Rollouts
+ * promise); until then the stable pods keep forwarding the weight served so far, and the step's
+ * window (its analysis clock) starts only when its weight is served.
+ */
+function enterStep(
+  s: CanaryStatus,
+  step: number,
+  spec: CanarySpec,
+  observed: CanaryObserved,
+  now: Date,
+): CanaryStatus {
+  const weight = spec.steps[step]!;
+  const needed = observed.podsFor(weight);
+  if (observed.readyCanaryPods > 0 && observed.readyCanaryPods >= needed) {
+    return {
+      ...s,
+      phase: CanaryPhase.Progressing,
+      step,
+      weight,
+      stepStartedAt: now.toISOString(),
+      message: stepMessage(step, spec, s.artifact),
+    };
+  }
   return {
-    phase: canaryReady ? CanaryPhase.Progressing : CanaryPhase.Paused,
-    artifact,
-    step: 0,
-    weight: canaryReady ? spec.steps[0]! : 0,
-    stepStartedAt: now.toISOString(),
-    failedAnalyses: 0,
-    message: canaryReady
-      ? `step 1 of ${spec.steps.length}: ${spec.steps[0]}% of requests to ${artifact.uri}`
-      : `waiting for a canary pod of ${artifact.uri} to be ready; no request goes to it`,
+    ...s,
+    phase: CanaryPhase.Scaling,
+    step,
+    message: `step ${step + 1} of ${spec.steps.length} waits for canary pods: ${observed.readyCanaryPods} of the ${needed} that ${weight}% needs are ready; the stable pods keep forwarding ${s.weight}% to ${s.artifact.uri} until then`,
   };
 }
 
-const ended = (s: CanaryStatus, phase: CanaryPhase, message: string): CanaryStatus => ({
+function started(artifact: Artifact, spec: CanarySpec, observed: CanaryObserved, now: Date): CanaryStatus {
+  const waiting: CanaryStatus = {
+    phase: CanaryPhase.Paused,
+    artifact,
+    step: 0,
+    weight: 0,
+    stepStartedAt: now.toISOString(),
+    failedAnalyses: 0,
+    message: `waiting for a canary pod of ${artifact.uri} to be ready; no request goes to it`,
+  };
+  return observed.readyCanaryPods === 0 ? waiting : enterStep(waiting, 0, spec, observed, now);
+}
+
+const ended = (s: CanaryStatus, phase: CanaryPhase, message: string, now: Date): CanaryStatus => ({
   ...s,
   phase,
   weight: 0,
+  finishedAt: now.toISOString(),
+  message,
+});
+
+/**
+ * Every step passed or spec.canary.promote: the stable pods roll to the canary's artifact. The
+ * canary keeps serving the share it has (weight and pods) meanwhile: the stable Deployment was
+ * sized for the rest, and its rolling update must not be the moment it takes everything.
+ */
+const promoting = (s: CanaryStatus, message: string): CanaryStatus => ({
+  ...s,
+  phase: CanaryPhase.Promoting,
   message,
 });
 
@@ -208,17 +257,17 @@ export function nextCanaryState(
   if (current && wanted.uri !== current.artifact.uri && wanted.uri !== stable.uri) {
     // A new artifact (also one that replaces a canary mid-rollout): a fresh rollout from step 1.
     if (current.phase === CanaryPhase.Promoting) return hold(current); // finish the promotion first
-    const next = started(wanted, spec, observed.canaryReady, now);
+    const next = started(wanted, spec, observed, now);
     return hold(next, { type: 'Normal', reason: 'CanaryStarted', message: next.message });
   }
   if (!current) {
     if (wanted.uri === stable.uri) return hold(undefined);
-    const next = started(wanted, spec, observed.canaryReady, now);
+    const next = started(wanted, spec, observed, now);
     return hold(next, { type: 'Normal', reason: 'CanaryStarted', message: next.message });
   }
   if (isActive(current) && wanted.uri === stable.uri) {
     const message = `spec.model names the stable artifact ${stable.uri} again: the canary of ${current.artifact.uri} is stopped`;
-    return hold(ended(current, CanaryPhase.Aborted, message), {
+    return hold(ended(current, CanaryPhase.Aborted, message, now), {
       type: 'Normal',
       reason: 'CanaryAborted',
       message,
@@ -228,15 +277,13 @@ export function nextCanaryState(
   switch (current.phase) {
     case CanaryPhase.Promoting: {
       if (!observed.stableRolledOut) return hold(current);
+      // Weight 0 now; the canary's pods stay until the stable pods have applied it (canaryServes).
       const message = `promoted: every stable pod serves ${current.artifact.uri}`;
-      return hold(
-        { ...current, phase: CanaryPhase.Promoted, weight: 0, message },
-        {
-          type: 'Normal',
-          reason: 'CanaryPromoted',
-          message,
-        },
-      );
+      return hold(ended(current, CanaryPhase.Promoted, message, now), {
+        type: 'Normal',
+        reason: 'CanaryPromoted',
+        message,
+      });
     }
     case CanaryPhase.Promoted:
     case CanaryPhase.RolledBack:
@@ -247,7 +294,7 @@ export function nextCanaryState(
 
   if (spec.abort) {
     const message = `aborted by spec.canary.abort at step ${current.step + 1}: every request goes to the stable ${stable.uri}`;
-    return hold(ended(current, CanaryPhase.Aborted, message), {
+    return hold(ended(current, CanaryPhase.Aborted, message, now), {
       type: 'Warning',
       reason: 'CanaryAborted',
       message,
@@ -255,14 +302,14 @@ export function nextCanaryState(
   }
   if (spec.promote) {
     const message = `promoted by spec.canary.promote at step ${current.step + 1}: the stable pods roll to ${current.artifact.uri}`;
-    return hold(ended(current, CanaryPhase.Promoting, message), {
+    return hold(promoting(current, message), {
       type: 'Normal',
       reason: 'CanaryPromoting',
       message,
     });
   }
   const step = Math.min(current.step, spec.steps.length - 1);
-  if (!observed.canaryReady) {
+  if (observed.readyCanaryPods === 0) {
     if (current.phase === CanaryPhase.Paused) return hold(current);
     const message = `paused at step ${step + 1}: no canary pod of ${current.artifact.uri} is ready, every request goes to stable`;
     return hold(
@@ -272,14 +319,13 @@ export function nextCanaryState(
   }
   if (current.phase === CanaryPhase.Paused) {
     // The step starts over: its window must hold only requests the canary really served.
-    return hold({
-      ...current,
-      phase: CanaryPhase.Progressing,
-      step,
-      weight: spec.steps[step]!,
-      stepStartedAt: now.toISOString(),
-      message: `step ${step + 1} of ${spec.steps.length}: ${spec.steps[step]}% of requests to ${current.artifact.uri}`,
-    });
+    return hold(enterStep(current, step, spec, observed, now));
+  }
+  if (current.phase === CanaryPhase.Scaling) {
+    const next = enterStep(current, step, spec, observed, now);
+    if (next.phase === CanaryPhase.Scaling) return hold(next);
+    const message = `${next.message}: the ${observed.readyCanaryPods} canary pods it needs are ready`;
+    return hold({ ...next, message }, { type: 'Normal', reason: 'CanaryWeightRaised', message });
   }
   if (!analysis || (analysisDueInMs(current, spec, now) ?? 0) > 0) return hold(current);
 
@@ -291,7 +337,7 @@ export function nextCanaryState(
       const failedAnalyses = current.failedAnalyses + 1;
       if (failedAnalyses >= spec.failureLimit) {
         const message = `rolled back at step ${step + 1} (${failedAnalyses} failed analyses): ${analysis.message}; every request goes to the stable ${stable.uri}`;
-        return hold(ended({ ...again, failedAnalyses }, CanaryPhase.RolledBack, message), {
+        return hold(ended({ ...again, failedAnalyses }, CanaryPhase.RolledBack, message, now), {
           type: 'Warning',
           reason: 'CanaryRolledBack',
           message,
@@ -306,19 +352,58 @@ export function nextCanaryState(
   }
   if (step + 1 >= spec.steps.length) {
     const message = `every step passed: the stable pods roll to ${current.artifact.uri}`;
-    return hold(ended(again, CanaryPhase.Promoting, message), {
+    return hold(promoting(again, message), {
       type: 'Normal',
       reason: 'CanaryPromoting',
       message,
     });
   }
-  const message = `step ${step + 2} of ${spec.steps.length}: ${spec.steps[step + 1]}% of requests to ${current.artifact.uri}`;
-  return hold(
-    { ...again, step: step + 1, weight: spec.steps[step + 1]!, message },
-    {
-      type: 'Normal',
-      reason: 'CanaryStepPassed',
-      message,
-    },
-  );
+  const next = enterStep(again, step + 1, spec, observed, now);
+  const message = `step ${step + 1} passed; ${next.message}`;
+  return hold(next, { type: 'Normal', reason: 'CanaryStepPassed', message });
+}
+
+/** What the canary children serve in a pass (desired-canary.ts's CanaryPlan, without the sizes). */
+export interface CanaryServes {
+  /** Percent of requests the stable pods forward (the traffic ConfigMap). */
+  weight: number;
+  /**
+   * The weight the canary's pods are sized for; undefined when the canary is scaled to 0. While
+   * Scaling or Paused it is the step's weight: its pods start before that weight is served.
+   */
+  sizedFor?: number;
+  /** A promoted canary draining keeps the pods it has until then (requeue then). */
+  drainsInMs?: number;
+}
+
+/**
+ * What status.canary means for the canary's children. A rolled-back or aborted canary goes at once
+ * (weight 0 is applied before its Deployment is scaled to 0, and a stable pod whose canary cannot
+ * be reached answers itself). A promoted one serves the same artifact as the stable pods, so there
+ * is no hurry: it keeps its pods for `drainSeconds` after the weight went to 0 — the kubelet
+ * projects a changed ConfigMap into the stable pods within its sync period — so no stable pod still
+ * forwarding finds the canary gone.
+ */
+export function canaryServes(
+  s: CanaryStatus | undefined,
+  spec: CanarySpec,
+  now: Date,
+  drainSeconds: number,
+): CanaryServes {
+  if (!s) return { weight: 0 };
+  const stepWeight = spec.steps[Math.min(s.step, spec.steps.length - 1)]!;
+  switch (s.phase) {
+    case CanaryPhase.Progressing:
+    case CanaryPhase.Paused:
+    case CanaryPhase.Scaling:
+      return { weight: s.weight, sizedFor: stepWeight };
+    case CanaryPhase.Promoting:
+      return { weight: s.weight, sizedFor: s.weight };
+    case CanaryPhase.Promoted: {
+      const left = s.finishedAt ? Date.parse(s.finishedAt) + drainSeconds * 1000 - now.getTime() : 0;
+      return left > 0 ? { weight: 0, drainsInMs: left } : { weight: 0 };
+    }
+    default:
+      return { weight: 0 };
+  }
 }

@@ -51,6 +51,8 @@ export interface ModelDeploymentControllerOptions {
   prometheus?: PrometheusClient;
   /** How old a drift answer may get before Prometheus is asked again (default 60 s). */
   driftIntervalMs?: number;
+  /** How long a promoted canary keeps its pods after its weight went to 0 (--canary-drain-seconds). */
+  canaryDrainSeconds?: number;
   /** How often to ask the API server again whether it serves monitoring.coreos.com/v1 (default 60 s). */
   monitoringDiscoveryIntervalMs?: number;
 }
@@ -153,6 +155,7 @@ export function setupModelDeploymentController(
     pods,
     configMaps,
     monitoringAPI,
+    ...(opts.canaryDrainSeconds !== undefined ? { canaryDrainSeconds: opts.canaryDrainSeconds } : {}),
     ...(prometheus
       ? { canaryMetrics: prometheusCanaryMetrics((query, time) => instantQuery(prometheus, query, time)) }
       : {}),

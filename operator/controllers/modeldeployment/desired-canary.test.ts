@@ -23,8 +23,8 @@ const md: ModelDeployment = {
     canary: {},
   }) as ModelDeployment['spec'],
 };
-const active = { uri: V2, weight: 10, active: true };
-const idle = { uri: V2, weight: 10, active: false };
+const active = { uri: V2, weight: 10, replicas: 1 };
+const idle = { uri: V2, weight: 0, replicas: 0 };
 const env = (d: ReturnType<typeof desiredDeployment>) =>
   Object.fromEntries(d.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
@@ -103,18 +103,12 @@ describe('the canary’s replica count', () => {
     ['takes spec.replicas.max at weight 100', sized({}, { min: 1, max: 5 }), 100, 2, 5],
     ['runs its least while paused at weight 0', sized({ replicas: 2 }), 0, 6, 2],
   ])('%s', (_name, m, weight, stableReplicas, want) => {
-    const plan = { uri: V2, weight, active: true, stableReplicas };
-    expect(canaryReplicas(m, plan)).toBe(want);
+    expect(canaryReplicas(m, weight, stableReplicas)).toBe(want);
+    const plan = { uri: V2, weight, replicas: canaryReplicas(m, weight, stableReplicas) };
     expect(desiredCanaryDeployment(m, plan, opts).spec!.replicas).toBe(want);
   });
 
   it('sizes from spec.replicas.min before the stable Deployment has a count', () => {
-    expect(canaryReplicas(sized({}, { min: 9, max: 20 }), { uri: V2, weight: 50, active: true })).toBe(9);
-  });
-
-  it('scales the canary to 0 when no rollout runs, whatever the stable count', () => {
-    expect(
-      canaryReplicas(sized({ replicas: 3 }), { uri: V2, weight: 50, active: false, stableReplicas: 8 }),
-    ).toBe(0);
+    expect(canaryReplicas(sized({}, { min: 9, max: 20 }), 50)).toBe(9);
   });
 });

@@ -21,16 +21,14 @@ export const TRAFFIC_KEY = 'traffic.json';
 const TRAFFIC_DIR = '/etc/k2k/traffic';
 const TRAFFIC_VOLUME = 'traffic';
 
-/** What the canary children serve in this pass (from nextCanaryState's answer). */
+/** What the canary children serve in this pass (canary-pass.ts, from nextCanaryState's answer). */
 export interface CanaryPlan {
   /** The artifact under test (the last one when no rollout runs). */
   uri: string;
   /** Percent of requests the stable pods forward. */
   weight: number;
-  /** Whether a rollout runs: the canary Deployment is scaled to 0 otherwise. */
-  active: boolean;
-  /** The stable Deployment's replicas as its HPA set them: the canary is sized from them. */
-  stableReplicas?: number;
+  /** The canary Deployment's pods: canaryReplicas of the weight it is sized for, 0 when no rollout runs. */
+  replicas: number;
 }
 
 export const canaryURL = (md: ModelDeployment) =>
@@ -39,19 +37,19 @@ export const canaryGrpcAddress = (md: ModelDeployment) =>
   `${canaryName(md)}.${md.metadata.namespace}.svc:${GRPC_PORT}`;
 
 /**
- * The canary's pods while a rollout runs: as many per unit of model work as the stable track has.
- * At weight w the canary does w% of the predictions and the stable pods (100 − w)%, so it gets
- * stable × w / (100 − w) pods, rounded up; at least spec.canary.replicas, at most
- * spec.replicas.max. Recomputed every pass, so it follows both the steps and the stable HPA.
- * The split is per request in the stable pods, so this count never changes the share
- * (docs/decisions/0029-canary-split-in-the-stable-pods.md).
+ * The canary's pods while a rollout runs at `weight`: as many per unit of model work as the stable
+ * track has. At weight w the canary does w% of the predictions and the stable pods (100 − w)%, so
+ * it gets stable × w / (100 − w) pods, rounded up; at least spec.canary.replicas, at most
+ * spec.replicas.max. `stableReplicas` is what the stable HPA set (spec.replicas.min before there
+ * is a count), so the count follows both the steps and the HPA. The split is per request in the
+ * stable pods, so this count never changes the share
+ * (docs/decisions/0029-canary-split-in-the-stable-pods.md); it decides when a step's weight may be
+ * served (canary.ts).
  */
-export function canaryReplicas(md: ModelDeployment, plan: CanaryPlan): number {
-  if (!plan.active) return 0;
+export function canaryReplicas(md: ModelDeployment, weight: number, stableReplicas?: number): number {
   const least = md.spec.canary?.replicas ?? 1;
-  const stable = plan.stableReplicas ?? md.spec.replicas.min;
-  const w = plan.weight;
-  const matched = w >= 100 ? md.spec.replicas.max : Math.ceil((stable * w) / (100 - w));
+  const stable = stableReplicas ?? md.spec.replicas.min;
+  const matched = weight >= 100 ? md.spec.replicas.max : Math.ceil((stable * weight) / (100 - weight));
   return Math.max(least, Math.min(md.spec.replicas.max, matched));
 }
 
@@ -107,7 +105,7 @@ export function desiredTrafficConfigMap(md: ModelDeployment, plan: CanaryPlan): 
       [TRAFFIC_KEY]: JSON.stringify({
         canaryURL: canaryURL(md),
         canaryGrpcAddress: canaryGrpcAddress(md),
-        weight: plan.active ? plan.weight : 0,
+        weight: plan.weight,
       }),
     },
   };
@@ -126,7 +124,7 @@ export function desiredCanaryService(md: ModelDeployment): V1Service {
   };
 }
 
-/** The canary Deployment: the stable one's pod spec serving the canary artifact, sized by canaryReplicas. */
+/** The canary Deployment: the stable one's pod spec serving the canary artifact, `plan.replicas` pods. */
 export function desiredCanaryDeployment(
   md: ModelDeployment,
   plan: CanaryPlan,
@@ -140,7 +138,7 @@ export function desiredCanaryDeployment(
     labels: { ...d.metadata!.labels, [LABEL_TRACK]: 'canary' },
   };
   d.spec!.selector = { matchLabels: canarySelectorLabels(md) };
-  d.spec!.replicas = canaryReplicas(md, plan);
+  d.spec!.replicas = plan.replicas;
   d.spec!.template.metadata!.labels = labels;
   setEnv(d, { [serverEnvName('track')]: 'canary' });
   return d;

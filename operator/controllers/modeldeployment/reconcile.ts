@@ -83,6 +83,8 @@ export interface ModelDeploymentDeps {
   pods: Lister<V1Pod>;
   /** The traffic ConfigMaps of canary rollouts (desired-canary.ts). */
   configMaps: Lister<V1ConfigMap>;
+  /** How long a promoted canary keeps its pods after its weight went to 0 (canary-pass.ts's default). */
+  canaryDrainSeconds?: number;
   /** A canary's numbers from Prometheus; undefined without --prometheus-url (analyses hold). */
   canaryMetrics?: CanaryMetrics;
   /** Whether the API server serves ServiceMonitor and PrometheusRule (undefined: never asked, as if not). */
@@ -169,9 +171,10 @@ export async function reconcileModelDeployment(
   const canary = await canaryPass(
     md,
     rollout,
-    { stable: deployment, canaryPods: pods.filter(isCanary) },
+    { stable: deployment, canary: canaryDeployment, canaryPods: pods.filter(isCanary) },
     deps.canaryMetrics,
     now,
+    deps.canaryDrainSeconds,
   );
   const plan = monitoringPlan(md, (await deps.monitoringAPI?.current()) ?? { state: 'missing' });
   let monitoring: ConditionInput = {
@@ -202,7 +205,7 @@ export async function reconcileModelDeployment(
               ? [
                   desiredCanaryDeployment(
                     md,
-                    { uri: servedURI(canaryDeployment)!, weight: 0, active: false },
+                    { uri: servedURI(canaryDeployment)!, weight: 0, replicas: 0 },
                     deps.server,
                   ),
                 ]

@@ -179,6 +179,7 @@ function canarySummary(
   const reason = {
     [CanaryPhase.Progressing]: CanaryReason.CanaryProgressing,
     [CanaryPhase.Paused]: CanaryReason.CanaryPaused,
+    [CanaryPhase.Scaling]: CanaryReason.CanaryScaling,
     [CanaryPhase.Promoting]: CanaryReason.CanaryPromoting,
     [CanaryPhase.RolledBack]: CanaryReason.CanaryRolledBack,
     [CanaryPhase.Aborted]: CanaryReason.CanaryAborted,
