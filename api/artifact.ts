@@ -4,6 +4,7 @@
 // Objects allow unknown properties so an additive change does not break older readers; a
 // breaking change bumps FORMAT_VERSION.
 import Type, { type Static } from 'typebox';
+import { DatasetRead } from './lineage.ts';
 import { StringEnum } from './schema.ts';
 import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN, OPTIMIZERS, TASKS } from './training.ts';
 
@@ -93,6 +94,8 @@ export const Manifest = Type.Object({
       uid: Type.Optional(Type.String()),
     }),
   ),
+  /** What it was trained on: every dataset object the trainer read, with sizes and sha256. */
+  dataset: Type.Optional(DatasetRead),
   /** Lineage of a continued run (TrainingJob spec.resumeFrom): the artifact it continued. */
   continuedFrom: Type.Optional(
     Type.Object({

@@ -1,5 +1,6 @@
 export * from './canary.ts';
 export * from './common.ts';
+export * from './lineage.ts';
 export * from './model-load.ts';
 export * from './modeldeployment.ts';
 export * from './monitoring.ts';

@@ -2,6 +2,7 @@
 // the operator trains a new model from a TrainingJob template and rolls its artifact out as a
 // canary (docs/retraining.md, docs/decisions/0032-retraining-on-drift.md).
 import Type, { type Static } from 'typebox';
+import { DatasetDigest } from './lineage.ts';
 import { StringEnum, type ValidationRule } from './schema.ts';
 import { TrainingTemplateProperties, trainingSpecRules } from './training.ts';
 import { TrainingJobSpec } from './trainingjob.ts';
@@ -124,6 +125,7 @@ export const RetrainingStatus = Type.Object(
           message: Type.String({ description: 'What happened, in words.' }),
           replaces: Type.String({ description: 'What spec.model named when it started.' }),
           artifact: Type.Optional(ArtifactRef),
+          dataset: Type.Optional(DatasetDigest),
           canary: Type.Optional(
             StringEnum(['Promoted', 'RolledBack', 'Aborted'] as const, {
               description: 'How the retrained artifact’s canary ended (absent: it has not yet).',

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { datasetRead } from './lineage.ts';
 import { decodeTermination, encodeTermination, TERMINATION_LIMIT } from './termination.ts';
+
+const shards = (n: number) =>
+  datasetRead(
+    's3://d/events/',
+    Array.from({ length: n }, (_, i) => ({
+      uri: `s3://d/events/part-${String(i).padStart(5, '0')}.csv`,
+      size: 1000 + i,
+      sha256: i.toString(16).padStart(64, '0'),
+    })),
+  );
 
 describe('termination message', () => {
   it.each([
@@ -11,6 +22,15 @@ describe('termination message', () => {
         artifact: { uri: 's3://m/a/1/', version: '1', manifestSha256: 'f'.repeat(64) },
         metrics: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`metric_${i}`, i / 3])),
         backend: 'wasm',
+      },
+    ],
+    [
+      'a success with a dataset of many objects cut to fit',
+      {
+        artifact: { uri: 's3://m/a/1/', version: '1', manifestSha256: 'f'.repeat(64) },
+        metrics: { loss: 0.1 },
+        backend: 'wasm',
+        dataset: shards(500),
       },
     ],
   ])('encodes %s as compact JSON under 4096 bytes', (_name, msg) => {
@@ -53,5 +73,28 @@ describe('termination message', () => {
     { name: 'reads nothing from an empty message', text: '', read: undefined },
   ])('$name', ({ text, read }) => {
     expect(decodeTermination(text)).toEqual(read);
+  });
+
+  it('keeps the dataset’s digest, count and metrics and cuts its list of objects first when they do not fit', () => {
+    const dataset = shards(500);
+    const read = decodeTermination(
+      encodeTermination({
+        artifact: { uri: 's3://m/a/1/', version: '1', manifestSha256: 'f'.repeat(64) },
+        metrics: { loss: 0.1, acc: 0.9 },
+        backend: 'wasm',
+        dataset,
+      }),
+    );
+    expect(read?.metrics).toEqual({ loss: 0.1, acc: 0.9 });
+    expect(read?.dataset).toMatchObject({
+      uri: 's3://d/events/',
+      objects: 500,
+      bytes: dataset.bytes,
+      sha256: dataset.sha256,
+    });
+    const kept = read!.dataset!.files!;
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(500);
+    expect(kept).toEqual(dataset.files!.slice(0, kept.length));
   });
 });

@@ -4,6 +4,7 @@
 // bytes of it, so encoding cuts what can be cut and never the JSON structure.
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DatasetRead } from './lineage.ts';
 
 /**
  * The containers' terminationMessagePath: the trainer's default for TrainerEnv.TerminationLog and
@@ -27,6 +28,8 @@ export const TerminationMessage = Type.Object({
   /** null where training produced a non-finite value (JSON has no NaN). */
   metrics: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()]))),
   backend: Type.Optional(Type.String()),
+  /** The dataset objects the run trained on (the first ones that fit; the manifest lists all). */
+  dataset: Type.Optional(DatasetRead),
   error: Type.Optional(Type.Object({ code: Type.Optional(Type.String()), message: Type.String() })),
 });
 export type TerminationMessage = Static<typeof TerminationMessage>;
@@ -37,6 +40,8 @@ export interface TrainerSucceeded {
   artifact: Artifact;
   metrics: NonNullable<TerminationMessage['metrics']>;
   backend: string;
+  /** Absent from an artifact written before trainers recorded their dataset. */
+  dataset?: DatasetRead;
 }
 /** What the trainer writes when it failed: its error code (trainer/errors.ts) and message. */
 export interface TrainerFailed {
@@ -58,12 +63,20 @@ export function encodeTermination(msg: TrainerSucceeded | TrainerFailed): string
     }
     return text;
   }
-  // Metrics are the only unbounded part of a success message; drop them from the end.
+  // The dataset's objects and the metrics are the unbounded parts of a success message. The
+  // objects go first, from the end (the manifest lists them all; the digest and count stay).
+  let cut: TrainerSucceeded = msg;
+  const files = [...(msg.dataset?.files ?? [])];
+  while (Buffer.byteLength(text) > TERMINATION_LIMIT && files.length > 0) {
+    files.pop();
+    cut = { ...msg, dataset: { ...msg.dataset!, files: [...files] } };
+    text = JSON.stringify(cut);
+  }
   const metrics = { ...msg.metrics };
   const keys = Object.keys(metrics);
   while (Buffer.byteLength(text) > TERMINATION_LIMIT && keys.length > 0) {
     delete metrics[keys.pop()!];
-    text = JSON.stringify({ ...msg, metrics });
+    text = JSON.stringify({ ...cut, metrics });
   }
   return text;
 }

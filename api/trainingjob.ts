@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type API_VERSION, Conditions, RefusalReason, Resources, Scheduling } from './common.ts';
+import { DatasetRead } from './lineage.ts';
 import { extendObject, Image, StringEnum, type ValidationRule } from './schema.ts';
 import { Storage } from './storage.ts';
 import { ResumeFrom, TrainingProgress, TrainingSpecProperties, trainingSpecRules } from './training.ts';
@@ -236,6 +237,7 @@ export const TrainingJobStatus = Type.Object(
       ),
     ),
     artifact: Type.Optional(ArtifactStatus),
+    dataset: Type.Optional(DatasetRead),
     metrics: Type.Optional(
       Type.Unsafe<Record<string, number>>({
         type: 'object',

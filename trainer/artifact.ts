@@ -2,6 +2,7 @@
 // model, preprocessing.json, profile.json, metrics.json, then the manifest — read back to prove
 // that it verifies.
 import * as tf from '@tensorflow/tfjs';
+import type { DatasetRead } from '../api/lineage.ts';
 import type { TrainerConfig } from '../api/trainer.ts';
 import {
   type EpochMetrics as ArtifactEpochMetrics,
@@ -58,6 +59,8 @@ export interface ArtifactContents {
   result: LoopResult;
   final: Record<string, number | null>;
   backend: string;
+  /** The dataset objects it was trained on (lineage in the manifest). */
+  dataset: DatasetRead;
   /** spec.resumeFrom: the artifact this run continued (lineage in the manifest). */
   continuedFrom?: ContinuedFrom;
 }
@@ -105,6 +108,7 @@ export async function writeArtifact(
       },
     ],
     ...(config.trainingJob ? { trainingJob: config.trainingJob } : {}),
+    dataset: c.dataset,
     ...(c.continuedFrom ? { continuedFrom: c.continuedFrom } : {}),
   } satisfies Omit<Manifest, 'files' | 'apiVersion' | 'kind' | 'formatVersion' | 'createdAt'>;
   await writer.commit(meta);

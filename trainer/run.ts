@@ -5,6 +5,7 @@
 // Each phase is a function in the module named for it; this file only says in which order they run.
 import { hostname } from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
+import type { DatasetRead } from '../api/lineage.ts';
 import type { TrainerConfig } from '../api/trainer.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import { artifactTarget, preprocessingOf, writeArtifact } from './artifact.ts';
@@ -30,6 +31,8 @@ export interface RunResult {
   artifact: { uri: string; version: string; manifestSha256: string };
   metrics: Record<string, number | null>;
   backend: string;
+  /** The dataset objects it trained on (absent: an earlier artifact of this TrainingJob without a record). */
+  dataset?: DatasetRead;
   /** The trained model, still in memory (the caller disposes it). */
   model: tf.LayersModel;
 }
@@ -51,7 +54,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   const finished = await finishedRun(uri, config, { store, log, ...(reporter ? { reporter } : {}) });
   if (finished) return finished;
 
-  const data = await readDataset(store, config, log);
+  const { data, dataset } = await readDataset(store, config, log);
   const { model, backend, loss, targets } = await buildTrainableModel(config, data, selected, store, log);
   const preprocessing = preprocessingOf(data);
   // This run's own newest checkpoint first: it already holds a continued run's earlier epochs.
@@ -118,6 +121,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
       result,
       final,
       backend: backend.name,
+      dataset,
       ...(continuedFrom ? { continuedFrom } : {}),
     },
     store,
@@ -131,6 +135,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     artifact: { uri, version: config.output.version, manifestSha256 },
     metrics: final,
     backend: backend.name,
+    dataset,
     model,
   };
 }

@@ -9,7 +9,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ModelDeployment, TrainingJob } from '../../api/index.ts';
+import { datasetRead, type ModelDeployment, type TrainingJob } from '../../api/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import { freshNamespace, testKubeConfig } from '../harness/kube.ts';
 import { type ModelServer, startTabularModelServer, tabularRows } from '../harness/model-server.ts';
@@ -27,6 +27,20 @@ const tjs = { group: 'k2k.dev', version: 'v1alpha1', plural: 'trainingjobs' };
 const V1 = 's3://models/tiny/1/';
 const V2 = { uri: 's3://models/tiny/1764037300/', version: '1764037300', manifestSha256: 'f00d' };
 const startOperator = operatorsPerTest();
+/** What the retrain's trainer read under the template's prefix, as it records it (api/lineage.ts). */
+const RECENT = datasetRead(
+  's3://datasets/mnist-recent/',
+  [
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+  ].map((name, i) => ({
+    uri: `s3://datasets/mnist-recent/${name}`,
+    size: 1000 * (i + 1),
+    sha256: String(i + 1).repeat(64),
+  })),
+);
 
 const getMD = async (namespace: string, name: string) =>
   (await custom.getNamespacedCustomObject({ ...mds, namespace, name })) as ModelDeployment;
@@ -170,27 +184,44 @@ describe('retraining on drift', () => {
       await trainerPod(ns, 'drifty-retrain-1'),
       'Succeeded',
       0,
-      JSON.stringify({ artifact: V2, metrics: { acc: 0.9 } }),
+      JSON.stringify({ artifact: V2, metrics: { acc: 0.9 }, dataset: RECENT }),
     );
     const canary = await eventuallyMD(
       ns,
       'the retrained canary',
       (md) => md.status?.canary?.artifact.uri === V2.uri,
     );
+    // Which data made the model: the objects the trainer read, in the TrainingJob's status, and
+    // their digest in the ModelDeployment's and in the event.
+    const { files: _files, ...digest } = RECENT;
     expect(canary.status?.retraining?.last).toMatchObject({
       name: 'drifty-retrain-1',
       outcome: 'Succeeded',
       artifact: { uri: V2.uri },
+      dataset: digest,
     });
+    expect(canary.status?.retraining?.last?.message).toContain(
+      `trained on 4 objects (10000 bytes, sha256 ${RECENT.sha256.slice(0, 12)}…) under s3://datasets/mnist-recent/`,
+    );
+    const trained = (await custom.getNamespacedCustomObject({
+      ...tjs,
+      namespace: ns,
+      name: 'drifty-retrain-1',
+    })) as TrainingJob;
+    expect(trained.status?.dataset).toEqual(RECENT);
     expect(canary.status?.retraining?.current).toBeUndefined();
     expect(canary.status?.artifact?.uri).toBe(V1);
     await eventually(async () => (await modelURIOf(ns, 'drifty-canary')) === V2.uri, {
       what: 'the canary Deployment on the retrained artifact',
     });
     expect(await modelURIOf(ns, 'drifty')).toBe(V1);
-    await eventually(async () => (await eventReasons(ns)).includes('RetrainSucceeded'), {
-      what: 'a RetrainSucceeded event',
-    });
+    await eventually(
+      async () =>
+        (await eventsApi.listNamespacedEvent({ namespace: ns })).items.some(
+          (e) => e.reason === 'RetrainSucceeded' && e.note?.includes(RECENT.sha256.slice(0, 12)),
+        ),
+      { what: 'a RetrainSucceeded event naming the dataset’s digest' },
+    );
     // Drift goes on while the canary runs: no retrain.
     await holdsFor(4000, async () => (await retrains(ns)).length === 1);
 

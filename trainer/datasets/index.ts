@@ -1,6 +1,7 @@
 // The dataset formats, one file each, keyed by the names in api's DATASET_FORMATS (the CRD's
 // enum): adding a format is one file and one line here, and the type below fails to compile
 // until the two agree.
+import type { DatasetRead } from '../../api/lineage.ts';
 import type { TrainerConfig } from '../../api/trainer.ts';
 import type { DatasetSpec } from '../../api/training.ts';
 import { isStorageError } from '../../lib/storage/index.ts';
@@ -10,6 +11,7 @@ import { csv } from './csv.ts';
 import type { DatasetFormat, DatasetFormatName, LoadOptions, PreparedDataset, Reader } from './format.ts';
 import { jsonl } from './jsonl.ts';
 import { mnistIdx } from './mnist-idx.ts';
+import { recordingReader } from './recorded.ts';
 
 export type { DatasetFormatName, LoadOptions, Part, PreparedDataset, Reader, Task } from './format.ts';
 
@@ -27,15 +29,19 @@ export async function loadDataset(
   return datasetFormats[spec.format].load(store, spec, opts);
 }
 
-/** The run's dataset, prepared; storage that does not have it or refuses it is the dataset's fault. */
+/**
+ * The run's dataset, prepared, and the exact objects it was read from (for the manifest and the
+ * termination message); storage that does not have it or refuses it is the dataset's fault.
+ */
 export async function readDataset(
   store: Reader,
   config: TrainerConfig,
   log: Logger,
-): Promise<PreparedDataset> {
+): Promise<{ data: PreparedDataset; dataset: DatasetRead }> {
   let data: PreparedDataset;
+  const recorder = recordingReader(store);
   try {
-    data = await loadDataset(store, config.dataset, {
+    data = await loadDataset(recorder, config.dataset, {
       task: config.model.task,
       validationSplit: config.hyperparameters.validationSplit,
       seed: config.hyperparameters.seed,
@@ -48,6 +54,7 @@ export async function readDataset(
     }
     throw err;
   }
+  const dataset = recorder.read(config.dataset.uri);
   log.info('dataset loaded', {
     uri: config.dataset.uri,
     format: config.dataset.format,
@@ -56,6 +63,9 @@ export async function readDataset(
     ...(data.test ? { test: data.test.n } : {}),
     sampleShape: data.sampleShape,
     ...(data.classNames ? { classes: data.classNames.length } : {}),
+    objects: dataset.objects,
+    bytes: dataset.bytes,
+    sha256: dataset.sha256,
   });
-  return data;
+  return { data, dataset };
 }

@@ -229,6 +229,38 @@ describe('deciding when to retrain', () => {
     expect(d.start).toBeUndefined();
   });
 
+  it.each<[string, TrainingJob['status'] | undefined, object | undefined, RegExp]>([
+    [
+      'records the dataset objects the retrain trained on, from its TrainingJob’s status',
+      {
+        dataset: {
+          uri: 's3://datasets/mnist/',
+          objects: 4,
+          bytes: 54_880_000,
+          sha256: 'ab'.repeat(32),
+          files: [
+            { uri: 's3://datasets/mnist/train-images-idx3-ubyte', size: 47_040_016, sha256: 'cd'.repeat(32) },
+          ],
+        },
+      },
+      { uri: 's3://datasets/mnist/', objects: 4, bytes: 54_880_000, sha256: 'ab'.repeat(32) },
+      /trained on 4 objects \(54\.9 MB, sha256 abababababab…\) under s3:\/\/datasets\/mnist\/ \(TrainingJob mnist-retrain-1 status\.dataset lists them\)/,
+    ],
+    [
+      'says when the trainer recorded no objects (an older trainer)',
+      undefined,
+      undefined,
+      /trained on s3:\/\/datasets\/mnist\/ \(its trainer recorded no objects\)/,
+    ],
+  ])('%s', (_name, extra, dataset, message) => {
+    const tj = retrainTJ(1, 'Succeeded');
+    tj.trainingJob.status = { ...tj.trainingJob.status, ...extra };
+    const d = nextRetrainState(runningStatus(), spec, observed({ retrains: [tj] }), at(2000));
+    expect(d.status.last?.dataset).toEqual(dataset);
+    expect(d.status.last?.message).toMatch(message);
+    expect(d.event?.message).toMatch(message);
+  });
+
   it('records a failed retrain, starts the cooldown and leaves the stable model alone', () => {
     const d = nextRetrainState(
       runningStatus(),

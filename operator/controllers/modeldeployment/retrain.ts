@@ -7,6 +7,9 @@ import {
   CanaryPhase,
   type CanaryStatus,
   type Condition,
+  type DatasetDigest,
+  describeDatasetRead,
+  digestOf,
   RetrainEventReason,
   type RetrainingSpec,
   type RetrainingStatus,
@@ -131,13 +134,19 @@ export function nextRetrainState(
   if (s.current) {
     const running = s.current;
     const tj = observed.retrains.find((r) => r.trainingJob.metadata.name === running.name)?.trainingJob;
-    const ended = (outcome: RetrainOutcome, message: string, artifact?: Artifact) => ({
+    const ended = (
+      outcome: RetrainOutcome,
+      message: string,
+      artifact?: Artifact,
+      dataset?: DatasetDigest,
+    ) => ({
       name: running.name,
       outcome,
       finishedAt: toRFC3339(now),
       message,
       replaces: running.replaces,
       ...(artifact ? { artifact } : {}),
+      ...(dataset ? { dataset } : {}),
     });
     if (!tj) {
       if (now.getTime() - Date.parse(running.startedAt) < CACHE_GRACE_MS) return decide(s);
@@ -156,11 +165,22 @@ export function nextRetrainState(
     const conditions = tj.status?.conditions;
     const artifact = tj.status?.artifact;
     if (isTrue(conditions, TrainingJobConditionType.Succeeded) && artifact) {
-      const message = `retrain ${running.name} succeeded: its artifact ${artifact.uri} rolls out as a canary`;
+      const read = tj.status?.dataset;
+      const dataset = read ? digestOf(read) : undefined;
+      // Which data made the model: the trainer's record of the objects it read (api/lineage.ts).
+      const trainedOn = dataset
+        ? `trained on ${describeDatasetRead(dataset)} (TrainingJob ${running.name} status.dataset lists them)`
+        : `trained on ${tj.spec.dataset.uri} (its trainer recorded no objects)`;
+      const message = `retrain ${running.name} succeeded, ${trainedOn}: its artifact ${artifact.uri} rolls out as a canary`;
       const status = {
         ...s,
         current: undefined,
-        last: ended(RetrainOutcome.Succeeded, message, { uri: artifact.uri, version: artifact.version }),
+        last: ended(
+          RetrainOutcome.Succeeded,
+          message,
+          { uri: artifact.uri, version: artifact.version },
+          dataset,
+        ),
         message,
       };
       return decide(status, {

@@ -385,6 +385,9 @@ export function computeStatus(tj: TrainingJob, observed: Observed): OperatorStat
   if (summary.phase === 'Succeeded') {
     const artifact = result?.artifact ?? tj.status?.artifact;
     if (artifact) status.artifact = artifact;
+    // What it was trained on, as the trainer read it: a person can tell which data made the model.
+    const dataset = result?.dataset ?? tj.status?.dataset;
+    if (dataset) status.dataset = dataset;
     const metrics = result?.metrics ? finiteMetrics(result.metrics) : tj.status?.metrics;
     if (metrics) status.metrics = metrics;
   }
