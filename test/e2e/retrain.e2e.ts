@@ -145,6 +145,39 @@ describe('drift → retrain → canary → promote, live', () => {
       const retrained = canary.status!.retraining!.last!.artifact!.uri;
       expect(retrained).not.toBe(original);
       expect(canary.status?.canary?.artifact.uri).toBe(retrained);
+      // What it was trained on: the trainer's record of the inverted digits under mnist-recent/,
+      // in the TrainingJob's status and, as a digest, in the ModelDeployment's.
+      interface Read {
+        uri: string;
+        objects: number;
+        sha256: string;
+        files?: { uri: string; size: number }[];
+      }
+      const trainedOn = await kubectlJson<{ status?: { dataset?: Read } }>([
+        'get',
+        'trainingjob',
+        '-n',
+        namespace,
+        canary.status!.retraining!.last!.name,
+      ]);
+      const recent = `s3://${mnist!.bucket}/mnist-recent/`;
+      expect(trainedOn.status?.dataset).toMatchObject({ uri: recent, objects: 4 });
+      expect(trainedOn.status?.dataset?.files?.map((f) => f.uri)).toEqual(
+        [
+          't10k-images-idx3-ubyte',
+          't10k-labels-idx1-ubyte',
+          'train-images-idx3-ubyte',
+          'train-labels-idx1-ubyte',
+        ].map((name) => `${recent}${name}`),
+      );
+      const lineage = await kubectlJson<{ status?: { retraining?: { last?: { dataset?: Read } } } }>([
+        'get',
+        'modeldeployment',
+        '-n',
+        namespace,
+        MODEL,
+      ]);
+      expect(lineage.status?.retraining?.last?.dataset?.sha256).toBe(trainedOn.status?.dataset?.sha256);
 
       const promoted = await waitFor(
         'the retrained model promoted',
