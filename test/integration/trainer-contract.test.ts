@@ -4,6 +4,7 @@
 // the trainer's termination message into the pod's status. The TrainingJob must show the
 // trainer's per-epoch progress while it runs and the verified artifact when it is done.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import {
   type V1EnvVar,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingJob } from '../../api/index.ts';
+import { datasetRead, type TrainingJob } from '../../api/index.ts';
 import { readArtifact } from '../../lib/artifact/index.ts';
 import { openStore } from '../../lib/storage/index.ts';
 import { createTestBucket, testStorageOptions } from '../../lib/storage/testing.ts';
@@ -94,11 +95,12 @@ function runTrainer(env: Record<string, string>): Promise<{ code: number | null;
 }
 
 describe('the operator ↔ trainer contract', () => {
-  it('runs the real trainer from the Job the operator made, and records its progress and verified artifact', async () => {
+  it('runs the real trainer from the Job the operator made, and records its progress, its verified artifact and the dataset objects it read', async () => {
     const s3 = testStorageOptions();
     const bucket = await createTestBucket('k2k-contract');
     const store = openStore(s3);
-    await store.put(`s3://${bucket}/data/linear.csv`, regressionCSV(400));
+    const csv = regressionCSV(400);
+    await store.put(`s3://${bucket}/data/linear.csv`, csv);
 
     await core.createNamespacedSecret({
       namespace,
@@ -215,5 +217,16 @@ describe('the operator ↔ trainer contract', () => {
     const artifact = await readArtifact(store, done.status!.artifact!.uri);
     expect(artifact.manifestSha256).toBe(done.status!.artifact!.manifestSha256);
     expect(artifact.manifest.trainingJob).toEqual({ namespace, name: 'linear', uid: done.metadata.uid });
+
+    // What it was trained on, as the trainer read it, in the manifest and the TrainingJob's status.
+    const trainedOn = datasetRead(`s3://${bucket}/data/linear.csv`, [
+      {
+        uri: `s3://${bucket}/data/linear.csv`,
+        size: Buffer.byteLength(csv),
+        sha256: createHash('sha256').update(csv).digest('hex'),
+      },
+    ]);
+    expect(artifact.manifest.dataset).toEqual(trainedOn);
+    expect(done.status!.dataset).toEqual(trainedOn);
   });
 });
