@@ -435,3 +435,59 @@ describe('what the canary’s children serve', () => {
     expect(canaryServes(status, spec, now, drain)).toEqual(expected);
   });
 });
+
+describe('what a waiting step says', () => {
+  it.each<[string, CanaryStatus, RegExp]>([
+    [
+      'names the ready pods, the pods the weight needs and the weight still served',
+      running(),
+      /^step 2 of 3 waits for canary pods: 1 of the 3 that 25% needs are ready; the stable pods keep forwarding 10% to s3:\/\/m\/iris\/2\/ until then$/,
+    ],
+    [
+      'says no request goes to the canary while nothing is served',
+      running({ phase: 'Paused', step: 1, weight: 0 }),
+      /^step 2 of 3 waits for canary pods: 1 of the 3 that 25% needs are ready; no request goes to s3:\/\/m\/iris\/2\/ until then$/,
+    ],
+  ])('%s', (_name, current, message) => {
+    const d = nextCanaryState(current, pass, at(60), spec, observed({ podsFor: () => 3 }));
+    expect(d.status).toMatchObject({ phase: 'Scaling', step: 1 });
+    expect(d.status?.message).toMatch(message);
+  });
+});
+
+describe('the events of a step that waits for its pods', () => {
+  const needs3 = (ready: number) => observed({ readyCanaryPods: ready, podsFor: (w) => (w >= 25 ? 3 : 1) });
+  it.each<[string, CanaryStatus, CanaryAnalysisStatus | undefined, CanaryObserved, string, RegExp]>([
+    [
+      'records the passed step and that the next one waits',
+      running(),
+      pass,
+      needs3(1),
+      'CanaryStepPassed',
+      /^step 1 passed; step 2 of 3 waits for canary pods: 1 of the 3/,
+    ],
+    [
+      'records the raised weight once the pods are ready',
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      undefined,
+      needs3(3),
+      'CanaryWeightRaised',
+      /^step 2 of 3: 25% of requests to s3:\/\/m\/iris\/2\/: the 3 canary pods it needs are ready$/,
+    ],
+  ])('%s', (_name, current, analysis, seen, reason, message) => {
+    const d = nextCanaryState(current, analysis, at(60), spec, seen);
+    expect(d.event).toMatchObject({ type: 'Normal', reason });
+    expect(d.event?.message).toMatch(message);
+  });
+
+  it('records nothing while the step keeps waiting', () => {
+    const d = nextCanaryState(
+      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      undefined,
+      at(60),
+      spec,
+      needs3(2),
+    );
+    expect(d.event).toBeUndefined();
+  });
+});

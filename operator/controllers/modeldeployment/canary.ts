@@ -197,7 +197,7 @@ function enterStep(
     ...s,
     phase: CanaryPhase.Scaling,
     step,
-    message: `step ${step + 1} of ${spec.steps.length} waits for canary pods: ${observed.readyCanaryPods} of the ${needed} that ${weight}% needs are ready; the stable pods keep forwarding ${s.weight}% to ${s.artifact.uri} until then`,
+    message: `step ${step + 1} of ${spec.steps.length} waits for canary pods: ${observed.readyCanaryPods} of the ${needed} that ${weight}% needs are ready; ${s.weight > 0 ? `the stable pods keep forwarding ${s.weight}% to ${s.artifact.uri}` : `no request goes to ${s.artifact.uri}`} until then`,
   };
 }
 
