@@ -1,7 +1,7 @@
 // The parts of @tensorflow/tfjs-node's backend that trainer/native-*.ts call to run TensorFlow
 // ops tfjs has no kernel for (its typings do not export them): `executeOp` runs any registered
 // TensorFlow op eagerly on tensor ids, `createOutputTensor` hands a result to tfjs.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 export interface TensorMetadata {
   id: number;
@@ -29,6 +29,11 @@ export interface NodeBackend {
   };
   getInputTensorIds(tensors: tf.TensorInfo[]): number[];
   createOutputTensor(metadata: TensorMetadata): tf.Tensor;
+}
+
+/** The native backend, when it is the current one. */
+export function nativeBackend(): NodeBackend | undefined {
+  return tf.getBackend() === 'tensorflow' ? (tf.backend() as unknown as NodeBackend) : undefined;
 }
 
 /** Runs one TensorFlow op on tfjs tensors; its outputs become tfjs tensors (tracked by tf.tidy). */

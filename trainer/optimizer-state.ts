@@ -22,7 +22,9 @@ export async function optimizerFiles(
 ): Promise<Array<[string, Uint8Array]>> {
   const weights = await optimizer.getWeights();
   const { data, specs } = await tf.io.encodeWeights(weights);
-  weights[0]?.tensor.dispose(); // the iteration count is a fresh scalar; the slots are the live variables
+  // The iteration count is a fresh scalar, and so are the native Adam's moments (read from
+  // TensorFlow's variables); tfjs's optimizers hand out their live variables.
+  for (const w of weights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   const file: OptimizerStateFile = {
     optimizer: name,
     weights: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype: dtype as 'float32' | 'int32' })),

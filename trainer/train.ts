@@ -8,6 +8,7 @@ import type { Part, PreparedDataset, Task } from './datasets/index.ts';
 import { takeRows } from './datasets/split.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
+import { NativeAdam } from './native-adam.ts';
 import { deriveSeed, permutation } from './random.ts';
 
 const fmtShape = (s: readonly (number | null)[]) => `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
@@ -30,7 +31,7 @@ export function makeOptimizer(name: Hyperparameters['optimizer'], lr: number): t
     case 'momentum':
       return tf.train.momentum(lr, 0.9);
     case 'adam':
-      return tf.train.adam(lr, 0.9, 0.999);
+      return new NativeAdam(lr, 0.9, 0.999);
     case 'adamax':
       return tf.train.adamax(lr);
     case 'rmsprop':
