@@ -1,0 +1,99 @@
+// In-process A/B of one trainer change on the native backend: the MNIST MLP of bench/trainer
+// trained with and without it, the two variants alternating round by round so the machine's load
+// hits both alike; the ratio is the median of the per-round ratios (docs/benchmarks.md, "what
+// each change bought"). It also counts the tfjs kernels of one step of each variant.
+//
+//   flock /tmp/k2k-bench.lock npx tsx bench/trainer/ab.ts [--change=native-adam] [--rounds=5] [--steps=40]
+import { loadavg } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../trainer/backend.ts';
+import { NativeAdam } from '../../trainer/native-adam.ts';
+import { buildModel, syntheticBatches } from './models.ts';
+
+const LR = 1e-3;
+
+interface Variant {
+  name: string;
+  optimizer: () => tf.Optimizer;
+}
+
+/** Each change as the trainer before it (A) and with it (B). */
+const CHANGES: Record<string, [Variant, Variant]> = {
+  'native-adam': [
+    { name: 'tfjs Adam', optimizer: () => tf.train.adam(LR, 0.9, 0.999) },
+    { name: 'native Adam', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
+  ],
+};
+
+function arg(name: string, fallback: string): string {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : fallback;
+}
+
+function model(v: Variant): tf.LayersModel {
+  const m = buildModel('mlp');
+  m.compile({ optimizer: v.optimizer(), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+async function samplesPerSecond(
+  m: tf.LayersModel,
+  batches: ReturnType<typeof syntheticBatches>,
+  steps: number,
+) {
+  const start = performance.now();
+  for (let i = 0; i < steps; i++)
+    await m.trainOnBatch(batches[i % batches.length]!.xs, batches[i % batches.length]!.ys);
+  return (steps * 128) / ((performance.now() - start) / 1000);
+}
+
+async function kernelsPerStep(m: tf.LayersModel, b: ReturnType<typeof syntheticBatches>[number]) {
+  const info = await tf.profile(async () => {
+    await m.trainOnBatch(b.xs, b.ys);
+  });
+  const byName = new Map<string, number>();
+  for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
+  return { total: info.kernels.length, byName: Object.fromEntries([...byName].sort((a, b) => b[1] - a[1])) };
+}
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const change = arg('change', 'native-adam');
+  const rounds = Number(arg('rounds', '5'));
+  const steps = Number(arg('steps', '40'));
+  const variants = CHANGES[change];
+  if (!variants) throw new Error(`--change must be one of ${Object.keys(CHANGES).join(', ')}`);
+  const backend = await selectBackend('tensorflow', { info() {}, warn() {}, error() {}, debug() {} });
+  const batches = syntheticBatches(8, 128);
+  const models = variants.map(model);
+  for (const [i, m] of models.entries()) {
+    for (let w = 0; w < 5; w++) await m.trainOnBatch(batches[w]!.xs, batches[w]!.ys);
+    const k = await kernelsPerStep(m, batches[0]!);
+    console.log(`${variants[i]!.name}: ${k.total} tfjs kernels per step`, JSON.stringify(k.byName));
+  }
+  console.log(`backend ${backend.name}; load average before: ${load()}`);
+  const results: number[][] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which variant goes first, so neither always follows the other.
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) results[i]!.push(await samplesPerSecond(models[i]!, batches, steps));
+    console.log(
+      `round ${r + 1}: ${variants.map((v, i) => `${v.name} ${Math.round(results[i]![r]!)}`).join(', ')}`,
+    );
+  }
+  const ratios = results[1]!.map((b, r) => b / results[0]![r]!);
+  console.log(
+    `${change}: A ${Math.round(median(results[0]!))} samples/s, B ${Math.round(median(results[1]!))} samples/s (medians); ` +
+      `per-round ratios ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}x; load average after: ${load()}`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
