@@ -6,6 +6,7 @@ import type { BACKENDS } from '../api/training.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 import { registerOneDnnMaxPoolGrad } from './native-max-pool.ts';
+import { registerNoOpKernels } from './native-noop-kernels.ts';
 
 export type BackendRequest = (typeof BACKENDS)[number];
 
@@ -27,6 +28,7 @@ async function tryNative(log: Logger): Promise<string | undefined> {
       await import(pkg);
       if (await tf.setBackend('tensorflow')) {
         registerOneDnnMaxPoolGrad();
+        registerNoOpKernels();
         return pkg;
       }
     } catch (err) {

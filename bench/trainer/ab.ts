@@ -15,6 +15,21 @@ const LR = 1e-3;
 interface Variant {
   name: string;
   optimizer: () => tf.Optimizer;
+  /** Puts the kernels this variant trains with in place (kernels are global: swapped per round). */
+  kernels?: () => void;
+}
+
+/** tfjs-node's own kernels and the trainer's replacements, by name, to swap between rounds. */
+const kernels: { stock: Map<string, tf.KernelConfig>; trainer: Map<string, tf.KernelConfig> } = {
+  stock: new Map(),
+  trainer: new Map(),
+};
+
+function useKernels(which: 'stock' | 'trainer', names: string[]): void {
+  for (const name of names) {
+    tf.unregisterKernel(name, 'tensorflow');
+    tf.registerKernel(kernels[which].get(name)!);
+  }
 }
 
 /** Each change as the trainer before it (A) and with it (B). */
@@ -22,6 +37,18 @@ const CHANGES: Record<string, [Variant, Variant]> = {
   'native-adam': [
     { name: 'tfjs Adam', optimizer: () => tf.train.adam(LR, 0.9, 0.999) },
     { name: 'native Adam', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
+  ],
+  'noop-kernels': [
+    {
+      name: 'tfjs-node Cast/Reshape',
+      optimizer: () => new NativeAdam(LR, 0.9, 0.999),
+      kernels: () => useKernels('stock', ['Cast', 'Reshape']),
+    },
+    {
+      name: 'no-op Cast/Reshape skipped',
+      optimizer: () => new NativeAdam(LR, 0.9, 0.999),
+      kernels: () => useKernels('trainer', ['Cast', 'Reshape']),
+    },
   ],
 };
 
@@ -68,10 +95,16 @@ async function main() {
   const steps = Number(arg('steps', '40'));
   const variants = CHANGES[change];
   if (!variants) throw new Error(`--change must be one of ${Object.keys(CHANGES).join(', ')}`);
+  await import('@tensorflow/tfjs-node');
+  await tf.setBackend('tensorflow');
+  const names = ['Cast', 'Reshape'];
+  for (const n of names) kernels.stock.set(n, tf.getKernel(n, 'tensorflow')!);
   const backend = await selectBackend('tensorflow', { info() {}, warn() {}, error() {}, debug() {} });
+  for (const n of names) kernels.trainer.set(n, tf.getKernel(n, 'tensorflow')!);
   const batches = syntheticBatches(8, 128);
   const models = variants.map(model);
   for (const [i, m] of models.entries()) {
+    variants[i]!.kernels?.();
     for (let w = 0; w < 5; w++) await m.trainOnBatch(batches[w]!.xs, batches[w]!.ys);
     const k = await kernelsPerStep(m, batches[0]!);
     console.log(`${variants[i]!.name}: ${k.total} tfjs kernels per step`, JSON.stringify(k.byName));
@@ -81,7 +114,10 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     // Alternate which variant goes first, so neither always follows the other.
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) results[i]!.push(await samplesPerSecond(models[i]!, batches, steps));
+    for (const i of order) {
+      variants[i]!.kernels?.();
+      results[i]!.push(await samplesPerSecond(models[i]!, batches, steps));
+    }
     console.log(
       `round ${r + 1}: ${variants.map((v, i) => `${v.name} ${Math.round(results[i]![r]!)}`).join(', ')}`,
     );
