@@ -9,6 +9,7 @@ import { takeRows } from './datasets/split.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
 import { NativeAdam } from './native-adam.ts';
+import { useFusedSoftmaxCrossEntropy } from './native-softmax-xent.ts';
 import { deriveSeed, permutation } from './random.ts';
 
 const fmtShape = (s: readonly (number | null)[]) => `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
@@ -71,10 +72,18 @@ function metricFunctions(names: MetricName[], task: Task): Array<string | LossFn
     });
 }
 
+/**
+ * The loss to compile `model` with: on the native backend a softmax output trained with
+ * categorical cross-entropy gets the fused kernel (native-softmax-xent.ts), the same loss values.
+ */
+export function trainingLoss(model: tf.LayersModel, name: LossName): string | LossFn {
+  return (name === 'categoricalCrossentropy' && useFusedSoftmaxCrossEntropy(model)) || lossFunction(name);
+}
+
 export function compileModel(model: tf.LayersModel, hp: Hyperparameters, task: Task, loss: LossName): void {
   model.compile({
     optimizer: makeOptimizer(hp.optimizer, hp.learningRate),
-    loss: lossFunction(loss),
+    loss: trainingLoss(model, loss),
     metrics: metricFunctions(hp.metrics, task),
   });
 }

@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/backend.ts';
 import { NativeAdam } from '../../trainer/native-adam.ts';
+import { trainingLoss } from '../../trainer/train.ts';
 import { buildModel, syntheticBatches } from './models.ts';
 
 const LR = 1e-3;
@@ -15,6 +16,8 @@ const LR = 1e-3;
 interface Variant {
   name: string;
   optimizer: () => tf.Optimizer;
+  /** Compiles with tfjs-layers' categorical cross-entropy instead of the trainer's loss. */
+  tfjsLoss?: boolean;
   /** Puts the kernels this variant trains with in place (kernels are global: swapped per round). */
   kernels?: () => void;
 }
@@ -38,6 +41,10 @@ const CHANGES: Record<string, [Variant, Variant]> = {
     { name: 'tfjs Adam', optimizer: () => tf.train.adam(LR, 0.9, 0.999) },
     { name: 'native Adam', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
   ],
+  'fused-xent': [
+    { name: 'tfjs-layers cross-entropy', optimizer: () => new NativeAdam(LR, 0.9, 0.999), tfjsLoss: true },
+    { name: 'fused softmax cross-entropy', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
+  ],
   'noop-kernels': [
     {
       name: 'tfjs-node Cast/Reshape',
@@ -59,7 +66,10 @@ function arg(name: string, fallback: string): string {
 
 function model(v: Variant): tf.LayersModel {
   const m = buildModel('mlp');
-  m.compile({ optimizer: v.optimizer(), loss: 'categoricalCrossentropy' });
+  m.compile({
+    optimizer: v.optimizer(),
+    loss: v.tfjsLoss ? 'categoricalCrossentropy' : trainingLoss(m, 'categoricalCrossentropy'),
+  });
   return m;
 }
 
@@ -74,13 +84,29 @@ async function samplesPerSecond(
   return (steps * 128) / ((performance.now() - start) / 1000);
 }
 
+/** tfjs kernels, and calls into TensorFlow (ops run and tensors uploaded), in one step. */
 async function kernelsPerStep(m: tf.LayersModel, b: ReturnType<typeof syntheticBatches>[number]) {
+  const binding = (tf.backend() as unknown as { binding: Record<string, (...a: unknown[]) => unknown> })
+    .binding;
+  const calls = { executeOp: 0, createTensor: 0 };
+  const originals = { executeOp: binding.executeOp!, createTensor: binding.createTensor! };
+  for (const name of ['executeOp', 'createTensor'] as const) {
+    binding[name] = (...a: unknown[]) => {
+      calls[name]++;
+      return originals[name].apply(binding, a);
+    };
+  }
   const info = await tf.profile(async () => {
     await m.trainOnBatch(b.xs, b.ys);
   });
+  Object.assign(binding, originals);
   const byName = new Map<string, number>();
   for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
-  return { total: info.kernels.length, byName: Object.fromEntries([...byName].sort((a, b) => b[1] - a[1])) };
+  return {
+    total: info.kernels.length,
+    calls,
+    byName: Object.fromEntries([...byName].sort((a, b) => b[1] - a[1])),
+  };
 }
 
 const load = () =>
@@ -107,7 +133,10 @@ async function main() {
     variants[i]!.kernels?.();
     for (let w = 0; w < 5; w++) await m.trainOnBatch(batches[w]!.xs, batches[w]!.ys);
     const k = await kernelsPerStep(m, batches[0]!);
-    console.log(`${variants[i]!.name}: ${k.total} tfjs kernels per step`, JSON.stringify(k.byName));
+    console.log(
+      `${variants[i]!.name}: ${k.total} tfjs kernels, ${k.calls.executeOp} TensorFlow ops and ${k.calls.createTensor} uploads per step`,
+      JSON.stringify(k.byName),
+    );
   }
   console.log(`backend ${backend.name}; load average before: ${load()}`);
   const results: number[][] = [[], []];

@@ -1,7 +1,7 @@
 // The two models the benchmark trains, defined exactly like their Keras twins in keras_peer.py:
 // the classic MNIST MLP and a one-convolution CNN, both on 28x28x1 inputs with 10 classes.
 import * as tf from '@tensorflow/tfjs';
-import { makeOptimizer } from '../../trainer/train.ts';
+import { makeOptimizer, trainingLoss } from '../../trainer/train.ts';
 import { type MeasureOptions, measureSteps, missingKernel, type Throughput } from './measure.ts';
 
 export const MODEL_NAMES = ['mlp', 'cnn'] as const;
@@ -23,8 +23,12 @@ export function buildModel(name: ModelName): tf.LayersModel {
     model.add(tf.layers.flatten());
   }
   model.add(tf.layers.dense({ units: CLASSES, activation: 'softmax' }));
-  // The trainer's optimizer (trainer/train.ts): on the native backend Adam is one kernel per variable.
-  model.compile({ optimizer: makeOptimizer('adam', 1e-3), loss: 'categoricalCrossentropy' });
+  // The trainer's optimizer and loss (trainer/train.ts): on the native backend Adam is one kernel
+  // per variable and the softmax's cross-entropy another.
+  model.compile({
+    optimizer: makeOptimizer('adam', 1e-3),
+    loss: trainingLoss(model, 'categoricalCrossentropy'),
+  });
   return model;
 }
 
