@@ -58,6 +58,14 @@ async function savedState(opt: tf.Optimizer): Promise<NamedTensor[]> {
   }));
 }
 
+/** A variable holding START and a NativeAdam that has taken one step on it. */
+function afterOneStep(): { w: tf.Variable; opt: NativeAdam } {
+  const w = tf.variable(tf.tensor1d(START));
+  const opt = new NativeAdam(LR, B1, B2);
+  steps(opt, w, GRADS.slice(0, 1));
+  return { w, opt };
+}
+
 describe('NativeAdam', () => {
   it('on the native backend, updates weights as tfjs AdamOptimizer does', async () => {
     const [a, b] = [tf.variable(tf.tensor1d(START)), tf.variable(tf.tensor1d(START))];
@@ -70,9 +78,7 @@ describe('NativeAdam', () => {
   });
 
   it('on the native backend, leaves a tensor read from the variable before a step unchanged', async () => {
-    const w = tf.variable(tf.tensor1d(START));
-    const opt = new NativeAdam(LR, B1, B2);
-    steps(opt, w, GRADS.slice(0, 1));
+    const { w, opt } = afterOneStep();
     const before = w.clone();
     const snapshot = await values(before);
     steps(opt, w, GRADS.slice(1, 2));
@@ -83,9 +89,7 @@ describe('NativeAdam', () => {
   });
 
   it('on the native backend, continues from a value assigned to the variable between steps', async () => {
-    const w = tf.variable(tf.tensor1d(START));
-    const opt = new NativeAdam(LR, B1, B2);
-    steps(opt, w, GRADS.slice(0, 1));
+    const { w, opt } = afterOneStep();
     w.assign(tf.tensor1d([10, 20, 30]));
     steps(opt, w, GRADS.slice(1, 2));
     // One Adam step moves each weight by about the learning rate, from the assigned value.
