@@ -3,7 +3,7 @@
 // hits both alike; the ratio is the median of the per-round ratios (docs/benchmarks.md, "what
 // each change bought"). It also counts the tfjs kernels of one step of each variant.
 //
-//   flock /tmp/k2k-bench.lock npx tsx bench/trainer/ab.ts [--change=native-adam] [--rounds=5] [--steps=40]
+//   flock /tmp/k2k-bench.lock npx tsx bench/trainer/ab.ts [--change=all|native-adam|fused-xent|noop-kernels] [--rounds=5] [--steps=40]
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/backend.ts';
@@ -40,6 +40,20 @@ const CHANGES: Record<string, [Variant, Variant]> = {
   'native-adam': [
     { name: 'tfjs Adam', optimizer: () => tf.train.adam(LR, 0.9, 0.999) },
     { name: 'native Adam', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
+  ],
+  // All of the trainer's native-backend changes to the MLP's step at once (MaxPoolGrad aside).
+  all: [
+    {
+      name: 'tfjs (Adam, loss, kernels)',
+      optimizer: () => tf.train.adam(LR, 0.9, 0.999),
+      tfjsLoss: true,
+      kernels: () => useKernels('stock', ['Cast', 'Reshape']),
+    },
+    {
+      name: 'trainer',
+      optimizer: () => new NativeAdam(LR, 0.9, 0.999),
+      kernels: () => useKernels('trainer', ['Cast', 'Reshape']),
+    },
   ],
   'fused-xent': [
     { name: 'tfjs-layers cross-entropy', optimizer: () => new NativeAdam(LR, 0.9, 0.999), tfjsLoss: true },
