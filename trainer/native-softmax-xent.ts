@@ -8,7 +8,9 @@
 // for p that sums to 1. Its second output, p - y, is the loss's gradient with respect to the
 // logits, so the softmax's own gradient must not be applied on top: the model's last softmax
 // passes its gradient through unchanged while the model is compiled with this loss (and only
-// then), and the layer still saves as a plain softmax.
+// then), and the layer still saves as a plain softmax. The loss values keep tfjs's clipping of p
+// to [1e-7, 1 - 1e-7]; the gradient does not stop where that clip would stop it (a true class
+// below 1e-7), as Keras's does not.
 import * as tf from '@tensorflow/tfjs';
 import { floatAttr, nativeBackend, runOp } from './native-binding.ts';
 
@@ -36,7 +38,7 @@ export function useFusedSoftmaxCrossEntropy(model: tf.LayersModel): LossFn | und
   const loss: LossFn = (yTrue, yPred) =>
     tf.customGrad(((p: tf.Tensor, save: tf.GradSaveFunc) => {
       const logP = tf.log(tf.clipByValue(p, EPSILON, 1 - EPSILON));
-      const [loss, backprop] = runOp(
+      const [perRow, backprop] = runOp(
         backend,
         'SoftmaxCrossEntropyWithLogits',
         [logP, tf.cast(yTrue, 'float32')],
@@ -45,7 +47,7 @@ export function useFusedSoftmaxCrossEntropy(model: tf.LayersModel): LossFn | und
       );
       save([backprop!]);
       return {
-        value: loss!,
+        value: perRow!,
         gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(saved!, tf.expandDims(dy, -1)),
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0])(yPred) as tf.Tensor;
