@@ -36,6 +36,9 @@ PAUSE_VERSION="${PAUSE_VERSION:-1.0}"
 # bench/server: the Python peer (KServe's model server) the model server is measured against.
 KSERVE_PY_VERSION="${KSERVE_PY_VERSION:-0.21.0}"
 NUMPY_PY_VERSION="${NUMPY_PY_VERSION:-2.4.6}"
+# bench/server's gRPC load generator, built from its Go module (bench/server/ghz.sh). v0.120.0 is
+# the newest tag; the proxy's "latest" resolves to v0.93.0, so the version is pinned explicitly.
+GHZ_VERSION="${GHZ_VERSION:-v0.120.0}"
 # Cluster add-ons of the local node, built from their Go modules (hack/build-addons.sh): CoreDNS
 # for cluster DNS, metrics-server for the resource metrics API an HPA on CPU needs. Both declare
 # Go 1.26 and metrics-server 0.9 is built against the Kubernetes 1.36 libraries.

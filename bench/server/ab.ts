@@ -1,0 +1,145 @@
+// A/B of the model server's own CPU per request between code versions (git worktrees), one wire
+// at a time: each tree's server/main.ts is started in turn on the same MNIST artifact and driven
+// by the same load from this process (a separate process from the server, so the server's CPU is
+// its own), rounds alternating A, B, A, B... so background load on a shared machine hits both
+// alike. Server CPU comes from /proc/<pid>/stat (no /metrics scrape inside the measured window).
+// With --prof=<dir> the servers run under `node --cpu-prof` and write their profiles there
+// (bench/server/profile-summary.ts reads them).
+//
+//   npx tsx bench/server/ab.ts --trees=/work/main,. [--wire=grpc-raw] [--images=1] [--connections=16]
+//                              [--duration=5] [--rounds=3] [--backend=wasm] [--generator=grpc-js|ghz] [--prof=dir]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURI, openStore } from '../../lib/storage/index.ts';
+import { parseMetrics, total } from '../../server/test/fixtures.ts';
+import { digits, writeMnistArtifact } from './mnist.ts';
+import { freePort } from './ports.ts';
+import { type Generator, generators, payloads, type Wire } from './requests.ts';
+
+const MODEL = 'mnist';
+const arg = (name: string, dflt: string) =>
+  process.argv.find((x) => x.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
+const TREES = arg('trees', '.').split(',').map((t) => path.resolve(t));
+const WIRE = arg('wire', 'grpc-raw') as Wire;
+const IMAGES = Number(arg('images', '1'));
+const CONNECTIONS = Number(arg('connections', '16'));
+const DURATION = Number(arg('duration', '5'));
+const ROUNDS = Number(arg('rounds', '3'));
+const BACKEND = arg('backend', 'wasm');
+const GENERATOR = arg('generator', 'grpc-js') as Generator;
+const PROF = process.argv.some((x) => x.startsWith('--prof=')) ? path.resolve(arg('prof', '')) : undefined;
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+interface Server {
+  tree: string;
+  child: ChildProcess;
+  port: number;
+  grpcPort: number;
+}
+
+async function startServer(tree: string, uri: string): Promise<Server> {
+  const [port, grpcPort] = [await freePort(), await freePort()];
+  // One directory per tree: node writes a profile per thread (tsx's loader thread too).
+  const prof = PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROF, path.basename(tree))}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
+    cwd: tree,
+    env: {
+      ...process.env,
+      K2K_MODEL_URI: uri,
+      K2K_MODEL_NAME: MODEL,
+      K2K_HOST: '127.0.0.1',
+      K2K_PORT: String(port),
+      K2K_GRPC_PORT: String(grpcPort),
+      K2K_ADMIN_PORT: '0',
+      K2K_LOG_LEVEL: 'warn',
+      K2K_BACKEND: BACKEND,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    if (i > 1200 || child.exitCode !== null) throw new Error(`${tree}: server not ready`);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/models/${MODEL}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { tree, child, port, grpcPort };
+}
+
+async function stop(s: Server): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    s.child.once('exit', () => resolve());
+    s.child.kill('SIGTERM'); // a clean exit writes the CPU profile
+  });
+}
+
+async function batchCounters(s: Server) {
+  const m = parseMetrics(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text());
+  return { rows: total(m, 'k2k_batch_size_rows_sum'), batches: total(m, 'k2k_batch_size_rows_count') };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-ab-'));
+  const results = new Map<string, Array<Record<string, number>>>();
+  const loads: number[] = [os.loadavg()[0]!];
+  try {
+    const uri = await writeMnistArtifact(openStore(), fileURI(dir), MODEL, '1');
+    const p = payloads(digits(IMAGES, 700), MODEL);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const tree of TREES) {
+        const s = await startServer(tree, uri);
+        const gen = generators(GENERATOR, `127.0.0.1:${s.grpcPort}`, `http://127.0.0.1:${s.port}`);
+        try {
+          await gen.run(WIRE, p, CONNECTIONS, 1); // warm-up
+          const before = await batchCounters(s);
+          const cpu0 = cpuSeconds(s.child.pid!);
+          const r = await gen.run(WIRE, p, CONNECTIONS, DURATION);
+          const cpu = cpuSeconds(s.child.pid!) - cpu0;
+          const after = await batchCounters(s);
+          const row = {
+            requestsPerSecond: r.requests / r.seconds,
+            serverCpuMsPerRequest: (1000 * cpu) / r.requests,
+            generatorCpuMsPerRequest: (1000 * r.generatorCpuSeconds) / r.requests,
+            rowsPerBatch: (after.rows - before.rows) / Math.max(1, after.batches - before.batches),
+            errors: r.errors,
+          };
+          results.set(tree, [...(results.get(tree) ?? []), row]);
+          console.error(`round ${round + 1} ${tree}: ${JSON.stringify(row)} load ${os.loadavg()[0]!.toFixed(2)}`);
+        } finally {
+          gen.close();
+          await stop(s);
+        }
+        loads.push(os.loadavg()[0]!);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `${WIRE}, ${IMAGES} images/request, ${CONNECTIONS} connections, ${BACKEND}, ${GENERATOR} generator, ${DURATION} s × ${ROUNDS} rounds alternating; 1-min load ${loads.map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  console.log('| tree | req/s | server CPU ms/req | generator CPU ms/req | rows/batch | each round: server CPU ms/req |');
+  console.log('|---|--:|--:|--:|--:|---|');
+  for (const [tree, rows] of results) {
+    const f = (k: string) => median(rows.map((r) => r[k]!));
+    console.log(
+      `| ${tree} | ${f('requestsPerSecond').toFixed(0)} | ${f('serverCpuMsPerRequest').toFixed(3)} | ${f('generatorCpuMsPerRequest').toFixed(3)} | ${f('rowsPerBatch').toFixed(1)} | ${rows.map((r) => r.serverCpuMsPerRequest!.toFixed(3)).join(', ')} |`,
+    );
+  }
+}
+
+await main();
