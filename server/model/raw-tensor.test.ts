@@ -56,6 +56,42 @@ describe('decoding raw tensors', () => {
     expect(Array.from(t.values as Float32Array)).toEqual(want);
   });
 
+  // The typed-array fast path reads little-endian bytes as they are; a Buffer slice of a larger
+  // message (what gRPC and the binary extension hand over) can start at any byte offset.
+  it.each([
+    ['FP32', 4, (b: Buffer, v: number, at: number) => b.writeFloatLE(v, at), [1.5, -2, 3e38, 0]],
+    ['FP64', 8, (b: Buffer, v: number, at: number) => b.writeDoubleLE(v, at), [0.25, -1, 2, 1e300]],
+    ['INT8', 1, (b: Buffer, v: number, at: number) => b.writeInt8(v, at), [-128, 0, 5, 127]],
+    ['INT16', 2, (b: Buffer, v: number, at: number) => b.writeInt16LE(v, at), [-32768, 0, 5, 32767]],
+    ['INT32', 4, (b: Buffer, v: number, at: number) => b.writeInt32LE(v, at), [-(2 ** 31), 0, 5, 2 ** 24]],
+    ['UINT16', 2, (b: Buffer, v: number, at: number) => b.writeUInt16LE(v, at), [0, 1, 65535, 7]],
+    ['UINT32', 4, (b: Buffer, v: number, at: number) => b.writeUInt32LE(v, at), [0, 1, 2 ** 24, 7]],
+  ] as const)('decodes %s at any byte offset of a larger buffer', (datatype, size, write, values) => {
+    const want = values.map((v) => Math.fround(v));
+    for (const offset of [0, 1, 3]) {
+      const message = Buffer.alloc(offset + values.length * size + 2);
+      for (const [i, v] of values.entries()) write(message, v, offset + i * size);
+      const raw = message.subarray(offset, offset + values.length * size);
+      const t = decodeRawTensor(tabular, raw, datatype, [2, 2], 'x');
+      expect(Array.from(t.values as Float32Array)).toEqual(want);
+    }
+  });
+
+  it.each([
+    [
+      'an FP32 infinity',
+      'FP32',
+      4,
+      (b: Buffer) => b.writeFloatLE(Number.NEGATIVE_INFINITY, 12),
+      'element 3: -Infinity',
+    ],
+    ['an FP64 NaN', 'FP64', 8, (b: Buffer) => b.writeDoubleLE(Number.NaN, 8), 'element 1: NaN'],
+  ] as const)('names %s found past the fast path', (_name, datatype, size, write, mentions) => {
+    const raw = Buffer.alloc(4 * size);
+    write(raw);
+    expect(() => decodeRawTensor(tabular, raw, datatype, [2, 2], 'x')).toThrow(mentions);
+  });
+
   it('decodes BOOL bytes for a BOOL input, and refuses a byte that is not 0 or 1', () => {
     expect(
       Array.from(

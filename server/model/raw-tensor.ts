@@ -105,6 +105,53 @@ function decodeStrings(raw: Uint8Array, count: number, path: string): string[] {
   return out;
 }
 
+/** The datatypes whose little-endian bytes a typed array reads as they are. */
+type TypedArrayOf = new (
+  buffer: ArrayBufferLike,
+  byteOffset: number,
+  length: number,
+) => ArrayLike<number> & ArrayBufferView;
+const TYPED_ARRAYS: Partial<Record<Datatype, TypedArrayOf & { BYTES_PER_ELEMENT: number }>> = {
+  FP32: Float32Array,
+  FP64: Float64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+};
+
+/**
+ * The common case without a per-element read: on a little-endian host the bytes are the typed
+ * array's, copied once into the model's Float32Array. Integers of these widths are in range by
+ * construction; floats need only be finite (a float32 never exceeds FLOAT32_MAX). Undefined when
+ * an element is not finite (or the host is big-endian): the element-wise path then names it.
+ */
+function fastValues(raw: Uint8Array, datatype: Datatype, count: number): Float32Array | undefined {
+  const Typed = TYPED_ARRAYS[datatype];
+  if (Typed === undefined || !LITTLE_ENDIAN) return undefined;
+  if (datatype === 'FP32') {
+    const values = new Float32Array(count);
+    new Uint8Array(values.buffer).set(raw);
+    for (let i = 0; i < count; i++) {
+      const v = values[i] as number;
+      if (v - v !== 0) return undefined; // NaN or ±Infinity
+    }
+    return values;
+  }
+  // A typed array's view needs its element alignment; a misaligned slice is copied first.
+  const bytes = raw.byteOffset % Typed.BYTES_PER_ELEMENT === 0 ? raw : new Uint8Array(raw); // (a Buffer's slice() is a view)
+  const typed = new Typed(bytes.buffer, bytes.byteOffset, count);
+  if (datatype === 'FP64') {
+    for (let i = 0; i < count; i++) {
+      const v = typed[i] as number;
+      if (v - v !== 0) return undefined;
+    }
+  }
+  return Float32Array.from(typed);
+}
+
 /** Decodes raw bytes of `datatype` and `shape` against the model's input spec. */
 export function decodeRawTensor(
   spec: TensorSpec,
@@ -124,6 +171,8 @@ export function decodeRawTensor(
       `${path}: ${raw.byteLength} bytes of ${datatype} data, but shape [${shape.join(', ')}] needs ${count} × ${size} = ${count * size} bytes`,
     );
   }
+  const fast = fastValues(raw, datatype as Datatype, count);
+  if (fast !== undefined) return { shape: [...shape], values: fast };
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const values = new Float32Array(count);
   const where = (i: number) => () => `${path}: element ${i}`;
