@@ -2,12 +2,14 @@
 // (GetModelStatus): TensorFlow Serving's gRPC API, on protocols/tfserving.ts like the REST routes.
 // Outputs are answered in float_val, as TensorFlow Serving does (tf.make_ndarray reads either).
 import { ServeError } from '../errors.ts';
+import { choiceParameters } from '../model/backend-choice.ts';
 import { selectOutputs } from '../model/served-outputs.ts';
 import type { ServingModel } from '../model/serving-model.ts';
 import { classify, type Example, requireClassifier } from '../protocols/classify.ts';
 import { checkName, servingModel } from '../protocols/resolve.ts';
 import { checkSignature, modelStatus, SIGNATURE, signatureDefMap } from '../protocols/tfserving.ts';
 import type { Any } from './generated/google/protobuf/Any.ts';
+import type { Value } from './generated/google/protobuf/Value.ts';
 import type { Example__Output } from './generated/tensorflow/Example.ts';
 import type { ClassificationRequest__Output } from './generated/tensorflow/serving/ClassificationRequest.ts';
 import type { ClassificationResponse } from './generated/tensorflow/serving/ClassificationResponse.ts';
@@ -19,7 +21,30 @@ import type { PredictResponse } from './generated/tensorflow/serving/PredictResp
 import { type GrpcContext, type MethodOptions, type Served, unary } from './handler.ts';
 import { decodeTensorProto, outputTensorProto } from './tensors.ts';
 
-const METADATA_FIELD = 'signature_def';
+const SIGNATURE_DEF = 'signature_def';
+/** k2k's own field: the backend choice, as REST's metadata parameters (TF Serving ignores what it does not ask for). */
+const BACKEND = 'backend';
+const METADATA_FIELDS = [SIGNATURE_DEF, BACKEND];
+
+/** A scalar as a google.protobuf.Value (protobufjs' built-in struct.proto names its fields in camelCase). */
+const structValue = (v: string | number): Value =>
+  typeof v === 'number' ? { numberValue: v } : { stringValue: v };
+
+/**
+ * protobufjs packs an object with "@type" into google.protobuf.Any (the generated type only knows
+ * the packed form, type_url and value).
+ */
+function packed(type: string, message: object): Any {
+  return { '@type': `type.googleapis.com/${type}`, ...message } as unknown as Any;
+}
+
+function metadataField(model: ServingModel, field: string): Any {
+  if (field === SIGNATURE_DEF) return packed('tensorflow.serving.SignatureDefMap', signatureDefMap(model));
+  const parameters = model.backend ? choiceParameters(model.backend) : {};
+  return packed('google.protobuf.Struct', {
+    fields: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, structValue(v)])),
+  });
+}
 
 function requireSpec(spec: ModelSpec__Output | null): ModelSpec__Output {
   if (spec === null) throw new ServeError('InvalidRequest', 'model_spec is required');
@@ -126,23 +151,16 @@ export function predictionService(ctx: GrpcContext): PredictionServiceHandlers {
     GetModelMetadata: unary(ctx, method('metadata'), (r, served) => {
       const model = resolve(ctx, r.model_spec, served);
       const fields = r.metadata_field;
-      const unknown = fields.find((f) => f !== METADATA_FIELD);
+      const unknown = fields.find((f) => !METADATA_FIELDS.includes(f));
       if (fields.length === 0 || unknown !== undefined) {
         throw new ServeError(
           'InvalidRequest',
-          `metadata_field ${unknown === undefined ? 'is empty' : `"${unknown}" is not supported`}; ask for "${METADATA_FIELD}"`,
+          `metadata_field ${unknown === undefined ? 'is empty' : `"${unknown}" is not supported`}; ask for ${METADATA_FIELDS.map((f) => `"${f}"`).join(' or ')}`,
         );
       }
       return {
         model_spec: specOf(model),
-        // protobufjs packs an object with "@type" into google.protobuf.Any (the generated type
-        // only knows the packed form, type_url and value).
-        metadata: {
-          [METADATA_FIELD]: {
-            '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
-            ...signatureDefMap(model),
-          } as unknown as Any,
-        },
+        metadata: Object.fromEntries(fields.map((f) => [f, metadataField(model, f)])),
       };
     }),
   };

@@ -2,7 +2,9 @@
 // the REST routes. Raw inputs (raw_input_contents) get raw outputs (raw_output_contents), typed
 // contents get typed contents, as KServe's and Triton's clients expect.
 import { ServeError } from '../errors.ts';
+import { choiceParameters } from '../model/backend-choice.ts';
 import { rawOutput } from '../model/raw-tensor.ts';
+import type { ServingModel } from '../model/serving-model.ts';
 import { servingModel } from '../protocols/resolve.ts';
 import { type InferInput, infer, modelMetadata, modelReadiness, serverMetadata } from '../protocols/v2.ts';
 import type { GRPCInferenceServiceHandlers } from './generated/inference/GRPCInferenceService.ts';
@@ -43,6 +45,12 @@ function inputsOf(request: ModelInferRequest__Output): InferInput[] {
   });
 }
 
+/** The backend choice as REST's metadata parameters, in the published `properties` (strings only). */
+function choiceProperties(model: ServingModel): Record<string, string> {
+  if (!model.backend) return {};
+  return Object.fromEntries(Object.entries(choiceParameters(model.backend)).map(([k, v]) => [k, String(v)]));
+}
+
 async function modelInfer(ctx: GrpcContext, request: ModelInferRequest__Output, served: Served) {
   const model = servingModel(ctx.models, request.model_name, given(request.model_version));
   served.version = model.version;
@@ -79,7 +87,7 @@ export function inferenceService(ctx: GrpcContext): GRPCInferenceServiceHandlers
     ModelMetadata: unary(ctx, method('metadata'), (r, served) => {
       const model = servingModel(ctx.models, r.name, given(r.version));
       served.version = model.version;
-      return modelMetadata(model);
+      return { ...modelMetadata(model), properties: choiceProperties(model) };
     }),
     ModelInfer: unary(ctx, { ...method('infer'), forward: true }, (r, served) => modelInfer(ctx, r, served)),
   };

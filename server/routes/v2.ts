@@ -71,8 +71,8 @@ export const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => modelReady(req.params.name, req.params.version, reply),
   );
 
-  // REST's metadata carries the backend choice as parameters; gRPC's ModelMetadataResponse has no
-  // free-form field for it.
+  // REST's metadata carries the backend choice as parameters (gRPC's in ModelMetadataResponse's
+  // properties, and TF Serving's metadata field "backend").
   const describe = (model: ServingModel) => ({
     ...modelMetadata(model),
     ...(model.backend ? { parameters: choiceParameters(model.backend) } : {}),

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { buildApp } from '../app.ts';
+import { call, grpcClients } from '../grpc/client.ts';
 import { type BackendRequest, initBackend } from '../model/backend.ts';
 import { type BackendTiming, chooseBackend, fastest } from '../model/backend-choice.ts';
 import {
@@ -57,6 +58,14 @@ async function serve(model: 'mlp' | 'cnn', backend: BackendRequest) {
   try {
     await waitReady(app);
     const meta = await app.inject({ method: 'GET', url: '/v2/models/tiny' });
+    const grpc = grpcClients(`127.0.0.1:${await app.grpc.listen('127.0.0.1', 0)}`);
+    const [v2, tfserving] = await Promise.all([
+      call(grpc.inference.ModelMetadata.bind(grpc.inference), { name: 'tiny' }),
+      call(grpc.prediction.GetModelMetadata.bind(grpc.prediction), {
+        model_spec: { name: 'tiny' },
+        metadata_field: ['backend'],
+      }),
+    ]).finally(() => grpc.close());
     const metrics = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body);
     const { shape, data } = REQUESTS[model];
     const infer = await app.inject({
@@ -64,8 +73,18 @@ async function serve(model: 'mlp' | 'cnn', backend: BackendRequest) {
       url: '/v2/models/tiny/infer',
       payload: { inputs: [{ name: model === 'mlp' ? 'input' : 'image', shape, datatype: 'FP32', data }] },
     });
+    const struct = tfserving.metadata.backend as unknown as {
+      fields: Record<string, { stringValue?: string; numberValue?: number }>;
+    };
     return {
       parameters: meta.json().parameters as Record<string, string | number>,
+      /** The same choice as gRPC reports it: OIP's ModelMetadata properties and TF Serving's "backend" field. */
+      grpc: {
+        v2: v2.properties,
+        tfserving: Object.fromEntries(
+          Object.entries(struct.fields).map(([k, v]) => [k, v.stringValue ?? v.numberValue]),
+        ),
+      },
       metrics,
       infer,
       active: tf.getBackend(),
@@ -92,7 +111,9 @@ describe('the backend per model', () => {
     ['a dense MLP', 'mlp'],
     ['a CNN', 'cnn'],
   ] as const)('runs %s on the faster of the measured backends under auto', async (_, model) => {
-    const { parameters, metrics, infer, active } = await serve(model, 'auto');
+    const { parameters, grpc, metrics, infer, active } = await serve(model, 'auto');
+    expect(grpc.tfserving).toEqual(parameters);
+    expect(grpc.v2).toEqual(Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, String(v)])));
     const measured = timings(parameters);
     expect(measured.map((t) => t.backend).sort()).toEqual(['tensorflow', 'wasm']);
     for (const t of measured) {

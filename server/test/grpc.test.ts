@@ -247,6 +247,34 @@ describe('TensorFlow Serving over gRPC', () => {
     });
     const s = await failure(call(grpc.model.GetModelStatus.bind(grpc.model), { model_spec: { name: 'x' } }));
     expect(s.code).toBe(status.NOT_FOUND);
+    const unknown = await failure(
+      call(grpc.prediction.GetModelMetadata.bind(grpc.prediction), {
+        model_spec: { name: 'tiny' },
+        metadata_field: ['signature_def', 'graph'],
+      }),
+    );
+    expect(unknown).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('"graph" is not supported'),
+    });
+  });
+
+  it('reports the backend the model runs on as the metadata field "backend", only when asked', async () => {
+    const ask = (metadata_field: string[]) =>
+      call(grpc.prediction.GetModelMetadata.bind(grpc.prediction), {
+        model_spec: { name: 'tiny' },
+        metadata_field,
+      });
+    const both = await ask(['signature_def', 'backend']);
+    expect(both.metadata.backend).toEqual({
+      '@type': 'type.googleapis.com/google.protobuf.Struct',
+      fields: {
+        backend: { stringValue: 'wasm', kind: 'stringValue' },
+        backend_requested: { stringValue: 'wasm', kind: 'stringValue' },
+      },
+    });
+    expect(Object.keys(both.metadata).sort()).toEqual(['backend', 'signature_def']);
+    expect(Object.keys((await ask(['signature_def'])).metadata)).toEqual(['signature_def']);
   });
 });
 
@@ -273,6 +301,8 @@ describe('the Open Inference Protocol over gRPC', () => {
         { name: 'output', datatype: 'FP32', shape: ['-1', '3'] },
         { name: 'label', datatype: 'BYTES', shape: ['-1'] },
       ],
+      // The backend choice, as REST's metadata parameters (server/test/backend-choice.test.ts).
+      properties: { backend: 'wasm', backend_requested: 'wasm' },
     });
   });
 

@@ -21,6 +21,7 @@ export interface ModelMetadataResponse {
   'platform'?: (string);
   'inputs'?: (_inference_ModelMetadataResponse_TensorMetadata)[];
   'outputs'?: (_inference_ModelMetadataResponse_TensorMetadata)[];
+  'properties'?: ({[key: string]: string});
 }
 
 export interface ModelMetadataResponse__Output {
@@ -29,4 +30,5 @@ export interface ModelMetadataResponse__Output {
   'platform': (string);
   'inputs': (_inference_ModelMetadataResponse_TensorMetadata__Output)[];
   'outputs': (_inference_ModelMetadataResponse_TensorMetadata__Output)[];
+  'properties': ({[key: string]: string});
 }
