@@ -7,6 +7,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { ServeError } from '../errors.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
 import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
+import { decodeModelInferRequest } from './infer-codec.ts';
 import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
 import { modelService, predictionService } from './tfserving.ts';
 import { inferenceService } from './v2.ts';
@@ -40,25 +41,40 @@ const CHECKABLE = new Set<string>([
  */
 function rawCapable(service: ServiceDefinition): ServiceDefinition {
   return Object.fromEntries(
-    Object.entries(service).map(([name, method]) => [
-      name,
-      {
-        ...method,
-        requestDeserialize: (bytes: Buffer): Received<unknown> => ({
-          bytes,
-          decode: () => {
-            try {
-              return method.requestDeserialize(bytes);
-            } catch (err) {
-              return { [MALFORMED]: err instanceof Error ? err : new Error(String(err)) };
-            }
-          },
-        }),
-        responseSerialize: (value: unknown) =>
-          Buffer.isBuffer(value) ? value : method.responseSerialize(value),
-      },
-    ]),
+    Object.entries(service).map(([name, method]) => {
+      const deserialize = FAST_DECODERS[method.path] ?? method.requestDeserialize;
+      return [
+        name,
+        {
+          ...method,
+          requestDeserialize: (bytes: Buffer): Received<unknown> => new ReceivedBytes(bytes, deserialize),
+          responseSerialize: (value: unknown) =>
+            Buffer.isBuffer(value) ? value : method.responseSerialize(value),
+        },
+      ];
+    }),
   );
+}
+
+/** Methods whose requests skip proto-loader's decode-then-copy (infer-codec.ts). */
+const FAST_DECODERS: Record<string, (bytes: Buffer) => unknown> = {
+  '/inference.GRPCInferenceService/ModelInfer': decodeModelInferRequest,
+};
+
+/** A request's bytes and how to decode them (a class, not two closures per call). */
+class ReceivedBytes implements Received<unknown> {
+  constructor(
+    readonly bytes: Buffer,
+    private readonly deserialize: (bytes: Buffer) => unknown,
+  ) {}
+
+  decode(): unknown {
+    try {
+      return this.deserialize(this.bytes);
+    } catch (err) {
+      return { [MALFORMED]: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
 }
 
 function healthService(ctx: GrpcContext): HealthHandlers {
