@@ -22,7 +22,9 @@ import { type Generator, generators, payloads, type Wire } from './requests.ts';
 const MODEL = 'mnist';
 const arg = (name: string, dflt: string) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
-const TREES = arg('trees', '.').split(',').map((t) => path.resolve(t));
+const TREES = arg('trees', '.')
+  .split(',')
+  .map((t) => path.resolve(t));
 const WIRE = arg('wire', 'grpc-raw') as Wire;
 const IMAGES = Number(arg('images', '1'));
 const CONNECTIONS = Number(arg('connections', '16'));
@@ -118,7 +120,9 @@ async function main() {
             errors: r.errors,
           };
           results.set(tree, [...(results.get(tree) ?? []), row]);
-          console.error(`round ${round + 1} ${tree}: ${JSON.stringify(row)} load ${os.loadavg()[0]!.toFixed(2)}`);
+          console.error(
+            `round ${round + 1} ${tree}: ${JSON.stringify(row)} load ${os.loadavg()[0]!.toFixed(2)}`,
+          );
         } finally {
           gen.close();
           await stop(s);
@@ -132,7 +136,9 @@ async function main() {
   console.log(
     `${WIRE}, ${IMAGES} images/request, ${CONNECTIONS} connections, ${BACKEND}, ${GENERATOR} generator, ${DURATION} s × ${ROUNDS} rounds alternating; 1-min load ${loads.map((l) => l.toFixed(1)).join(' ')}`,
   );
-  console.log('| tree | req/s | server CPU ms/req | generator CPU ms/req | rows/batch | each round: server CPU ms/req |');
+  console.log(
+    '| tree | req/s | server CPU ms/req | generator CPU ms/req | rows/batch | each round: server CPU ms/req |',
+  );
   console.log('|---|--:|--:|--:|--:|---|');
   for (const [tree, rows] of results) {
     const f = (k: string) => median(rows.map((r) => r[k]!));

@@ -61,7 +61,8 @@ profile.samples.forEach((id, i) => {
 const pct = (us: number) => `${((100 * us) / busy).toFixed(1)}%`;
 console.log(`busy ${(busy / 1e6).toFixed(2)} s`);
 console.log('self time:');
-for (const [l, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${pct(us).padStart(6)}  ${l}`);
+for (const [l, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+  console.log(`  ${pct(us).padStart(6)}  ${l}`);
 if (focus) {
   const re = new RegExp(focus);
   console.log(`inclusive time of /${focus}/:`);

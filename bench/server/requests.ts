@@ -58,7 +58,10 @@ export function payloads(raw: Float32Array, model: string) {
 export type Payloads = ReturnType<typeof payloads>;
 
 /** A REST wire's headers and body: JSON, or the binary tensor extension. */
-export function restRequest(wire: Wire, p: Payloads): { headers: Record<string, string>; body: string | Buffer } {
+export function restRequest(
+  wire: Wire,
+  p: Payloads,
+): { headers: Record<string, string>; body: string | Buffer } {
   if (wire !== 'rest-binary') return { headers: { 'content-type': 'application/json' }, body: p.json };
   return {
     headers: {
@@ -88,7 +91,10 @@ export type Infer = (request: unknown) => Promise<GrpcOutput>;
 export function grpcInfer(address: string): { infer: Infer; close: () => void } {
   const g = grpcClients(address);
   const method = g.inference.ModelInfer.bind(g.inference) as never;
-  return { infer: (request) => call(method, request as never) as Promise<GrpcOutput>, close: () => g.close() };
+  return {
+    infer: (request) => call(method, request as never) as Promise<GrpcOutput>,
+    close: () => g.close(),
+  };
 }
 
 /** One run of a generator: what it answered, and the generator's own CPU. */
@@ -102,7 +108,11 @@ export interface Run {
 }
 
 /** `connections` closed-loop streams of `send` for `seconds`, in this process. */
-export async function closedLoop(send: () => Promise<unknown>, connections: number, seconds: number): Promise<Run> {
+export async function closedLoop(
+  send: () => Promise<unknown>,
+  connections: number,
+  seconds: number,
+): Promise<Run> {
   const latencies: number[] = [];
   let errors = 0;
   const cpu = process.cpuUsage();
@@ -246,7 +256,7 @@ export async function ghzRun(
       address,
     ];
     const times = await new Promise<string>((resolve, reject) =>
-      execFile('bash', ['-c', '"$0" "$@" >/dev/null && times', ghz, ...args], (err, stdout) =>
+      execFile('bash', ['-c', '"$0" "$@" </dev/null >/dev/null && times', ghz, ...args], (err, stdout) =>
         err ? reject(err) : resolve(stdout),
       ),
     );
@@ -258,11 +268,13 @@ export async function ghzRun(
     );
     const report = JSON.parse(readFileSync(out, 'utf8')) as GhzReport;
     const ok = report.statusCodeDistribution.OK ?? 0;
+    // The calls in flight when the duration ends are cancelled by ghz itself: not the server's errors.
+    const cancelled = report.statusCodeDistribution.Canceled ?? 0;
     const at = (q: number) =>
       (report.latencyDistribution?.find((d) => d.percentage === q)?.latency ?? Number.NaN) / 1e6;
     return {
       requests: ok,
-      errors: report.count - ok,
+      errors: report.count - ok - cancelled,
       seconds: report.total / 1e9,
       p50ms: at(50),
       p99ms: at(99),
