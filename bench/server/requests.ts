@@ -200,6 +200,9 @@ export function ghzBinary(): string | undefined {
   }
 }
 
+/** HTTP/2 connections ghz spreads its workers over (K2K_BENCH_GHZ_CONNECTIONS; default 1, a client's one channel). */
+const GHZ_CONNECTIONS = Number(process.env.K2K_BENCH_GHZ_CONNECTIONS ?? '1');
+
 let serializer: ((request: unknown) => Buffer) | undefined;
 /** A ModelInferRequest as protobuf bytes, for ghz's --binary-file. */
 function encodeModelInfer(request: unknown): Buffer {
@@ -249,7 +252,7 @@ export async function ghzRun(
       '--binary',
       `--binary-file=${data}`,
       `--concurrency=${connections}`,
-      '--connections=1',
+      `--connections=${GHZ_CONNECTIONS}`,
       `--duration=${seconds}s`,
       '--format=json',
       `--output=${out}`,

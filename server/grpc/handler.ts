@@ -19,7 +19,7 @@ export interface GrpcContext {
   models: ModelHolder;
   metrics: ServerMetrics;
   shedder: LoadShedder;
-  log: { error(obj: object, msg: string): void };
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** A stable pod's split (only with a traffic file). */
   canary?: { router: CanaryRouter; client: GrpcCanaryClient };
 }

@@ -5,6 +5,7 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ServeError } from '../errors.ts';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControl } from './flow-control.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
 import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
 import { decodeModelInferRequest } from './infer-codec.ts';
@@ -89,12 +90,16 @@ function healthService(ctx: GrpcContext): HealthHandlers {
 export class GrpcListener {
   private readonly server: Server;
   private bound = false;
+  private readonly log: GrpcContext['log'];
 
   constructor(ctx: GrpcContext, settings: GrpcSettings) {
     this.server = new Server({
       'grpc.max_receive_message_length': settings.maxMessageBytes,
       'grpc.max_connection_idle_ms': settings.idleTimeoutSeconds * 1000,
+      // Channelz keeps per-call statistics for a debugging service k2k does not serve (1–2% of a call).
+      'grpc.enable_channelz': 0,
     });
+    this.log = ctx.log;
     const definition = loadSync(
       PROTO_FILES.map((f) => PROTO_DIR + f),
       LOADER_OPTIONS,
@@ -116,6 +121,12 @@ export class GrpcListener {
           return;
         }
         this.bound = true;
+        if (!widenFlowControl(this.server)) {
+          this.log.warn(
+            { stream: STREAM_WINDOW_BYTES, connection: CONNECTION_WINDOW_BYTES },
+            'gRPC: could not widen the HTTP/2 flow-control windows (grpc-js internals changed); batches over gRPC will be smaller',
+          );
+        }
         resolve(bound);
       });
     });

@@ -4,6 +4,7 @@
 // status codes for bad requests, unknown models, a server without a model and an overloaded one;
 // and fuzzed bytes and tensors that leave the server healthy.
 import { mkdtemp, rm } from 'node:fs/promises';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, status } from '@grpc/grpc-js';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { buildApp } from '../app.ts';
 import { call, type GrpcClients, grpcClients } from '../grpc/client.ts';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../grpc/flow-control.ts';
 import type { ModelInferRequest } from '../grpc/generated/inference/ModelInferRequest.ts';
 import type { PredictRequest } from '../grpc/generated/tensorflow/serving/PredictRequest.ts';
 import { initBackend } from '../model/backend.ts';
@@ -410,6 +412,24 @@ describe('the Open Inference Protocol over gRPC', () => {
 });
 
 describe('gRPC health, metrics and robustness', () => {
+  // A client's concurrent calls share one connection; with HTTP/2's 64 KB default windows the
+  // batcher could only ever see ~20 small calls of it at once (server/grpc/flow-control.ts).
+  it('opens wide HTTP/2 flow-control windows to every connection, so concurrent calls can be batched', async () => {
+    const session = http2.connect(`http://${address}`);
+    try {
+      // The server's first SETTINGS carry HTTP/2's defaults; the wide ones and the connection's
+      // WINDOW_UPDATE follow as soon as its session exists.
+      const widened = () =>
+        session.remoteSettings?.initialWindowSize === STREAM_WINDOW_BYTES &&
+        session.state.remoteWindowSize === CONNECTION_WINDOW_BYTES;
+      for (let i = 0; i < 200 && !widened(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(session.remoteSettings.initialWindowSize).toBe(STREAM_WINDOW_BYTES);
+      expect(session.state.remoteWindowSize).toBe(CONNECTION_WINDOW_BYTES);
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers the standard health check for the server and each service', async () => {
     const h = grpc.health;
     for (const service of ['', 'inference.GRPCInferenceService', 'tensorflow.serving.PredictionService']) {
