@@ -2,9 +2,10 @@
 // KServe's Python model server (bench/server/peer.py) serving the same artifact over the same Open
 // Inference Protocol wires (REST JSON, REST binary tensors, gRPC typed contents, gRPC raw bytes),
 // and against the ceiling, the same TensorFlow.js model called in a loop inside this process
-// (bench/server/ceiling.ts). All measured in the same run on the same machine; autocannon drives
-// the REST wires, a closed loop of @grpc/grpc-js calls the gRPC ones, both in this process, whose
-// CPU is reported per row next to each server's. Reports ratios, never absolute targets.
+// (bench/server/ceiling.ts). All measured in the same run on the same machine; autocannon (in this
+// process) drives the REST wires, ghz (built from its Go module by ghz.sh; a @grpc/grpc-js loop in
+// this process when it cannot be built) the gRPC ones, and the generator's CPU is reported per
+// request next to each server's. Reports ratios, never absolute targets.
 //
 //   npx tsx bench/server/bench.ts [--duration=4] [--rounds=3] [--connections=1,16,64] [--images=1,32]
 //                                 [--wires=rest-json,rest-binary,grpc-typed,grpc-raw]
@@ -18,24 +19,27 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
-import { call, grpcClients } from '../../server/grpc/client.ts';
-import { rawFloat32 } from '../../server/model/raw-tensor.ts';
 import { parseMetrics, sample, total } from '../../server/test/fixtures.ts';
-import { Ceiling, type CeilingResult, quantile, registerBackends } from './ceiling.ts';
-import { digits, PIXELS, SIDE, writeMnistArtifact } from './mnist.ts';
+import { Ceiling, type CeilingResult, registerBackends } from './ceiling.ts';
+import { digits, writeMnistArtifact } from './mnist.ts';
 import { freePort } from './ports.ts';
+import {
+  autocannonRun,
+  closedLoop,
+  ghzBinary,
+  ghzRun,
+  grpcInfer,
+  grpcValues,
+  type Infer,
+  isGrpc,
+  type Payloads,
+  payloads,
+  type Run,
+  restRequest,
+  WIRES,
+  type Wire,
+} from './requests.ts';
 
-interface AutocannonResult {
-  requests: { average: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  '2xx': number;
-}
-/** autocannon's run: a promise of the summary that also emits each response's latency (fractional ms). */
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult> & {
-  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-};
 /** One cell's measurement, whatever drove it, with latency quantiles of our own (autocannon's histogram keeps whole ms). */
 interface Measured {
   requestsPerSecond: number;
@@ -49,7 +53,6 @@ interface Measured {
   cpuMsPerRequest?: number;
 }
 const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as Autocannon;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -60,8 +63,6 @@ const DURATION = Number(arg('duration', '4'));
 const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = arg('connections', '1,16,64').split(',').map(Number);
 const IMAGES = arg('images', '1,32').split(',').map(Number);
-const WIRES = ['rest-json', 'rest-binary', 'grpc-typed', 'grpc-raw'] as const;
-type Wire = (typeof WIRES)[number];
 const WIRES_RUN = arg('wires', WIRES.join(',')).split(',') as Wire[];
 /** The server's default K2K_BATCHING_MAX_BATCH_SIZE: the largest batch its batcher forms from small requests. */
 const MAX_BATCH = 32;
@@ -113,84 +114,21 @@ async function start(
   return { name, url, grpc: `127.0.0.1:${grpcPort}`, wires: [], child };
 }
 
-/** An Open Inference Protocol v2 JSON request of `raw.length / PIXELS` raw 28x28x1 images. */
-function body(raw: Float32Array, id: string): string {
-  const n = raw.length / PIXELS;
-  return JSON.stringify({
-    id,
-    inputs: [{ name: 'input', shape: [n, SIDE, SIDE, 1], datatype: 'FP32', data: Array.from(raw) }],
-  });
-}
-
-/** The same request on every wire: what each sends, and how to read the outputs back. */
-function payloads(raw: Float32Array) {
-  const n = raw.length / PIXELS;
-  const shape = [n, SIDE, SIDE, 1];
-  const header = JSON.stringify({
-    inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: raw.length * 4 } }],
-    parameters: { binary_data_output: true },
-  });
-  return {
-    n,
-    json: body(raw, 'bench'),
-    binary: {
-      headerLength: Buffer.byteLength(header),
-      body: Buffer.concat([Buffer.from(header), rawFloat32(raw)]),
-    },
-    typed: {
-      model_name: MODEL,
-      inputs: [{ name: 'input', datatype: 'FP32', shape, contents: { fp32_contents: Array.from(raw) } }],
-    },
-    rawGrpc: {
-      model_name: MODEL,
-      inputs: [{ name: 'input', datatype: 'FP32', shape }],
-      raw_input_contents: [rawFloat32(raw)],
-    },
-  };
-}
-type Payloads = ReturnType<typeof payloads>;
-
-interface GrpcOutput {
-  outputs: Array<{ contents?: { fp32_contents: number[] } }>;
-  raw_output_contents: Buffer[];
-}
-/** The first output's values, typed or raw (a server may answer either way). */
-function grpcValues(r: GrpcOutput): ArrayLike<number> {
-  const raw = r.raw_output_contents[0];
-  if (raw && raw.length > 0)
-    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
-  return r.outputs[0]?.contents?.fp32_contents ?? [];
-}
-
-type Infer = (request: unknown) => Promise<GrpcOutput>;
-const clients = new Map<string, { infer: Infer; close: () => void }>();
-function grpcInfer(address: string): Infer {
+const clients = new Map<string, ReturnType<typeof grpcInfer>>();
+/** One grpc-js channel per server, for the correctness check (and the load when ghz is missing). */
+function grpcClient(address: string): Infer {
   let c = clients.get(address);
   if (!c) {
-    const g = grpcClients(address);
-    const method = g.inference.ModelInfer.bind(g.inference) as never;
-    c = { infer: (request) => call(method, request as never) as Promise<GrpcOutput>, close: () => g.close() };
+    c = grpcInfer(address);
     clients.set(address, c);
   }
   return c.infer;
 }
 
-/** A REST wire's headers and body: JSON, or the binary tensor extension. */
-function restRequest(wire: Wire, p: Payloads): { headers: Record<string, string>; body: string | Buffer } {
-  if (wire !== 'rest-binary') return { headers: { 'content-type': 'application/json' }, body: p.json };
-  return {
-    headers: {
-      'content-type': 'application/octet-stream',
-      'inference-header-content-length': String(p.binary.headerLength),
-    },
-    body: p.binary.body,
-  };
-}
-
 /** One request on `wire`; resolves with the first output's values. */
 async function inferOn(s: Started, wire: Wire, p: Payloads): Promise<ArrayLike<number>> {
-  if (wire === 'grpc-typed') return grpcValues(await grpcInfer(s.grpc)(p.typed));
-  if (wire === 'grpc-raw') return grpcValues(await grpcInfer(s.grpc)(p.rawGrpc));
+  if (wire === 'grpc-typed') return grpcValues(await grpcClient(s.grpc)(p.typed));
+  if (wire === 'grpc-raw') return grpcValues(await grpcClient(s.grpc)(p.rawGrpc));
   const r = await fetch(`${s.url}/v2/models/${MODEL}/infer`, { method: 'POST', ...restRequest(wire, p) });
   if (!r.ok) throw new Error(`${s.name} ${wire}: ${r.status} ${await r.text()}`);
   const bytes = Buffer.from(await r.arrayBuffer());
@@ -308,38 +246,10 @@ interface CeilingRow extends CeilingResult {
   rounds: CeilingResult[];
 }
 
-/** Runs `connections` closed-loop streams of `send` for `seconds`; requests/s and latency quantiles. */
-async function closedLoop(
-  send: () => Promise<unknown>,
-  connections: number,
-  seconds: number,
-): Promise<Omit<Measured, 'clientCpuMsPerRequest'>> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        try {
-          await send();
-          latencies.push(performance.now() - t0);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  return {
-    requestsPerSecond: latencies.length / ((performance.now() - start) / 1000),
-    errors,
-    p50ms: quantile(latencies, 0.5),
-    p99ms: quantile(latencies, 0.99),
-  };
-}
+/** ghz's binary when it could be built (once, cached); undefined: gRPC load from grpc-js. */
+let ghz: string | undefined;
 
-/** One cell on one wire: autocannon for REST, a @grpc/grpc-js closed loop for gRPC. */
+/** One cell on one wire: autocannon for REST, ghz (or the grpc-js fallback) for gRPC. */
 async function fire(
   s: Started,
   wire: Wire,
@@ -347,42 +257,29 @@ async function fire(
   connections: number,
   duration: number,
 ): Promise<Measured> {
-  const cpu = process.cpuUsage();
-  let m: Omit<Measured, 'clientCpuMsPerRequest'>;
-  let requests: number;
-  if (wire === 'grpc-typed' || wire === 'grpc-raw') {
-    const infer = grpcInfer(s.grpc);
+  let r: Run;
+  if (!isGrpc(wire)) r = await autocannonRun(s.url, wire, p, connections, duration);
+  else {
     const request = wire === 'grpc-typed' ? p.typed : p.rawGrpc;
-    m = await closedLoop(() => infer(request), connections, duration);
-    requests = m.requestsPerSecond * duration;
-  } else {
-    const run = autocannon({
-      url: `${s.url}/v2/models/${MODEL}/infer`,
-      method: 'POST',
-      ...restRequest(wire, p),
-      connections,
-      duration,
-    });
-    const latencies: number[] = [];
-    run.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-    const r = await run;
-    requests = r['2xx'] + r.non2xx;
-    m = {
-      requestsPerSecond: r.requests.average,
-      errors: r.errors + r.timeouts + r.non2xx,
-      p50ms: quantile(latencies, 0.5),
-      p99ms: quantile(latencies, 0.99),
-    };
+    if (ghz) r = await ghzRun(ghz, s.grpc, request, connections, duration);
+    else {
+      const infer = grpcClient(s.grpc);
+      r = await closedLoop(() => infer(request), connections, duration);
+    }
   }
-  const used = process.cpuUsage(cpu);
-  return { ...m, clientCpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, requests) };
+  return {
+    requestsPerSecond: r.requests / r.seconds,
+    errors: r.errors,
+    p50ms: r.p50ms,
+    p99ms: r.p99ms,
+    clientCpuMsPerRequest: (1000 * r.generatorCpuSeconds) / Math.max(1, r.requests),
+  };
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const python = execFileSync('bash', [path.join(HERE, 'setup.sh')], { encoding: 'utf8' }).trim();
+  if (WIRES_RUN.some(isGrpc)) ghz = ghzBinary();
   const backends = await registerBackends();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-'));
   const servers: Started[] = [];
@@ -448,7 +345,7 @@ async function main(): Promise<void> {
 
     // Same artifact, same numbers, on every wire: otherwise the comparison would be meaningless.
     // The peer is measured on the wires it answers correctly (its JSON must work).
-    const check = payloads(digits(8, 600));
+    const check = payloads(digits(8, 600), MODEL);
     const want = await inferOn(peer, 'rest-json', check);
     for (const wire of WIRES_RUN) {
       try {
@@ -475,7 +372,7 @@ async function main(): Promise<void> {
     );
 
     // Distinct real digits per scenario; the peer and k2k get byte-identical requests.
-    const requests = new Map(IMAGES.map((n) => [n, payloads(digits(n, 700))]));
+    const requests = new Map(IMAGES.map((n) => [n, payloads(digits(n, 700), MODEL)]));
     const ceilingBatches = [...new Set([1, ...CONNECTIONS.map((c) => Math.min(c, MAX_BATCH)), ...IMAGES])]
       .filter((b) => b <= MAX_BATCH)
       .sort((a, b) => a - b);
@@ -630,7 +527,10 @@ async function main(): Promise<void> {
       loadAverages,
       wallSeconds: Math.round((Date.now() - started) / 1000),
       versions: versions(python),
-      note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon, the gRPC load generator and the ceiling run in the benchmark process on the same cores. Compare ratios, not absolute numbers.',
+      grpcGenerator: ghz
+        ? `ghz ${execFileSync(ghz, ['--version'], { encoding: 'utf8' }).trim()} (one HTTP/2 connection per server)`
+        : '@grpc/grpc-js closed loop in this process, one channel per server (ghz could not be built)',
+      note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon and the ceiling run in the benchmark process, ghz in its own, all on the same cores. Compare ratios, not absolute numbers.',
     };
     await mkdir(path.join(HERE, 'results'), { recursive: true });
     const file = path.join(HERE, 'results', `${meta.date.replace(/[:.]/g, '-')}.json`);
