@@ -9,7 +9,7 @@
 //   npx tsx bench/server/ab.ts --trees=/work/main,. [--wire=grpc-raw] [--images=1] [--connections=16]
 //                              [--duration=5] [--rounds=3] [--backend=wasm] [--generator=grpc-js|ghz] [--prof=dir]
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,10 +35,27 @@ const GENERATOR = arg('generator', 'grpc-js') as Generator;
 const PROF = process.argv.some((x) => x.startsWith('--prof=')) ? path.resolve(arg('prof', '')) : undefined;
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuSeconds(pid: number, task?: string): number {
+  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds per thread name (the main JS thread is "node"; V8's GC and compiler helpers, libuv's
+ * pool and tsx's loader have their own): the process's CPU beyond the event loop shows up here.
+ */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
+      out.set(name, (out.get(name) ?? 0) + cpuSeconds(pid, task));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
 
 interface Server {
@@ -109,8 +126,13 @@ async function main() {
           await gen.run(WIRE, p, CONNECTIONS, 1); // warm-up
           const before = await batchCounters(s);
           const cpu0 = cpuSeconds(s.child.pid!);
+          const threads0 = threadCpuSeconds(s.child.pid!);
           const r = await gen.run(WIRE, p, CONNECTIONS, DURATION);
           const cpu = cpuSeconds(s.child.pid!) - cpu0;
+          const threads = [...threadCpuSeconds(s.child.pid!)]
+            .map(([name, t]) => [name, (1000 * (t - (threads0.get(name) ?? 0))) / r.requests] as const)
+            .filter(([, ms]) => ms > 0)
+            .sort((a, b) => b[1] - a[1]);
           const after = await batchCounters(s);
           const row = {
             requestsPerSecond: r.requests / r.seconds,
@@ -121,7 +143,7 @@ async function main() {
           };
           results.set(tree, [...(results.get(tree) ?? []), row]);
           console.error(
-            `round ${round + 1} ${tree}: ${JSON.stringify(row)} load ${os.loadavg()[0]!.toFixed(2)}`,
+            `round ${round + 1} ${tree}: ${JSON.stringify(row)} load ${os.loadavg()[0]!.toFixed(2)}; server CPU ms/req by thread: ${threads.map(([n, ms]) => `${n} ${ms.toFixed(3)}`).join(', ')}`,
           );
         } finally {
           gen.close();
