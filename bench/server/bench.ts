@@ -528,7 +528,7 @@ async function main(): Promise<void> {
       wallSeconds: Math.round((Date.now() - started) / 1000),
       versions: versions(python),
       grpcGenerator: ghz
-        ? `ghz ${execFileSync(ghz, ['--version'], { encoding: 'utf8' }).trim()} (one HTTP/2 connection per server)`
+        ? `ghz ${/ghz-(v[^/]+)\//.exec(ghz)?.[1] ?? '(unknown version)'} (one HTTP/2 connection per server)`
         : '@grpc/grpc-js closed loop in this process, one channel per server (ghz could not be built)',
       note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon and the ceiling run in the benchmark process, ghz in its own, all on the same cores. Compare ratios, not absolute numbers.',
     };

@@ -225,6 +225,7 @@ interface GhzReport {
   total: number;
   latencyDistribution: Array<{ percentage: number; latency: number }> | null;
   statusCodeDistribution: Record<string, number>;
+  errorDistribution: Record<string, number> | null;
 }
 
 /**
@@ -271,8 +272,13 @@ export async function ghzRun(
     );
     const report = JSON.parse(readFileSync(out, 'utf8')) as GhzReport;
     const ok = report.statusCodeDistribution.OK ?? 0;
-    // The calls in flight when the duration ends are cancelled by ghz itself: not the server's errors.
-    const cancelled = report.statusCodeDistribution.Canceled ?? 0;
+    // The calls in flight when the duration ends fail as ghz closes its own connection (Canceled,
+    // or Unavailable "use of closed network connection"): not the server's errors.
+    const cancelled =
+      (report.statusCodeDistribution.Canceled ?? 0) +
+      Object.entries(report.errorDistribution ?? {})
+        .filter(([message]) => message.includes('use of closed network connection'))
+        .reduce((n, [, count]) => n + count, 0);
     const at = (q: number) =>
       (report.latencyDistribution?.find((d) => d.percentage === q)?.latency ?? Number.NaN) / 1e6;
     return {
