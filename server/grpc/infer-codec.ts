@@ -143,13 +143,15 @@ const float64 = (r: Reader) => {
  * A packed float/double run copied into a typed array at once (the common case); an unpacked or
  * split field (legal, rare) is gathered element by element and appended.
  */
-function floats<A extends Float32Array | Float64Array>(
+type FloatArray = Float32Array | Float64Array;
+
+function floats(
   r: Reader,
   wireType: number,
-  previous: A,
-  Typed: { new (length: number): A; BYTES_PER_ELEMENT: number },
+  previous: FloatArray,
+  Typed: Float32ArrayConstructor | Float64ArrayConstructor,
   read: (r: Reader) => number,
-): A {
+): FloatArray {
   const size = Typed.BYTES_PER_ELEMENT;
   let added: ArrayLike<number>;
   if (wireType === LENGTH_DELIMITED) {
@@ -170,6 +172,12 @@ function floats<A extends Float32Array | Float64Array>(
   out.set(added, previous.length);
   return out;
 }
+
+/** The floating-point fields of InferTensorContents, by field number. */
+const FLOAT_FIELDS = {
+  6: { field: 'fp32_contents', Typed: Float32Array, read: float32 },
+  7: { field: 'fp64_contents', Typed: Float64Array, read: float64 },
+} as const;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -199,23 +207,11 @@ function contents(r: Reader, into: InferTensorContents__Output | null): InferTen
       case 5:
         return repeated(r, w, VARINT, (x) => x.uint64String(), c.uint64_contents);
       case 6:
-        c.fp32_contents = floats(
-          r,
-          w,
-          c.fp32_contents as unknown as Float32Array,
-          Float32Array,
-          float32,
-        ) as unknown as number[];
+      case 7: {
+        const { field, Typed, read } = FLOAT_FIELDS[n];
+        c[field] = floats(r, w, c[field] as unknown as FloatArray, Typed, read) as unknown as number[];
         return;
-      case 7:
-        c.fp64_contents = floats(
-          r,
-          w,
-          c.fp64_contents as unknown as Float64Array,
-          Float64Array,
-          float64,
-        ) as unknown as number[];
-        return;
+      }
       case 8:
         expect(w, LENGTH_DELIMITED, 'bytes_contents');
         c.bytes_contents.push(r.bytes());
