@@ -84,7 +84,8 @@ export const CanarySpec = Type.Object(
           minimum: 0,
           maximum: 1,
           default: 0.01,
-          description: 'Highest share of the canary’s inference requests answered with a 5xx status.',
+          description:
+            'Highest share of the canary’s inference requests answered with a 5xx status; also the most its share of rejected requests (4xx) may exceed the stable track’s, since both tracks get the same requests.',
         }),
         maxP99LatencySeconds: Type.Number({
           exclusiveMinimum: 0,
@@ -126,12 +127,16 @@ export type CanarySpec = Static<typeof CanarySpec>;
 
 const MetricCheck = Type.Object(
   {
-    name: StringEnum(['requests', 'errorRate', 'p99LatencySeconds', 'predictionDrift'] as const, {
-      description: 'What was checked.',
-    }),
+    name: StringEnum(
+      ['requests', 'errorRate', 'rejectionRate', 'p99LatencySeconds', 'predictionDrift'] as const,
+      { description: 'What was checked.' },
+    ),
     value: Type.Optional(Type.Number({ description: 'The canary’s value (absent: no data).' })),
     stable: Type.Optional(Type.Number({ description: 'The stable track’s value, for comparison.' })),
-    threshold: Type.Number({ description: 'The limit from spec.canary (requests: the least).' }),
+    threshold: Type.Number({
+      description:
+        'The limit from spec.canary (requests: the least; rejectionRate: the most above the stable track’s value).',
+    }),
     verdict: StringEnum(Object.values(AnalysisVerdict), { description: 'Pass, Fail or Inconclusive.' }),
   },
   { description: 'One metric of an analysis.' },

@@ -95,6 +95,14 @@ and
  */
 export const FAILED_CODES = '5..|UNAVAILABLE|RESOURCE_EXHAUSTED|INTERNAL|UNKNOWN';
 
+/**
+ * Codes of requests the server rejected as the client's mistake: REST 4xx, gRPC INVALID_ARGUMENT,
+ * NOT_FOUND and UNIMPLEMENTED (server/grpc/status.ts). Not failures of the server, but a canary
+ * that rejects more of the same requests than its stable twin is broken for its clients (an
+ * input signature the clients do not send), so the canary analysis compares the two tracks' shares.
+ */
+export const REJECTED_CODES = '4..|INVALID_ARGUMENT|NOT_FOUND|UNIMPLEMENTED';
+
 /** The `endpoint` values of inference calls (predict, OIP infer, classify), which the SLOs, dashboards and canary analysis count. */
 export const INFERENCE_ENDPOINTS = 'predict|infer|classify';
 

@@ -43,13 +43,14 @@ const running = (o: Partial<CanaryStatus> = {}): CanaryStatus => ({
 const healthy: TrackMetrics = {
   requests: 100,
   errorRate: 0,
+  rejectionRate: 0,
   p99LatencySeconds: 0.05,
   predictionBins: { a: 50, b: 50 },
 };
-const measured = (canary: Partial<TrackMetrics> = {}): Measurement => ({
+const measured = (canary: Partial<TrackMetrics> = {}, stable: Partial<TrackMetrics> = {}): Measurement => ({
   state: 'measured',
   canary: { ...healthy, ...canary },
-  stable: healthy,
+  stable: { ...healthy, ...stable },
 });
 const verdict = (m: Measurement): CanaryAnalysisStatus => judgeAnalysis(m, spec, 0, at(60));
 
@@ -58,6 +59,26 @@ describe('judging an analysis window', () => {
     ['passes a canary as good as stable', measured(), 'Pass'],
     ['fails an error rate over the threshold', measured({ errorRate: 0.05 }), 'Fail'],
     ['fails a p99 latency over the threshold', measured({ p99LatencySeconds: 2 }), 'Fail'],
+    [
+      'fails a canary that rejects every request (an input signature the clients do not send), with no 5xx and no predictions',
+      measured({ errorRate: 0, rejectionRate: 1, predictionBins: {} }),
+      'Fail',
+    ],
+    [
+      'fails a canary that rejects more requests than stable by more than maxErrorRate',
+      measured({ rejectionRate: 0.25 }, { rejectionRate: 0.2 }),
+      'Fail',
+    ],
+    [
+      'passes a canary that rejects the clients’ bad requests as stable does',
+      measured({ rejectionRate: 0.205 }, { rejectionRate: 0.2 }),
+      'Pass',
+    ],
+    [
+      'fails rejections over maxErrorRate when the stable track had no requests to compare with',
+      measured({ rejectionRate: 0.5 }, { requests: 0, errorRate: undefined, rejectionRate: undefined }),
+      'Fail',
+    ],
     ['fails predictions that differ from stable', measured({ predictionBins: { a: 95, b: 5 } }), 'Fail'],
     [
       'holds when the canary served too few requests',
@@ -73,6 +94,18 @@ describe('judging an analysis window', () => {
     ['holds when the canary has no prediction bins yet', measured({ predictionBins: {} }), 'Inconclusive'],
   ])('%s', (_name, m, expected) => {
     expect(verdict(m).verdict).toBe(expected);
+  });
+
+  it('names the rejections and the stable track’s share they exceed', () => {
+    const a = verdict(measured({ rejectionRate: 1, predictionBins: {} }, { rejectionRate: 0.02 }));
+    expect(a.message).toBe("failed: rejectionRate 1 > the stable track's 0.02 + 0.01");
+    expect(a.checks.find((c) => c.name === 'rejectionRate')).toEqual({
+      name: 'rejectionRate',
+      value: 1,
+      stable: 0.02,
+      threshold: 0.01,
+      verdict: 'Fail',
+    });
   });
 
   it('skips the prediction check for a model without a prediction profile', () => {

@@ -21,6 +21,8 @@ export interface Artifact {
 export interface TrackMetrics {
   requests: number;
   errorRate?: number;
+  /** Share of the requests rejected as the client's mistake (4xx, INVALID_ARGUMENT, …). */
+  rejectionRate?: number;
   p99LatencySeconds?: number;
   /** Prediction rows per bin (k2k_drift_prediction_window_rows summed over the track's pods). */
   predictionBins?: Record<string, number>;
@@ -109,6 +111,17 @@ export function judgeAnalysis(
   };
   check('requests', m.canary.requests, m.stable.requests, t.minRequests, (v) => v < t.minRequests);
   check('errorRate', m.canary.errorRate, m.stable.errorRate, t.maxErrorRate, (v) => v > t.maxErrorRate);
+  // Both tracks get the same requests (a counter per request splits them), so rejecting more of
+  // them than stable is the canary's fault: an input signature the clients do not send answers
+  // every request 400 and no 5xx. A stable track without requests leaves nothing to excuse.
+  const rejectedByStable = m.stable.rejectionRate ?? 0;
+  check(
+    'rejectionRate',
+    m.canary.rejectionRate,
+    m.stable.rejectionRate,
+    t.maxErrorRate,
+    (v) => v - rejectedByStable > t.maxErrorRate,
+  );
   check(
     'p99LatencySeconds',
     m.canary.p99LatencySeconds,
@@ -138,7 +151,13 @@ export function judgeAnalysis(
     };
   }
   if (failed.length > 0) {
-    const what = failed.map((c) => `${c.name} ${round(c.value!)} > ${c.threshold}`).join(', ');
+    const what = failed
+      .map((c) =>
+        c.name === 'rejectionRate'
+          ? `${c.name} ${round(c.value!)} > the stable track's ${round(rejectedByStable)} + ${c.threshold}`
+          : `${c.name} ${round(c.value!)} > ${c.threshold}`,
+      )
+      .join(', ');
     return { ...base, checks, verdict: AnalysisVerdict.Fail, message: `failed: ${what}` };
   }
   if (unknown.length > 0) {
