@@ -72,17 +72,25 @@ async function write(
 
 const framework = () => ({ name: 'tensorflow.js', version: tf.version.tfjs, backend: tf.getBackend() });
 
-/** A 4-feature, 3-class dense classifier over TABULAR with z-score normalisation. */
+/**
+ * A 4-feature, 3-class dense classifier over TABULAR with z-score normalisation. `extraFeatures`
+ * makes a version that also takes these columns (N(0, 1), unprofiled): one whose input signature
+ * clients of the 4-feature version do not send.
+ */
 export async function writeTabularArtifact(
   store: ObjectStore,
   out: string,
   model: string,
   version: string,
+  { extraFeatures = [] }: { extraFeatures?: string[] } = {},
 ): Promise<string> {
+  const features = [...TABULAR.features, ...extraFeatures];
+  const mean = [...TABULAR.mean, ...extraFeatures.map(() => 0)];
+  const std = [...TABULAR.std, ...extraFeatures.map(() => 1)];
   const net = tf.sequential({
     layers: [
       tf.layers.dense({
-        inputShape: [4],
+        inputShape: [features.length],
         units: 8,
         activation: 'relu',
         kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
@@ -95,17 +103,13 @@ export async function writeTabularArtifact(
     ],
   });
   const train = tabularRows(4000, 42);
-  const validation = tabularRows(1000, 43);
+  const validation = tabularRows(1000, 43).map((r) => [...r, ...extraFeatures.map(() => 0)]);
   const preprocessing: Preprocessing = {
-    input: {
-      kind: 'tabular',
-      features: TABULAR.features,
-      normalization: { mean: TABULAR.mean, std: TABULAR.std },
-    },
+    input: { kind: 'tabular', features, normalization: { mean, std } },
     output: { classNames: TABULAR.classNames },
   };
   const normalise = (rows: number[][]) =>
-    tf.tensor2d(rows.map((r) => r.map((v, i) => (v - TABULAR.mean[i]!) / TABULAR.std[i]!)));
+    tf.tensor2d(rows.map((r) => r.map((v, i) => (v - mean[i]!) / std[i]!)));
   const x = normalise(validation);
   const classes = predictedClasses(net, x);
   x.dispose();
@@ -129,7 +133,7 @@ export async function writeTabularArtifact(
     version,
     task: 'classification',
     framework: framework(),
-    inputs: [{ name: 'input', shape: [-1, 4], datatype: 'FP32' }],
+    inputs: [{ name: 'input', shape: [-1, features.length], datatype: 'FP32' }],
     outputs: [{ name: 'output', shape: [-1, 3], datatype: 'FP32' }],
   });
   net.dispose();

@@ -17,52 +17,19 @@ import {
   failWithClusterState,
   installOperator,
   kubectl,
-  kubectlJson,
+  podMetric as podMetricIn,
+  podsMetric,
+  readyPods as readyPodsIn,
   runInPod,
   storageSecret,
+  waitForModelDeployment,
 } from './kube.ts';
 
 const namespace = `e2e-canary-${Date.now().toString(36)}`;
 const REQUESTS = 10_000;
 const GRPC_CALLS = 2_000;
-
-interface MD {
-  status?: { artifact?: { uri: string }; canary?: { phase: string; weight: number } };
-}
-interface PodList {
-  items: Array<{
-    metadata: { name: string };
-    status?: { conditions?: Array<{ type: string; status: string }> };
-  }>;
-}
-
-/** A series' sum on a pod's /metrics, through the API server's pod proxy. */
-async function podMetric(pod: string, name: string, match: RegExp = /.*/): Promise<number> {
-  const text = await kubectl([
-    'get',
-    '--raw',
-    `/api/v1/namespaces/${namespace}/pods/${pod}:8080/proxy/metrics`,
-  ]);
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .filter((l) => match.test(l))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-}
-
-async function readyPods(instance: string): Promise<string[]> {
-  const list = await kubectlJson<PodList>([
-    'get',
-    'pods',
-    '-n',
-    namespace,
-    '-l',
-    `app.kubernetes.io/instance=${instance}`,
-  ]);
-  return list.items
-    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-    .map((p) => p.metadata.name);
-}
+const podMetric = (pod: string, name: string, match?: RegExp) => podMetricIn(namespace, pod, name, match);
+const readyPods = (instance: string) => readyPodsIn(namespace, instance);
 
 describe('a canary on the local cluster', () => {
   let s3: S3Server | undefined;
@@ -108,29 +75,30 @@ describe('a canary on the local cluster', () => {
   });
 
   it('sends 10% ± 1.5% of 10,000 keep-alive requests and 10% of 2,000 gRPC calls on one connection through the Service to the canary', async () => {
+    const describe = 'modeldeployment,deployment,configmap,pods';
+    await waitForModelDeployment(namespace, 'iris', {
+      what: 'two stable pods serving v1',
+      until: async (md) => md.status?.artifact?.uri === v1 && (await readyPods('iris')).length === 2,
+      timeoutMs: 300_000,
+      describe,
+    });
+    await kubectl([
+      'patch',
+      'modeldeployment',
+      '-n',
+      namespace,
+      'iris',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { model: { artifactURI: v2 } } }),
+    ]);
+    await waitForModelDeployment(namespace, 'iris', {
+      what: 'the canary Progressing at 10%',
+      until: (md) => md.status?.canary?.phase === 'Progressing',
+      timeoutMs: 300_000,
+      describe,
+    });
     try {
-      await eventually(
-        async () =>
-          (await kubectlJson<MD>(['get', 'modeldeployment', '-n', namespace, 'iris'])).status?.artifact
-            ?.uri === v1 && (await readyPods('iris')).length === 2,
-        { what: 'two stable pods serving v1', ...clusterPace, timeoutMs: 300_000 },
-      );
-      await kubectl([
-        'patch',
-        'modeldeployment',
-        '-n',
-        namespace,
-        'iris',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ spec: { model: { artifactURI: v2 } } }),
-      ]);
-      await eventually(
-        async () =>
-          (await kubectlJson<MD>(['get', 'modeldeployment', '-n', namespace, 'iris'])).status?.canary
-            ?.phase === 'Progressing',
-        { what: 'the canary Progressing at 10%', ...clusterPace, timeoutMs: 300_000 },
-      );
       // The weight reaches each stable pod through its mounted ConfigMap (the kubelet's sync).
       const stable = await readyPods('iris');
       await eventually(
@@ -142,13 +110,15 @@ describe('a canary on the local cluster', () => {
         { what: 'every stable pod to apply weight 10', ...clusterPace, timeoutMs: 180_000 },
       );
     } catch (err) {
-      await failWithClusterState(err, namespace, 'modeldeployment,deployment,configmap,pods');
+      await failWithClusterState(err, namespace, describe);
     }
     const [canary] = await readyPods('iris-canary');
     const inference = /endpoint="predict"/;
     const before = await podMetric(canary!, 'k2k_requests_total', inference);
-    const forwardedBefore = await Promise.all(
-      (await readyPods('iris')).map((p) => podMetric(p, 'k2k_canary_forwarded_total')),
+    const forwardedBefore = await podsMetric(
+      namespace,
+      await readyPods('iris'),
+      'k2k_canary_forwarded_total',
     );
 
     const body = JSON.stringify({ instances: tabularRows(1, 3) });
@@ -174,9 +144,7 @@ describe('a canary on the local cluster', () => {
     const { sent, failed } = JSON.parse(out.trim().split('\n').at(-1)!) as { sent: number; failed: number };
     const atCanary = (await podMetric(canary!, 'k2k_requests_total', inference)) - before;
     const forwarded =
-      (
-        await Promise.all((await readyPods('iris')).map((p) => podMetric(p, 'k2k_canary_forwarded_total')))
-      ).reduce((a, b) => a + b, 0) - forwardedBefore.reduce((a, b) => a + b, 0);
+      (await podsMetric(namespace, await readyPods('iris'), 'k2k_canary_forwarded_total')) - forwardedBefore;
     process.stdout.write(
       `canary share through kube-proxy: ${atCanary} of ${sent} (${((100 * atCanary) / sent).toFixed(2)}%)\n`,
     );
@@ -190,10 +158,9 @@ describe('a canary on the local cluster', () => {
     // gRPC from here to the Service's ClusterIP, one channel: its own counter in each stable pod.
     const grpcInference = /transport="grpc".*endpoint="predict"|endpoint="predict".*transport="grpc"/;
     const grpcForwarded = /transport="grpc"/;
-    const sumOver = async (pods: string[], name: string, match: RegExp) =>
-      (await Promise.all(pods.map((p) => podMetric(p, name, match)))).reduce((a, b) => a + b, 0);
     const grpcBefore = await podMetric(canary!, 'k2k_requests_total', grpcInference);
-    const grpcForwardedBefore = await sumOver(
+    const grpcForwardedBefore = await podsMetric(
+      namespace,
       await readyPods('iris'),
       'k2k_canary_forwarded_total',
       grpcForwarded,
@@ -228,7 +195,7 @@ describe('a canary on the local cluster', () => {
     }
     const grpcAtCanary = (await podMetric(canary!, 'k2k_requests_total', grpcInference)) - grpcBefore;
     const grpcForwardedNow =
-      (await sumOver(await readyPods('iris'), 'k2k_canary_forwarded_total', grpcForwarded)) -
+      (await podsMetric(namespace, await readyPods('iris'), 'k2k_canary_forwarded_total', grpcForwarded)) -
       grpcForwardedBefore;
     process.stdout.write(`gRPC canary share through kube-proxy: ${grpcAtCanary} of ${GRPC_CALLS}\n`);
     expect(grpcFailed).toBe(0);

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ModelDeployment } from '../../api/index.ts';
 import { type ExposedPort, exposeHostPort } from '../../hack/cluster/node.ts';
 import { eventually } from '../harness/eventually.ts';
 
@@ -45,11 +46,8 @@ interface Pod {
   status?: { phase?: string };
 }
 
-/**
- * Runs `script` with node in a one-shot pod of the base image and returns its output: the way a
- * test sees the cluster from inside a pod (Service IPs, DNS, the apiserver).
- */
-export async function runInPod(namespace: string, name: string, script: string): Promise<string> {
+/** Starts `script` with node in a one-shot pod of the base image; `runInPod` also waits for its end. */
+export async function startPod(namespace: string, name: string, script: string): Promise<void> {
   await apply({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -59,6 +57,14 @@ export async function runInPod(namespace: string, name: string, script: string):
       containers: [{ name: 'main', image: baseImage, command: ['node', '-e', script] }],
     },
   });
+}
+
+/**
+ * Runs `script` with node in a one-shot pod of the base image and returns its output: the way a
+ * test sees the cluster from inside a pod (Service IPs, DNS, the apiserver).
+ */
+export async function runInPod(namespace: string, name: string, script: string): Promise<string> {
+  await startPod(namespace, name, script);
   const phase = await eventually(
     async () => {
       const pod = await kubectlJson<Pod>(['get', 'pod', '-n', namespace, name]);
@@ -70,6 +76,11 @@ export async function runInPod(namespace: string, name: string, script: string):
   const logs = await kubectl(['logs', '-n', namespace, name]);
   if (phase !== 'Succeeded') throw new Error(`pod ${namespace}/${name} failed: ${logs}`);
   return logs;
+}
+
+/** GET `path` on a pod's `port` through the API server's pod proxy (no route to pods needed). */
+export function podGet(namespace: string, pod: string, port: number, path: string): Promise<string> {
+  return kubectl(['get', '--raw', `/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${path}`]);
 }
 
 /** The locally built base image (hack/images/base.sh): Debian + Node, present on the node. */
@@ -127,4 +138,101 @@ export async function failWithClusterState(err: unknown, namespace: string, kind
     '--tail=60',
   ]).catch(String);
   throw new Error(`${(err as Error).message}\n${describe}\noperator logs:\n${logs}`);
+}
+
+/** Whether a ModelDeployment says Ready=True. */
+export const isReady = (md: Pick<ModelDeployment, 'status'>): boolean =>
+  md.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+export interface ModelDeploymentWait<T> {
+  /** What is awaited, for the failure message (default: Ready). */
+  what?: string;
+  /** When the wait is over (default: Ready=True). */
+  until?: (md: T) => boolean | Promise<boolean>;
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** The kinds `kubectl describe` shows on a timeout. */
+  describe?: string;
+}
+
+/**
+ * Polls ModelDeployment `namespace/name` until `until` holds and returns what it read. On a timeout
+ * fails with its last status, `kubectl describe` of `describe` and the operator's logs.
+ */
+export async function waitForModelDeployment<T extends Pick<ModelDeployment, 'status'> = ModelDeployment>(
+  namespace: string,
+  name: string,
+  {
+    what = 'Ready',
+    until = isReady,
+    timeoutMs = clusterPace.timeoutMs,
+    intervalMs = clusterPace.intervalMs,
+    describe = 'modeldeployment,pods',
+  }: ModelDeploymentWait<T> = {},
+): Promise<T> {
+  const get = () => kubectlJson<T>(['get', 'modeldeployment', '-n', namespace, name]);
+  try {
+    return await eventually(
+      async () => {
+        const md = await get();
+        return (await until(md)) ? md : undefined;
+      },
+      { what: `ModelDeployment ${namespace}/${name}: ${what}`, timeoutMs, intervalMs },
+    );
+  } catch (err) {
+    const last = await get().catch(() => undefined);
+    return failWithClusterState(
+      new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`),
+      namespace,
+      describe,
+    );
+  }
+}
+
+interface PodList {
+  items: Array<{
+    metadata: { name: string };
+    status?: { conditions?: Array<{ type: string; status: string }> };
+  }>;
+}
+
+/** The ready pods of a ModelDeployment's Deployment (`instance`: its name, or <name>-canary). */
+export async function readyPods(namespace: string, instance: string): Promise<string[]> {
+  const list = await kubectlJson<PodList>([
+    'get',
+    'pods',
+    '-n',
+    namespace,
+    '-l',
+    `app.kubernetes.io/instance=${instance}`,
+  ]);
+  return list.items
+    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => p.metadata.name);
+}
+
+/** The sum of a model server pod's series `name` whose lines match `match`, from its own /metrics. */
+export async function podMetric(
+  namespace: string,
+  pod: string,
+  name: string,
+  match: RegExp = /.*/,
+): Promise<number> {
+  const text = await podGet(namespace, pod, 8080, '/metrics');
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => match.test(l))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+/** podMetric summed over `pods`. */
+export async function podsMetric(
+  namespace: string,
+  pods: readonly string[],
+  name: string,
+  match?: RegExp,
+): Promise<number> {
+  const values = await Promise.all(pods.map((p) => podMetric(namespace, p, name, match)));
+  return values.reduce((a, b) => a + b, 0);
 }
