@@ -8,12 +8,13 @@
 // A small drift window (spec.drift) keeps each phase to one window of requests, and a short
 // spec.monitoring.alerts.driftFor lets the alert fire within the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelDeployment } from '../../api/index.ts';
 import { DriftingReason } from '../../api/monitoring.ts';
 import { failingQueries } from '../../dashboards/check.ts';
 import { DASHBOARDS } from '../../dashboards/index.ts';
 import { call, grpcClients } from '../../server/grpc/client.ts';
 import { eventually } from '../harness/eventually.ts';
-import { apply, clusterPace, failWithClusterState, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
+import { apply, clusterPace, OPERATOR_NAMESPACE, waitForModelDeployment } from './kube.ts';
 import {
   DIGIT_SIZE,
   digits,
@@ -69,17 +70,6 @@ describe('drift of a served MNIST model, live', () => {
   let prometheus: PrometheusAPI | undefined;
   let server = '';
 
-  const drifting = async () =>
-    (
-      await kubectlJson<{ status?: { conditions?: Condition[] } }>([
-        'get',
-        'modeldeployment',
-        '-n',
-        namespace,
-        MODEL,
-      ])
-    ).status?.conditions?.find((c) => c.type === 'Drifting');
-
   /** This namespace's K2KFeatureDrift alerts as Prometheus's alerts API lists them, pending or firing. */
   const driftAlerts = async () =>
     (await prometheus!.api<{ alerts: Alert[] }>('alerts')).alerts.filter(
@@ -89,19 +79,13 @@ describe('drift of a served MNIST model, live', () => {
   /** Sends the rows, then waits until the operator's Drifting condition has `status`. */
   async function sendAndWaitFor(images: Uint8Array, status: 'True' | 'False'): Promise<Condition> {
     await predictDigits(server, MODEL, images);
-    return eventually(
-      async () => {
-        const c = await drifting();
-        return c?.status === status ? c : undefined;
-      },
-      { what: `Drifting=${status} on ModelDeployment ${namespace}/${MODEL}`, ...driftPace },
-    ).catch(async (err) =>
-      failWithClusterState(
-        new Error(`${(err as Error).message}; last Drifting: ${JSON.stringify(await drifting())}`),
-        namespace,
-        'modeldeployment,pods',
-      ),
-    );
+    const drifting = (md: ModelDeployment) => md.status?.conditions?.find((c) => c.type === 'Drifting');
+    const md = await waitForModelDeployment(namespace, MODEL, {
+      what: `Drifting=${status}`,
+      until: (md) => drifting(md)?.status === status,
+      ...driftPace,
+    });
+    return drifting(md)!;
   }
 
   beforeAll(async () => {
@@ -126,19 +110,10 @@ describe('drift of a served MNIST model, live', () => {
         },
       },
     ]);
-    await eventually(
-      async () => {
-        const md = await kubectlJson<{ status?: { conditions?: Condition[] } }>([
-          'get',
-          'modeldeployment',
-          '-n',
-          namespace,
-          MODEL,
-        ]);
-        return md.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? md : undefined;
-      },
-      { what: 'the ModelDeployment to be Ready', ...clusterPace, timeoutMs: 420_000 },
-    ).catch((err) => failWithClusterState(err, namespace, 'trainingjob,modeldeployment,pods'));
+    await waitForModelDeployment(namespace, MODEL, {
+      timeoutMs: 420_000,
+      describe: 'trainingjob,modeldeployment,pods',
+    });
     server = await servedModelURL(namespace, MODEL);
   });
 

@@ -3,21 +3,20 @@
 // termination message (api/model-load.ts), and the operator turns it into the Ready reason, with
 // the URI and never the credentials.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelDeployment } from '../../api/index.ts';
 import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { joinURI } from '../../lib/storage/index.ts';
 import { writeTabularArtifact } from '../../server/test/fixtures.ts';
 import { freshBucket, storeFor } from '../../trainer/testkit.ts';
-import { eventually } from '../harness/eventually.ts';
 import { type S3Server, startS3Server } from '../harness/s3.ts';
 import {
   apply,
-  clusterPace,
   exposeS3,
-  failWithClusterState,
   installOperator,
   kubectl,
   kubectlJson,
   storageSecret,
+  waitForModelDeployment,
 } from './kube.ts';
 
 const namespace = `e2e-load-failure-${Date.now().toString(36)}`;
@@ -88,29 +87,13 @@ describe('a ModelDeployment whose model cannot be loaded', () => {
 
   /** The Ready condition once its reason is `reason`, within a minute of creation. */
   async function readyWith(name: string, reason: string): Promise<Condition> {
-    try {
-      return await eventually(
-        async () => {
-          const got = await kubectlJson<{ status?: { conditions?: Condition[] } }>([
-            'get',
-            'modeldeployment',
-            '-n',
-            namespace,
-            name,
-          ]);
-          const ready = got.status?.conditions?.find((c) => c.type === 'Ready');
-          if (ready?.reason !== reason) throw new Error(`Ready is ${ready?.reason}: ${ready?.message}`);
-          return ready;
-        },
-        {
-          what: `ModelDeployment ${name} to say ${reason}`,
-          ...clusterPace,
-          timeoutMs: Math.max(1_000, created + WITHIN_MS - Date.now()),
-        },
-      );
-    } catch (err) {
-      return failWithClusterState(err, namespace, 'modeldeployment,pods');
-    }
+    const ready = (md: ModelDeployment) => md.status?.conditions?.find((c) => c.type === 'Ready');
+    const md = await waitForModelDeployment(namespace, name, {
+      what: `Ready to say ${reason}`,
+      until: (md) => ready(md)?.reason === reason,
+      timeoutMs: Math.max(1_000, created + WITHIN_MS - Date.now()),
+    });
+    return ready(md)!;
   }
 
   const conditionsOf = async (name: string) =>

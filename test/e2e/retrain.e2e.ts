@@ -6,8 +6,8 @@
 // Prometheus, promotes it, and the drift clears under the same inverted digits. Tiny data, two
 // epochs and short driftForSeconds/intervalSeconds keep it to a few minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../harness/eventually.ts';
-import { apply, clusterPace, failWithClusterState, kubectl, kubectlJson } from './kube.ts';
+import type { ModelDeployment } from '../../api/index.ts';
+import { apply, isReady, kubectl, kubectlJson, waitForModelDeployment } from './kube.ts';
 import {
   digits,
   inverted,
@@ -22,45 +22,16 @@ import {
 const namespace = `e2e-retrain-${Date.now().toString(36)}`;
 const MODEL = 'retrain-mnist';
 const WINDOW = 200;
-const loopPace = { ...clusterPace, intervalMs: 2_000 };
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-interface MD {
-  status?: {
-    conditions?: Condition[];
-    artifact?: { uri: string };
-    canary?: { phase: string; artifact: { uri: string }; step: number; weight: number; message: string };
-    retraining?: {
-      count: number;
-      current?: { name: string };
-      last?: { name: string; outcome: string; artifact?: { uri: string }; canary?: string };
-      message: string;
-    };
-  };
-}
-
-const getMD = () => kubectlJson<MD>(['get', 'modeldeployment', '-n', namespace, MODEL]);
+const getMD = () => kubectlJson<ModelDeployment>(['get', 'modeldeployment', '-n', namespace, MODEL]);
 
 /** Waits until the ModelDeployment satisfies `accept`; on a timeout shows the cluster's state. */
-const waitFor = (what: string, accept: (md: MD) => boolean, timeoutMs: number) =>
-  eventually(
-    async () => {
-      const md = await getMD();
-      return accept(md) ? md : undefined;
-    },
-    { what: `${namespace}/${MODEL}: ${what}`, ...loopPace, timeoutMs },
-  ).catch(async (err) => {
-    const last = await getMD().catch(() => undefined);
-    return failWithClusterState(
-      new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`),
-      namespace,
-      'modeldeployment,trainingjob,pods',
-    );
+const waitFor = (what: string, accept: (md: ModelDeployment) => boolean, timeoutMs: number) =>
+  waitForModelDeployment(namespace, MODEL, {
+    what,
+    until: accept,
+    timeoutMs,
+    intervalMs: 2_000,
+    describe: 'modeldeployment,trainingjob,pods',
   });
 
 describe('drift → retrain → canary → promote, live', () => {
@@ -100,11 +71,7 @@ describe('drift → retrain → canary → promote, live', () => {
         },
       },
     ]);
-    await waitFor(
-      'Ready',
-      (md) => md.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      420_000,
-    );
+    await waitFor('Ready', isReady, 420_000);
     server = await servedModelURL(namespace, MODEL);
   });
 

@@ -9,7 +9,14 @@ import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { readArtifact } from '../../lib/artifact/index.ts';
 import { eventually } from '../harness/eventually.ts';
 import type { S3Server } from '../harness/s3.ts';
-import { apply, clusterPace, kubectl, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
+import {
+  apply,
+  clusterPace,
+  kubectl,
+  kubectlJson,
+  OPERATOR_NAMESPACE,
+  waitForModelDeployment,
+} from './kube.ts';
 import { DIGIT_SIZE, digits, type MnistStorage, mnistStorage } from './mnist.ts';
 
 const namespace = `e2e-sweep-${Date.now().toString(36)}`;
@@ -203,21 +210,7 @@ describe('a HyperparameterSweep on the local node', () => {
         resources: { cpu: '250m', memory: '512Mi' },
       },
     });
-    const md = await eventually(
-      async () => {
-        const got = await kubectlJson<{ status?: { artifact?: { uri: string }; conditions?: Condition[] } }>([
-          'get',
-          'modeldeployment',
-          '-n',
-          namespace,
-          'best',
-        ]);
-        return got.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-          ? got
-          : undefined;
-      },
-      { what: 'the ModelDeployment to be Ready', ...clusterPace, timeoutMs: 240_000 },
-    );
+    const md = await waitForModelDeployment(namespace, 'best', { timeoutMs: 240_000 });
     const bestTrial = (await trials()).find((t) => t.metadata.name === best)!;
     expect(md.status?.artifact?.uri).toBe(bestTrial.status?.artifact?.uri);
 

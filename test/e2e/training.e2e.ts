@@ -21,6 +21,7 @@ import {
   kubectl,
   kubectlJson,
   storageSecret,
+  waitForModelDeployment,
 } from './kube.ts';
 import { DIGIT_SIZE, digits, mnistTrainingJob, putDigits } from './mnist.ts';
 
@@ -37,15 +38,6 @@ interface TrainingJobStatus {
     progress?: { backend?: string };
     startTime?: string;
     completionTime?: string;
-  };
-}
-
-interface ModelDeploymentStatus {
-  status?: {
-    artifact?: { uri: string };
-    grpcURL?: string;
-    readyReplicas?: number;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
 }
 
@@ -165,21 +157,7 @@ describe('a TrainingJob on the local node', () => {
         resources: { cpu: '250m', memory: '512Mi' },
       },
     });
-    const md = await eventually(
-      async () => {
-        const got = await kubectlJson<ModelDeploymentStatus>([
-          'get',
-          'modeldeployment',
-          '-n',
-          namespace,
-          'mnist-mlp',
-        ]);
-        return got.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-          ? got
-          : undefined;
-      },
-      { what: 'the ModelDeployment to be Ready', ...clusterPace, timeoutMs: 240_000 },
-    );
+    const md = await waitForModelDeployment(namespace, 'mnist-mlp', { timeoutMs: 240_000 });
     expect(md.status?.artifact?.uri).toBe(artifactURI);
     expect(md.status?.readyReplicas).toBeGreaterThanOrEqual(1);
 
