@@ -7,25 +7,20 @@
 // Every failure it saw must be one the stable pods forwarded to the canary; none of the stable
 // share's requests fails, and every request after the rollback succeeds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { tabularRows, writeTabularArtifact } from '../../server/test/fixtures.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
 import {
   apply,
   clusterPace,
-  exposeS3,
-  installOperator,
   kubectl,
   kubectlJson,
   podGet,
   podsMetric,
   readyPods,
   startPod,
-  storageSecret,
   waitForModelDeployment,
 } from './kube.ts';
+import { type TestStorage, testStorage } from './storage.ts';
 
 const namespace = `e2e-bad-canary-${Date.now().toString(36)}`;
 const MODEL = 'iris';
@@ -40,6 +35,8 @@ interface ClientStats {
   ok: number;
   failed: number;
   failures: Record<string, number>;
+  /** The last failures: when (epoch ms; the pod shares the machine's clock) and what. */
+  recent: Array<[number, string]>;
 }
 
 /**
@@ -51,7 +48,7 @@ interface ClientStats {
 const clientScript = (url: string, body: string) => `
 const http = require('node:http');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
-const stats = { counting: false, stopped: false, sent: 0, ok: 0, failed: 0, failures: {} };
+const stats = { counting: false, stopped: false, sent: 0, ok: 0, failed: 0, failures: {}, recent: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const one = () => new Promise((resolve) => {
   const req = http.request(${JSON.stringify(url)}, { method: 'POST', agent, timeout: 10000,
@@ -73,7 +70,11 @@ const loop = async () => {
     const failure = await one();
     stats.sent++;
     if (failure === undefined) stats.ok++;
-    else { stats.failed++; stats.failures[failure] = (stats.failures[failure] || 0) + 1; }
+    else {
+      stats.failed++;
+      stats.failures[failure] = (stats.failures[failure] || 0) + 1;
+      stats.recent = [...stats.recent.slice(-19), [Date.now(), failure]];
+    }
     await sleep(40);
   }
 };
@@ -109,35 +110,25 @@ const trafficWeight = async () =>
   ).weight;
 
 describe('a bad canary on the local cluster', () => {
-  let s3: S3Server | undefined;
-  let exposed: ExposedPort | undefined;
+  let storage: TestStorage | undefined;
   let good = '';
   let bad = '';
 
   beforeAll(async () => {
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    const bucket = await freshBucket(env, 'k2k-e2e-bad-canary');
-    good = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, MODEL, '1');
-    bad = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, MODEL, '2', {
+    storage = await testStorage(namespace, 'k2k-e2e-bad-canary');
+    const { bucket, store } = storage;
+    good = await writeTabularArtifact(store, `s3://${bucket}/models`, MODEL, '1');
+    bad = await writeTabularArtifact(store, `s3://${bucket}/models`, MODEL, '2', {
       extraFeatures: ['f4'],
     });
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
     await apply([
-      storageSecret(s3, namespace),
       {
         apiVersion: 'k2k.dev/v1alpha1',
         kind: 'ModelDeployment',
         metadata: { name: MODEL, namespace },
         spec: {
           model: { artifactURI: good },
-          storage: {
-            endpoint: exposed.url,
-            region: s3.region,
-            credentialsSecretRef: { name: 'k2k-storage' },
-          },
+          storage: storage.spec,
           replicas: { min: 1, max: 1 },
           resources: { cpu: '250m', memory: '512Mi' },
           // Scraped every 5 s, so a 15 s window holds enough samples for increase().
@@ -148,11 +139,7 @@ describe('a bad canary on the local cluster', () => {
     ]);
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => storage?.stop());
 
   it('rolls a canary that rejects every request back automatically, and no request of the stable share fails', async () => {
     const t0 = Date.now();
@@ -265,25 +252,32 @@ describe('a bad canary on the local cluster', () => {
       { what: 'weight 0 and no canary pod left', ...clusterPace },
     );
     const after = await clientStats();
+    const rolledBackAt = Date.now();
     await eventually(async () => (await clientStats()).sent >= after.sent + 200, {
       what: '200 more requests after the rollback',
       ...clusterPace,
     });
     const final = await clientStats('/stop');
     const done = seconds();
-
-    // After the rollback every request succeeds.
-    expect(final.failed).toBe(after.failed);
-    // Every failure the client saw was answered by the canary track: the stable pod forwarded
-    // exactly that many requests that did not succeed, and failed none of its own.
     const own = (await stableOwn()) - before.own;
     const ownFailed = (await stableOwn(failedCode)) - before.ownFailed;
     const ownV1 = (await stableOwn(/version="1"/)) - before.ownV1;
     const forwardedAll = (await forwarded()) - before.forwarded;
     const forwardedFailed = (await forwarded(failedCode)) - before.forwardedFailed;
+    const canaryLines = (await podGet(namespace, stablePods[0]!, 8080, '/metrics'))
+      .split('\n')
+      .filter((l) => l.startsWith('k2k_canary_'));
     process.stdout.write(
-      `bad canary: Ready at ${ready}s, RolledBack at ${rollback}s, done at ${done}s; client ${JSON.stringify(final)}; stable answered ${own}, forwarded ${forwardedAll} (${forwardedFailed} failed)\n`,
+      `bad canary: Ready at ${ready}s, RolledBack at ${rollback}s, done at ${done}s; ` +
+        `client ${JSON.stringify({ ...final, recent: final.recent.map(([t, k]) => [t - rolledBackAt, k]) })} ` +
+        `(recent: ms after the canary was gone); stable answered ${own}, forwarded ${forwardedAll} ` +
+        `(${forwardedFailed} failed)\n${canaryLines.join('\n')}\nlast analysis: ${JSON.stringify(c.lastAnalysis)}\n`,
     );
+
+    // After the rollback every request succeeds.
+    expect(final.failed).toBe(after.failed);
+    // Every failure the client saw was answered by the canary track: the stable pod forwarded
+    // exactly that many requests that did not succeed, and failed none of its own.
     expect(final.failed).toBeGreaterThan(0);
     expect(forwardedFailed).toBe(final.failed);
     expect(ownFailed).toBe(0);

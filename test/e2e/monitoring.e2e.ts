@@ -11,22 +11,11 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PROMETHEUS, MONITORING_SELECTOR_LABELS } from '../../api/monitoring.ts';
 import { monitoringKustomization, PROMETHEUS_NAME } from '../../hack/cluster/monitoring.ts';
-import type { ExposedPort } from '../../hack/cluster/node.ts';
 import { writeTabularArtifact } from '../../server/test/fixtures.ts';
-import { freshBucket, storeFor } from '../../trainer/testkit.ts';
 import { eventually } from '../harness/eventually.ts';
-import { type S3Server, startS3Server } from '../harness/s3.ts';
-import {
-  apply,
-  clusterPace,
-  exposeS3,
-  installOperator,
-  kubectl,
-  kubectlJson,
-  OPERATOR_NAMESPACE,
-  storageSecret,
-} from './kube.ts';
+import { apply, clusterPace, kubectl, kubectlJson, OPERATOR_NAMESPACE } from './kube.ts';
 import { localPrometheus, type PrometheusAPI } from './prometheus.ts';
+import { type TestStorage, testStorage } from './storage.ts';
 
 const namespace = `e2e-monitoring-${Date.now().toString(36)}`;
 const MODEL = 'monitored';
@@ -50,8 +39,7 @@ interface RuleGroup {
 }
 
 describe('Prometheus in the local cluster', () => {
-  let s3: S3Server | undefined;
-  let exposed: ExposedPort | undefined;
+  let storage: TestStorage | undefined;
 
   // Set by beforeAll (localPrometheus); until then every question fails saying so.
   const notSetUp = () => Promise.reject(new Error('Prometheus is not set up'));
@@ -79,26 +67,17 @@ describe('Prometheus in the local cluster', () => {
   beforeAll(async () => {
     ({ api, query } = await localPrometheus());
 
-    s3 = await startS3Server();
-    const env = { ...s3, region: s3.region };
-    const bucket = await freshBucket(env, 'k2k-e2e-monitoring');
-    const artifactURI = await writeTabularArtifact(storeFor(env), `s3://${bucket}/models`, MODEL, '1');
-    await installOperator();
-    await kubectl(['create', 'namespace', namespace]);
-    exposed = await exposeS3(s3, namespace);
+    storage = await testStorage(namespace, 'k2k-e2e-monitoring');
+    const { bucket, store } = storage;
+    const artifactURI = await writeTabularArtifact(store, `s3://${bucket}/models`, MODEL, '1');
     await apply([
-      storageSecret(s3, namespace),
       {
         apiVersion: 'k2k.dev/v1alpha1',
         kind: 'ModelDeployment',
         metadata: { name: MODEL, namespace },
         spec: {
           model: { artifactURI },
-          storage: {
-            endpoint: exposed.url,
-            region: s3.region,
-            credentialsSecretRef: { name: 'k2k-storage' },
-          },
+          storage: storage.spec,
           replicas: { min: 1, max: 1 },
           resources: { cpu: '100m', memory: '512Mi' },
           // The operator makes the ServiceMonitor; a short interval keeps the wait short.
@@ -108,11 +87,7 @@ describe('Prometheus in the local cluster', () => {
     ]);
   });
 
-  afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
-    await exposed?.stop();
-    await s3?.stop();
-  });
+  afterAll(() => storage?.stop());
 
   it('runs Prometheus built from its Go module, Available as the operator reports it', async () => {
     const prom = await kubectlJson<{
