@@ -20,8 +20,25 @@ const NOT_FORWARDED = new Set([
   'content-length',
 ]);
 
+/**
+ * How long a new connection to the canary may take to open. In a cluster it opens in a
+ * millisecond or is refused; a SYN that goes unanswered (a canary Service without endpoints where
+ * a firewall drops instead of rejecting, a pod on a dead node) would otherwise hold the request
+ * for the whole request timeout after a rollback took the canary away. As for gRPC (2 s to be
+ * ready), nothing was sent, so this pod answers.
+ */
+export const CANARY_CONNECT_TIMEOUT_MS = 2000;
+const CONNECT_TIMEOUT = 'K2K_CANARY_CONNECT_TIMEOUT';
+
 /** Codes of a connection that was never made: the canary did not see the request. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  CONNECT_TIMEOUT,
+]);
 
 export type Forwarded =
   | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer }
@@ -84,6 +101,18 @@ export class CanaryClient {
       req.on('timeout', () =>
         req.destroy(new Error(`no answer from the canary within ${this.timeoutMs} ms`)),
       );
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return; // a kept-alive connection
+        const timer = setTimeout(() => {
+          const err: NodeJS.ErrnoException = new Error(
+            `no connection to the canary within ${CANARY_CONNECT_TIMEOUT_MS} ms`,
+          );
+          err.code = CONNECT_TIMEOUT;
+          req.destroy(err);
+        }, CANARY_CONNECT_TIMEOUT_MS);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (NOT_SENT.has(err.code ?? '')) {
           resolve({ kind: 'unreachable', message: `${target.host}: ${err.code}` });
