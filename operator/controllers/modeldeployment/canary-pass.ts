@@ -64,7 +64,7 @@ const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Read
  * never created), and the first pod that is not ready (unschedulable, image not pulled, crash
  * loop, a model it cannot load, or still starting).
  */
-function canaryNotReadyBecause(d: V1Deployment | undefined, pods: V1Pod[]): string {
+export function canaryNotReadyBecause(d: V1Deployment | undefined, pods: V1Pod[]): string {
   const conditions = d?.status?.conditions ?? [];
   const failed = conditions.filter(
     (c) =>
@@ -73,7 +73,7 @@ function canaryNotReadyBecause(d: V1Deployment | undefined, pods: V1Pod[]): stri
   );
   const pod = unavailableSummary(pods.filter((p) => !isReady(p)));
   return [
-    ...failed.map((c) => `${c.reason}: ${c.message ?? ''}`.trim()),
+    ...failed.map((c) => `${c.reason}: ${c.message ?? ''}`.trim().replace(/\.$/, '')),
     `${pod.reason}: ${pod.message}`,
   ].join('; ');
 }
