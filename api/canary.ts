@@ -7,11 +7,15 @@ import { rules, StringEnum } from './schema.ts';
 export const CanaryPhase = {
   /** The canary serves its step's weight; analyses decide the next step. */
   Progressing: 'Progressing',
-  /** The canary's pods are not ready: no request goes to it, the step's clock waits. */
+  /**
+   * The canary's pods are not ready: no request goes to it, the step's clock waits; rolled back
+   * once it has waited spec.canary.progressDeadlineSeconds (status.canary.waitingSince).
+   */
   Paused: 'Paused',
   /**
    * The step's weight waits for the canary pods it needs: the stable pods keep forwarding the
-   * weight already served (0 at the first step), and the step's clock starts once they are ready.
+   * weight already served (0 at the first step), and the step's clock starts once they are ready;
+   * rolled back once it has waited spec.canary.progressDeadlineSeconds (status.canary.waitingSince).
    */
   Scaling: 'Scaling',
   /**
