@@ -165,19 +165,19 @@ async function servingV1(ns: string, name: string, canary: Record<string, unknow
   );
 }
 
+/** spec.model → V2; the ModelDeployment once its canary is Paused, waiting for a ready canary pod. */
+async function canaryOfV2Paused(ns: string, name: string) {
+  await patchMD(ns, name, { spec: { model: { artifactURI: V2 } } });
+  return eventuallyCanary(ns, name, 'canary Paused', (md) => md.status?.canary?.phase === 'Paused');
+}
+
 describe('a canary rollout on the control plane', () => {
   it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash, rolls back on abort, and replaces in one step once spec.canary is gone', async () => {
     const ns = await freshNamespace(kc, 'k2k-canary-');
     let operator = startOperator({ identity: `canary-${ns}`, namespace: ns });
     await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 }, { replicas: { min: 1, max: 20 } });
 
-    await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
-    const paused = await eventuallyCanary(
-      ns,
-      'iris',
-      'canary Paused',
-      (md) => md.status?.canary?.phase === 'Paused',
-    );
+    const paused = await canaryOfV2Paused(ns, 'iris');
     expect(paused.status?.canary).toMatchObject({ artifact: { uri: V2 }, step: 0, weight: 0 });
     expect(paused.status?.artifact?.uri).toBe(V1);
     expect(paused.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
@@ -319,13 +319,7 @@ describe('a canary rollout on the control plane', () => {
 
     // No test plays the kubelet for the canary: with no node in this cluster the real scheduler
     // leaves its pod Pending, as a full cluster would.
-    await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
-    const waiting = await eventuallyCanary(
-      ns,
-      'iris',
-      'canary Paused',
-      (md) => md.status?.canary?.phase === 'Paused',
-    );
+    const waiting = await canaryOfV2Paused(ns, 'iris');
     const since = Date.parse(waiting.status!.canary!.waitingSince!);
     // What the stable pods are told to forward, read every half second until the rollback.
     const weights = new Set<number>();

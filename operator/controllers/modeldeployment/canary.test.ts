@@ -89,23 +89,38 @@ describe('judging an analysis window', () => {
   });
 });
 
+/** A case of the state machine: current, analysis, now, spec change, observed, the status expected, the stable pods' URI. */
+type Transition = [
+  string,
+  CanaryStatus | undefined,
+  CanaryAnalysisStatus | undefined,
+  Date,
+  Partial<CanarySpec>,
+  Partial<CanaryObserved>,
+  Partial<CanaryStatus> | undefined,
+  string,
+];
+
+function expectTransition(...[, current, analysis, now, specChange, seen, expected, stableURI]: Transition) {
+  const decision = nextCanaryState(current, analysis, now, { ...spec, ...specChange }, observed(seen));
+  if (expected === undefined) expect(decision.status).toBeUndefined();
+  else {
+    // An expected undefined means the field is absent (toMatchObject would want it present).
+    const fields = Object.entries(expected);
+    expect(decision.status).toMatchObject(Object.fromEntries(fields.filter(([, v]) => v !== undefined)));
+    for (const [field] of fields.filter(([, v]) => v === undefined)) {
+      expect(decision.status, field).not.toHaveProperty(field);
+    }
+  }
+  expect(decision.stableArtifact.uri).toBe(stableURI);
+}
+
 const pass = verdict(measured());
 const fail = verdict(measured({ errorRate: 0.5 }));
 const unknown = verdict({ state: 'unavailable', message: 'Prometheus at http://p:9090 is unreachable' });
 
 describe('the canary state machine', () => {
-  it.each<
-    [
-      string,
-      CanaryStatus | undefined,
-      CanaryAnalysisStatus | undefined,
-      Date,
-      Partial<CanarySpec>,
-      Partial<CanaryObserved>,
-      Partial<CanaryStatus> | undefined,
-      string,
-    ]
-  >([
+  it.each<Transition>([
     [
       'starts nothing while spec.model is the stable artifact',
       undefined,
@@ -366,12 +381,7 @@ describe('the canary state machine', () => {
       { phase: 'Aborted', weight: 0, finishedAt: at(10).toISOString() },
       OLD.uri,
     ],
-  ])('%s', (_name, current, analysis, now, specChange, seen, expected, stableURI) => {
-    const decision = nextCanaryState(current, analysis, now, { ...spec, ...specChange }, observed(seen));
-    if (expected === undefined) expect(decision.status).toBeUndefined();
-    else expect(decision.status).toMatchObject(expected);
-    expect(decision.stableArtifact.uri).toBe(stableURI);
-  });
+  ])('%s', (...c) => expectTransition(...c));
 
   it('records the analysis and says why it rolled back', () => {
     const d = nextCanaryState(running({ failedAnalyses: 1 }), fail, at(60), spec, observed());
@@ -510,17 +520,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
     reason: 'ProgressDeadlineExceeded',
     ...o,
   });
-  it.each<
-    [
-      string,
-      CanaryStatus | undefined,
-      CanaryAnalysisStatus | undefined,
-      Date,
-      Partial<CanarySpec>,
-      Partial<CanaryObserved>,
-      Partial<CanaryStatus>,
-    ]
-  >([
+  it.each<Transition>([
     [
       'keeps a Scaling step waiting, at the weight served before, within the deadline',
       scaling(),
@@ -529,6 +529,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(1),
       { phase: 'Scaling', step: 1, weight: 10, waitingSince: T0.toISOString() },
+      OLD.uri,
     ],
     [
       'rolls a Scaling step back at the deadline, weight 0 at once',
@@ -538,6 +539,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(1),
       rolledBack({ step: 1, finishedAt: at(600).toISOString(), waitingSince: T0.toISOString() }),
+      OLD.uri,
     ],
     [
       'keeps the first step waiting from weight 0 while no canary pod is ready, within the deadline',
@@ -547,6 +549,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 0 },
       { phase: 'Paused', step: 0, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
     ],
     [
       'rolls back the first step’s wait from weight 0 at the deadline when no canary pod ever became ready',
@@ -556,6 +559,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 0 },
       rolledBack({ step: 0 }),
+      OLD.uri,
     ],
     [
       'rolls back the first step Scaling from weight 0 at the deadline',
@@ -565,6 +569,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 1, podsFor: () => 2 },
       rolledBack({ step: 0 }),
+      OLD.uri,
     ],
     [
       'starts the clock when every canary pod of a running step stops being ready',
@@ -574,6 +579,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 0 },
       { phase: 'Paused', step: 1, weight: 0, waitingSince: at(100).toISOString() },
+      OLD.uri,
     ],
     [
       'rolls back a step whose canary pods stopped being ready and stayed so past the deadline',
@@ -583,6 +589,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 0 },
       rolledBack({ step: 1 }),
+      OLD.uri,
     ],
     [
       'keeps the clock when a waiting step goes from Scaling to Paused',
@@ -592,6 +599,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(0),
       { phase: 'Paused', step: 1, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
     ],
     [
       'keeps the clock when a waiting step goes from Paused to Scaling',
@@ -601,6 +609,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(1),
       { phase: 'Scaling', step: 1, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
     ],
     [
       'raises the weight and clears the clock once the pods are ready, just before the deadline',
@@ -610,6 +619,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(3),
       { phase: 'Progressing', step: 1, weight: 25, waitingSince: undefined },
+      OLD.uri,
     ],
     [
       'serves the weight, not a rollback, when the pods are ready in the first pass after the deadline',
@@ -619,6 +629,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(3),
       { phase: 'Progressing', step: 1, weight: 25, stepStartedAt: at(900).toISOString() },
+      OLD.uri,
     ],
     [
       'starts the clock of the next step when a step passes and its pods are not ready',
@@ -628,6 +639,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(1),
       { phase: 'Scaling', step: 1, weight: 10, waitingSince: at(60).toISOString() },
+      OLD.uri,
     ],
     [
       'starts the clock of a new rollout whose canary pods are not ready',
@@ -637,6 +649,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       { readyCanaryPods: 0 },
       { phase: 'Paused', step: 0, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
     ],
     [
       'starts the clock now for a waiting step whose status was written before the clock existed',
@@ -646,6 +659,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       {},
       needs3(1),
       { phase: 'Scaling', step: 1, weight: 10, waitingSince: at(900).toISOString() },
+      OLD.uri,
     ],
     [
       'rolls back at the deadline the spec sets',
@@ -655,6 +669,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       { progressDeadlineSeconds: 30 },
       needs3(1),
       rolledBack({ step: 1 }),
+      OLD.uri,
     ],
     [
       'promotes on spec.canary.promote while Scaling',
@@ -664,6 +679,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       { promote: true },
       needs3(1),
       { phase: 'Promoting', step: 1, weight: 10, waitingSince: undefined },
+      NEW.uri,
     ],
     [
       'aborts on spec.canary.abort while Scaling',
@@ -673,6 +689,7 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       { abort: true },
       needs3(1),
       { phase: 'Aborted', step: 1, weight: 0, finishedAt: at(300).toISOString() },
+      OLD.uri,
     ],
     [
       'aborts on spec.canary.abort while Paused, past the deadline too',
@@ -682,18 +699,9 @@ describe('the progress deadline of a step that waits for its canary pods', () =>
       { abort: true },
       { readyCanaryPods: 0 },
       { phase: 'Aborted', weight: 0, reason: undefined },
+      OLD.uri,
     ],
-  ])('%s', (_name, current, analysis, now, specChange, seen, expected) => {
-    const d = nextCanaryState(current, analysis, now, { ...spec, ...specChange }, observed(seen));
-    // An expected undefined means the field is absent (toMatchObject would want it present).
-    const fields = Object.entries(expected);
-    expect(d.status).toMatchObject(Object.fromEntries(fields.filter(([, v]) => v !== undefined)));
-    for (const [field] of fields.filter(([, v]) => v === undefined)) {
-      expect(d.status, field).not.toHaveProperty(field);
-    }
-    // The stable pods keep serving the stable artifact unless the rollout promotes.
-    expect(d.stableArtifact.uri).toBe(expected.phase === 'Promoting' ? NEW.uri : OLD.uri);
-  });
+  ])('%s', (...c) => expectTransition(...c));
 
   it('keeps the clock across an operator restart: the next operator reads it from the stored status', () => {
     const before = nextCanaryState(running(), pass, at(60), spec, observed(needs3(1))).status!;
