@@ -7,11 +7,15 @@ import { rules, StringEnum } from './schema.ts';
 export const CanaryPhase = {
   /** The canary serves its step's weight; analyses decide the next step. */
   Progressing: 'Progressing',
-  /** The canary's pods are not ready: no request goes to it, the step's clock waits. */
+  /**
+   * The canary's pods are not ready: no request goes to it, the step's clock waits; rolled back
+   * once it has waited spec.canary.progressDeadlineSeconds (status.canary.waitingSince).
+   */
   Paused: 'Paused',
   /**
    * The step's weight waits for the canary pods it needs: the stable pods keep forwarding the
-   * weight already served (0 at the first step), and the step's clock starts once they are ready.
+   * weight already served (0 at the first step), and the step's clock starts once they are ready;
+   * rolled back once it has waited spec.canary.progressDeadlineSeconds (status.canary.waitingSince).
    */
   Scaling: 'Scaling',
   /**
@@ -20,7 +24,10 @@ export const CanaryPhase = {
    */
   Promoting: 'Promoting',
   Promoted: 'Promoted',
-  /** Analyses failed failureLimit times: every request back on stable, the reason in message. */
+  /**
+   * Analyses failed failureLimit times, or the canary did not have the ready pods its step needs
+   * within progressDeadlineSeconds: every request back on stable, status.canary.reason says which.
+   */
   RolledBack: 'RolledBack',
   /** spec.canary.abort: every request back on stable. */
   Aborted: 'Aborted',
@@ -34,6 +41,15 @@ export const AnalysisVerdict = {
   Inconclusive: 'Inconclusive',
 } as const;
 export type AnalysisVerdict = (typeof AnalysisVerdict)[keyof typeof AnalysisVerdict];
+
+/** Why a rollout was rolled back (status.canary.reason). */
+export const CanaryRollbackReason = {
+  /** failureLimit analyses failed. */
+  AnalysisFailed: 'AnalysisFailed',
+  /** The canary did not have the ready pods its step needs within spec.canary.progressDeadlineSeconds. */
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+} as const;
+export type CanaryRollbackReason = (typeof CanaryRollbackReason)[keyof typeof CanaryRollbackReason];
 
 /** Condition reasons of a canary rollout. */
 export const CanaryReason = {
@@ -70,6 +86,14 @@ export const CanarySpec = Type.Object(
       maximum: 100,
       default: 1,
       description: 'Failed analyses (at any steps) after which every request goes back to stable.',
+    }),
+    progressDeadlineSeconds: Type.Integer({
+      // Below 30 s a canary that only pulls its image and loads its model would be rolled back.
+      minimum: 30,
+      maximum: 86400,
+      default: 600,
+      description:
+        'How long a rollout may wait for the ready canary pods its step needs (phases Paused and Scaling: the first step from weight 0, a step after the one before passed, a step whose canary pods all stopped being ready) before it is rolled back with reason ProgressDeadlineExceeded. Counted from status.canary.waitingSince, so an operator restart does not reset it.',
     }),
     replicas: Type.Integer({
       minimum: 1,
@@ -179,6 +203,13 @@ export const CanaryStatus = Type.Object(
       format: 'date-time',
       description: 'When the running step’s window began; its analysis is due intervalSeconds later.',
     }),
+    waitingSince: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the rollout began waiting for the ready canary pods its step needs (Paused or Scaling; kept from one to the other, cleared once the step’s weight is served). spec.canary.progressDeadlineSeconds counts from it.',
+      }),
+    ),
     failedAnalyses: Type.Integer({ description: 'Failed analyses so far in this rollout.' }),
     lastAnalysis: Type.Optional(CanaryAnalysisStatus),
     finishedAt: Type.Optional(
@@ -186,6 +217,12 @@ export const CanaryStatus = Type.Object(
         format: 'date-time',
         description:
           'When the rollout ended (Promoted, RolledBack or Aborted). A promoted canary keeps its pods a while after (the stable pods apply weight 0 within the kubelet’s ConfigMap sync), then is scaled to 0.',
+      }),
+    ),
+    reason: Type.Optional(
+      StringEnum(Object.values(CanaryRollbackReason), {
+        description:
+          'Why a RolledBack rollout was rolled back: AnalysisFailed (failureLimit analyses failed) or ProgressDeadlineExceeded (the canary did not have the ready pods its step needs within spec.canary.progressDeadlineSeconds).',
       }),
     ),
     message: Type.String({ description: 'Where the rollout is, in words.' }),

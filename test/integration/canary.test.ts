@@ -165,19 +165,19 @@ async function servingV1(ns: string, name: string, canary: Record<string, unknow
   );
 }
 
+/** spec.model → V2; the ModelDeployment once its canary is Paused, waiting for a ready canary pod. */
+async function canaryOfV2Paused(ns: string, name: string) {
+  await patchMD(ns, name, { spec: { model: { artifactURI: V2 } } });
+  return eventuallyCanary(ns, name, 'canary Paused', (md) => md.status?.canary?.phase === 'Paused');
+}
+
 describe('a canary rollout on the control plane', () => {
   it('starts a canary for a new artifact, waits with no share for a ready canary pod, holds without Prometheus, resumes after a crash, rolls back on abort, and replaces in one step once spec.canary is gone', async () => {
     const ns = await freshNamespace(kc, 'k2k-canary-');
     let operator = startOperator({ identity: `canary-${ns}`, namespace: ns });
     await servingV1(ns, 'iris', { steps: [10, 50], intervalSeconds: 10 }, { replicas: { min: 1, max: 20 } });
 
-    await patchMD(ns, 'iris', { spec: { model: { artifactURI: V2 } } });
-    const paused = await eventuallyCanary(
-      ns,
-      'iris',
-      'canary Paused',
-      (md) => md.status?.canary?.phase === 'Paused',
-    );
+    const paused = await canaryOfV2Paused(ns, 'iris');
     expect(paused.status?.canary).toMatchObject({ artifact: { uri: V2 }, step: 0, weight: 0 });
     expect(paused.status?.artifact?.uri).toBe(V1);
     expect(paused.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
@@ -306,6 +306,82 @@ describe('a canary rollout on the control plane', () => {
     );
     expect(plain.status?.artifact?.uri).toBe(V2);
   }, 240_000);
+
+  it('rolls back a canary whose pods never become ready once its progress deadline has passed, while the stable pods keep every request', async () => {
+    const ns = await freshNamespace(kc, 'k2k-canary-deadline-');
+    startOperator({ identity: `canary-deadline-${ns}`, namespace: ns });
+    const deadlineSeconds = 30; // the least spec.canary.progressDeadlineSeconds takes
+    await servingV1(ns, 'iris', {
+      steps: [10, 50],
+      intervalSeconds: 10,
+      progressDeadlineSeconds: deadlineSeconds,
+    });
+
+    // No test plays the kubelet for the canary: with no node in this cluster the real scheduler
+    // leaves its pod Pending, as a full cluster would.
+    const waiting = await canaryOfV2Paused(ns, 'iris');
+    const since = Date.parse(waiting.status!.canary!.waitingSince!);
+    // What the stable pods are told to forward, read every half second until the rollback.
+    const weights = new Set<number>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        weights.add((await trafficOf(ns, 'iris')).weight);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const rolledBack = await eventuallyCanary(
+      ns,
+      'iris',
+      'RolledBack past the progress deadline',
+      (md) => md.status?.canary?.phase === 'RolledBack',
+      deadlineSeconds * 1000 + 30_000,
+    ).finally(() => {
+      watching = false;
+    });
+    await watch;
+    const c = rolledBack.status!.canary!;
+    expect(c).toMatchObject({
+      artifact: { uri: V2 },
+      step: 0,
+      weight: 0,
+      reason: 'ProgressDeadlineExceeded',
+      waitingSince: waiting.status!.canary!.waitingSince,
+    });
+    // Rolled back at the deadline (the reconcile is requeued for it), not at some later event.
+    const waited = Date.parse(c.finishedAt!) - since;
+    expect(waited).toBeGreaterThanOrEqual(deadlineSeconds * 1000);
+    expect(waited).toBeLessThan((deadlineSeconds + 15) * 1000);
+    expect(c.message).toMatch(
+      new RegExp(
+        `^rolled back at step 1: progress deadline exceeded: 0 of the 1 canary pods that 10% needs were ready ${deadlineSeconds} s after the wait began at .*\\(Unschedulable: model server pod iris-canary-[a-z0-9-]+ cannot be scheduled: .+\\); every request goes to the stable ${V1}$`,
+      ),
+    );
+    expect(rolledBack.status?.conditions?.find((x) => x.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'CanaryRolledBack',
+    });
+    // The stable pods served every request throughout: weight 0 in the ConfigMap, V1 at full size.
+    expect([...weights]).toEqual([0]);
+    expect(rolledBack.status?.artifact?.uri).toBe(V1);
+    const stable = await deployment(ns, 'iris');
+    expect(modelURIOf(stable)).toBe(V1);
+    expect(stable?.status?.readyReplicas).toBe(1);
+    expect((await trafficOf(ns, 'iris')).weight).toBe(0);
+    await eventually(async () => (await deployment(ns, 'iris-canary'))?.spec?.replicas === 0, {
+      what: 'the canary scaled to 0 after the rollback',
+    });
+    await eventually(
+      async () => {
+        const list = await events.listNamespacedEvent({ namespace: ns });
+        return list.items.some(
+          (e) =>
+            e.reason === 'CanaryRolledBack' && e.type === 'Warning' && /progress deadline/.test(e.note ?? ''),
+        );
+      },
+      { what: 'a CanaryRolledBack Warning event naming the progress deadline' },
+    );
+  }, 120_000);
 
   describe('analysis from a real Prometheus', () => {
     let dir: string | undefined;

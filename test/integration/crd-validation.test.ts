@@ -405,6 +405,11 @@ describe('the API server rejects', () => {
       /spec\.monitoring\.alerts\.driftFor.*should match/,
     ],
     [
+      'a canary progress deadline too short for a pod to pull its image and load its model',
+      modelDeployment({ canary: { progressDeadlineSeconds: 10 } }),
+      /spec\.canary\.progressDeadlineSeconds.*greater than or equal to 30/,
+    ],
+    [
       'drift judged on more rows than its window holds',
       modelDeployment({ drift: { windowSize: 100, minSamples: 200 } }),
       /spec\.drift\.minSamples.*must not exceed drift\.windowSize/,

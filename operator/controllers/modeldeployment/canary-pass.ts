@@ -9,17 +9,21 @@ import {
   canaryServes,
   judgeAnalysis,
   nextCanaryState,
+  progressDeadlineInMs,
 } from './canary.ts';
 import type { CanaryMetrics } from './canary-analysis.ts';
 import { MODEL_URI_ENV, SERVER_CONTAINER } from './desired.ts';
 import { type CanaryPlan, canaryReplicas } from './desired-canary.ts';
 import type { Resolution } from './status.ts';
-import { rolloutComplete, servedURI } from './status.ts';
+import { rolloutComplete, servedURI, unavailableSummary } from './status.ts';
 
 export interface CanaryPass {
   decision: CanaryDecision;
   plan: CanaryPlan;
-  /** When the running step's analysis is due, or a promoted canary's pods may go (requeue then). */
+  /**
+   * When the running step's analysis is due, a waiting step's progress deadline, or when a promoted
+   * canary's pods may go (requeue then).
+   */
   dueInMs?: number;
 }
 
@@ -48,9 +52,30 @@ function readyCanaryPods(pods: V1Pod[], uri: string): number {
   const uriOf = (p: V1Pod) =>
     p.spec?.containers.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === MODEL_URI_ENV)
       ?.value;
-  const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   if (!live.every((p) => uriOf(p) === uri)) return 0;
-  return live.filter(ready).length;
+  return live.filter(isReady).length;
+}
+
+const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+/**
+ * Why the canary lacks ready pods, as the cluster shows it: the canary Deployment's own verdict
+ * (its ProgressDeadlineExceeded, or a ReplicaFailure such as an exceeded quota: pods that were
+ * never created), and the first pod that is not ready (unschedulable, image not pulled, crash
+ * loop, a model it cannot load, or still starting).
+ */
+export function canaryNotReadyBecause(d: V1Deployment | undefined, pods: V1Pod[]): string {
+  const conditions = d?.status?.conditions ?? [];
+  const failed = conditions.filter(
+    (c) =>
+      (c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded') ||
+      (c.type === 'ReplicaFailure' && c.status === 'True'),
+  );
+  const pod = unavailableSummary(pods.filter((p) => !isReady(p)));
+  return [
+    ...failed.map((c) => `${c.reason}: ${c.message ?? ''}`.trim().replace(/\.$/, '')),
+    `${pod.reason}: ${pod.message}`,
+  ].join('; ');
 }
 
 export async function canaryPass(
@@ -88,6 +113,7 @@ export async function canaryPass(
     readyCanaryPods: readyCanaryPods(live.canaryPods, wanted.uri),
     podsFor,
     stableRolledOut: current !== undefined && serving(live.stable, current.artifact.uri),
+    notReadyBecause: canaryNotReadyBecause(live.canary, live.canaryPods),
   });
   const status = decision.status;
   const serves = canaryServes(status, spec, now, drainSeconds);
@@ -97,7 +123,11 @@ export async function canaryPass(
       : serves.sizedFor !== undefined
         ? podsFor(serves.sizedFor)
         : 0;
-  const due = [analysisDueInMs(status, spec, now), serves.drainsInMs].filter((ms) => ms !== undefined);
+  const due = [
+    analysisDueInMs(status, spec, now),
+    progressDeadlineInMs(status, spec, now),
+    serves.drainsInMs,
+  ].filter((ms) => ms !== undefined);
   return {
     decision,
     plan: { uri: status?.artifact.uri ?? stable.uri, weight: serves.weight, replicas },

@@ -6,6 +6,7 @@ import {
   judgeAnalysis,
   type Measurement,
   nextCanaryState,
+  progressDeadlineInMs,
   type TrackMetrics,
 } from './canary.ts';
 
@@ -13,6 +14,7 @@ const spec: CanarySpec = {
   steps: [10, 25, 50],
   intervalSeconds: 60,
   failureLimit: 2,
+  progressDeadlineSeconds: 600,
   replicas: 1,
   analysis: { maxErrorRate: 0.01, maxP99LatencySeconds: 0.5, maxPredictionDrift: 0.25, minRequests: 20 },
   promote: false,
@@ -120,23 +122,38 @@ describe('judging an analysis window', () => {
   });
 });
 
+/** A case of the state machine: current, analysis, now, spec change, observed, the status expected, the stable pods' URI. */
+type Transition = [
+  string,
+  CanaryStatus | undefined,
+  CanaryAnalysisStatus | undefined,
+  Date,
+  Partial<CanarySpec>,
+  Partial<CanaryObserved>,
+  Partial<CanaryStatus> | undefined,
+  string,
+];
+
+function expectTransition(...[, current, analysis, now, specChange, seen, expected, stableURI]: Transition) {
+  const decision = nextCanaryState(current, analysis, now, { ...spec, ...specChange }, observed(seen));
+  if (expected === undefined) expect(decision.status).toBeUndefined();
+  else {
+    // An expected undefined means the field is absent (toMatchObject would want it present).
+    const fields = Object.entries(expected);
+    expect(decision.status).toMatchObject(Object.fromEntries(fields.filter(([, v]) => v !== undefined)));
+    for (const [field] of fields.filter(([, v]) => v === undefined)) {
+      expect(decision.status, field).not.toHaveProperty(field);
+    }
+  }
+  expect(decision.stableArtifact.uri).toBe(stableURI);
+}
+
 const pass = verdict(measured());
 const fail = verdict(measured({ errorRate: 0.5 }));
 const unknown = verdict({ state: 'unavailable', message: 'Prometheus at http://p:9090 is unreachable' });
 
 describe('the canary state machine', () => {
-  it.each<
-    [
-      string,
-      CanaryStatus | undefined,
-      CanaryAnalysisStatus | undefined,
-      Date,
-      Partial<CanarySpec>,
-      Partial<CanaryObserved>,
-      Partial<CanaryStatus> | undefined,
-      string,
-    ]
-  >([
+  it.each<Transition>([
     [
       'starts nothing while spec.model is the stable artifact',
       undefined,
@@ -318,8 +335,8 @@ describe('the canary state machine', () => {
       OLD.uri,
     ],
     [
-      'keeps Scaling, never judging a step whose weight is not served, however long the pods take',
-      running({ phase: 'Scaling', step: 1, weight: 10 }),
+      'keeps Scaling, never judging a step whose weight is not served, while the pods take less than the progress deadline',
+      running({ phase: 'Scaling', step: 1, weight: 10, waitingSince: at(1).toISOString() }),
       pass,
       at(600),
       {},
@@ -397,16 +414,12 @@ describe('the canary state machine', () => {
       { phase: 'Aborted', weight: 0, finishedAt: at(10).toISOString() },
       OLD.uri,
     ],
-  ])('%s', (_name, current, analysis, now, specChange, seen, expected, stableURI) => {
-    const decision = nextCanaryState(current, analysis, now, { ...spec, ...specChange }, observed(seen));
-    if (expected === undefined) expect(decision.status).toBeUndefined();
-    else expect(decision.status).toMatchObject(expected);
-    expect(decision.stableArtifact.uri).toBe(stableURI);
-  });
+  ])('%s', (...c) => expectTransition(...c));
 
   it('records the analysis and says why it rolled back', () => {
     const d = nextCanaryState(running({ failedAnalyses: 1 }), fail, at(60), spec, observed());
     expect(d.status?.lastAnalysis?.verdict).toBe('Fail');
+    expect(d.status?.reason).toBe('AnalysisFailed');
     expect(d.status?.message).toMatch(/rolled back at step 1 .*errorRate 0.5 > 0.01/);
     expect(d.event).toMatchObject({ type: 'Warning', reason: 'CanaryRolledBack' });
   });
@@ -522,5 +535,239 @@ describe('the events of a step that waits for its pods', () => {
       needs3(2),
     );
     expect(d.event).toBeUndefined();
+  });
+});
+
+describe('the progress deadline of a step that waits for its canary pods', () => {
+  const scaling = (o: Partial<CanaryStatus> = {}) =>
+    running({ phase: 'Scaling', step: 1, weight: 10, waitingSince: T0.toISOString(), ...o });
+  const paused = (o: Partial<CanaryStatus> = {}) =>
+    running({ phase: 'Paused', step: 0, weight: 0, waitingSince: T0.toISOString(), ...o });
+  const needs3 = (ready: number): Partial<CanaryObserved> => ({
+    readyCanaryPods: ready,
+    podsFor: (w) => (w >= 25 ? 3 : 1),
+  });
+  const rolledBack = (o: Partial<CanaryStatus> = {}): Partial<CanaryStatus> => ({
+    phase: 'RolledBack',
+    weight: 0,
+    reason: 'ProgressDeadlineExceeded',
+    ...o,
+  });
+  it.each<Transition>([
+    [
+      'keeps a Scaling step waiting, at the weight served before, within the deadline',
+      scaling(),
+      undefined,
+      at(599),
+      {},
+      needs3(1),
+      { phase: 'Scaling', step: 1, weight: 10, waitingSince: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'rolls a Scaling step back at the deadline, weight 0 at once',
+      scaling(),
+      undefined,
+      at(600),
+      {},
+      needs3(1),
+      rolledBack({ step: 1, finishedAt: at(600).toISOString(), waitingSince: T0.toISOString() }),
+      OLD.uri,
+    ],
+    [
+      'keeps the first step waiting from weight 0 while no canary pod is ready, within the deadline',
+      paused(),
+      undefined,
+      at(599),
+      {},
+      { readyCanaryPods: 0 },
+      { phase: 'Paused', step: 0, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'rolls back the first step’s wait from weight 0 at the deadline when no canary pod ever became ready',
+      paused(),
+      undefined,
+      at(600),
+      {},
+      { readyCanaryPods: 0 },
+      rolledBack({ step: 0 }),
+      OLD.uri,
+    ],
+    [
+      'rolls back the first step Scaling from weight 0 at the deadline',
+      scaling({ step: 0, weight: 0 }),
+      undefined,
+      at(600),
+      {},
+      { readyCanaryPods: 1, podsFor: () => 2 },
+      rolledBack({ step: 0 }),
+      OLD.uri,
+    ],
+    [
+      'starts the clock when every canary pod of a running step stops being ready',
+      running({ step: 1, weight: 25 }),
+      undefined,
+      at(100),
+      {},
+      { readyCanaryPods: 0 },
+      { phase: 'Paused', step: 1, weight: 0, waitingSince: at(100).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'rolls back a step whose canary pods stopped being ready and stayed so past the deadline',
+      paused({ step: 1, waitingSince: at(100).toISOString() }),
+      undefined,
+      at(700),
+      {},
+      { readyCanaryPods: 0 },
+      rolledBack({ step: 1 }),
+      OLD.uri,
+    ],
+    [
+      'keeps the clock when a waiting step goes from Scaling to Paused',
+      scaling(),
+      undefined,
+      at(300),
+      {},
+      needs3(0),
+      { phase: 'Paused', step: 1, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'keeps the clock when a waiting step goes from Paused to Scaling',
+      paused({ step: 1 }),
+      undefined,
+      at(300),
+      {},
+      needs3(1),
+      { phase: 'Scaling', step: 1, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'raises the weight and clears the clock once the pods are ready, just before the deadline',
+      scaling(),
+      undefined,
+      at(599),
+      {},
+      needs3(3),
+      { phase: 'Progressing', step: 1, weight: 25, waitingSince: undefined },
+      OLD.uri,
+    ],
+    [
+      'serves the weight, not a rollback, when the pods are ready in the first pass after the deadline',
+      scaling(),
+      undefined,
+      at(900),
+      {},
+      needs3(3),
+      { phase: 'Progressing', step: 1, weight: 25, stepStartedAt: at(900).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'starts the clock of the next step when a step passes and its pods are not ready',
+      running(),
+      pass,
+      at(60),
+      {},
+      needs3(1),
+      { phase: 'Scaling', step: 1, weight: 10, waitingSince: at(60).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'starts the clock of a new rollout whose canary pods are not ready',
+      undefined,
+      undefined,
+      T0,
+      {},
+      { readyCanaryPods: 0 },
+      { phase: 'Paused', step: 0, weight: 0, waitingSince: T0.toISOString() },
+      OLD.uri,
+    ],
+    [
+      'starts the clock now for a waiting step whose status was written before the clock existed',
+      scaling({ waitingSince: undefined }),
+      undefined,
+      at(900),
+      {},
+      needs3(1),
+      { phase: 'Scaling', step: 1, weight: 10, waitingSince: at(900).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'rolls back at the deadline the spec sets',
+      scaling(),
+      undefined,
+      at(30),
+      { progressDeadlineSeconds: 30 },
+      needs3(1),
+      rolledBack({ step: 1 }),
+      OLD.uri,
+    ],
+    [
+      'promotes on spec.canary.promote while Scaling',
+      scaling(),
+      undefined,
+      at(300),
+      { promote: true },
+      needs3(1),
+      { phase: 'Promoting', step: 1, weight: 10, waitingSince: undefined },
+      NEW.uri,
+    ],
+    [
+      'aborts on spec.canary.abort while Scaling',
+      scaling(),
+      undefined,
+      at(300),
+      { abort: true },
+      needs3(1),
+      { phase: 'Aborted', step: 1, weight: 0, finishedAt: at(300).toISOString() },
+      OLD.uri,
+    ],
+    [
+      'aborts on spec.canary.abort while Paused, past the deadline too',
+      paused(),
+      undefined,
+      at(900),
+      { abort: true },
+      { readyCanaryPods: 0 },
+      { phase: 'Aborted', weight: 0, reason: undefined },
+      OLD.uri,
+    ],
+  ])('%s', (...c) => expectTransition(...c));
+
+  it('keeps the clock across an operator restart: the next operator reads it from the stored status', () => {
+    const before = nextCanaryState(running(), pass, at(60), spec, observed(needs3(1))).status!;
+    const stored = JSON.parse(JSON.stringify(before)) as CanaryStatus;
+    const early = nextCanaryState(stored, undefined, at(600), spec, observed(needs3(1))).status;
+    expect(early).toMatchObject({ phase: 'Scaling', waitingSince: at(60).toISOString() });
+    const late = nextCanaryState(stored, undefined, at(660), spec, observed(needs3(1))).status;
+    expect(late).toMatchObject({ phase: 'RolledBack', reason: 'ProgressDeadlineExceeded' });
+  });
+
+  it('says how many pods were ready of how many, since when and why, in status and a Warning event', () => {
+    const why = 'ImagePullFailed: model server image cannot be pulled (ErrImagePull): not found';
+    const d = nextCanaryState(
+      scaling(),
+      undefined,
+      at(600),
+      spec,
+      observed({ ...needs3(1), notReadyBecause: why }),
+    );
+    expect(d.status?.message).toBe(
+      `rolled back at step 2: progress deadline exceeded: 1 of the 3 canary pods that 25% needs were ready 600 s after the wait began at ${T0.toISOString()} (${why}); every request goes to the stable ${OLD.uri}`,
+    );
+    expect(d.event).toEqual({ type: 'Warning', reason: 'CanaryRolledBack', message: d.status?.message });
+  });
+
+  it.each<[string, CanaryStatus | undefined, Date, number | undefined]>([
+    ['asks to be woken at the deadline of a Scaling step', scaling(), at(100), 500_000],
+    ['asks to be woken at the deadline of a Paused step', paused(), at(599), 1_000],
+    ['asks to be woken at once for a deadline already past', paused(), at(700), 0],
+    ['has no deadline for a running step', running(), at(100), undefined],
+    ['has no deadline for a rolled-back rollout', running({ phase: 'RolledBack' }), at(100), undefined],
+    ['has no deadline without a rollout', undefined, at(100), undefined],
+  ])('%s', (_name, status, now, expected) => {
+    expect(progressDeadlineInMs(status, spec, now)).toBe(expected);
   });
 });

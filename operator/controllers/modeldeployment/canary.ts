@@ -7,6 +7,7 @@ import {
   AnalysisVerdict,
   type CanaryAnalysisStatus,
   CanaryPhase,
+  CanaryRollbackReason,
   type CanarySpec,
   type CanaryStatus,
 } from '../../../api/index.ts';
@@ -44,6 +45,11 @@ export interface CanaryObserved {
   podsFor: (weight: number) => number;
   /** Whether every stable pod runs `wanted` (the promotion's rolling update finished). */
   stableRolledOut: boolean;
+  /**
+   * Why canary pods are not ready, when the cluster shows it (the canary Deployment's failure
+   * conditions, a pod that cannot be scheduled, pulled, started or load its model).
+   */
+  notReadyBecause?: string;
 }
 
 export interface CanaryEvent {
@@ -62,6 +68,30 @@ export interface CanaryDecision {
 const ACTIVE = new Set<string>([CanaryPhase.Progressing, CanaryPhase.Paused, CanaryPhase.Scaling]);
 
 export const isActive = (s: CanaryStatus | undefined): boolean => s !== undefined && ACTIVE.has(s.phase);
+
+/** The phases in which a step waits for its canary pods, under spec.canary.progressDeadlineSeconds. */
+const WAITING = new Set<string>([CanaryPhase.Paused, CanaryPhase.Scaling]);
+
+/** Milliseconds until a waiting step's progress deadline (undefined: no step waits). */
+export function progressDeadlineInMs(
+  s: CanaryStatus | undefined,
+  spec: CanarySpec,
+  now: Date,
+): number | undefined {
+  if (!s?.waitingSince || !WAITING.has(s.phase)) return undefined;
+  return Math.max(0, Date.parse(s.waitingSince) + spec.progressDeadlineSeconds * 1000 - now.getTime());
+}
+
+/**
+ * When the wait for canary pods began. It goes on from Paused to Scaling and back (pods that come
+ * and go are no progress), so neither restarts the clock; a status from before the field existed
+ * starts it now.
+ */
+const waitingSince = (s: CanaryStatus, now: Date): string =>
+  (WAITING.has(s.phase) ? s.waitingSince : undefined) ?? now.toISOString();
+
+/** A status whose step serves its weight: no wait, no deadline. */
+const served = ({ waitingSince: _, ...s }: CanaryStatus): CanaryStatus => s;
 
 /** Milliseconds until the running step's analysis is due (undefined: none is). */
 export function analysisDueInMs(
@@ -204,7 +234,7 @@ function enterStep(
   const needed = observed.podsFor(weight);
   if (observed.readyCanaryPods > 0 && observed.readyCanaryPods >= needed) {
     return {
-      ...s,
+      ...served(s),
       phase: CanaryPhase.Progressing,
       step,
       weight,
@@ -216,6 +246,7 @@ function enterStep(
     ...s,
     phase: CanaryPhase.Scaling,
     step,
+    waitingSince: waitingSince(s, now),
     message: `step ${step + 1} of ${spec.steps.length} waits for canary pods: ${observed.readyCanaryPods} of the ${needed} that ${weight}% needs are ready; ${s.weight > 0 ? `the stable pods keep forwarding ${s.weight}% to ${s.artifact.uri}` : `no request goes to ${s.artifact.uri}`} until then`,
   };
 }
@@ -227,6 +258,7 @@ function started(artifact: Artifact, spec: CanarySpec, observed: CanaryObserved,
     step: 0,
     weight: 0,
     stepStartedAt: now.toISOString(),
+    waitingSince: now.toISOString(),
     failedAnalyses: 0,
     message: `waiting for a canary pod of ${artifact.uri} to be ready; no request goes to it`,
   };
@@ -247,10 +279,71 @@ const ended = (s: CanaryStatus, phase: CanaryPhase, message: string, now: Date):
  * sized for the rest, and its rolling update must not be the moment it takes everything.
  */
 const promoting = (s: CanaryStatus, message: string): CanaryStatus => ({
-  ...s,
+  ...served(s),
   phase: CanaryPhase.Promoting,
   message,
 });
+
+interface Transition {
+  status: CanaryStatus;
+  event?: CanaryEvent;
+}
+
+/**
+ * A step that waits for its canary pods: Paused while none is ready (weight 0), Scaling while
+ * fewer are ready than its weight needs (the weight served before holds). Once they are ready the
+ * weight is raised. A wait longer than spec.canary.progressDeadlineSeconds is rolled back as a
+ * failed analysis is (Flagger's and Argo Rollouts' progressDeadlineSeconds): a canary whose pods
+ * cannot be scheduled, pulled, started or load their model would otherwise wait for ever.
+ */
+function awaitPods(
+  current: CanaryStatus,
+  step: number,
+  spec: CanarySpec,
+  observed: CanaryObserved,
+  now: Date,
+): Transition {
+  const next = ((): Transition => {
+    if (observed.readyCanaryPods === 0) {
+      if (current.phase === CanaryPhase.Paused) {
+        return { status: { ...current, waitingSince: waitingSince(current, now) } };
+      }
+      const message = `paused at step ${step + 1}: no canary pod of ${current.artifact.uri} is ready, every request goes to stable`;
+      return {
+        status: {
+          ...current,
+          phase: CanaryPhase.Paused,
+          weight: 0,
+          waitingSince: waitingSince(current, now),
+          message,
+        },
+        event: { type: 'Warning', reason: 'CanaryPaused', message },
+      };
+    }
+    // A paused step starts over: its window must hold only requests the canary really served.
+    const status = enterStep(current, step, spec, observed, now);
+    if (status.phase === CanaryPhase.Scaling || current.phase === CanaryPhase.Paused) return { status };
+    const message = `${status.message}: the ${observed.readyCanaryPods} canary pods it needs are ready`;
+    return {
+      status: { ...status, message },
+      event: { type: 'Normal', reason: 'CanaryWeightRaised', message },
+    };
+  })();
+  const left = progressDeadlineInMs(next.status, spec, now);
+  if (left === undefined || left > 0) return next;
+  const weight = spec.steps[step]!;
+  const why = observed.notReadyBecause ? ` (${observed.notReadyBecause})` : '';
+  const message = `rolled back at step ${step + 1}: progress deadline exceeded: ${observed.readyCanaryPods} of the ${observed.podsFor(weight)} canary pods that ${weight}% needs were ready ${spec.progressDeadlineSeconds} s after the wait began at ${next.status.waitingSince}${why}; every request goes to the stable ${observed.stable.uri}`;
+  return {
+    status: ended(
+      { ...next.status, reason: CanaryRollbackReason.ProgressDeadlineExceeded },
+      CanaryPhase.RolledBack,
+      message,
+      now,
+    ),
+    event: { type: 'Warning', reason: 'CanaryRolledBack', message },
+  };
+}
 
 /**
  * The rollout after this pass. `analysis` is the judged window when the step's interval is over
@@ -328,23 +421,9 @@ export function nextCanaryState(
     });
   }
   const step = Math.min(current.step, spec.steps.length - 1);
-  if (observed.readyCanaryPods === 0) {
-    if (current.phase === CanaryPhase.Paused) return hold(current);
-    const message = `paused at step ${step + 1}: no canary pod of ${current.artifact.uri} is ready, every request goes to stable`;
-    return hold(
-      { ...current, phase: CanaryPhase.Paused, weight: 0, message },
-      { type: 'Warning', reason: 'CanaryPaused', message },
-    );
-  }
-  if (current.phase === CanaryPhase.Paused) {
-    // The step starts over: its window must hold only requests the canary really served.
-    return hold(enterStep(current, step, spec, observed, now));
-  }
-  if (current.phase === CanaryPhase.Scaling) {
-    const next = enterStep(current, step, spec, observed, now);
-    if (next.phase === CanaryPhase.Scaling) return hold(next);
-    const message = `${next.message}: the ${observed.readyCanaryPods} canary pods it needs are ready`;
-    return hold({ ...next, message }, { type: 'Normal', reason: 'CanaryWeightRaised', message });
+  if (observed.readyCanaryPods === 0 || current.phase !== CanaryPhase.Progressing) {
+    const { status, event } = awaitPods(current, step, spec, observed, now);
+    return hold(status, event);
   }
   if (!analysis || (analysisDueInMs(current, spec, now) ?? 0) > 0) return hold(current);
 
@@ -356,7 +435,8 @@ export function nextCanaryState(
       const failedAnalyses = current.failedAnalyses + 1;
       if (failedAnalyses >= spec.failureLimit) {
         const message = `rolled back at step ${step + 1} (${failedAnalyses} failed analyses): ${analysis.message}; every request goes to the stable ${stable.uri}`;
-        return hold(ended({ ...again, failedAnalyses }, CanaryPhase.RolledBack, message, now), {
+        const rolledBack = { ...again, failedAnalyses, reason: CanaryRollbackReason.AnalysisFailed };
+        return hold(ended(rolledBack, CanaryPhase.RolledBack, message, now), {
           type: 'Warning',
           reason: 'CanaryRolledBack',
           message,
