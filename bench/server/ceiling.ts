@@ -1,12 +1,13 @@
 // The ceiling: the same TensorFlow.js model the server loads, called in a loop from the benchmark
 // process with no HTTP, no JSON, no batcher and no drift monitor. Each call does what the server's
-// compute step does for an image model (scale raw pixels by 1/imageScale, build the tensor,
-// predict, read the output back), so server rows/s ÷ ceiling rows/s is the share of the model's
-// speed that survives serving.
+// compute step does for an image model (scale raw pixels by 1/imageScale, build the tensor, run
+// the model the way the server does — server/model/inference.ts — and read the output back), so
+// server rows/s ÷ ceiling rows/s is the share of the model's speed that survives serving.
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelHandler, readArtifact } from '../../lib/artifact/index.ts';
 import type { ObjectStore } from '../../lib/storage/index.ts';
+import { forward } from '../../server/model/inference.ts';
 import { IMAGE_SCALE, PIXELS, SIDE } from './mnist.ts';
 
 export interface CeilingResult {
@@ -65,11 +66,11 @@ export class Ceiling {
     if (tf.getBackend() !== this.backend) await tf.setBackend(this.backend);
     const scaled = new Float32Array(raw.length);
     for (let i = 0; i < raw.length; i++) scaled[i] = raw[i]! / IMAGE_SCALE;
-    const y = tf.tidy(() => this.model.predict(tf.tensor4d(scaled, [rows, SIDE, SIDE, 1])) as tf.Tensor);
+    const [y] = tf.tidy(() => forward(this.model, tf.tensor4d(scaled, [rows, SIDE, SIDE, 1])));
     try {
-      return Float32Array.from((await y.data()) as Float32Array);
+      return Float32Array.from((await y!.data()) as Float32Array);
     } finally {
-      y.dispose();
+      y!.dispose();
     }
   }
 

@@ -10,6 +10,7 @@ import { DriftMonitor, type DriftSettings } from '../drift/monitor.ts';
 import { ServeError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { BackendChoice } from './backend-choice.ts';
+import { forward } from './inference.ts';
 import { type InputPreprocessing, Preprocessor } from './preprocess.ts';
 import { type Derivation, derivation, type OutputValues, type ServedOutput } from './served-outputs.ts';
 import { concatValues, elementCount, type TensorSpec, type TensorValues } from './tensor.ts';
@@ -232,8 +233,7 @@ export class ServingModel {
     const input = this.pre.apply(values, rows);
     const tensors = tf.tidy(() => {
       const x = tf.tensor(input.values, input.shape, input.dtype);
-      const y = this.model.predict(x);
-      return Array.isArray(y) ? y : [y];
+      return forward(this.model, x);
     });
     try {
       const computed = new Map<string, OutputTensor>();
