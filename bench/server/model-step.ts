@@ -39,7 +39,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-model-step-'));
 try {
-  const store = openStore(fileURI(dir));
+  const store = openStore();
   await initBackend(BACKEND);
   const uri = await writeMnistArtifact(store, fileURI(dir), 'mnist', '1');
   const artifact = await readArtifact(store, uri);
