@@ -18,6 +18,7 @@ import {
   podsMetric,
   readyPods,
   startPod,
+  trafficWeight,
   waitForModelDeployment,
 } from './kube.ts';
 import { type TestStorage, testStorage } from './storage.ts';
@@ -93,21 +94,6 @@ http.createServer(async (req, res) => {
 
 const clientStats = async (path = '/stats') =>
   JSON.parse(await podGet(namespace, CLIENT, 9000, path)) as ClientStats;
-
-const trafficWeight = async () =>
-  (
-    JSON.parse(
-      await kubectl([
-        'get',
-        'configmap',
-        '-n',
-        namespace,
-        `${MODEL}-traffic`,
-        '-o',
-        'jsonpath={.data.traffic\\.json}',
-      ]),
-    ) as { weight: number }
-  ).weight;
 
 describe('a bad canary on the local cluster', () => {
   let storage: TestStorage | undefined;
@@ -236,7 +222,7 @@ describe('a bad canary on the local cluster', () => {
     // The rollback takes the canary's share away: weight 0 for the stable pods, the canary gone.
     await eventually(
       async () =>
-        (await trafficWeight()) === 0 &&
+        (await trafficWeight(namespace, MODEL)) === 0 &&
         (
           await kubectl([
             'get',

@@ -14,6 +14,7 @@ import {
   isReady,
   kubectl,
   kubectlJson,
+  trafficWeight,
   waitForModelDeployment,
 } from './kube.ts';
 import { type TestStorage, testStorage } from './storage.ts';
@@ -23,17 +24,6 @@ const namespace = `e2e-canary-deadline-${Date.now().toString(36)}`;
 const DEADLINE_SECONDS = 90;
 
 const getMD = () => kubectlJson<ModelDeployment>(['get', 'modeldeployment', '-n', namespace, 'iris']);
-const trafficWeight = async () => {
-  const cm = await kubectlJson<{ data: Record<string, string> }>([
-    'get',
-    'configmap',
-    '-n',
-    namespace,
-    'iris-traffic',
-  ]);
-  return (JSON.parse(cm.data['traffic.json']!) as { weight: number }).weight;
-};
-
 describe('a canary that never becomes ready on the local cluster', () => {
   let storage: TestStorage | undefined;
   let v1 = '';
@@ -83,7 +73,7 @@ describe('a canary that never becomes ready on the local cluster', () => {
       const weights = new Set<number>();
       const md = await eventually(
         async () => {
-          weights.add(await trafficWeight());
+          weights.add(await trafficWeight(namespace, 'iris'));
           const got = await getMD();
           return got.status?.canary?.phase === 'RolledBack' ? got : undefined;
         },

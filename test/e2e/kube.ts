@@ -236,3 +236,17 @@ export async function podsMetric(
   const values = await Promise.all(pods.map((p) => podMetric(namespace, p, name, match)));
   return values.reduce((a, b) => a + b, 0);
 }
+
+/** The canary weight the stable pods of ModelDeployment `name` are told to forward (its traffic ConfigMap). */
+export async function trafficWeight(namespace: string, name: string): Promise<number> {
+  const json = await kubectl([
+    'get',
+    'configmap',
+    '-n',
+    namespace,
+    `${name}-traffic`,
+    '-o',
+    'jsonpath={.data.traffic\\.json}',
+  ]);
+  return (JSON.parse(json) as { weight: number }).weight;
+}
