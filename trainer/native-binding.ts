@@ -36,6 +36,27 @@ export function nativeBackend(): NodeBackend | undefined {
   return tf.getBackend() === 'tensorflow' ? (tf.backend() as unknown as NodeBackend) : undefined;
 }
 
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/**
+ * Puts `kernelFunc` in place of tfjs-node's kernel `name`, handing it the stock kernel to fall
+ * back on. False (nothing replaced) when the native backend has no such kernel.
+ */
+export function replaceKernel(
+  name: string,
+  kernelFunc: (args: KernelArgs, stock: tf.KernelFunc) => ReturnType<tf.KernelFunc>,
+): boolean {
+  const stock = tf.getKernel(name, 'tensorflow');
+  if (!stock) return false;
+  tf.unregisterKernel(name, 'tensorflow');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'tensorflow',
+    kernelFunc: (args) => kernelFunc(args, stock.kernelFunc),
+  });
+  return true;
+}
+
 /** Runs one TensorFlow op on tfjs tensors; its outputs become tfjs tensors (tracked by tf.tidy). */
 export function runOp(
   backend: NodeBackend,

@@ -10,7 +10,14 @@
 // eager op carries it as its `_kernel` attribute. When they are missing (a TensorFlow built
 // without oneDNN) or the pooling is one they do not cover, tfjs-node's kernel runs, as before.
 import * as tf from '@tensorflow/tfjs';
-import { boolAttr, floatAttr, type NodeBackend, type OpAttr, stringAttr } from './native-binding.ts';
+import {
+  boolAttr,
+  floatAttr,
+  type NodeBackend,
+  type OpAttr,
+  replaceKernel,
+  stringAttr,
+} from './native-binding.ts';
 
 const ONEDNN_LABEL = 'MklNameChangeOp';
 let registered = false;
@@ -24,25 +31,18 @@ export const maxPoolGradKernel = (): 'oneDNN' | 'tensorflow' =>
 export function registerOneDnnMaxPoolGrad(): void {
   if (registered) return;
   const backend = tf.findBackend('tensorflow') as unknown as NodeBackend | null;
-  const stock = tf.getKernel('MaxPoolGrad', 'tensorflow');
-  if (!backend || !stock || backend.binding.isUsingGpuDevice()) return;
-  tf.unregisterKernel('MaxPoolGrad', 'tensorflow');
-  tf.registerKernel({
-    kernelName: 'MaxPoolGrad',
-    backendName: 'tensorflow',
-    kernelFunc: (args) => {
-      const attrs = oneDnn ? poolAttrs(backend, args) : undefined;
-      if (!attrs) return stock.kernelFunc(args);
-      try {
-        return oneDnnMaxPoolGrad(backend, args.inputs as unknown as Inputs, attrs);
-      } catch {
-        // Not in this TensorFlow build: stop trying for the rest of the process.
-        oneDnn = false;
-        return stock.kernelFunc(args);
-      }
-    },
+  if (!backend || backend.binding.isUsingGpuDevice()) return;
+  registered = replaceKernel('MaxPoolGrad', (args, stock) => {
+    const attrs = oneDnn ? poolAttrs(backend, args) : undefined;
+    if (!attrs) return stock(args);
+    try {
+      return oneDnnMaxPoolGrad(backend, args.inputs as unknown as Inputs, attrs);
+    } catch {
+      // Not in this TensorFlow build: stop trying for the rest of the process.
+      oneDnn = false;
+      return stock(args);
+    }
   });
-  registered = true;
 }
 
 interface Inputs {

@@ -4,7 +4,8 @@
 // backend hands back the input. On the native backend these do the same: the result shares the
 // input's data (reference-counted, as tfjs-node's Identity kernel does); any other cast or reshape
 // still runs TensorFlow's kernel.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './native-binding.ts';
 
 let registered = false;
 
@@ -21,18 +22,11 @@ const NO_OPS: Record<'Cast' | 'Reshape', (x: tf.TensorInfo, attrs: tf.NamedAttrM
 export function registerNoOpKernels(): void {
   if (registered) return;
   for (const [name, isNoOp] of Object.entries(NO_OPS)) {
-    const stock = tf.getKernel(name, 'tensorflow');
-    if (!stock) continue;
-    tf.unregisterKernel(name, 'tensorflow');
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'tensorflow',
-      kernelFunc: (args) => {
-        const { x } = args.inputs as { x: tf.TensorInfo };
-        if (!isNoOp(x, args.attrs ?? {})) return stock.kernelFunc(args);
-        (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-      },
+    replaceKernel(name, (args, stock) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (!isNoOp(x, args.attrs ?? {})) return stock(args);
+      (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     });
   }
   registered = true;
