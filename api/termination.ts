@@ -64,12 +64,24 @@ export function encodeTermination(msg: TrainerSucceeded | TrainerFailed): string
     return text;
   }
   // The dataset's objects and the metrics are the unbounded parts of a success message. The
-  // objects go first, from the end (the manifest lists them all; the digest and count stay).
+  // objects go first, from the end (the manifest lists them all; the digest and count stay): the
+  // longest first part of the list that fits, found by bisection, since a dataset may have
+  // thousands of objects and one JSON.stringify per object dropped would be quadratic.
   let cut: TrainerSucceeded = msg;
-  const files = [...(msg.dataset?.files ?? [])];
-  while (Buffer.byteLength(text) > TERMINATION_LIMIT && files.length > 0) {
-    files.pop();
-    cut = { ...msg, dataset: { ...msg.dataset!, files: [...files] } };
+  const files = msg.dataset?.files ?? [];
+  if (Buffer.byteLength(text) > TERMINATION_LIMIT && files.length > 0) {
+    const keeping = (n: number): TrainerSucceeded => ({
+      ...msg,
+      dataset: { ...msg.dataset!, files: files.slice(0, n) },
+    });
+    let fits = 0; // the most objects known to fit (0 when none does: the metrics are cut next)
+    let tooMany = files.length; // the fewest known not to fit
+    while (tooMany - fits > 1) {
+      const mid = (fits + tooMany) >>> 1;
+      if (Buffer.byteLength(JSON.stringify(keeping(mid))) <= TERMINATION_LIMIT) fits = mid;
+      else tooMany = mid;
+    }
+    cut = keeping(fits);
     text = JSON.stringify(cut);
   }
   const metrics = { ...msg.metrics };
