@@ -3,11 +3,11 @@
 // file's size and sha256 — the same "manifest last" rule as the artifact, so a checkpoint cut
 // short by a kill is ignored. The optimizer's state is kept too (ADR 0033): a resumed run takes
 // the step the stopped one would have taken, instead of restarting Adam's moments at zero.
-import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { FILES, type Manifest, type OptimizerStateFile } from '../api/artifact.ts';
 import type { Hyperparameters } from '../api/training.ts';
 import { validateFile } from '../lib/artifact/validate.ts';
+import { sha256Hex as sha256 } from '../lib/artifact/writer.ts';
 import type { ObjectStore } from '../lib/storage/index.ts';
 import type { Logger } from './log.ts';
 import {
@@ -61,8 +61,6 @@ export function decodeSavedWeights(modelJSON: tf.io.ModelJSON, bytes: Uint8Array
   );
   return { weights, order: specs.map((s) => s.name) };
 }
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export function checkpointsURI(artifactUri: string): string {
   return `${artifactUri.replace(/\/+$/, '')}/checkpoints/`;
