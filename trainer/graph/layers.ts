@@ -1,0 +1,222 @@
+// Forward and backward graphs of tfjs-layers layers, by class name. A layer whose configuration
+// these graphs do not reproduce exactly gets a reason instead, and the trainer keeps tfjs's step.
+import type * as tf from '@tensorflow/tfjs';
+import { attr, type GraphBuilder, output } from './builder.ts';
+
+export interface Gradients {
+  /** The gradient of the layer's input; absent when the caller did not ask for it. */
+  dInput?: string;
+  /** One per weight, in the order of `layer.weights`. */
+  dWeights: string[];
+}
+
+export interface BuiltLayer {
+  output: string;
+  /** The softmax's input when the layer ends in a softmax: a cross-entropy can take it as logits. */
+  logits?: string;
+  /**
+   * Gradients from the gradient of the output, or of `logits` when `fromLogits` (the softmax's
+   * gradient already folded in by the loss).
+   */
+  backward(dOutput: string, o: { fromLogits: boolean; needInput: boolean }): Gradients;
+}
+
+type LayerConfig = Record<string, unknown>;
+
+interface LayerGraph {
+  /** Why the graph cannot reproduce this layer, or undefined when it can. */
+  unsupported(config: LayerConfig, layer: tf.layers.Layer): string | undefined;
+  build(
+    g: GraphBuilder,
+    config: LayerConfig,
+    input: string,
+    weights: string[],
+    layer: tf.layers.Layer,
+  ): BuiltLayer;
+}
+
+interface Activation {
+  forward(g: GraphBuilder, z: string): string;
+  /** d(z) from d(y), with y the activation's output. */
+  backward(g: GraphBuilder, y: string, dy: string): string;
+}
+
+const ACTIVATIONS: Record<string, Activation> = {
+  linear: { forward: (_g, z) => z, backward: (_g, _y, dy) => dy },
+  relu: {
+    forward: (g, z) => g.f('Relu', [z]),
+    // Relu's output is positive exactly where its input is, so it serves as ReluGrad's features.
+    backward: (g, y, dy) => g.f('ReluGrad', [dy, y]),
+  },
+  sigmoid: { forward: (g, z) => g.f('Sigmoid', [z]), backward: (g, y, dy) => g.f('SigmoidGrad', [y, dy]) },
+  tanh: { forward: (g, z) => g.f('Tanh', [z]), backward: (g, y, dy) => g.f('TanhGrad', [y, dy]) },
+  softmax: {
+    forward: (g, z) => g.f('Softmax', [z]),
+    // dz = y * (dy - sum(dy * y, last axis))
+    backward: (g, y, dy) => {
+      const sum = g.f('Sum', [g.f('Mul', [dy, y]), g.ints([-1])], {
+        Tidx: attr.int32,
+        keep_dims: attr.bool(true),
+      });
+      return g.f('Mul', [y, g.f('Sub', [dy, sum])]);
+    },
+  },
+};
+
+function activationOf(config: LayerConfig): string {
+  return (config.activation as string | undefined) ?? 'linear';
+}
+
+function checkActivation(config: LayerConfig): string | undefined {
+  const a = activationOf(config);
+  return a in ACTIVATIONS ? undefined : `activation ${a}`;
+}
+
+/** Bias and activation on top of `z`, and the backward pass through both. */
+function biasAndActivation(
+  g: GraphBuilder,
+  config: LayerConfig,
+  z: string,
+  bias: string | undefined,
+): { output: string; logits?: string; dPre: (dOutput: string, fromLogits: boolean) => string } {
+  const pre = bias ? g.f('BiasAdd', [z, bias]) : z;
+  const name = activationOf(config);
+  const act = ACTIVATIONS[name]!;
+  const y = act.forward(g, pre);
+  return {
+    output: y,
+    ...(name === 'softmax' ? { logits: pre } : {}),
+    dPre: (dOutput, fromLogits) => (fromLogits ? dOutput : act.backward(g, y, dOutput)),
+  };
+}
+
+const dense: LayerGraph = {
+  unsupported(config, layer) {
+    if (
+      (layer.inputSpec?.[0]?.minNDim ?? 2) !== 2 ||
+      (layer as unknown as { input: tf.SymbolicTensor }).input.shape.length !== 2
+    )
+      return 'a Dense layer on inputs of rank above 2';
+    return checkActivation(config);
+  },
+  build(g, config, x, [kernel, bias]) {
+    const z = g.f('MatMul', [x, kernel!], { transpose_a: attr.bool(false), transpose_b: attr.bool(false) });
+    const top = biasAndActivation(g, config, z, config.useBias === false ? undefined : bias);
+    return {
+      output: top.output,
+      ...(top.logits ? { logits: top.logits } : {}),
+      backward(dOutput, o) {
+        const dz = top.dPre(dOutput, o.fromLogits);
+        const dKernel = g.f('MatMul', [x, dz], {
+          transpose_a: attr.bool(true),
+          transpose_b: attr.bool(false),
+        });
+        const dWeights = [dKernel];
+        if (config.useBias !== false) dWeights.push(g.f('BiasAddGrad', [dz]));
+        const grads: Gradients = { dWeights };
+        if (o.needInput)
+          grads.dInput = g.f('MatMul', [dz, kernel!], {
+            transpose_a: attr.bool(false),
+            transpose_b: attr.bool(true),
+          });
+        return grads;
+      },
+    };
+  },
+};
+
+const flatten: LayerGraph = {
+  unsupported: (config) => (config.dataFormat === 'channelsFirst' ? 'Flatten with channelsFirst' : undefined),
+  build(g, _config, x, _weights, layer) {
+    const size = (layer as unknown as { input: tf.SymbolicTensor }).input.shape
+      .slice(1)
+      .reduce((a: number, b) => a * (b as number), 1);
+    const y = g.f('Reshape', [x, g.ints([-1, size])], { Tshape: attr.int32 });
+    return {
+      output: y,
+      backward(dOutput, o) {
+        if (!o.needInput) return { dWeights: [] };
+        const shape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
+        return { dWeights: [], dInput: g.f('Reshape', [dOutput, shape], { Tshape: attr.int32 }) };
+      },
+    };
+  },
+};
+
+type Pair = [number, number];
+const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
+const padding = (config: LayerConfig) => attr.string(config.padding === 'same' ? 'SAME' : 'VALID');
+const nhwc = attr.string('NHWC');
+
+function convOrPoolUnsupported(config: LayerConfig): string | undefined {
+  if (config.dataFormat === 'channelsFirst') return 'channelsFirst';
+  if (config.padding !== 'valid' && config.padding !== 'same') return `padding ${String(config.padding)}`;
+  return undefined;
+}
+
+const conv2d: LayerGraph = {
+  unsupported(config) {
+    const d = pair(config.dilationRate ?? 1);
+    if (d[0] !== 1 || d[1] !== 1) return 'a dilated Conv2D';
+    return convOrPoolUnsupported(config) ?? checkActivation(config);
+  },
+  build(g, config, x, [kernel, bias]) {
+    const [sh, sw] = pair(config.strides ?? 1);
+    const convAttrs = {
+      strides: attr.ints([1, sh, sw, 1]),
+      padding: padding(config),
+      data_format: nhwc,
+      dilations: attr.ints([1, 1, 1, 1]),
+      use_cudnn_on_gpu: attr.bool(true),
+    };
+    const z = g.f('Conv2D', [x, kernel!], convAttrs);
+    const top = biasAndActivation(g, config, z, config.useBias === false ? undefined : bias);
+    return {
+      output: top.output,
+      ...(top.logits ? { logits: top.logits } : {}),
+      backward(dOutput, o) {
+        const dz = top.dPre(dOutput, o.fromLogits);
+        const kernelShape = g.op('Shape', [kernel!], { T: attr.float, out_type: attr.int32 });
+        const dWeights = [g.f('Conv2DBackpropFilter', [x, kernelShape, dz], convAttrs)];
+        if (config.useBias !== false) dWeights.push(g.f('BiasAddGrad', [dz], { data_format: nhwc }));
+        const grads: Gradients = { dWeights };
+        if (o.needInput) {
+          const inputShape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
+          grads.dInput = g.f('Conv2DBackpropInput', [inputShape, kernel!, dz], convAttrs);
+        }
+        return grads;
+      },
+    };
+  },
+};
+
+const maxPooling2d: LayerGraph = {
+  unsupported: convOrPoolUnsupported,
+  build(g, config, x) {
+    const [ph, pw] = pair(config.poolSize ?? 2);
+    const [sh, sw] = pair(config.strides ?? config.poolSize ?? 2);
+    const poolAttrs = {
+      ksize: attr.ints([1, ph, pw, 1]),
+      strides: attr.ints([1, sh, sw, 1]),
+      padding: padding(config),
+      data_format: nhwc,
+    };
+    const y = g.f('MaxPool', [x], poolAttrs);
+    return {
+      output: y,
+      backward(dOutput, o) {
+        if (!o.needInput) return { dWeights: [] };
+        return { dWeights: [], dInput: g.f('MaxPoolGrad', [x, y, dOutput], poolAttrs) };
+      },
+    };
+  },
+};
+
+export const LAYER_GRAPHS: Record<string, LayerGraph> = {
+  Dense: dense,
+  Flatten: flatten,
+  Conv2D: conv2d,
+  MaxPooling2D: maxPooling2d,
+};
+
+export { output };

@@ -1,0 +1,79 @@
+// Loss graphs: the mean loss over the batch and the gradient of the model's output (or of its
+// softmax's logits, for the fused cross-entropy) that starts the backward pass.
+import { attr, type GraphBuilder, output } from './builder.ts';
+import type { BuiltLayer } from './layers.ts';
+
+export interface BuiltLoss {
+  loss: string;
+  /** Gradient of the last layer's output, or of its logits when `fromLogits`. */
+  dOutput: string;
+  fromLogits: boolean;
+}
+
+interface LossGraph {
+  /** `activation`: the last layer's. */
+  unsupported(activation: string): string | undefined;
+  build(g: GraphBuilder, last: BuiltLayer, y: string, rank: number): BuiltLoss;
+}
+
+const meanAll = (g: GraphBuilder, t: string, rank: number) =>
+  g.f('Mean', [t, g.ints(Array.from({ length: rank }, (_, i) => i))], {
+    Tidx: attr.int32,
+    keep_dims: attr.bool(false),
+  });
+
+/** 1 / (the number of elements of `t`), as a float scalar. */
+function reciprocalSize(g: GraphBuilder, t: string): string {
+  const size = g.op('Size', [t], { T: attr.float, out_type: attr.int32 });
+  return g.f('Reciprocal', [
+    g.op('Cast', [size], { SrcT: attr.int32, DstT: attr.float, Truncate: attr.bool(false) }),
+  ]);
+}
+
+const LOSS_GRAPHS: Record<string, LossGraph> = {
+  // Keras's way for a softmax output: the fused kernel on the logits (tfjs-layers clips the
+  // probabilities at 1e-7 first; the two agree to float rounding unless a probability is below it).
+  categoricalCrossentropy: {
+    unsupported: (activation) =>
+      activation === 'softmax' ? undefined : 'categoricalCrossentropy without a softmax output',
+    build(g, last, y) {
+      const xent = g.f('SoftmaxCrossEntropyWithLogits', [last.logits!, y]);
+      const perSample = output(xent, 0);
+      return {
+        loss: meanAll(g, perSample, 1),
+        dOutput: g.f('Mul', [output(xent, 1), reciprocalSize(g, perSample)]),
+        fromLogits: true,
+      };
+    },
+  },
+  // mean over the last axis, then over the batch: the mean of every element.
+  meanSquaredError: {
+    unsupported: () => undefined,
+    build(g, last, y, rank) {
+      const diff = g.f('Sub', [last.output, y]);
+      const loss = meanAll(g, g.f('Square', [diff]), rank);
+      const two = g.scalar(2);
+      return {
+        loss,
+        dOutput: g.f('Mul', [diff, g.f('Mul', [two, reciprocalSize(g, diff)])]),
+        fromLogits: false,
+      };
+    },
+  },
+};
+
+export function lossUnsupported(name: string, activation: string): string | undefined {
+  const graph = LOSS_GRAPHS[name];
+  return graph ? graph.unsupported(activation) : `loss ${name}`;
+}
+
+/** `rank`: the rank of the model's output, batch axis included. */
+export function buildLoss(
+  g: GraphBuilder,
+  name: string,
+  last: BuiltLayer,
+  y: string,
+  rank: number,
+): BuiltLoss {
+  return LOSS_GRAPHS[name]!.build(g, last, y, rank);
+}
