@@ -107,9 +107,9 @@ async function trainer(v: Variant, name: ModelName): Promise<Trainer> {
   return {
     model: m,
     step: async (b) => {
-      const loss = graph.trainOnBatch(b.xs, b.ys);
-      await loss.data();
-      loss.dispose();
+      const [loss] = graph.trainOnBatch(b.xs, b.ys);
+      await loss!.data();
+      loss!.dispose();
     },
   };
 }

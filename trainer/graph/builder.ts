@@ -49,6 +49,17 @@ export class GraphBuilder {
     );
   }
 
+  /** An int32 scalar. */
+  int(value: number, name = 'Const'): string {
+    return this.op(
+      'Const',
+      [],
+      { dtype: attr.int32, value: { tensor: { dtype: DT_INT32, tensor_shape: {}, int_val: [value] } } },
+      name,
+    );
+  }
+
+  /** An int32 vector. */
   ints(values: number[], name = 'Const'): string {
     return this.op(
       'Const',

@@ -12,7 +12,7 @@ export interface Gradients {
 
 export interface BuiltLayer {
   output: string;
-  /** The softmax's input when the layer ends in a softmax: a cross-entropy can take it as logits. */
+  /** The activation's input when the layer ends in a softmax or a sigmoid: a cross-entropy takes it as logits. */
   logits?: string;
   /**
    * Gradients from the gradient of the output, or of `logits` when `fromLogits` (the softmax's
@@ -85,7 +85,7 @@ function biasAndActivation(
   const y = act.forward(g, pre);
   return {
     output: y,
-    ...(name === 'softmax' ? { logits: pre } : {}),
+    ...(name === 'softmax' || name === 'sigmoid' ? { logits: pre } : {}),
     dPre: (dOutput, fromLogits) => (fromLogits ? dOutput : act.backward(g, y, dOutput)),
   };
 }
@@ -125,22 +125,33 @@ const dense: LayerGraph = {
   },
 };
 
+/** A reshape to [batch, ...shape]; its gradient is the reverse reshape. */
+function reshapeTo(g: GraphBuilder, x: string, shape: number[]): BuiltLayer {
+  const y = g.f('Reshape', [x, g.ints([-1, ...shape])], { Tshape: attr.int32 });
+  return {
+    output: y,
+    backward(dOutput, o) {
+      if (!o.needInput) return { dWeights: [] };
+      const inputShape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
+      return { dWeights: [], dInput: g.f('Reshape', [dOutput, inputShape], { Tshape: attr.int32 }) };
+    },
+  };
+}
+
+const inputShapeOf = (layer: tf.layers.Layer) =>
+  (layer as unknown as { input: tf.SymbolicTensor }).input.shape.slice(1) as number[];
+
 const flatten: LayerGraph = {
   unsupported: (config) => (config.dataFormat === 'channelsFirst' ? 'Flatten with channelsFirst' : undefined),
-  build(g, _config, x, _weights, layer) {
-    const size = (layer as unknown as { input: tf.SymbolicTensor }).input.shape
-      .slice(1)
-      .reduce((a: number, b) => a * (b as number), 1);
-    const y = g.f('Reshape', [x, g.ints([-1, size])], { Tshape: attr.int32 });
-    return {
-      output: y,
-      backward(dOutput, o) {
-        if (!o.needInput) return { dWeights: [] };
-        const shape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
-        return { dWeights: [], dInput: g.f('Reshape', [dOutput, shape], { Tshape: attr.int32 }) };
-      },
-    };
-  },
+  build: (g, _config, x, _weights, layer) => reshapeTo(g, x, [inputShapeOf(layer).reduce((a, b) => a * b, 1)]),
+};
+
+const reshape: LayerGraph = {
+  unsupported: (config) =>
+    (config.targetShape as (number | null)[]).some((d) => d == null || d < 0)
+      ? 'a Reshape with an unknown dimension'
+      : undefined,
+  build: (g, config, x) => reshapeTo(g, x, config.targetShape as number[]),
 };
 
 type Pair = [number, number];
@@ -215,6 +226,7 @@ const maxPooling2d: LayerGraph = {
 export const LAYER_GRAPHS: Record<string, LayerGraph> = {
   Dense: dense,
   Flatten: flatten,
+  Reshape: reshape,
   Conv2D: conv2d,
   MaxPooling2D: maxPooling2d,
 };

@@ -46,6 +46,25 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
       };
     },
   },
+  // On a sigmoid's logits z: max(z, 0) - z * y + log(1 + exp(-|z|)), TensorFlow's
+  // sigmoid_cross_entropy_with_logits, whose gradient is sigmoid(z) - y (tfjs-layers clips the
+  // probabilities at 1e-7 and takes their logits: the same unless |z| > 16).
+  binaryCrossentropy: {
+    unsupported: (activation) =>
+      activation === 'sigmoid' ? undefined : 'binaryCrossentropy without a sigmoid output',
+    build(g, last, y, rank) {
+      const z = last.logits!;
+      const perElement = g.f('AddV2', [
+        g.f('Sub', [g.f('Relu', [z]), g.f('Mul', [z, y])]),
+        g.f('Log1p', [g.f('Exp', [g.f('Neg', [g.f('Abs', [z])])])]),
+      ]);
+      return {
+        loss: meanAll(g, perElement, rank),
+        dOutput: g.f('Mul', [g.f('Sub', [last.output, y]), reciprocalSize(g, perElement)]),
+        fromLogits: true,
+      };
+    },
+  },
   // mean over the last axis, then over the batch: the mean of every element.
   meanSquaredError: {
     unsupported: () => undefined,

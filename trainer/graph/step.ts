@@ -11,6 +11,7 @@ import type { NodeBackend } from '../native-binding.ts';
 import { GraphBuilder } from './builder.ts';
 import { type BuiltLayer, type Gradients, LAYER_GRAPHS } from './layers.ts';
 import { buildLoss, lossUnsupported } from './losses.ts';
+import { buildMetric, metricUnsupported } from './metrics.ts';
 import { type OptimizerGraph, optimizerGraph } from './optimizers.ts';
 import { GraphSession } from './session.ts';
 
@@ -60,9 +61,18 @@ export function graphStepUnsupported(model: tf.LayersModel, loss: string): strin
   if (layers.some((l) => l.weights.some((w) => w.dtype !== 'float32'))) return 'non-float32 weights';
   const optimizer = optimizerGraph(model.optimizer);
   if (typeof optimizer === 'string') return optimizer;
+  for (const metric of metricNames(model)) {
+    const reason = metricUnsupported(metric, loss);
+    if (reason) return reason;
+  }
   // The loss decides on the last layer's shape (a softmax for the fused cross-entropy).
   const last = layers[layers.length - 1]!;
   return lossUnsupported(loss, ((last.getConfig() as Config).activation as string | undefined) ?? 'linear');
+}
+
+/** The compiled metrics, as the history names them (without the loss). */
+export function metricNames(model: tf.LayersModel): string[] {
+  return model.metricsNames.filter((n) => n !== 'loss');
 }
 
 /** The model that compile() set up: a Sequential's inner LayersModel. */
@@ -79,6 +89,8 @@ interface Built {
   /** Positions in `weights` of the trainable ones, in the optimizer's (collectedTrainableWeights) order. */
   trainable: number[];
   slots: number;
+  /** Metric outputs after the loss. */
+  metrics: number;
 }
 
 function build(
@@ -129,7 +141,10 @@ function build(
   const stateInputs = Array.from({ length: optimizer.slots }, (_, s) =>
     trainable.map((wi) => g.placeholder(`s${s}_${wi}`, weights[wi]!.shape as number[])),
   );
-  const outputs = [loss.loss];
+  const metrics = metricNames(model).map((name) =>
+    buildMetric(g, name, h, y, outShape.length, lossName),
+  );
+  const outputs = [loss.loss, ...metrics];
   const newState: string[][] = stateInputs.map(() => []);
   for (const [k, wi] of trainable.entries()) {
     const u = optimizer.update(
@@ -146,14 +161,13 @@ function build(
   outputs.push(...newState.flat());
   const inputs = [x, y, shared.t!, ...weightInputs, ...stateInputs.flat()];
   const session = new GraphSession(backend, g.nodes, inputs, outputs);
-  return { session, weights, trainable, slots: optimizer.slots };
+  return { session, weights, trainable, slots: optimizer.slots, metrics: metrics.length };
 }
 
 export class GraphStep {
   private values: tf.Tensor[] = [];
   private state: tf.Tensor[] = [];
   private iterations = 0;
-  private stepTensor: tf.Tensor | undefined;
 
   private constructor(
     private readonly model: tf.LayersModel,
@@ -185,12 +199,13 @@ export class GraphStep {
     tf.dispose(saved.map((s) => s.tensor));
   }
 
-  /** One step on a batch; returns the batch's mean loss (the caller disposes it). */
-  trainOnBatch(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
-    const { trainable } = this.built;
+  /** One step on a batch; returns the batch's mean loss and metrics (the caller disposes them). */
+  trainOnBatch(x: tf.Tensor, y: tf.Tensor): tf.Tensor[] {
+    const { trainable, metrics } = this.built;
     const step = tf.scalar(this.iterations + 1);
-    const [loss, ...rest] = this.built.session.run([x, y, step, ...this.values, ...this.state]);
+    const outputs = this.built.session.run([x, y, step, ...this.values, ...this.state]);
     step.dispose();
+    const rest = outputs.slice(1 + metrics);
     const n = trainable.length;
     for (const [k, wi] of trainable.entries()) {
       this.values[wi]!.dispose();
@@ -199,7 +214,7 @@ export class GraphStep {
     tf.dispose(this.state);
     this.state = rest.slice(n);
     this.iterations++;
-    return loss!;
+    return outputs.slice(0, 1 + metrics);
   }
 
   /** Writes the weights into the model and the state into its optimizer. */
@@ -227,6 +242,5 @@ export class GraphStep {
   dispose(): void {
     this.release();
     this.built.session.dispose();
-    this.stepTensor?.dispose();
   }
 }
