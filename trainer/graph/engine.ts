@@ -62,11 +62,17 @@ function eagerEngine(model: tf.LayersModel, reason: string): StepEngine {
 }
 
 /** Loss and metrics of `x`, `y` as fit's validation computes them (model.evaluate, same batches). */
-async function evaluateAs(model: tf.LayersModel, [x, y]: [tf.Tensor, tf.Tensor], batchSize: number, prefix: string) {
+async function evaluateAs(
+  model: tf.LayersModel,
+  [x, y]: [tf.Tensor, tf.Tensor],
+  batchSize: number,
+  prefix: string,
+) {
   const result = model.evaluate(x, y, { batchSize });
   const scalars = Array.isArray(result) ? result : [result];
   const out: Record<string, number> = {};
-  for (const [i, name] of model.metricsNames.entries()) out[`${prefix}${name}`] = (await scalars[i]!.data())[0]!;
+  for (const [i, name] of model.metricsNames.entries())
+    out[`${prefix}${name}`] = (await scalars[i]!.data())[0]!;
   tf.dispose(scalars);
   return out;
 }
@@ -99,7 +105,9 @@ function graphEngine(model: tf.LayersModel, step: GraphStep): StepEngine {
         // Validation, checkpoints and callbacks read the model: it gets the weights back now.
         await step.end();
       }
-      const metrics: Record<string, number> = Object.fromEntries(names.map((name, i) => [name, sums[i]! / seen]));
+      const metrics: Record<string, number> = Object.fromEntries(
+        names.map((name, i) => [name, sums[i]! / seen]),
+      );
       if (o.validation && diverged === undefined)
         Object.assign(metrics, await evaluateAs(model, o.validation, o.batchSize, 'val_'));
       return { metrics, ...(diverged !== undefined ? { diverged } : {}) };

@@ -143,7 +143,8 @@ const inputShapeOf = (layer: tf.layers.Layer) =>
 
 const flatten: LayerGraph = {
   unsupported: (config) => (config.dataFormat === 'channelsFirst' ? 'Flatten with channelsFirst' : undefined),
-  build: (g, _config, x, _weights, layer) => reshapeTo(g, x, [inputShapeOf(layer).reduce((a, b) => a * b, 1)]),
+  build: (g, _config, x, _weights, layer) =>
+    reshapeTo(g, x, [inputShapeOf(layer).reduce((a, b) => a * b, 1)]),
 };
 
 const reshape: LayerGraph = {

@@ -30,14 +30,21 @@ function reciprocalSize(g: GraphBuilder, t: string): string {
   ]);
 }
 
+// tfjs-layers' epsilon: it clips probabilities to [epsilon, 1 - epsilon] before their log.
+const EPSILON = 1e-7;
+
+const clip = (g: GraphBuilder, p: string) =>
+  g.f('ClipByValue', [p, g.scalar(EPSILON), g.scalar(1 - EPSILON)]);
+
 const LOSS_GRAPHS: Record<string, LossGraph> = {
-  // Keras's way for a softmax output: the fused kernel on the logits (tfjs-layers clips the
-  // probabilities at 1e-7 first; the two agree to float rounding unless a probability is below it).
+  // The trainer's fused loss on the native backend (trainer/native-softmax-xent.ts), clipping
+  // included: SoftmaxCrossEntropyWithLogits of log(clip(p)), whose second output is the gradient
+  // of the softmax's logits.
   categoricalCrossentropy: {
     unsupported: (activation) =>
       activation === 'softmax' ? undefined : 'categoricalCrossentropy without a softmax output',
     build(g, last, y) {
-      const xent = g.f('SoftmaxCrossEntropyWithLogits', [last.logits!, y]);
+      const xent = g.f('SoftmaxCrossEntropyWithLogits', [g.f('Log', [clip(g, last.output)]), y]);
       const perSample = output(xent, 0);
       return {
         loss: meanAll(g, perSample, 1),
@@ -46,21 +53,33 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
       };
     },
   },
-  // On a sigmoid's logits z: max(z, 0) - z * y + log(1 + exp(-|z|)), TensorFlow's
-  // sigmoid_cross_entropy_with_logits, whose gradient is sigmoid(z) - y (tfjs-layers clips the
-  // probabilities at 1e-7 and takes their logits: the same unless |z| > 16).
+  // tfjs-layers' binary cross-entropy: sigmoid_cross_entropy_with_logits of log(q / (1 - q)),
+  // q = clip(p). Its gradient with respect to the sigmoid's logits is p - y where p is inside the
+  // clip range and 0 outside (the clip's gradient), which is what tfjs's chain of ops computes.
   binaryCrossentropy: {
     unsupported: (activation) =>
       activation === 'sigmoid' ? undefined : 'binaryCrossentropy without a sigmoid output',
     build(g, last, y, rank) {
-      const z = last.logits!;
+      const p = last.output;
+      const q = clip(g, p);
+      const z = g.f('Log', [g.f('RealDiv', [q, g.f('Sub', [g.scalar(1), q])])]);
       const perElement = g.f('AddV2', [
         g.f('Sub', [g.f('Relu', [z]), g.f('Mul', [z, y])]),
         g.f('Log1p', [g.f('Exp', [g.f('Neg', [g.f('Abs', [z])])])]),
       ]);
+      const inside = g.op(
+        'Cast',
+        [
+          g.op('LogicalAnd', [
+            g.f('GreaterEqual', [p, g.scalar(EPSILON)]),
+            g.f('LessEqual', [p, g.scalar(1 - EPSILON)]),
+          ]),
+        ],
+        { SrcT: { type: 10 }, DstT: attr.float, Truncate: attr.bool(false) },
+      );
       return {
         loss: meanAll(g, perElement, rank),
-        dOutput: g.f('Mul', [g.f('Sub', [last.output, y]), reciprocalSize(g, perElement)]),
+        dOutput: g.f('Mul', [g.f('Mul', [g.f('Sub', [p, y]), inside]), reciprocalSize(g, perElement)]),
         fromLogits: true,
       };
     },

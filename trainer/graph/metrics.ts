@@ -10,11 +10,10 @@ interface MetricGraph {
 }
 
 const meanOf = (g: GraphBuilder, t: string, rank: number) =>
-  g.f(
-    'Mean',
-    [t, g.ints(Array.from({ length: rank }, (_, i) => i))],
-    { Tidx: attr.int32, keep_dims: attr.bool(false) },
-  );
+  g.f('Mean', [t, g.ints(Array.from({ length: rank }, (_, i) => i))], {
+    Tidx: attr.int32,
+    keep_dims: attr.bool(false),
+  });
 
 const toFloat = (g: GraphBuilder, t: string, from: { type: number }) =>
   g.op('Cast', [t], { SrcT: from, DstT: attr.float, Truncate: attr.bool(false) });
@@ -27,7 +26,9 @@ const METRIC_GRAPHS: Record<string, MetricGraph> = {
   // accuracy (the prediction above 0.5) otherwise.
   acc: {
     unsupported: (loss) =>
-      loss === 'categoricalCrossentropy' || loss === 'binaryCrossentropy' ? undefined : `accuracy with ${loss}`,
+      loss === 'categoricalCrossentropy' || loss === 'binaryCrossentropy'
+        ? undefined
+        : `accuracy with ${loss}`,
     build(g, p, y, rank, loss) {
       let hits: string;
       if (loss === 'categoricalCrossentropy') {
@@ -47,6 +48,13 @@ export function metricUnsupported(name: string, loss: string): string | undefine
   return graph ? graph.unsupported(loss) : `metric ${name}`;
 }
 
-export function buildMetric(g: GraphBuilder, name: string, p: string, y: string, rank: number, loss: string): string {
+export function buildMetric(
+  g: GraphBuilder,
+  name: string,
+  p: string,
+  y: string,
+  rank: number,
+  loss: string,
+): string {
   return METRIC_GRAPHS[name]!.build(g, p, y, rank, loss);
 }

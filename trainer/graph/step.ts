@@ -141,9 +141,7 @@ function build(
   const stateInputs = Array.from({ length: optimizer.slots }, (_, s) =>
     trainable.map((wi) => g.placeholder(`s${s}_${wi}`, weights[wi]!.shape as number[])),
   );
-  const metrics = metricNames(model).map((name) =>
-    buildMetric(g, name, h, y, outShape.length, lossName),
-  );
+  const metrics = metricNames(model).map((name) => buildMetric(g, name, h, y, outShape.length, lossName));
   const outputs = [loss.loss, ...metrics];
   const newState: string[][] = stateInputs.map(() => []);
   for (const [k, wi] of trainable.entries()) {
