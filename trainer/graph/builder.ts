@@ -1,12 +1,22 @@
 // A GraphDef built op by op: each call adds one NodeDef and returns the name of its first output
 // ("name:1" for a later one), the way TensorFlow's graph refers to tensors.
-import { type AttrValue, DT_FLOAT, DT_INT32, type NodeDef, type ShapeProto } from './proto.ts';
+import {
+  type AttrValue,
+  DT_BOOL,
+  DT_FLOAT,
+  DT_INT32,
+  DT_INT64,
+  type NodeDef,
+  type ShapeProto,
+} from './proto.ts';
 
 const encoder = new TextEncoder();
 
 export const attr = {
   float: { type: DT_FLOAT } as AttrValue,
   int32: { type: DT_INT32 } as AttrValue,
+  int64: { type: DT_INT64 } as AttrValue,
+  boolType: { type: DT_BOOL } as AttrValue,
   bool: (b: boolean): AttrValue => ({ b }),
   string: (s: string): AttrValue => ({ s: encoder.encode(s) }),
   ints: (i: number[]): AttrValue => ({ list: { i } }),
@@ -34,6 +44,22 @@ export class GraphBuilder {
   /** A float32 op with attribute T, the common case. */
   f(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, name = op): string {
     return this.op(op, inputs, { T: attr.float, ...attrs }, name);
+  }
+
+  /** The int32 shape of a float tensor. */
+  shape(t: string): string {
+    return this.op('Shape', [t], { T: attr.float, out_type: attr.int32 });
+  }
+
+  /** The mean of every element of a float tensor of rank `rank`. */
+  meanAll(t: string, rank: number): string {
+    const axes = this.ints(Array.from({ length: rank }, (_, i) => i));
+    return this.f('Mean', [t, axes], { Tidx: attr.int32, keep_dims: attr.bool(false) });
+  }
+
+  /** `t` of type `from` as float32. */
+  toFloat(t: string, from: AttrValue): string {
+    return this.op('Cast', [t], { SrcT: from, DstT: attr.float, Truncate: attr.bool(false) });
   }
 
   placeholder(name: string, shape: number[] | undefined, dtype = attr.float): string {

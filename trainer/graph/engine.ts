@@ -77,6 +77,8 @@ async function evaluateAs(
   return out;
 }
 
+const YIELD_EVERY_MS = 100;
+
 function graphEngine(model: tf.LayersModel, step: GraphStep): StepEngine {
   const names = ['loss', ...metricNames(model)];
   return {
@@ -87,8 +89,15 @@ function graphEngine(model: tf.LayersModel, step: GraphStep): StepEngine {
       let seen = 0;
       let diverged: number | undefined;
       await step.begin();
+      let yielded = performance.now();
       try {
         for (let start = 0; start < n && diverged === undefined; start += o.batchSize) {
+          // Batches run synchronously; as fit does (its yieldEvery 'auto'), give the event loop a
+          // turn now and then so that SIGTERM and progress reports are not held up for an epoch.
+          if (performance.now() - yielded > YIELD_EVERY_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yielded = performance.now();
+          }
           const size = Math.min(o.batchSize, n - start);
           const xb = x.slice(start, size);
           const yb = y.slice(start, size);

@@ -72,57 +72,51 @@ function checkActivation(config: LayerConfig): string | undefined {
   return a in ACTIVATIONS ? undefined : `activation ${a}`;
 }
 
-/** Bias and activation on top of `z`, and the backward pass through both. */
-function biasAndActivation(
+const inputShapeOf = (layer: tf.layers.Layer) =>
+  (layer as unknown as { input: tf.SymbolicTensor }).input.shape.slice(1) as number[];
+
+const nhwc = attr.string('NHWC');
+
+/**
+ * A layer of a kernel (Dense, Conv2D), an optional bias and an activation: the forward pass and
+ * the backward pass, from the gradient of the output or of the activation's input (`fromLogits`).
+ */
+function kernelLayer(
   g: GraphBuilder,
   config: LayerConfig,
-  z: string,
   bias: string | undefined,
-): { output: string; logits?: string; dPre: (dOutput: string, fromLogits: boolean) => string } {
-  const pre = bias ? g.f('BiasAdd', [z, bias]) : z;
+  ops: { forward(): string; dKernel(dz: string): string; dInput(dz: string): string },
+): BuiltLayer {
+  const useBias = config.useBias !== false;
+  const z = ops.forward();
+  const pre = useBias ? g.f('BiasAdd', [z, bias!], { data_format: nhwc }) : z;
   const name = activationOf(config);
   const act = ACTIVATIONS[name]!;
   const y = act.forward(g, pre);
   return {
     output: y,
     ...(name === 'softmax' || name === 'sigmoid' ? { logits: pre } : {}),
-    dPre: (dOutput, fromLogits) => (fromLogits ? dOutput : act.backward(g, y, dOutput)),
+    backward(dOutput, o) {
+      const dz = o.fromLogits ? dOutput : act.backward(g, y, dOutput);
+      const dWeights = [ops.dKernel(dz)];
+      if (useBias) dWeights.push(g.f('BiasAddGrad', [dz], { data_format: nhwc }));
+      return { dWeights, ...(o.needInput ? { dInput: ops.dInput(dz) } : {}) };
+    },
   };
 }
 
+const matMul = (g: GraphBuilder, a: string, b: string, transposeA: boolean, transposeB: boolean) =>
+  g.f('MatMul', [a, b], { transpose_a: attr.bool(transposeA), transpose_b: attr.bool(transposeB) });
+
 const dense: LayerGraph = {
-  unsupported(config, layer) {
-    if (
-      (layer.inputSpec?.[0]?.minNDim ?? 2) !== 2 ||
-      (layer as unknown as { input: tf.SymbolicTensor }).input.shape.length !== 2
-    )
-      return 'a Dense layer on inputs of rank above 2';
-    return checkActivation(config);
-  },
-  build(g, config, x, [kernel, bias]) {
-    const z = g.f('MatMul', [x, kernel!], { transpose_a: attr.bool(false), transpose_b: attr.bool(false) });
-    const top = biasAndActivation(g, config, z, config.useBias === false ? undefined : bias);
-    return {
-      output: top.output,
-      ...(top.logits ? { logits: top.logits } : {}),
-      backward(dOutput, o) {
-        const dz = top.dPre(dOutput, o.fromLogits);
-        const dKernel = g.f('MatMul', [x, dz], {
-          transpose_a: attr.bool(true),
-          transpose_b: attr.bool(false),
-        });
-        const dWeights = [dKernel];
-        if (config.useBias !== false) dWeights.push(g.f('BiasAddGrad', [dz]));
-        const grads: Gradients = { dWeights };
-        if (o.needInput)
-          grads.dInput = g.f('MatMul', [dz, kernel!], {
-            transpose_a: attr.bool(false),
-            transpose_b: attr.bool(true),
-          });
-        return grads;
-      },
-    };
-  },
+  unsupported: (config, layer) =>
+    inputShapeOf(layer).length !== 1 ? 'a Dense layer on inputs of rank above 2' : checkActivation(config),
+  build: (g, config, x, [kernel, bias]) =>
+    kernelLayer(g, config, bias, {
+      forward: () => matMul(g, x, kernel!, false, false),
+      dKernel: (dz) => matMul(g, x, dz, true, false),
+      dInput: (dz) => matMul(g, dz, kernel!, false, true),
+    }),
 };
 
 /** A reshape to [batch, ...shape]; its gradient is the reverse reshape. */
@@ -132,14 +126,10 @@ function reshapeTo(g: GraphBuilder, x: string, shape: number[]): BuiltLayer {
     output: y,
     backward(dOutput, o) {
       if (!o.needInput) return { dWeights: [] };
-      const inputShape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
-      return { dWeights: [], dInput: g.f('Reshape', [dOutput, inputShape], { Tshape: attr.int32 }) };
+      return { dWeights: [], dInput: g.f('Reshape', [dOutput, g.shape(x)], { Tshape: attr.int32 }) };
     },
   };
 }
-
-const inputShapeOf = (layer: tf.layers.Layer) =>
-  (layer as unknown as { input: tf.SymbolicTensor }).input.shape.slice(1) as number[];
 
 const flatten: LayerGraph = {
   unsupported: (config) => (config.dataFormat === 'channelsFirst' ? 'Flatten with channelsFirst' : undefined),
@@ -158,7 +148,6 @@ const reshape: LayerGraph = {
 type Pair = [number, number];
 const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
 const padding = (config: LayerConfig) => attr.string(config.padding === 'same' ? 'SAME' : 'VALID');
-const nhwc = attr.string('NHWC');
 
 function convOrPoolUnsupported(config: LayerConfig): string | undefined {
   if (config.dataFormat === 'channelsFirst') return 'channelsFirst';
@@ -181,24 +170,11 @@ const conv2d: LayerGraph = {
       dilations: attr.ints([1, 1, 1, 1]),
       use_cudnn_on_gpu: attr.bool(true),
     };
-    const z = g.f('Conv2D', [x, kernel!], convAttrs);
-    const top = biasAndActivation(g, config, z, config.useBias === false ? undefined : bias);
-    return {
-      output: top.output,
-      ...(top.logits ? { logits: top.logits } : {}),
-      backward(dOutput, o) {
-        const dz = top.dPre(dOutput, o.fromLogits);
-        const kernelShape = g.op('Shape', [kernel!], { T: attr.float, out_type: attr.int32 });
-        const dWeights = [g.f('Conv2DBackpropFilter', [x, kernelShape, dz], convAttrs)];
-        if (config.useBias !== false) dWeights.push(g.f('BiasAddGrad', [dz], { data_format: nhwc }));
-        const grads: Gradients = { dWeights };
-        if (o.needInput) {
-          const inputShape = g.op('Shape', [x], { T: attr.float, out_type: attr.int32 });
-          grads.dInput = g.f('Conv2DBackpropInput', [inputShape, kernel!, dz], convAttrs);
-        }
-        return grads;
-      },
-    };
+    return kernelLayer(g, config, bias, {
+      forward: () => g.f('Conv2D', [x, kernel!], convAttrs),
+      dKernel: (dz) => g.f('Conv2DBackpropFilter', [x, g.shape(kernel!), dz], convAttrs),
+      dInput: (dz) => g.f('Conv2DBackpropInput', [g.shape(x), kernel!, dz], convAttrs),
+    });
   },
 };
 

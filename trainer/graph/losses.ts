@@ -16,18 +16,10 @@ interface LossGraph {
   build(g: GraphBuilder, last: BuiltLayer, y: string, rank: number): BuiltLoss;
 }
 
-const meanAll = (g: GraphBuilder, t: string, rank: number) =>
-  g.f('Mean', [t, g.ints(Array.from({ length: rank }, (_, i) => i))], {
-    Tidx: attr.int32,
-    keep_dims: attr.bool(false),
-  });
-
 /** 1 / (the number of elements of `t`), as a float scalar. */
 function reciprocalSize(g: GraphBuilder, t: string): string {
   const size = g.op('Size', [t], { T: attr.float, out_type: attr.int32 });
-  return g.f('Reciprocal', [
-    g.op('Cast', [size], { SrcT: attr.int32, DstT: attr.float, Truncate: attr.bool(false) }),
-  ]);
+  return g.f('Reciprocal', [g.toFloat(size, attr.int32)]);
 }
 
 // tfjs-layers' epsilon: it clips probabilities to [epsilon, 1 - epsilon] before their log.
@@ -47,7 +39,7 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
       const xent = g.f('SoftmaxCrossEntropyWithLogits', [g.f('Log', [clip(g, last.output)]), y]);
       const perSample = output(xent, 0);
       return {
-        loss: meanAll(g, perSample, 1),
+        loss: g.meanAll(perSample, 1),
         dOutput: g.f('Mul', [output(xent, 1), reciprocalSize(g, perSample)]),
         fromLogits: true,
       };
@@ -67,18 +59,15 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
         g.f('Sub', [g.f('Relu', [z]), g.f('Mul', [z, y])]),
         g.f('Log1p', [g.f('Exp', [g.f('Neg', [g.f('Abs', [z])])])]),
       ]);
-      const inside = g.op(
-        'Cast',
-        [
-          g.op('LogicalAnd', [
-            g.f('GreaterEqual', [p, g.scalar(EPSILON)]),
-            g.f('LessEqual', [p, g.scalar(1 - EPSILON)]),
-          ]),
-        ],
-        { SrcT: { type: 10 }, DstT: attr.float, Truncate: attr.bool(false) },
+      const inside = g.toFloat(
+        g.op('LogicalAnd', [
+          g.f('GreaterEqual', [p, g.scalar(EPSILON)]),
+          g.f('LessEqual', [p, g.scalar(1 - EPSILON)]),
+        ]),
+        attr.boolType,
       );
       return {
-        loss: meanAll(g, perElement, rank),
+        loss: g.meanAll(perElement, rank),
         dOutput: g.f('Mul', [g.f('Mul', [g.f('Sub', [p, y]), inside]), reciprocalSize(g, perElement)]),
         fromLogits: true,
       };
@@ -89,7 +78,7 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
     unsupported: () => undefined,
     build(g, last, y, rank) {
       const diff = g.f('Sub', [last.output, y]);
-      const loss = meanAll(g, g.f('Square', [diff]), rank);
+      const loss = g.meanAll(g.f('Square', [diff]), rank);
       const two = g.scalar(2);
       return {
         loss,

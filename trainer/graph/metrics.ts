@@ -9,18 +9,6 @@ interface MetricGraph {
   build(g: GraphBuilder, p: string, y: string, rank: number, loss: string): string;
 }
 
-const meanOf = (g: GraphBuilder, t: string, rank: number) =>
-  g.f('Mean', [t, g.ints(Array.from({ length: rank }, (_, i) => i))], {
-    Tidx: attr.int32,
-    keep_dims: attr.bool(false),
-  });
-
-const toFloat = (g: GraphBuilder, t: string, from: { type: number }) =>
-  g.op('Cast', [t], { SrcT: from, DstT: attr.float, Truncate: attr.bool(false) });
-
-const BOOL = { type: 10 };
-const INT64 = { type: 9 };
-
 const METRIC_GRAPHS: Record<string, MetricGraph> = {
   // tfjs-layers' 'accuracy' is categorical accuracy after a categorical cross-entropy and binary
   // accuracy (the prediction above 0.5) otherwise.
@@ -32,13 +20,17 @@ const METRIC_GRAPHS: Record<string, MetricGraph> = {
     build(g, p, y, rank, loss) {
       let hits: string;
       if (loss === 'categoricalCrossentropy') {
-        const argMax = (t: string) => g.f('ArgMax', [t, g.int(-1)], { Tidx: attr.int32, output_type: INT64 });
-        hits = g.op('Equal', [argMax(p), argMax(y)], { T: INT64, incompatible_shape_error: attr.bool(true) });
-        return meanOf(g, toFloat(g, hits, BOOL), 1);
+        const argMax = (t: string) =>
+          g.f('ArgMax', [t, g.int(-1)], { Tidx: attr.int32, output_type: attr.int64 });
+        hits = g.op('Equal', [argMax(p), argMax(y)], {
+          T: attr.int64,
+          incompatible_shape_error: attr.bool(true),
+        });
+        return g.meanAll(g.toFloat(hits, attr.boolType), 1);
       }
-      const predicted = toFloat(g, g.f('Greater', [p, g.scalar(0.5)]), BOOL);
+      const predicted = g.toFloat(g.f('Greater', [p, g.scalar(0.5)]), attr.boolType);
       hits = g.f('Equal', [y, predicted], { incompatible_shape_error: attr.bool(true) });
-      return meanOf(g, toFloat(g, hits, BOOL), rank);
+      return g.meanAll(g.toFloat(hits, attr.boolType), rank);
     },
   },
 };

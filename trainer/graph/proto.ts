@@ -82,6 +82,8 @@ const SavedModel = root.lookupType('tensorflow.SavedModel');
 
 export const DT_FLOAT = 1;
 export const DT_INT32 = 3;
+export const DT_INT64 = 9;
+export const DT_BOOL = 10;
 
 /** An attribute value, exactly one member set (AttrValue's oneof). */
 export type AttrValue =

@@ -8,7 +8,7 @@
 // everything that reads the model between epochs (validation, checkpoints, callbacks) sees them.
 import * as tf from '@tensorflow/tfjs';
 import type { NodeBackend } from '../native-binding.ts';
-import { GraphBuilder } from './builder.ts';
+import { attr, GraphBuilder } from './builder.ts';
 import { type BuiltLayer, type Gradients, LAYER_GRAPHS } from './layers.ts';
 import { buildLoss, lossUnsupported } from './losses.ts';
 import { buildMetric, metricUnsupported } from './metrics.ts';
@@ -152,9 +152,9 @@ function build(
       grads.get(weights[wi]!)!,
       stateInputs.map((s) => s[k]!),
     );
-    outputs.push(g.op('Identity', [u.w], { T: { type: 1 } }, `new_w${wi}`));
+    outputs.push(g.op('Identity', [u.w], { T: attr.float }, `new_w${wi}`));
     for (const [s, t] of u.state.entries())
-      newState[s]!.push(g.op('Identity', [t], { T: { type: 1 } }, `new_s${s}_${wi}`));
+      newState[s]!.push(g.op('Identity', [t], { T: attr.float }, `new_s${s}_${wi}`));
   }
   outputs.push(...newState.flat());
   const inputs = [x, y, shared.t!, ...weightInputs, ...stateInputs.flat()];
