@@ -93,7 +93,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     history,
     loss,
     log,
-    afterEpoch: async (epoch, h) => {
+    afterEpoch: async (epoch, h, stepEngine) => {
       if (every > 0 && epoch % every === 0)
         await replaceCheckpoint(
           store,
@@ -103,7 +103,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
           { history: h, preprocessing, optimizer: hp.optimizer, ...(continuedFrom ? { continuedFrom } : {}) },
           log,
         );
-      reporter?.report(progressOf(h, hp.epochs, backend.name, { run: reporting }));
+      reporter?.report(progressOf(h, hp.epochs, backend.name, { run: { ...reporting, stepEngine } }));
     },
   });
 
@@ -132,7 +132,11 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   );
   await deleteCheckpoints(store, uri);
 
-  reporter?.report(progressOf(result.history, hp.epochs, backend.name, { run: reporting }));
+  reporter?.report(
+    progressOf(result.history, hp.epochs, backend.name, {
+      run: { ...reporting, stepEngine: result.stepEngine },
+    }),
+  );
   await reporter?.flush();
   return {
     artifact: { uri, version: config.output.version, manifestSha256 },

@@ -175,7 +175,7 @@ export interface LoopOptions {
   /** The loss the model is compiled with; without it the steps run eagerly (model.fit). */
   loss?: LossName;
   /** Called after every epoch (checkpoints, progress); awaited before the next epoch. */
-  afterEpoch?: (epoch: number, history: EpochMetrics[]) => Promise<void>;
+  afterEpoch?: (epoch: number, history: EpochMetrics[], stepEngine: string) => Promise<void>;
 }
 
 export interface LoopResult {
@@ -263,7 +263,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         x.dispose();
         y.dispose();
       }
-      await o.afterEpoch?.(epoch, history);
+      await o.afterEpoch?.(epoch, history, engine.name);
       if (
         hp.earlyStoppingPatience > 0 &&
         earlyStoppingState(history, monitor).wait >= hp.earlyStoppingPatience
