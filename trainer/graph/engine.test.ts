@@ -50,14 +50,19 @@ describe('the graph engine', () => {
     expect(graph.name).toBe('graph');
     const [x, y] = data(70, 1); // 70 rows in batches of 32: the last batch has 6
     const validation = data(20, 5);
+    const tensors: number[] = [];
     for (let epoch = 0; epoch < 3; epoch++) {
       const want = await eager.fitEpoch(x, y, { batchSize: 32, validation });
+      const before = tf.memory().numTensors;
       const got = await graph.fitEpoch(x, y, { batchSize: 32, validation });
+      tensors.push(tf.memory().numTensors - before);
       expect(Object.keys(got.metrics).sort()).toEqual(['acc', 'loss', 'val_acc', 'val_loss']);
       expect(Object.keys(got.metrics).sort()).toEqual(Object.keys(want.metrics).sort());
       for (const [k, v] of Object.entries(want.metrics)) close(got.metrics[k]!, v);
       expect(got.diverged).toBeUndefined();
     }
+    // An epoch leaks no tensor (the first may create the optimizer's slots).
+    expect(tensors.slice(1)).toEqual([0, 0]);
     // The model itself holds the graph's results between epochs (checkpoints and callbacks read it).
     for (const [k, w] of eagerModel.getWeights().entries())
       expect(tf.max(tf.abs(tf.sub(w, graphModel.getWeights()[k]!))).dataSync()[0]).toBeLessThan(1e-5);

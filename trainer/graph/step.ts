@@ -194,7 +194,9 @@ export class GraphStep {
         tf.keep(tf.zerosLike(this.values[this.built.trainable[i % n]!]!)),
       );
     }
-    tf.dispose(saved.map((s) => s.tensor));
+    // Fresh reads (the native Adam's, the iteration count) are ours to free; tfjs's own
+    // optimizers hand out their variables, which they keep.
+    for (const w of saved) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   }
 
   /** One step on a batch; returns the batch's mean loss and metrics (the caller disposes them). */
@@ -221,13 +223,19 @@ export class GraphStep {
     const n = this.built.trainable.length;
     const names = this.built.trainable.map((wi) => this.built.weights[wi]!.originalName);
     const slotNames = ['m', 'v'];
-    await this.model.optimizer.setWeights([
-      { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
-      ...this.state.map((tensor, i) => ({
-        name: `${names[i % n]}/${slotNames[Math.floor(i / n)] ?? i}`,
-        tensor,
-      })),
-    ]);
+    const iterations = tf.scalar(this.iterations, 'int32');
+    try {
+      // The native Adam copies these into its variables; this step keeps its own.
+      await this.model.optimizer.setWeights([
+        { name: 'iter', tensor: iterations },
+        ...this.state.map((tensor, i) => ({
+          name: `${names[i % n]}/${slotNames[Math.floor(i / n)] ?? i}`,
+          tensor,
+        })),
+      ]);
+    } finally {
+      iterations.dispose();
+    }
   }
 
   private release(): void {
