@@ -11,8 +11,8 @@ export interface BuiltLoss {
 }
 
 interface LossGraph {
-  /** `activation`: the last layer's. */
-  unsupported(activation: string): string | undefined;
+  /** `activation`: the last layer's; `rank`: its output's, batch axis included. */
+  unsupported(activation: string, rank: number): string | undefined;
   build(g: GraphBuilder, last: BuiltLayer, y: string, rank: number): BuiltLoss;
 }
 
@@ -33,8 +33,13 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
   // included: SoftmaxCrossEntropyWithLogits of log(clip(p)), whose second output is the gradient
   // of the softmax's logits.
   categoricalCrossentropy: {
-    unsupported: (activation) =>
-      activation === 'softmax' ? undefined : 'categoricalCrossentropy without a softmax output',
+    // Over the last axis of [batch, classes], as trainer/native-softmax-xent.ts fuses it.
+    unsupported: (activation, rank) =>
+      activation !== 'softmax'
+        ? 'categoricalCrossentropy without a softmax output'
+        : rank !== 2
+          ? 'categoricalCrossentropy on an output of rank above 2'
+          : undefined,
     build(g, last, y) {
       const xent = g.f('SoftmaxCrossEntropyWithLogits', [g.f('Log', [clip(g, last.output)]), y]);
       const perSample = output(xent, 0);
@@ -89,9 +94,9 @@ const LOSS_GRAPHS: Record<string, LossGraph> = {
   },
 };
 
-export function lossUnsupported(name: string, activation: string): string | undefined {
+export function lossUnsupported(name: string, activation: string, rank: number): string | undefined {
   const graph = LOSS_GRAPHS[name];
-  return graph ? graph.unsupported(activation) : `loss ${name}`;
+  return graph ? graph.unsupported(activation, rank) : `loss ${name}`;
 }
 
 /** `rank`: the rank of the model's output, batch axis included. */

@@ -202,6 +202,16 @@ describe('the graph step', () => {
       /without a softmax output/,
     ],
     [
+      'categorical cross-entropy over the last axis of a rank-4 output',
+      () =>
+        sequential([
+          tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 3, kernelSize: 1, activation: 'softmax' }),
+        ]),
+      'categoricalCrossentropy',
+      'adam',
+      /on an output of rank above 2/,
+    ],
+    [
       'a regularized layer',
       () =>
         sequential([

@@ -67,7 +67,8 @@ export function graphStepUnsupported(model: tf.LayersModel, loss: string): strin
   }
   // The loss decides on the last layer's shape (a softmax for the fused cross-entropy).
   const last = layers[layers.length - 1]!;
-  return lossUnsupported(loss, ((last.getConfig() as Config).activation as string | undefined) ?? 'linear');
+  const activation = ((last.getConfig() as Config).activation as string | undefined) ?? 'linear';
+  return lossUnsupported(loss, activation, model.outputs[0]!.shape.length);
 }
 
 /** The compiled metrics, as the history names them (without the loss). */
