@@ -351,6 +351,12 @@ export const TrainingProgress = Type.Object(
       ),
     ),
     backend: Type.Optional(Type.String({ description: 'TensorFlow.js backend the trainer runs on.' })),
+    stepEngine: Type.Optional(
+      Type.String({
+        description:
+          'How the training steps run: graph (each step one TensorFlow graph, on the native backend) or eager (<why not>), tfjs running op by op.',
+      }),
+    ),
     resumedFromEpoch: Type.Optional(
       Type.Integer({
         description:

@@ -96,6 +96,27 @@ describe('continuing a run (spec.resumeFrom)', () => {
     expect(await store.list(`${cont.uri}checkpoints/`)).toEqual([]);
   });
 
+  it('continues as exactly on the native backend, whose steps run as one TensorFlow graph', async () => {
+    const native = (version: string, epochs: number, extra: Record<string, unknown> = {}) =>
+      config(version, epochs, { backend: 'tensorflow', ...extra });
+    const first = await train(native('21', 3));
+    expect(first.code).toBe(0);
+    // The graph's weights and Adam state go into the artifact, and come back out of it below.
+    expect(first.result!.stepEngine).toBe('graph');
+    const src = first.result!.artifact;
+    const continued = await train(
+      native('22', 6, { resumeFrom: { artifactURI: src.uri, manifestSha256: src.manifestSha256 } }),
+    );
+    expect(continued.code).toBe(0);
+    expect(continued.result!.stepEngine).toBe('graph');
+    expect(epochsLogged(continued.logs)).toEqual([4, 5, 6]);
+    const uninterrupted = await train(native('23', 6));
+    expect(uninterrupted.code).toBe(0);
+    const history = (await readArtifact(store, continued.result!.artifact.uri)).metrics!.history;
+    const whole = (await readArtifact(store, uninterrupted.result!.artifact.uri)).metrics!.history;
+    for (const epoch of [4, 5, 6]) expect(lossAt(history, epoch)).toBeCloseTo(lossAt(whole, epoch), 4);
+  });
+
   const refusals: Array<{ name: string; extra: () => Record<string, unknown>; message: RegExp }> = [
     {
       name: 'no more epochs than the source trained, naming hyperparameters.epochs',

@@ -54,12 +54,12 @@ export async function main(
     const reporter =
       config.trainingJob && kc ? createProgressReporter(config.trainingJob, kc, log) : undefined;
     const result = await run(config, { store, log, ...(reporter ? { reporter } : {}) });
-    const { artifact, metrics, backend, dataset } = result;
+    const { artifact, metrics, backend, stepEngine, dataset } = result;
     writeTermination(
       { artifact, metrics, backend, ...(dataset ? { dataset } : {}) },
       env[TrainerEnv.TerminationLog] || undefined,
     );
-    log.info('training succeeded', { artifact, metrics, backend });
+    log.info('training succeeded', { artifact, metrics, backend, ...(stepEngine ? { stepEngine } : {}) });
     try {
       await opts.onResult?.(result);
     } finally {

@@ -125,6 +125,12 @@ describe('the MNIST MLP', () => {
     expect(run.code).toBe(0);
     expect(result).toBeDefined();
 
+    // On the native backend every step ran as one TensorFlow graph (trainer/graph/), said once.
+    if (result!.backend === 'tensorflow') {
+      expect(result!.stepEngine).toBe('graph');
+      expect(run.logs.filter((l) => l.msg === 'step engine').map((l) => l.engine)).toEqual(['graph']);
+    }
+
     // (a) accuracy on digits the model never saw, as the trainer measured it and as we measure it.
     expect(run.logs.filter((l) => l.msg === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3]);
     expect(result!.metrics.test_acc).toBeGreaterThanOrEqual(0.9);
@@ -202,6 +208,7 @@ describe('the MNIST MLP', () => {
     expect(run.code).toBe(0);
     // 800 training images and 3 epochs: far from MNIST's best, far above chance (0.1).
     expect(result!.metrics.test_acc).toBeGreaterThanOrEqual(0.6);
+    if (result!.backend === 'tensorflow') expect(result!.stepEngine).toBe('graph');
     const artifact = await readArtifact(store, result!.artifact.uri);
     expect(artifact.manifest.inputs[0]!.shape).toEqual([-1, 28, 28, 1]);
   });

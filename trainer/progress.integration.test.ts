@@ -98,6 +98,10 @@ describe('progress reports', () => {
       expect.arrayContaining(['loss', 'acc', 'val_loss', 'val_acc']),
     );
     expect(progress?.backend).toBe(run.termination && (run.termination as { backend: string }).backend);
+    // How the steps ran: one TensorFlow graph each on the native backend (trainer/graph/).
+    expect(progress?.stepEngine).toEqual(
+      progress?.backend === 'tensorflow' ? 'graph' : expect.stringMatching(/^eager \(.+\)$/),
+    );
     const managed = after.metadata.managedFields?.filter((m) => m.manager === FIELD_MANAGER) ?? [];
     expect(managed).toHaveLength(1);
     expect(managed[0]!.subresource).toBe('status');

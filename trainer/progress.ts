@@ -31,6 +31,8 @@ export interface ReportingRun {
   resumedFromEpoch?: number;
   /** spec.resumeFrom: the epochs the continued run had trained. */
   continuedFromEpoch?: number;
+  /** How the steps run (trainer/graph/engine.ts), once training has started. */
+  stepEngine?: string;
 }
 
 /**
@@ -54,6 +56,7 @@ export function progressOf(
     ...(run.resumedFromEpoch !== undefined ? { resumedFromEpoch: run.resumedFromEpoch } : {}),
     ...(run.continuedFromEpoch !== undefined ? { continuedFromEpoch: run.continuedFromEpoch } : {}),
     ...(run.pod ? { pod: run.pod } : {}),
+    ...(run.stepEngine ? { stepEngine: run.stepEngine } : {}),
     updateTime: now.toISOString(),
   };
 }

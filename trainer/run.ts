@@ -31,6 +31,8 @@ export interface RunResult {
   artifact: { uri: string; version: string; manifestSha256: string };
   metrics: Record<string, number | null>;
   backend: string;
+  /** How the training steps ran: `graph`, or `eager (why not)` (trainer/graph/engine.ts); absent when an earlier attempt had finished. */
+  stepEngine?: string;
   /** The dataset objects it trained on (absent: an earlier artifact of this TrainingJob without a record). */
   dataset?: DatasetRead;
   /** The trained model, still in memory (the caller disposes it). */
@@ -89,8 +91,9 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
     targets,
     hp,
     history,
+    loss,
     log,
-    afterEpoch: async (epoch, h) => {
+    afterEpoch: async (epoch, h, stepEngine) => {
       if (every > 0 && epoch % every === 0)
         await replaceCheckpoint(
           store,
@@ -100,7 +103,7 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
           { history: h, preprocessing, optimizer: hp.optimizer, ...(continuedFrom ? { continuedFrom } : {}) },
           log,
         );
-      reporter?.report(progressOf(h, hp.epochs, backend.name, { run: reporting }));
+      reporter?.report(progressOf(h, hp.epochs, backend.name, { run: { ...reporting, stepEngine } }));
     },
   });
 
@@ -129,12 +132,17 @@ export async function run(config: TrainerConfig, { store, log, reporter }: RunDe
   );
   await deleteCheckpoints(store, uri);
 
-  reporter?.report(progressOf(result.history, hp.epochs, backend.name, { run: reporting }));
+  reporter?.report(
+    progressOf(result.history, hp.epochs, backend.name, {
+      run: { ...reporting, stepEngine: result.stepEngine },
+    }),
+  );
   await reporter?.flush();
   return {
     artifact: { uri, version: config.output.version, manifestSha256 },
     metrics: final,
     backend: backend.name,
+    stepEngine: result.stepEngine,
     dataset,
     model,
   };

@@ -7,6 +7,7 @@ import { augmentImages, isIdentity } from './datasets/augment.ts';
 import type { Part, PreparedDataset, Task } from './datasets/index.ts';
 import { takeRows } from './datasets/split.ts';
 import { TrainerError, TrainerErrorCode } from './errors.ts';
+import { stepEngine } from './graph/engine.ts';
 import type { Logger } from './log.ts';
 import { NativeAdam } from './native-adam.ts';
 import { useFusedSoftmaxCrossEntropy } from './native-softmax-xent.ts';
@@ -171,13 +172,17 @@ export interface LoopOptions {
   /** Epochs already done (from a checkpoint) and their metrics. */
   history: EpochMetrics[];
   log: Logger;
+  /** The loss the model is compiled with; without it the steps run eagerly (model.fit). */
+  loss?: LossName;
   /** Called after every epoch (checkpoints, progress); awaited before the next epoch. */
-  afterEpoch?: (epoch: number, history: EpochMetrics[]) => Promise<void>;
+  afterEpoch?: (epoch: number, history: EpochMetrics[], stepEngine: string) => Promise<void>;
 }
 
 export interface LoopResult {
   history: EpochMetrics[];
   stoppedEarly: boolean;
+  /** How the steps ran: `graph`, or `eager (why not the graph)` (trainer/graph/engine.ts). */
+  stepEngine: string;
 }
 
 /** The epoch whose monitored value was best and how many epochs came after it without improvement. */
@@ -209,12 +214,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     : undefined;
   const augment = data.augmentation && !isIdentity(data.augmentation) ? data.augmentation : undefined;
   let stoppedEarly = false;
+  const engine = stepEngine(model, o.loss, log);
   try {
     if (
       hp.earlyStoppingPatience > 0 &&
       earlyStoppingState(history, monitor).wait >= hp.earlyStoppingPatience
     ) {
-      return { history, stoppedEarly: true };
+      return { history, stoppedEarly: true, stepEngine: engine.name };
     }
     for (let epoch = history.length + 1; epoch <= hp.epochs; epoch++) {
       // A seed per epoch: a resumed run shuffles epoch N exactly as the first run would have.
@@ -233,27 +239,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       const x = tf.tensor(xs, [data.train.n, ...data.sampleShape]);
       const y = tf.tensor(ys, [data.train.n, ...targets.shape]);
       const started = performance.now();
-      let diverged: number | undefined;
       try {
-        const fitted = await model.fit(x, y, {
-          epochs: 1,
+        const { metrics: values, diverged } = await engine.fitEpoch(x, y, {
           batchSize: hp.batchSize,
-          shuffle: false,
-          verbose: 0,
-          ...(validation ? { validationData: validation } : {}),
-          callbacks: {
-            onBatchEnd: async (_batch, logs) => {
-              // Stop at the first non-finite batch loss instead of finishing a useless epoch.
-              if (logs && !Number.isFinite(logs.loss as number)) {
-                diverged = logs.loss as number;
-                model.stopTraining = true;
-              }
-            },
-          },
+          ...(validation ? { validation } : {}),
         });
         const seconds = (performance.now() - started) / 1000;
-        const metrics: EpochMetrics = { epoch };
-        for (const [k, v] of Object.entries(fitted.history)) metrics[k] = Number(v[0]);
+        const metrics: EpochMetrics = { epoch, ...values };
         if (diverged !== undefined || !Number.isFinite(metrics.loss ?? Number.NaN)) {
           throw new TrainerError(
             TrainerErrorCode.LossNaN,
@@ -268,11 +260,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
           seconds: Number(seconds.toFixed(3)),
         });
       } finally {
-        model.stopTraining = false;
         x.dispose();
         y.dispose();
       }
-      await o.afterEpoch?.(epoch, history);
+      await o.afterEpoch?.(epoch, history, engine.name);
       if (
         hp.earlyStoppingPatience > 0 &&
         earlyStoppingState(history, monitor).wait >= hp.earlyStoppingPatience
@@ -285,9 +276,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       }
     }
   } finally {
+    engine.dispose();
     for (const t of validation ?? []) t.dispose();
   }
-  return { history, stoppedEarly };
+  return { history, stoppedEarly, stepEngine: engine.name };
 }
 
 /** Runs the model over rows in batches and returns the flat outputs. */

@@ -3,13 +3,15 @@
 // hits both alike; the ratio is the median of the per-round ratios (docs/benchmarks.md, "what
 // each change bought"). It also counts the tfjs kernels of one step of each variant.
 //
-//   flock /tmp/k2k-bench.lock npx tsx bench/trainer/ab.ts [--change=all|native-adam|fused-xent|noop-kernels] [--rounds=5] [--steps=40]
+//   flock /tmp/k2k-bench.lock npx tsx bench/trainer/ab.ts [--change=all|native-adam|fused-xent|noop-kernels|graph-step] [--model=mlp|cnn] [--rounds=5] [--steps=40]
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/backend.ts';
+import { GraphStep } from '../../trainer/graph/step.ts';
 import { NativeAdam } from '../../trainer/native-adam.ts';
+import { nativeBackend } from '../../trainer/native-binding.ts';
 import { trainingLoss } from '../../trainer/train.ts';
-import { buildModel, syntheticBatches } from './models.ts';
+import { buildModel, type ModelName, syntheticBatches } from './models.ts';
 
 const LR = 1e-3;
 
@@ -20,6 +22,16 @@ interface Variant {
   tfjsLoss?: boolean;
   /** Puts the kernels this variant trains with in place (kernels are global: swapped per round). */
   kernels?: () => void;
+  /** Trains with the whole step as one TensorFlow graph (trainer/graph/step.ts). */
+  graph?: boolean;
+}
+
+type Batch = ReturnType<typeof syntheticBatches>[number];
+
+/** One variant's model and how it trains on a batch (reading the loss back, as trainOnBatch does). */
+interface Trainer {
+  model: tf.LayersModel;
+  step(b: Batch): Promise<void>;
 }
 
 /** tfjs-node's own kernels and the trainer's replacements, by name, to swap between rounds. */
@@ -59,6 +71,11 @@ const CHANGES: Record<string, [Variant, Variant]> = {
     { name: 'tfjs-layers cross-entropy', optimizer: () => new NativeAdam(LR, 0.9, 0.999), tfjsLoss: true },
     { name: 'fused softmax cross-entropy', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
   ],
+  // tfjs's eager step as the trainer runs it today against the whole step as one graph.
+  'graph-step': [
+    { name: 'eager step', optimizer: () => new NativeAdam(LR, 0.9, 0.999) },
+    { name: 'graph step', optimizer: () => new NativeAdam(LR, 0.9, 0.999), graph: true },
+  ],
   'noop-kernels': [
     {
       name: 'tfjs-node Cast/Reshape',
@@ -78,28 +95,33 @@ function arg(name: string, fallback: string): string {
   return a ? a.slice(name.length + 3) : fallback;
 }
 
-function model(v: Variant): tf.LayersModel {
-  const m = buildModel('mlp');
+async function trainer(v: Variant, name: ModelName): Promise<Trainer> {
+  const m = buildModel(name);
   m.compile({
     optimizer: v.optimizer(),
     loss: v.tfjsLoss ? 'categoricalCrossentropy' : trainingLoss(m, 'categoricalCrossentropy'),
   });
-  return m;
+  if (!v.graph) return { model: m, step: async (b) => void (await m.trainOnBatch(b.xs, b.ys)) };
+  const graph = GraphStep.create(nativeBackend()!, m, 'categoricalCrossentropy');
+  await graph.begin();
+  return {
+    model: m,
+    step: async (b) => {
+      const [loss] = graph.trainOnBatch(b.xs, b.ys);
+      await loss!.data();
+      loss!.dispose();
+    },
+  };
 }
 
-async function samplesPerSecond(
-  m: tf.LayersModel,
-  batches: ReturnType<typeof syntheticBatches>,
-  steps: number,
-) {
+async function samplesPerSecond(t: Trainer, batches: Batch[], steps: number) {
   const start = performance.now();
-  for (let i = 0; i < steps; i++)
-    await m.trainOnBatch(batches[i % batches.length]!.xs, batches[i % batches.length]!.ys);
+  for (let i = 0; i < steps; i++) await t.step(batches[i % batches.length]!);
   return (steps * 128) / ((performance.now() - start) / 1000);
 }
 
 /** tfjs kernels, and calls into TensorFlow (ops run and tensors uploaded), in one step. */
-async function kernelsPerStep(m: tf.LayersModel, b: ReturnType<typeof syntheticBatches>[number]) {
+async function kernelsPerStep(t: Trainer, b: Batch) {
   // The addon's functions are read-only: count through an object put in the binding's place.
   const backend = tf.backend() as unknown as { binding: Record<string, unknown> };
   const binding = backend.binding;
@@ -115,9 +137,7 @@ async function kernelsPerStep(m: tf.LayersModel, b: ReturnType<typeof syntheticB
     });
   }
   backend.binding = counting;
-  const info = await tf.profile(async () => {
-    await m.trainOnBatch(b.xs, b.ys);
-  });
+  const info = await tf.profile(() => t.step(b));
   backend.binding = binding;
   const byName = new Map<string, number>();
   for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
@@ -136,6 +156,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   const change = arg('change', 'native-adam');
+  const modelName = arg('model', 'mlp') as ModelName;
   const rounds = Number(arg('rounds', '5'));
   const steps = Number(arg('steps', '40'));
   const variants = CHANGES[change];
@@ -147,17 +168,18 @@ async function main() {
   const backend = await selectBackend('tensorflow', { info() {}, warn() {}, error() {}, debug() {} });
   for (const n of names) kernels.trainer.set(n, tf.getKernel(n, 'tensorflow')!);
   const batches = syntheticBatches(8, 128);
-  const models = variants.map(model);
+  const models: Trainer[] = [];
+  for (const v of variants) models.push(await trainer(v, modelName));
   for (const [i, m] of models.entries()) {
     variants[i]!.kernels?.();
-    for (let w = 0; w < 5; w++) await m.trainOnBatch(batches[w]!.xs, batches[w]!.ys);
+    for (let w = 0; w < 5; w++) await m.step(batches[w]!);
     const k = await kernelsPerStep(m, batches[0]!);
     console.log(
       `${variants[i]!.name}: ${k.total} tfjs kernels, ${k.calls.executeOp} TensorFlow ops and ${k.calls.createTensor} uploads per step`,
       JSON.stringify(k.byName),
     );
   }
-  console.log(`backend ${backend.name}; load average before: ${load()}`);
+  console.log(`backend ${backend.name}, model ${modelName}; load average before: ${load()}`);
   const results: number[][] = [[], []];
   for (let r = 0; r < rounds; r++) {
     // Alternate which variant goes first, so neither always follows the other.

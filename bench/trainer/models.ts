@@ -1,6 +1,8 @@
 // The two models the benchmark trains, defined exactly like their Keras twins in keras_peer.py:
 // the classic MNIST MLP and a one-convolution CNN, both on 28x28x1 inputs with 10 classes.
 import * as tf from '@tensorflow/tfjs';
+import { GraphStep, graphStepUnsupported } from '../../trainer/graph/step.ts';
+import { nativeBackend } from '../../trainer/native-binding.ts';
 import { makeOptimizer, trainingLoss } from '../../trainer/train.ts';
 import { type MeasureOptions, measureSteps, missingKernel, type Throughput } from './measure.ts';
 
@@ -27,7 +29,7 @@ export function buildModel(name: ModelName): tf.LayersModel {
   // per variable and the softmax's cross-entropy another.
   model.compile({
     optimizer: makeOptimizer('adam', 1e-3),
-    loss: trainingLoss(model, 'categoricalCrossentropy'),
+    loss: trainingLoss(model, LOSS),
   });
   return model;
 }
@@ -46,6 +48,33 @@ export function syntheticBatches(count: number, batchSize: number): { xs: tf.Ten
 }
 
 const POOL = 8; // distinct synthetic batches, as in keras_peer.py
+const LOSS = 'categoricalCrossentropy';
+
+/**
+ * How a step runs: `trainer` as the trainer runs it (trainer/graph/engine.ts: the whole step as
+ * one TensorFlow graph where the model allows, else tfjs's eager step), `eager` tfjs's
+ * trainOnBatch always (the comparison row).
+ */
+export type StepKind = 'trainer' | 'eager';
+
+type Batch = ReturnType<typeof syntheticBatches>[number];
+
+async function stepFunction(net: tf.LayersModel, kind: StepKind) {
+  const backend = nativeBackend();
+  if (kind === 'eager' || !backend || graphStepUnsupported(net, LOSS) !== undefined)
+    return { step: (b: Batch) => net.trainOnBatch(b.xs, b.ys), dispose() {} };
+  const graph = GraphStep.create(backend, net, LOSS);
+  await graph.begin();
+  return {
+    // Reads the loss back, as trainOnBatch and the trainer do every step.
+    step: async (b: Batch) => {
+      const outputs = graph.trainOnBatch(b.xs, b.ys);
+      await outputs[0]!.data();
+      tf.dispose(outputs);
+    },
+    dispose: () => graph.dispose(),
+  };
+}
 
 export type Outcome =
   | ({ status: 'ok' } & Throughput)
@@ -56,20 +85,23 @@ export function firstLine(err: unknown): string {
 }
 
 /** Trains one model on the current backend with the timing protocol of measure.ts. */
-export async function measureModel(name: ModelName, opts: MeasureOptions): Promise<Outcome> {
+export async function measureModel(
+  name: ModelName,
+  opts: MeasureOptions,
+  kind: StepKind = 'trainer',
+): Promise<Outcome> {
   const batches = syntheticBatches(POOL, opts.batchSize);
   const net = buildModel(name);
+  const trainer = await stepFunction(net, kind);
   try {
-    const t = await measureSteps((i) => {
-      const b = batches[i % POOL]!;
-      return net.trainOnBatch(b.xs, b.ys);
-    }, opts);
+    const t = await measureSteps((i) => trainer.step(batches[i % POOL]!), opts);
     return { status: 'ok', ...t };
   } catch (err) {
     const kernel = missingKernel(err);
     if (kernel) return { status: 'unsupported', reason: `no ${kernel} kernel` };
     return { status: 'failed', reason: firstLine(err) };
   } finally {
+    trainer.dispose();
     net.dispose();
     for (const b of batches) tf.dispose([b.xs, b.ys]);
   }

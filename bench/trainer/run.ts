@@ -3,12 +3,14 @@
 // loads here, and for the same models in Keras (keras_peer.py) on the same TensorFlow version the
 // native backend links. Results are printed as a Markdown table with ratios against Keras.
 //
-// Usage: npx tsx bench/trainer/run.ts [--models mlp,cnn] [--backends tensorflow,image,wasm,cpu]
+// Usage: npx tsx bench/trainer/run.ts [--models mlp,cnn] [--backends tensorflow,tensorflow-eager,image,wasm,cpu]
 //          [--rounds 3] [--budget-seconds 2] [--warmup-steps 3] [--min-steps 1] [--batch-size 128]
 //          [--no-keras]
 // "image" is the native backend in a process started with the trainer image's env and node flags
 // (image.ts, image-row.ts). Each round runs Keras, then the image process, then every other tfjs
-// row; the table shows medians over the rounds.
+// row; the table shows medians over the rounds. The tfjs rows train as the trainer does: on the
+// native backend the whole step is one TensorFlow graph (trainer/graph/); "tensorflow-eager" is
+// the native backend with tfjs's eager step, for comparison.
 // It first runs hack/build-tfjs-node.sh and bench/trainer/keras-venv.sh (both cached).
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -25,7 +27,7 @@ import { firstLine, MODEL_NAMES, type ModelName, measureModel, type Outcome } fr
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // image: the native backend in a process with the trainer image's env and node flags (image.ts).
-const BACKENDS = ['tensorflow', 'image', 'wasm', 'cpu'] as const;
+const BACKENDS = ['tensorflow', 'tensorflow-eager', 'image', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 
 type Row = { model: string; backend: string } & Outcome;
@@ -78,14 +80,14 @@ function setup(script: string): string {
 async function load(backend: Backend): Promise<string | undefined> {
   try {
     if (backend === 'image') return undefined; // loaded by its own process
-    if (backend === 'tensorflow') {
+    if (backend === 'tensorflow' || backend === 'tensorflow-eager') {
       setup('hack/build-tfjs-node.sh');
       // As the trainer loads it (trainer/backend.ts), with its kernel replacements.
       await selectBackend('tensorflow', silentLogger);
     } else if (backend === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
     }
-    if (!(await tf.setBackend(backend))) return `tf.setBackend('${backend}') failed`;
+    if (!(await tf.setBackend(tfjsBackend(backend)))) return `tf.setBackend('${backend}') failed`;
     return undefined;
   } catch (err) {
     return firstLine(err);
@@ -123,9 +125,12 @@ function runImage(): { backend: string; rows: Row[] } {
   return { backend: report.backend, rows: report.results.map((r) => ({ ...r, backend: 'image' })) };
 }
 
+const tfjsBackend = (row: Backend) => (row === 'tensorflow-eager' ? 'tensorflow' : row);
+
 async function measureTfjs(backend: Backend, model: ModelName): Promise<Row> {
-  await tf.setBackend(backend);
-  return { model, backend, ...(await measureModel(model, opts)) };
+  await tf.setBackend(tfjsBackend(backend));
+  const kind = backend === 'tensorflow-eager' ? 'eager' : 'trainer';
+  return { model, backend, ...(await measureModel(model, opts, kind)) };
 }
 
 interface PeerReport {

@@ -35,7 +35,7 @@ interface TrainingJobStatus {
     metrics?: Record<string, number>;
     artifact?: { uri: string; manifestSha256?: string };
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    progress?: { backend?: string };
+    progress?: { backend?: string; stepEngine?: string };
     startTime?: string;
     completionTime?: string;
   };
@@ -111,6 +111,7 @@ describe('a TrainingJob on the local node', () => {
     );
     expect(tj.status?.phase).toBe('Succeeded');
     expect(tj.status?.progress?.backend).toBe('tensorflow');
+    expect(tj.status?.progress?.stepEngine).toBe('graph');
     expect(tj.status?.artifact?.uri).toMatch(new RegExp(`^s3://${bucket}/models/`));
     artifactURI = tj.status!.artifact!.uri;
     const pods = await kubectlJson<{
@@ -131,6 +132,10 @@ describe('a TrainingJob on the local node', () => {
     const wasm = await finished('speed-wasm');
     expect(native.status?.progress?.backend).toBe('tensorflow');
     expect(wasm.status?.progress?.backend).toBe('wasm');
+    // In the pod the native backend's steps run as one TensorFlow graph each (trainer/graph/:
+    // it writes its SavedModel under the pod's /tmp emptyDir); wasm keeps tfjs's eager step.
+    expect(native.status?.progress?.stepEngine).toBe('graph');
+    expect(wasm.status?.progress?.stepEngine).toBe('eager (backend wasm)');
     const [nativeRate, wasmRate] = await Promise.all([
       lastEpochRate('speed-native'),
       lastEpochRate('speed-wasm'),
