@@ -3,23 +3,16 @@
 // of 41 blocks of 200 calls), for the answers k2k gives: raw and typed, 1 and 32 images.
 //
 //   npx tsx bench/server/encode-step.ts
-import { loadSync } from '@grpc/proto-loader';
 import type { ModelInferResponse } from '../../server/grpc/generated/inference/ModelInferResponse.ts';
 import { encodeModelInferResponse } from '../../server/grpc/infer-response-codec.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from '../../server/grpc/protos.ts';
+import { protoMethod } from '../../server/grpc/protos.ts';
 import { outputContents } from '../../server/grpc/tensors.ts';
 import { rawOutput } from '../../server/model/raw-tensor.ts';
 
-const definition = loadSync(
-  PROTO_FILES.map((f) => PROTO_DIR + f),
-  LOADER_OPTIONS,
-);
-const serialize = (
-  definition['inference.GRPCInferenceService'] as Record<
-    string,
-    { responseSerialize: (r: ModelInferResponse) => Buffer }
-  >
-).ModelInfer!.responseSerialize;
+const serialize = protoMethod<unknown, ModelInferResponse>(
+  'inference.GRPCInferenceService',
+  'ModelInfer',
+).responseSerialize;
 
 function answer(images: number, raw: boolean): ModelInferResponse {
   const values = Float32Array.from({ length: images * 10 }, (_, i) => (i % 10) / 10);

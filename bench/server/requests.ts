@@ -10,9 +10,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSync } from '@grpc/proto-loader';
 import { call, grpcClients } from '../../server/grpc/client.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from '../../server/grpc/protos.ts';
+import { PROTO_DIR, protoMethod } from '../../server/grpc/protos.ts';
 import { rawFloat32 } from '../../server/model/raw-tensor.ts';
 import { quantile } from './ceiling.ts';
 import { PIXELS, SIDE } from './mnist.ts';
@@ -213,17 +212,10 @@ export function ghzBinary(): string | undefined {
 let serializer: ((request: unknown) => Buffer) | undefined;
 /** A ModelInferRequest as protobuf bytes, for ghz's --binary-file. */
 function encodeModelInfer(request: unknown): Buffer {
-  if (!serializer) {
-    const definition = loadSync(
-      PROTO_FILES.map((f) => PROTO_DIR + f),
-      LOADER_OPTIONS,
-    );
-    const service = definition['inference.GRPCInferenceService'] as Record<
-      string,
-      { requestSerialize: (r: unknown) => Buffer }
-    >;
-    serializer = service.ModelInfer!.requestSerialize;
-  }
+  serializer ??= protoMethod<unknown, unknown>(
+    'inference.GRPCInferenceService',
+    'ModelInfer',
+  ).requestSerialize;
   return serializer(request);
 }
 

@@ -1,23 +1,10 @@
-import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ModelInferResponse } from './generated/inference/ModelInferResponse.ts';
 import { encodeModelInferResponse } from './infer-response-codec.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
+import { protoMethod } from './protos.ts';
 
-const definition = loadSync(
-  PROTO_FILES.map((f) => PROTO_DIR + f),
-  LOADER_OPTIONS,
-);
-const method = (
-  definition['inference.GRPCInferenceService'] as Record<
-    string,
-    {
-      responseSerialize: (r: ModelInferResponse) => Buffer;
-      responseDeserialize: (b: Buffer) => unknown;
-    }
-  >
-).ModelInfer!;
+const method = protoMethod<unknown, ModelInferResponse>('inference.GRPCInferenceService', 'ModelInfer');
 const decode = (b: Buffer) => method.responseDeserialize(b);
 const refuse = (): Buffer => {
   throw new Error('the fallback was used');

@@ -3,7 +3,6 @@
 // (K2K_GRPC_PORT) next to the REST port. Its methods are thin adapters over the same modules as
 // the REST routes (protocols/, model/), so validation, batching, drift and metrics are shared.
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { ServeError } from '../errors.ts';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControl } from './flow-control.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
@@ -11,7 +10,7 @@ import type { ModelInferResponse } from './generated/inference/ModelInferRespons
 import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
 import { decodeModelInferRequest } from './infer-codec.ts';
 import { encodeModelInferResponse } from './infer-response-codec.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
+import { loadProtos } from './protos.ts';
 import { modelService, predictionService } from './tfserving.ts';
 import { inferenceService } from './v2.ts';
 
@@ -111,10 +110,7 @@ export class GrpcListener {
       'grpc.enable_channelz': 0,
     });
     this.log = ctx.log;
-    const definition = loadSync(
-      PROTO_FILES.map((f) => PROTO_DIR + f),
-      LOADER_OPTIONS,
-    );
+    const definition = loadProtos();
     const service = (name: string) => rawCapable(definition[name] as ServiceDefinition);
     this.server.addService(service(SERVICES.predictionService), predictionService(ctx));
     this.server.addService(service(SERVICES.modelService), modelService(ctx));
