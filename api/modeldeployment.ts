@@ -153,7 +153,7 @@ export const ModelDeploymentSpec = Type.Object(
         }),
         maxDelayMs: Type.Number({
           description:
-            'Longest a request waits for others to fill a batch, in milliseconds. 0 adds no latency and still batches requests that arrive while a batch runs.',
+            'Longest a request waits for others to fill a batch, in milliseconds. 0 adds no fixed wait: requests that arrive while a batch runs form the next one, and a batch waits only for the clients the last batch answered, at most twice its duration (never for a lone client).',
           minimum: 0,
           maximum: 1000,
           default: 0,

@@ -133,7 +133,7 @@ export const ServerSettings = Type.Object({
         maximum: 10000,
         default: 0,
         description:
-          'Extra wait of the first request of a batch for others. 0 adds no latency: a batch holds what arrived in the same event-loop turn or while the previous batch ran.',
+          'Extra wait of the first request of a batch for others. 0 adds no fixed wait: a batch holds what arrived in the same event-loop turn or while the previous batch ran, and waits only for the clients the last batch answered, at most twice its duration (never for a lone client; docs/decisions/0041).',
       }),
       // Not in the CRD (the operator leaves it to the default), hence optional: the group the
       // operator passes whole from spec.batching still matches.

@@ -66,6 +66,63 @@ describe('micro-batching', () => {
     expect(seen).toEqual([[3, 2]]);
   });
 
+  it('serves closed-loop clients who come back in different event-loop turns together, not in groups out of step', async () => {
+    const { batches, run } = doubling();
+    // A batch takes one event-loop turn to compute, so clients can come back while it runs.
+    const slow = async (inputs: number[][], rows: number[]) => {
+      await new Promise((r) => setImmediate(r));
+      return run(inputs, rows);
+    };
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 32, maxDelayMs: 0 }, slow);
+    const turns = (n: number) =>
+      Array.from({ length: n }).reduce<Promise<void>>(
+        (p) => p.then(() => new Promise((r) => setImmediate(r))),
+        Promise.resolve(),
+      );
+    // Client i sends its next request i % 4 event-loop turns after its answer, like a load generator's threads.
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        for (let k = 0; k < 20; k++) {
+          await b.submit([i], 1);
+          await turns(i % 4);
+        }
+      }),
+    );
+    const sizes = batches.map((rows) => rows.length);
+    expect(sizes.reduce((s, n) => s + n, 0)).toBe(320);
+    // Most batches hold all 16 clients (without the wait: 1 of 40 did, the rest were groups of 4–12
+    // that stayed out of step).
+    expect(sizes.filter((n) => n === 16).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('never holds a lone client back: one closed-loop client gets one batch per turn, without a timer', async () => {
+    const { batches, run } = doubling();
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 32, maxDelayMs: 0 }, run);
+    const t0 = performance.now();
+    for (let k = 0; k < 200; k++) expect(await b.submit([k], 1)).toEqual([2 * k]);
+    expect(batches).toHaveLength(200);
+    expect(performance.now() - t0).toBeLessThan(150); // a 1 ms wait each would take 200 ms
+  });
+
+  it("waits for the last batch's clients only briefly, and not at all after a quiet spell", async () => {
+    const { batches, run } = doubling();
+    const b = new MicroBatcher<number[], number[]>({ maxBatchSize: 32, maxDelayMs: 0 }, run);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => b.submit([i], 1)));
+    // One of the eight comes back at once: it waits for the others, at most a few ms.
+    const t0 = performance.now();
+    await b.submit([8], 1);
+    expect(performance.now() - t0).toBeLessThan(50);
+    // After a quiet spell nobody is expected: a request runs in the turn it arrives.
+    await new Promise((r) => setTimeout(r, 20));
+    const late = b.submit([9], 1);
+    const first = await Promise.race([
+      late.then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('timer'), 1)),
+    ]);
+    expect(first).toBe('answered');
+    expect(batches.map((rows) => rows.length)).toEqual([8, 1, 1]);
+  });
+
   it('refuses requests past maxQueuedRows with Overloaded and Retry-After, and serves the rest', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {

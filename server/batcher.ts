@@ -2,7 +2,10 @@
 // or until the oldest request has waited maxDelayMs. One batch runs at a time per model (the
 // TensorFlow.js CPU/WASM backends use one core for one call anyway), and requests that arrive while
 // a batch runs form the next one, so under load batches fill up by themselves. A request is never
-// split: a request larger than maxBatchSize runs alone.
+// split: a request larger than maxBatchSize runs alone. With no fixed wait (maxDelayMs 0, the
+// default) a batch still waits briefly for the clients the last batch answered (flushOrWait), so
+// that closed-loop clients do not split into groups that stay out of step
+// (docs/decisions/0041-batches-wait-for-the-clients-just-answered.md).
 //
 // The queue is bounded (maxQueuedRows): past it a request is refused at once with 503 and
 // Retry-After, so an overload costs the excess requests a retry instead of costing every request
@@ -29,6 +32,9 @@ interface Pending<I, O> {
   reject: (err: unknown) => void;
 }
 
+/** Node's timers fire on whole milliseconds: a shorter wait for company would be rounded up anyway. */
+const MIN_COMPANY_WAIT_MS = 1;
+
 export class MicroBatcher<I, O> {
   private queue: Array<Pending<I, O>> = [];
   private queuedRows = 0;
@@ -37,6 +43,13 @@ export class MicroBatcher<I, O> {
   private idleWaiters: Array<() => void> = [];
   /** Once retired, nothing waits for company: this batcher's model is being replaced or shut down. */
   private retired = false;
+  /** True while the queue waits on a timer for the last batch's clients (flushOrWait). */
+  private waitingForCompany = false;
+  /** Requests in the batcher when the last batch had its outputs: its own and those queued behind it. */
+  private lastCompany = 0;
+  /** When the last batch's answers were handed to the transport, and how long it took from its start. */
+  private lastAnswered = Number.NEGATIVE_INFINITY;
+  private lastDurationMs = 0;
 
   constructor(
     private readonly settings: BatchSettings,
@@ -92,20 +105,49 @@ export class MicroBatcher<I, O> {
     if (this.running || this.queue.length === 0) return;
     if (this.retired || this.queuedRows >= this.settings.maxBatchSize) {
       this.flush();
-    } else if (!this.timer) {
-      this.timer =
-        this.settings.maxDelayMs > 0
-          ? setTimeout(() => this.flush(), this.settings.maxDelayMs)
-          : (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout);
+    } else if (this.settings.maxDelayMs > 0) {
+      this.timer ??= setTimeout(() => this.flush(), this.settings.maxDelayMs);
+    } else if (!this.timer || (this.waitingForCompany && this.queue.length >= this.lastCompany)) {
+      // After this turn's I/O callbacks, so that requests read in the same turn join.
+      this.clearTimer();
+      this.timer = setImmediate(() => this.flushOrWait()) as unknown as NodeJS.Timeout;
     }
   }
 
-  private flush(): void {
+  /**
+   * Runs the queue, or waits a little for the clients the last batch answered. A closed-loop client
+   * sends its next request as soon as it has its answer, but a batch's clients do not all come back
+   * in the same event-loop turn (a load generator's threads, a gRPC channel's streams, the kernel's
+   * scheduling): without a wait, the first request back starts a batch alone, the rest form the
+   * next one, and the two groups stay out of step for good (16 clients over gRPC: batches of 1 and
+   * 15, alternating). So when fewer requests are queued than were in the batcher at the end of the
+   * last batch, the queue waits until that many are back, or until twice the last batch's duration
+   * (at least 1 ms, Node's timer resolution) has passed since its answers went out. A request after
+   * a quiet spell never waits, nor does a lone client: its company is itself.
+   */
+  private flushOrWait(): void {
+    this.timer = undefined;
+    const until = this.lastAnswered + Math.max(2 * this.lastDurationMs, MIN_COMPANY_WAIT_MS);
+    const now = performance.now();
+    if (this.retired || this.queue.length >= this.lastCompany || now >= until) {
+      this.flush();
+    } else {
+      this.waitingForCompany = true;
+      this.timer = setTimeout(() => this.flush(), until - now);
+    }
+  }
+
+  private clearTimer(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       clearImmediate(this.timer as unknown as NodeJS.Immediate);
       this.timer = undefined;
     }
+    this.waitingForCompany = false;
+  }
+
+  private flush(): void {
+    this.clearTimer();
     if (this.running || this.queue.length === 0) return;
     const batch: Array<Pending<I, O>> = [];
     let rows = 0;
@@ -118,12 +160,18 @@ export class MicroBatcher<I, O> {
     }
     this.queuedRows -= rows;
     this.onBatch?.(rows, batch.length);
+    const started = performance.now();
     this.running = this.execute(batch).finally(() => {
       this.running = undefined;
+      // The answers reach the transport through chains of promise reactions; a tick runs after all of them.
+      process.nextTick(() => {
+        this.lastAnswered = performance.now();
+        this.lastDurationMs = this.lastAnswered - started;
+      });
       if (this.queue.length > 0) {
-        // These requests waited for the previous batch already: run them now.
+        // These requests waited for the previous batch already: run them now, or with its clients.
         if (this.queuedRows >= this.settings.maxBatchSize) this.flush();
-        else setImmediate(() => this.flush());
+        else this.schedule();
       } else {
         for (const wake of this.idleWaiters.splice(0)) wake();
       }
@@ -138,6 +186,8 @@ export class MicroBatcher<I, O> {
       );
       if (outputs.length !== batch.length)
         throw new Error(`batch runner returned ${outputs.length} results for ${batch.length} inputs`);
+      // Counted before the answers go out: an answered client may be back before this batch is over.
+      this.lastCompany = batch.length + this.queue.length;
       for (const [i, p] of batch.entries()) p.resolve(outputs[i] as O);
     } catch (err) {
       for (const p of batch) p.reject(err);

@@ -139,6 +139,8 @@ async function main() {
             serverCpuMsPerRequest: (1000 * cpu) / r.requests,
             generatorCpuMsPerRequest: (1000 * r.generatorCpuSeconds) / r.requests,
             rowsPerBatch: (after.rows - before.rows) / Math.max(1, after.batches - before.batches),
+            p50ms: r.p50ms,
+            p99ms: r.p99ms,
             errors: r.errors,
           };
           results.set(tree, [...(results.get(tree) ?? []), row]);
@@ -159,13 +161,13 @@ async function main() {
     `${WIRE}, ${IMAGES} images/request, ${CONNECTIONS} connections, ${BACKEND}, ${GENERATOR} generator, ${DURATION} s × ${ROUNDS} rounds alternating; 1-min load ${loads.map((l) => l.toFixed(1)).join(' ')}`,
   );
   console.log(
-    '| tree | req/s | server CPU ms/req | generator CPU ms/req | rows/batch | each round: server CPU ms/req |',
+    '| tree | req/s | server CPU ms/req | generator CPU ms/req | rows/batch | latency p50 / p99 ms | each round: server CPU ms/req |',
   );
-  console.log('|---|--:|--:|--:|--:|---|');
+  console.log('|---|--:|--:|--:|--:|--:|---|');
   for (const [tree, rows] of results) {
     const f = (k: string) => median(rows.map((r) => r[k]!));
     console.log(
-      `| ${tree} | ${f('requestsPerSecond').toFixed(0)} | ${f('serverCpuMsPerRequest').toFixed(3)} | ${f('generatorCpuMsPerRequest').toFixed(3)} | ${f('rowsPerBatch').toFixed(1)} | ${rows.map((r) => r.serverCpuMsPerRequest!.toFixed(3)).join(', ')} |`,
+      `| ${tree} | ${f('requestsPerSecond').toFixed(0)} | ${f('serverCpuMsPerRequest').toFixed(3)} | ${f('generatorCpuMsPerRequest').toFixed(3)} | ${f('rowsPerBatch').toFixed(1)} | ${f('p50ms').toFixed(3)} / ${f('p99ms').toFixed(3)} | ${rows.map((r) => r.serverCpuMsPerRequest!.toFixed(3)).join(', ')} |`,
     );
   }
 }

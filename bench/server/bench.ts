@@ -5,10 +5,11 @@
 // (bench/server/ceiling.ts). All measured in the same run on the same machine; autocannon (in this
 // process) drives the REST wires, ghz (built from its Go module by ghz.sh; a @grpc/grpc-js loop in
 // this process when it cannot be built) the gRPC ones, and the generator's CPU is reported per
-// request next to each server's. Reports ratios, never absolute targets.
+// request next to each server's. Reports ratios, never absolute targets. N connections are N TCP
+// connections on every wire; `grpc-raw-one-channel` is N calls on one HTTP/2 connection (requests.ts).
 //
 //   npx tsx bench/server/bench.ts [--duration=4] [--rounds=3] [--connections=1,16,64] [--images=1,32]
-//                                 [--wires=rest-json,rest-binary,grpc-typed,grpc-raw]
+//                                 [--wires=rest-json,rest-binary,grpc-typed,grpc-raw,grpc-raw-one-channel]
 //
 // Everything listens on 127.0.0.1. Results go to bench/server/results/<time>.json and stdout.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -25,10 +26,11 @@ import { digits, writeMnistArtifact } from './mnist.ts';
 import { freePort } from './ports.ts';
 import {
   autocannonRun,
-  closedLoop,
   ghzBinary,
   ghzRun,
+  grpcChannels,
   grpcInfer,
+  grpcJsGenerator,
   grpcValues,
   type Infer,
   isGrpc,
@@ -128,7 +130,7 @@ function grpcClient(address: string): Infer {
 /** One request on `wire`; resolves with the first output's values. */
 async function inferOn(s: Started, wire: Wire, p: Payloads): Promise<ArrayLike<number>> {
   if (wire === 'grpc-typed') return grpcValues(await grpcClient(s.grpc)(p.typed));
-  if (wire === 'grpc-raw') return grpcValues(await grpcClient(s.grpc)(p.rawGrpc));
+  if (isGrpc(wire)) return grpcValues(await grpcClient(s.grpc)(p.rawGrpc));
   const r = await fetch(`${s.url}/v2/models/${MODEL}/infer`, { method: 'POST', ...restRequest(wire, p) });
   if (!r.ok) throw new Error(`${s.name} ${wire}: ${r.status} ${await r.text()}`);
   const bytes = Buffer.from(await r.arrayBuffer());
@@ -248,6 +250,11 @@ interface CeilingRow extends CeilingResult {
 
 /** ghz's binary when it could be built (once, cached); undefined: gRPC load from grpc-js. */
 let ghz: string | undefined;
+/** The grpc-js fallback's channels per server address. */
+const grpcJs = new Map<string, ReturnType<typeof grpcJsGenerator>>();
+
+/** At one connection the one-channel wire is grpc-raw itself: not measured twice. */
+const measured = (wire: Wire, connections: number) => !(wire === 'grpc-raw-one-channel' && connections === 1);
 
 /** One cell on one wire: autocannon for REST, ghz (or the grpc-js fallback) for gRPC. */
 async function fire(
@@ -261,10 +268,11 @@ async function fire(
   if (!isGrpc(wire)) r = await autocannonRun(s.url, wire, p, connections, duration);
   else {
     const request = wire === 'grpc-typed' ? p.typed : p.rawGrpc;
-    if (ghz) r = await ghzRun(ghz, s.grpc, request, connections, duration);
+    const channels = grpcChannels(wire, connections);
+    if (ghz) r = await ghzRun(ghz, s.grpc, request, connections, channels, duration);
     else {
-      const infer = grpcClient(s.grpc);
-      r = await closedLoop(() => infer(request), connections, duration);
+      if (!grpcJs.has(s.grpc)) grpcJs.set(s.grpc, grpcJsGenerator(s.grpc));
+      r = await grpcJs.get(s.grpc)!.run(request, connections, channels, duration);
     }
   }
   return {
@@ -391,7 +399,7 @@ async function main(): Promise<void> {
       for (const images of IMAGES) {
         for (const connections of CONNECTIONS) {
           for (const s of servers) {
-            for (const wire of s.wires) {
+            for (const wire of s.wires.filter((w) => measured(w, connections))) {
               const before = await counters(s);
               const r = await fire(s, wire, requests.get(images)!, connections, DURATION);
               const after = await counters(s);
@@ -460,7 +468,7 @@ async function main(): Promise<void> {
         const rps = (name: string, wire: Wire) =>
           median(runs.get(cell(images, connections, name, wire))!.map((r) => r.requestsPerSecond));
         for (const s of servers) {
-          for (const wire of s.wires) {
+          for (const wire of s.wires.filter((w) => measured(w, connections))) {
             const rs = runs.get(cell(images, connections, s.name, wire))!;
             const requestsPerSecond = rps(s.name, wire);
             const peerWire = peer.wires.includes(wire) ? wire : 'rest-json';
@@ -512,6 +520,7 @@ async function main(): Promise<void> {
       }
     }
     for (const c of clients.values()) c.close();
+    for (const g of grpcJs.values()) g.close();
 
     const meta = {
       date: new Date().toISOString(),
@@ -528,8 +537,10 @@ async function main(): Promise<void> {
       wallSeconds: Math.round((Date.now() - started) / 1000),
       versions: versions(python),
       grpcGenerator: ghz
-        ? `ghz ${/ghz-(v[^/]+)\//.exec(ghz)?.[1] ?? '(unknown version)'} (one HTTP/2 connection per server)`
-        : '@grpc/grpc-js closed loop in this process, one channel per server (ghz could not be built)',
+        ? `ghz ${/ghz-(v[^/]+)\//.exec(ghz)?.[1] ?? '(unknown version)'}`
+        : '@grpc/grpc-js closed loops in this process (ghz could not be built)',
+      grpcConnections:
+        'grpc-typed and grpc-raw at N connections: N HTTP/2 connections, one call in flight on each; grpc-raw-one-channel: N calls in flight on one HTTP/2 connection',
       note: 'Each server is one process on a shared 127.0.0.1 machine; autocannon and the ceiling run in the benchmark process, ghz in its own, all on the same cores. Compare ratios, not absolute numbers.',
     };
     await mkdir(path.join(HERE, 'results'), { recursive: true });
@@ -568,6 +579,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const c of clients.values()) c.close();
+    for (const g of grpcJs.values()) g.close();
     await Promise.all(
       servers.map(
         (s) =>

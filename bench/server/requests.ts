@@ -10,16 +10,22 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSync } from '@grpc/proto-loader';
 import { call, grpcClients } from '../../server/grpc/client.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from '../../server/grpc/protos.ts';
+import { PROTO_DIR, protoMethod } from '../../server/grpc/protos.ts';
 import { rawFloat32 } from '../../server/model/raw-tensor.ts';
 import { quantile } from './ceiling.ts';
 import { PIXELS, SIDE } from './mnist.ts';
 
-export const WIRES = ['rest-json', 'rest-binary', 'grpc-typed', 'grpc-raw'] as const;
+// "N connections" means N TCP connections on every wire: autocannon opens N HTTP/1.1 connections,
+// ghz N HTTP/2 connections with one call in flight on each (clients of their own, like N REST
+// clients). `grpc-raw-one-channel` is the other kind of gRPC client: one channel (one HTTP/2
+// connection) with N calls in flight on it, as one multi-threaded client process sends them.
+export const WIRES = ['rest-json', 'rest-binary', 'grpc-typed', 'grpc-raw', 'grpc-raw-one-channel'] as const;
 export type Wire = (typeof WIRES)[number];
-export const isGrpc = (wire: Wire) => wire === 'grpc-typed' || wire === 'grpc-raw';
+export const isGrpc = (wire: Wire) => wire.startsWith('grpc-');
+
+/** The HTTP/2 connections a gRPC wire's `calls` in flight are spread over. */
+export const grpcChannels = (wire: Wire, calls: number) => (wire === 'grpc-raw-one-channel' ? 1 : calls);
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -87,9 +93,12 @@ export function grpcValues(r: GrpcOutput): ArrayLike<number> {
 
 export type Infer = (request: unknown) => Promise<GrpcOutput>;
 
-/** ModelInfer through @grpc/grpc-js on one channel to `address`. */
-export function grpcInfer(address: string): { infer: Infer; close: () => void } {
-  const g = grpcClients(address);
+/**
+ * ModelInfer through @grpc/grpc-js on one channel to `address`; `own` gives the channel its own
+ * connection (grpc-js otherwise shares one between clients of the same address and options).
+ */
+export function grpcInfer(address: string, own = false): { infer: Infer; close: () => void } {
+  const g = grpcClients(address, own ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   const method = g.inference.ModelInfer.bind(g.inference) as never;
   return {
     infer: (request) => call(method, request as never) as Promise<GrpcOutput>,
@@ -107,9 +116,9 @@ export interface Run {
   generatorCpuSeconds: number;
 }
 
-/** `connections` closed-loop streams of `send` for `seconds`, in this process. */
+/** `connections` closed-loop streams of `send` for `seconds`, in this process (`send` gets the stream's index). */
 export async function closedLoop(
-  send: () => Promise<unknown>,
+  send: (stream: number) => Promise<unknown>,
   connections: number,
   seconds: number,
 ): Promise<Run> {
@@ -119,11 +128,11 @@ export async function closedLoop(
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: connections }, async (_, stream) => {
       while (performance.now() < end) {
         const t0 = performance.now();
         try {
-          await send();
+          await send(stream);
           latencies.push(performance.now() - t0);
         } catch {
           errors++;
@@ -200,23 +209,13 @@ export function ghzBinary(): string | undefined {
   }
 }
 
-/** HTTP/2 connections ghz spreads its workers over (K2K_BENCH_GHZ_CONNECTIONS; default 1, a client's one channel). */
-const GHZ_CONNECTIONS = Number(process.env.K2K_BENCH_GHZ_CONNECTIONS ?? '1');
-
 let serializer: ((request: unknown) => Buffer) | undefined;
 /** A ModelInferRequest as protobuf bytes, for ghz's --binary-file. */
 function encodeModelInfer(request: unknown): Buffer {
-  if (!serializer) {
-    const definition = loadSync(
-      PROTO_FILES.map((f) => PROTO_DIR + f),
-      LOADER_OPTIONS,
-    );
-    const service = definition['inference.GRPCInferenceService'] as Record<
-      string,
-      { requestSerialize: (r: unknown) => Buffer }
-    >;
-    serializer = service.ModelInfer!.requestSerialize;
-  }
+  serializer ??= protoMethod<unknown, unknown>(
+    'inference.GRPCInferenceService',
+    'ModelInfer',
+  ).requestSerialize;
   return serializer(request);
 }
 
@@ -229,15 +228,16 @@ interface GhzReport {
 }
 
 /**
- * ghz: `connections` workers on one HTTP/2 connection (as the grpc-js loop uses one channel), each
- * sending the next call when the previous one is answered. Its CPU (user + system of the child, from
- * bash's `times`) is the generator's.
+ * ghz: `calls` workers spread over `channels` HTTP/2 connections, each sending the next call when
+ * the previous one is answered. Its CPU (user + system of the child, from bash's `times`) is the
+ * generator's.
  */
 export async function ghzRun(
   ghz: string,
   address: string,
   request: unknown,
-  connections: number,
+  calls: number,
+  channels: number,
   seconds: number,
 ): Promise<Run> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'k2k-ghz-'));
@@ -252,8 +252,8 @@ export async function ghzRun(
       `--call=${MODEL_INFER}`,
       '--binary',
       `--binary-file=${data}`,
-      `--concurrency=${connections}`,
-      `--connections=${GHZ_CONNECTIONS}`,
+      `--concurrency=${calls}`,
+      `--connections=${channels}`,
       `--duration=${seconds}s`,
       '--format=json',
       `--output=${out}`,
@@ -302,17 +302,33 @@ export type Generator = 'ghz' | 'grpc-js';
  */
 export function generators(want: Generator, grpcAddress: string, url: string) {
   const ghz = want === 'ghz' ? ghzBinary() : undefined;
-  let client: ReturnType<typeof grpcInfer> | undefined;
+  const grpcJs = grpcJsGenerator(grpcAddress);
   return {
     grpcGenerator: (ghz ? 'ghz' : 'grpc-js') as Generator,
     run(wire: Wire, p: Payloads, connections: number, seconds: number): Promise<Run> {
       if (!isGrpc(wire)) return autocannonRun(url, wire, p, connections, seconds);
       const request = wire === 'grpc-typed' ? p.typed : p.rawGrpc;
-      if (ghz) return ghzRun(ghz, grpcAddress, request, connections, seconds);
-      client ??= grpcInfer(grpcAddress);
-      const infer = client.infer;
-      return closedLoop(() => infer(request), connections, seconds);
+      const channels = grpcChannels(wire, connections);
+      if (ghz) return ghzRun(ghz, grpcAddress, request, connections, channels, seconds);
+      return grpcJs.run(request, connections, channels, seconds);
     },
-    close: () => client?.close(),
+    close: () => grpcJs.close(),
+  };
+}
+
+/**
+ * The grpc-js fallback: `calls` closed loops over `channels` channels of their own (channel i
+ * carries calls i, i + channels, ...), kept open between runs.
+ */
+export function grpcJsGenerator(address: string) {
+  const pool: Array<ReturnType<typeof grpcInfer>> = [];
+  return {
+    run(request: unknown, calls: number, channels: number, seconds: number): Promise<Run> {
+      while (pool.length < channels) pool.push(grpcInfer(address, true));
+      return closedLoop((stream) => pool[stream % channels]!.infer(request), calls, seconds);
+    },
+    close: () => {
+      for (const c of pool.splice(0)) c.close();
+    },
   };
 }

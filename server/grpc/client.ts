@@ -2,7 +2,7 @@
 // tests, the demo and the benchmark. Any client generated from TensorFlow Serving's or KServe's
 // own protos talks to the server the same way (the wire contract is the package, names and field
 // numbers, which match).
-import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelOptions, credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ProtoGrpcType as Apis } from './generated/apis.ts';
 import type { ProtoGrpcType as Inference } from './generated/grpc_predict_v2.ts';
@@ -11,8 +11,11 @@ import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
 
 export type GrpcClients = ReturnType<typeof grpcClients>;
 
-/** Clients of every service at host:port; close() closes them all. `json` unpacks google.protobuf.Any. */
-export function grpcClients(address: string) {
+/**
+ * Clients of every service at host:port; close() closes them all. `json` unpacks
+ * google.protobuf.Any. `options` are the channel's (the benchmark's give each client its own connection).
+ */
+export function grpcClients(address: string, options: ChannelOptions = {}) {
   const definition = loadSync(
     PROTO_FILES.map((f) => PROTO_DIR + f),
     { ...LOADER_OPTIONS, json: true },
@@ -20,10 +23,10 @@ export function grpcClients(address: string) {
   const proto = loadPackageDefinition(definition) as unknown as Apis & Inference & Health;
   const insecure = credentials.createInsecure();
   const clients = {
-    prediction: new proto.tensorflow.serving.PredictionService(address, insecure),
-    model: new proto.tensorflow.serving.ModelService(address, insecure),
-    inference: new proto.inference.GRPCInferenceService(address, insecure),
-    health: new proto.grpc.health.v1.Health(address, insecure),
+    prediction: new proto.tensorflow.serving.PredictionService(address, insecure, options),
+    model: new proto.tensorflow.serving.ModelService(address, insecure, options),
+    inference: new proto.inference.GRPCInferenceService(address, insecure, options),
+    health: new proto.grpc.health.v1.Health(address, insecure, options),
   };
   return {
     ...clients,

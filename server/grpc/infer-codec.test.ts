@@ -1,23 +1,10 @@
-import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ModelInferRequest } from './generated/inference/ModelInferRequest.ts';
 import { decodeModelInferRequest } from './infer-codec.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
+import { protoMethod } from './protos.ts';
 
-const definition = loadSync(
-  PROTO_FILES.map((f) => PROTO_DIR + f),
-  LOADER_OPTIONS,
-);
-const method = (
-  definition['inference.GRPCInferenceService'] as Record<
-    string,
-    {
-      requestSerialize: (r: unknown) => Buffer;
-      requestDeserialize: (b: Buffer) => unknown;
-    }
-  >
-).ModelInfer!;
+const method = protoMethod<ModelInferRequest, unknown>('inference.GRPCInferenceService', 'ModelInfer');
 
 /** The decoded request with its typed arrays as plain arrays, as proto-loader answers them. */
 function plain(value: unknown): unknown {

@@ -4,7 +4,8 @@
 // @grpc/proto-loader hands the handlers: field names as in the .proto files (keepCase), 64-bit
 // integers as strings, enums by name, absent scalars as their defaults, oneofs named.
 import { fileURLToPath } from 'node:url';
-import type { Options } from '@grpc/proto-loader';
+import type { MethodDefinition } from '@grpc/grpc-js';
+import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 
 export const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
 
@@ -35,3 +36,19 @@ export const GENERATOR_FLAGS = [
   '--grpcLib=@grpc/grpc-js',
   '--importFileExtension=.ts',
 ] as const;
+
+/** The services' definitions as the listener serves them (LOADER_OPTIONS). */
+export function loadProtos(): PackageDefinition {
+  return loadSync(
+    PROTO_FILES.map((f) => PROTO_DIR + f),
+    LOADER_OPTIONS,
+  );
+}
+
+/** One method's definition with proto-loader's (protobufjs's) serializers: the reference the fast codecs are held to. */
+export function protoMethod<Req, Res>(service: string, method: string): MethodDefinition<Req, Res> {
+  const definition = loadProtos()[service] as unknown as Record<string, MethodDefinition<Req, Res>>;
+  const m = definition[method];
+  if (!m) throw new Error(`no method ${service}/${method}`);
+  return m;
+}

@@ -3,13 +3,14 @@
 // (K2K_GRPC_PORT) next to the REST port. Its methods are thin adapters over the same modules as
 // the REST routes (protocols/, model/), so validation, batching, drift and metrics are shared.
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { ServeError } from '../errors.ts';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControl } from './flow-control.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
+import type { ModelInferResponse } from './generated/inference/ModelInferResponse.ts';
 import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
 import { decodeModelInferRequest } from './infer-codec.ts';
-import { LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './protos.ts';
+import { encodeModelInferResponse } from './infer-response-codec.ts';
+import { loadProtos } from './protos.ts';
 import { modelService, predictionService } from './tfserving.ts';
 import { inferenceService } from './v2.ts';
 
@@ -44,13 +45,16 @@ function rawCapable(service: ServiceDefinition): ServiceDefinition {
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => {
       const deserialize = FAST_DECODERS[method.path] ?? method.requestDeserialize;
+      const encode = FAST_ENCODERS[method.path];
+      const serialize = encode
+        ? (value: unknown) => encode(value, method.responseSerialize)
+        : method.responseSerialize;
       return [
         name,
         {
           ...method,
           requestDeserialize: (bytes: Buffer): Received<unknown> => new ReceivedBytes(bytes, deserialize),
-          responseSerialize: (value: unknown) =>
-            Buffer.isBuffer(value) ? value : method.responseSerialize(value),
+          responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
         },
       ];
     }),
@@ -60,6 +64,12 @@ function rawCapable(service: ServiceDefinition): ServiceDefinition {
 /** Methods whose requests skip proto-loader's decode-then-copy (infer-codec.ts). */
 const FAST_DECODERS: Record<string, (bytes: Buffer) => unknown> = {
   '/inference.GRPCInferenceService/ModelInfer': decodeModelInferRequest,
+};
+
+/** Methods whose answers skip protobufjs's fromObject copy (infer-response-codec.ts); the rest falls back. */
+const FAST_ENCODERS: Record<string, (value: unknown, fallback: (value: unknown) => Buffer) => Buffer> = {
+  '/inference.GRPCInferenceService/ModelInfer': (value, fallback) =>
+    encodeModelInferResponse(value as ModelInferResponse, fallback),
 };
 
 /** A request's bytes and how to decode them (a class, not two closures per call). */
@@ -100,10 +110,7 @@ export class GrpcListener {
       'grpc.enable_channelz': 0,
     });
     this.log = ctx.log;
-    const definition = loadSync(
-      PROTO_FILES.map((f) => PROTO_DIR + f),
-      LOADER_OPTIONS,
-    );
+    const definition = loadProtos();
     const service = (name: string) => rawCapable(definition[name] as ServiceDefinition);
     this.server.addService(service(SERVICES.predictionService), predictionService(ctx));
     this.server.addService(service(SERVICES.modelService), modelService(ctx));
