@@ -1,0 +1,209 @@
+// Where a running server's CPU per request goes, below JavaScript: one tree's server/main.ts on the
+// MNIST artifact, driven on one wire, with user and system CPU per thread from /proc and, during
+// the measured window, any number of tools attached to the server's pid (`{pid}` is replaced):
+// perf stat / perf record, strace -c. Node flags for the server (--trace-gc, --perf-basic-prof)
+// go in --node-flags. bench/server/README.md ("Finding where the server's time goes") says how to
+// read the output.
+//
+//   npx tsx bench/server/account.ts [--tree=.] [--wire=rest-binary] [--images=32] [--connections=1]
+//       [--duration=5] [--warmup=2] [--windows=0] [--backend=wasm] [--server-cpus=1 --generator-cpus=0] [--node-flags="--trace-gc"] [--attach="perf stat -p {pid}"]...
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURI, openStore } from '../../lib/storage/index.ts';
+import { parseMetrics, total } from '../../server/test/fixtures.ts';
+import { digits, writeMnistArtifact } from './mnist.ts';
+import { freePort } from './ports.ts';
+import { generators, payloads, type Wire } from './requests.ts';
+
+const MODEL = 'mnist';
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: string) =>
+  args.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+const TREE = path.resolve(arg('tree', '.'));
+const WIRE = arg('wire', 'rest-binary') as Wire;
+const IMAGES = Number(arg('images', '32'));
+const CONNECTIONS = Number(arg('connections', '1'));
+const DURATION = Number(arg('duration', '5'));
+const WARMUP = Number(arg('warmup', '2'));
+/** Windows of --duration seconds measured before the accounted one, each printed: how the CPU per request settles (JIT). */
+const WINDOWS = Number(arg('windows', '0'));
+/** Scrape /metrics, or pause 300 ms, before every n-th window (what a measured window starts with). */
+const SCRAPE_EVERY = Number(arg('scrape-every', '0'));
+const PAUSE_EVERY = Number(arg('pause-every', '0'));
+const BACKEND = arg('backend', 'wasm');
+const NODE_FLAGS = arg('node-flags', '').split(' ').filter(Boolean);
+/** taskset CPU lists for the server and for this process (the load generator), e.g. 1 and 0. */
+const SERVER_CPUS = arg('server-cpus', '');
+const GENERATOR_CPUS = arg('generator-cpus', '');
+const ATTACH = args.filter((x) => x.startsWith('--attach=')).map((x) => x.slice('--attach='.length));
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** User and system CPU seconds of a process or one of its threads. */
+function cpu(pid: number, task?: string): { user: number; system: number } {
+  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
+function threads(pid: number): Map<string, { user: number; system: number }> {
+  const out = new Map<string, { user: number; system: number }>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // V8's helper threads (concurrent compiler, GC) are named "node" like the main thread.
+      const comm = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
+      const name = task === String(pid) ? 'main (event loop)' : comm;
+      const t = cpu(pid, task);
+      const sum = out.get(name) ?? { user: 0, system: 0 };
+      out.set(name, { user: sum.user + t.user, system: sum.system + t.system });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** Voluntary and involuntary context switches of the whole process. */
+function switches(pid: number): { voluntary: number; involuntary: number } {
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      voluntary += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      involuntary += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return { voluntary, involuntary };
+}
+
+async function main() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-account-'));
+  let child: ChildProcess | undefined;
+  try {
+    const uri = await writeMnistArtifact(openStore(), fileURI(dir), MODEL, '1');
+    const [port, grpcPort] = [await freePort(), await freePort()];
+    if (GENERATOR_CPUS) execFileSync('taskset', ['-a', '-p', '-c', GENERATOR_CPUS, String(process.pid)]);
+    const node = [process.execPath, ...NODE_FLAGS, '--import', 'tsx', 'server/main.ts'];
+    const command = SERVER_CPUS ? ['taskset', '-c', SERVER_CPUS, ...node] : node;
+    child = spawn(command[0]!, command.slice(1), {
+      cwd: TREE,
+      env: {
+        ...process.env,
+        K2K_MODEL_URI: uri,
+        K2K_MODEL_NAME: MODEL,
+        K2K_HOST: '127.0.0.1',
+        K2K_PORT: String(port),
+        K2K_GRPC_PORT: String(grpcPort),
+        K2K_ADMIN_PORT: '0',
+        K2K_LOG_LEVEL: 'warn',
+        K2K_BACKEND: BACKEND,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      if (i > 1200 || child.exitCode !== null) throw new Error('server not ready');
+      if (
+        await fetch(`${url}/v2/models/${MODEL}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pid = child.pid!;
+    const gen = generators('ghz', `127.0.0.1:${grpcPort}`, url);
+    const p = payloads(digits(IMAGES, 700), MODEL);
+    await gen.run(WIRE, p, CONNECTIONS, WARMUP);
+    const metrics = async () => parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    for (let w = 0; w < WINDOWS; w++) {
+      if (SCRAPE_EVERY > 0 && w % SCRAPE_EVERY === SCRAPE_EVERY - 1) {
+        console.log(`scraping /metrics before window ${w + 1}`);
+        await metrics();
+      }
+      if (PAUSE_EVERY > 0 && w % PAUSE_EVERY === PAUSE_EVERY - 1)
+        await new Promise((r) => setTimeout(r, 300));
+      const before = threads(pid);
+      const run = await gen.run(WIRE, p, CONNECTIONS, DURATION);
+      const after = threads(pid);
+      const ms = (name: string) => {
+        const a = after.get(name) ?? { user: 0, system: 0 };
+        const b = before.get(name) ?? { user: 0, system: 0 };
+        return ((1000 * (a.user + a.system - b.user - b.system)) / run.requests).toFixed(3);
+      };
+      console.log(
+        `window ${w + 1}: ${(run.requests / run.seconds).toFixed(0)} req/s; server CPU ms/req: main ${ms('main (event loop)')}, helper threads ${ms('node')}; load ${os.loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+    const m0 = await metrics();
+    const load0 = os.loadavg()[0]!;
+    const tools = ATTACH.map((cmd) =>
+      spawn('bash', ['-c', `exec ${cmd.replaceAll('{pid}', String(pid))}`], { stdio: 'inherit' }),
+    );
+    await new Promise((r) => setTimeout(r, 300)); // let the tools attach
+    const t0 = threads(pid);
+    const s0 = switches(pid);
+    const r = await gen.run(WIRE, p, CONNECTIONS, DURATION);
+    const t1 = threads(pid);
+    const s1 = switches(pid);
+    await Promise.all(
+      tools.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            if (t.exitCode !== null) return resolve();
+            t.once('exit', () => resolve());
+            t.kill('SIGINT');
+          }),
+      ),
+    );
+    const m1 = await metrics();
+    const perReq = (s: number) => (1000 * s) / r.requests;
+    console.log(
+      `${TREE}: ${WIRE}, ${IMAGES} images, ${CONNECTIONS} connections, ${BACKEND}, ${DURATION} s; load ${load0.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}`,
+    );
+    console.log(
+      `${r.requests} requests (${(r.requests / r.seconds).toFixed(0)}/s, ${r.errors} errors), generator ${perReq(r.generatorCpuSeconds).toFixed(3)} ms/req`,
+    );
+    const batches = total(m1, 'k2k_batch_size_rows_count') - total(m0, 'k2k_batch_size_rows_count');
+    const rows = total(m1, 'k2k_batch_size_rows_sum') - total(m0, 'k2k_batch_size_rows_sum');
+    const predict =
+      total(m1, 'k2k_predict_duration_seconds_sum') - total(m0, 'k2k_predict_duration_seconds_sum');
+    console.log(
+      `rows/batch ${(rows / batches).toFixed(1)}; predict step (wall) ${((1000 * predict) / batches).toFixed(3)} ms/batch`,
+    );
+    console.log(
+      `context switches per request: voluntary ${((s1.voluntary - s0.voluntary) / r.requests).toFixed(2)}, involuntary ${((s1.involuntary - s0.involuntary) / r.requests).toFixed(2)}`,
+    );
+    console.log('| thread | user ms/req | system ms/req |');
+    console.log('|---|--:|--:|');
+    let user = 0;
+    let system = 0;
+    for (const [name, after] of t1) {
+      const before = t0.get(name) ?? { user: 0, system: 0 };
+      const u = after.user - before.user;
+      const s = after.system - before.system;
+      if (u + s === 0) continue;
+      user += u;
+      system += s;
+      console.log(`| ${name} | ${perReq(u).toFixed(3)} | ${perReq(s).toFixed(3)} |`);
+    }
+    console.log(`| all | ${perReq(user).toFixed(3)} | ${perReq(system).toFixed(3)} |`);
+    gen.close();
+  } finally {
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child!.once('exit', () => resolve());
+        child!.kill('SIGTERM');
+      });
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
