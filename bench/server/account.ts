@@ -6,7 +6,7 @@
 // read the output.
 //
 //   npx tsx bench/server/account.ts [--tree=.] [--wire=rest-binary] [--images=32] [--connections=1]
-//       [--duration=5] [--warmup=2] [--windows=0] [--backend=wasm] [--server-cpus=1 --generator-cpus=0] [--node-flags="--trace-gc"] [--attach="perf stat -p {pid}"]...
+//       [--duration=5] [--warmup=2] [--windows=0] [--ceiling] [--backend=wasm] [--server-cpus=1 --generator-cpus=0] [--node-flags="--trace-gc"] [--attach="perf stat -p {pid}"]...
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { parseMetrics, total } from '../../server/test/fixtures.ts';
+import { Ceiling, registerBackends } from './ceiling.ts';
 import { digits, writeMnistArtifact } from './mnist.ts';
 import { freePort } from './ports.ts';
 import { generators, payloads, type Wire } from './requests.ts';
@@ -30,9 +31,12 @@ const DURATION = Number(arg('duration', '5'));
 const WARMUP = Number(arg('warmup', '2'));
 /** Windows of --duration seconds measured before the accounted one, each printed: how the CPU per request settles (JIT). */
 const WINDOWS = Number(arg('windows', '0'));
-/** Scrape /metrics, or pause 300 ms, before every n-th window (what a measured window starts with). */
+/** Scrape /metrics, or leave the server idle (--pause-seconds, default 0.3), before every n-th window (what a measured window starts with). */
 const SCRAPE_EVERY = Number(arg('scrape-every', '0'));
 const PAUSE_EVERY = Number(arg('pause-every', '0'));
+const PAUSE_SECONDS = Number(arg('pause-seconds', '0.3'));
+/** After each window, the ceiling (ceiling.ts) for as long, at --images rows per call. */
+const WITH_CEILING = args.includes('--ceiling');
 const BACKEND = arg('backend', 'wasm');
 const NODE_FLAGS = arg('node-flags', '').split(' ').filter(Boolean);
 /** taskset CPU lists for the server and for this process (the load generator), e.g. 1 and 0. */
@@ -81,6 +85,18 @@ function switches(pid: number): { voluntary: number; involuntary: number } {
   return { voluntary, involuntary };
 }
 
+function total2(
+  after: Map<string, { user: number; system: number }>,
+  before: Map<string, { user: number; system: number }>,
+): number {
+  let sum = 0;
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { user: 0, system: 0 };
+    sum += a.user + a.system - b.user - b.system;
+  }
+  return sum;
+}
+
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-account-'));
   let child: ChildProcess | undefined;
@@ -119,9 +135,21 @@ async function main() {
     }
     const pid = child.pid!;
     const gen = generators('ghz', `127.0.0.1:${grpcPort}`, url);
-    const p = payloads(digits(IMAGES, 700), MODEL);
-    await gen.run(WIRE, p, CONNECTIONS, WARMUP);
+    const raw = digits(IMAGES, 700);
+    const p = payloads(raw, MODEL);
+    let ceiling: Ceiling | undefined;
+    if (WITH_CEILING) {
+      await registerBackends();
+      ceiling = await Ceiling.load(openStore(), uri, BACKEND);
+    }
     const metrics = async () => parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    // Warm-up in 2-second pieces with a /metrics scrape after each, as the accounted window starts
+    // with one: the first scrapes deoptimise request-path functions, and their recompiling is not
+    // the steady state.
+    for (let left = WARMUP; left > 0; left -= 2) {
+      await gen.run(WIRE, p, CONNECTIONS, Math.min(2, left));
+      await metrics();
+    }
     for (let w = 0; w < WINDOWS; w++) {
       if (SCRAPE_EVERY > 0 && w % SCRAPE_EVERY === SCRAPE_EVERY - 1) {
         console.log(`scraping /metrics before window ${w + 1}`);
@@ -137,8 +165,15 @@ async function main() {
         const b = before.get(name) ?? { user: 0, system: 0 };
         return ((1000 * (a.user + a.system - b.user - b.system)) / run.requests).toFixed(3);
       };
+      // The ceiling right after, in this process, at the batch the server formed: the ratio of
+      // two windows a second apart, which a shared machine's changing speed hits alike.
+      const c = ceiling ? await ceiling.measure(raw, DURATION) : undefined;
+      const serverMs = (1000 * total2(after, before)) / run.requests;
+      const vsCeiling = c
+        ? `; ceiling ${(c.cpuMsPerRow * IMAGES).toFixed(3)} ms/batch, server ÷ ceiling per row ${(serverMs / (c.cpuMsPerRow * IMAGES)).toFixed(2)}x, rows/s ${((run.requests * IMAGES) / run.seconds / c.rowsPerSecond).toFixed(2)}x`
+        : '';
       console.log(
-        `window ${w + 1}: ${(run.requests / run.seconds).toFixed(0)} req/s; server CPU ms/req: main ${ms('main (event loop)')}, helper threads ${ms('node')}; load ${os.loadavg()[0]!.toFixed(2)}`,
+        `window ${w + 1}: ${(run.requests / run.seconds).toFixed(0)} req/s; server CPU ms/req: main ${ms('main (event loop)')}, helper threads ${ms('node')}, all ${serverMs.toFixed(3)}${vsCeiling}; load ${os.loadavg()[0]!.toFixed(2)}`,
       );
     }
     const m0 = await metrics();
