@@ -155,8 +155,10 @@ async function main() {
         console.log(`scraping /metrics before window ${w + 1}`);
         await metrics();
       }
-      if (PAUSE_EVERY > 0 && w % PAUSE_EVERY === PAUSE_EVERY - 1)
-        await new Promise((r) => setTimeout(r, 300));
+      if (PAUSE_EVERY > 0 && w % PAUSE_EVERY === PAUSE_EVERY - 1) {
+        console.log(`idle ${PAUSE_SECONDS} s before window ${w + 1}`);
+        await new Promise((r) => setTimeout(r, 1000 * PAUSE_SECONDS));
+      }
       const before = threads(pid);
       const run = await gen.run(WIRE, p, CONNECTIONS, DURATION);
       const after = threads(pid);
