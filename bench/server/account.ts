@@ -7,7 +7,7 @@
 //
 //   npx tsx bench/server/account.ts [--tree=.] [--wire=rest-binary] [--images=32] [--connections=1]
 //       [--duration=5] [--warmup=2] [--windows=0] [--ceiling] [--backend=wasm] [--server-cpus=1 --generator-cpus=0] [--node-flags="--trace-gc"] [--attach="perf stat -p {pid}"]...
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,8 +16,8 @@ import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { parseMetrics, total } from '../../server/test/fixtures.ts';
 import { Ceiling, registerBackends } from './ceiling.ts';
 import { digits, writeMnistArtifact } from './mnist.ts';
-import { freePort } from './ports.ts';
 import { generators, payloads, type Wire } from './requests.ts';
+import { type ServerProcess, startServer, stopServer } from './server-process.ts';
 
 const MODEL = 'mnist';
 const args = process.argv.slice(2);
@@ -99,41 +99,19 @@ function total2(
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'k2k-bench-account-'));
-  let child: ChildProcess | undefined;
+  let server: ServerProcess | undefined;
   try {
     const uri = await writeMnistArtifact(openStore(), fileURI(dir), MODEL, '1');
-    const [port, grpcPort] = [await freePort(), await freePort()];
     if (GENERATOR_CPUS) execFileSync('taskset', ['-a', '-p', '-c', GENERATOR_CPUS, String(process.pid)]);
-    const node = [process.execPath, ...NODE_FLAGS, '--import', 'tsx', 'server/main.ts'];
-    const command = SERVER_CPUS ? ['taskset', '-c', SERVER_CPUS, ...node] : node;
-    child = spawn(command[0]!, command.slice(1), {
-      cwd: TREE,
-      env: {
-        ...process.env,
-        K2K_MODEL_URI: uri,
-        K2K_MODEL_NAME: MODEL,
-        K2K_HOST: '127.0.0.1',
-        K2K_PORT: String(port),
-        K2K_GRPC_PORT: String(grpcPort),
-        K2K_ADMIN_PORT: '0',
-        K2K_LOG_LEVEL: 'warn',
-        K2K_BACKEND: BACKEND,
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    server = await startServer(TREE, uri, {
+      model: MODEL,
+      backend: BACKEND,
+      nodeArgs: NODE_FLAGS,
+      ...(SERVER_CPUS ? { wrapper: ['taskset', '-c', SERVER_CPUS] } : {}),
     });
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      if (i > 1200 || child.exitCode !== null) throw new Error('server not ready');
-      if (
-        await fetch(`${url}/v2/models/${MODEL}/ready`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const pid = child.pid!;
+    const url = `http://127.0.0.1:${server.port}`;
+    const grpcPort = server.grpcPort;
+    const pid = server.child.pid!;
     const gen = generators('ghz', `127.0.0.1:${grpcPort}`, url);
     const raw = digits(IMAGES, 700);
     const p = payloads(raw, MODEL);
@@ -233,12 +211,7 @@ async function main() {
     console.log(`| all | ${perReq(user).toFixed(3)} | ${perReq(system).toFixed(3)} |`);
     gen.close();
   } finally {
-    if (child && child.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        child!.once('exit', () => resolve());
-        child!.kill('SIGTERM');
-      });
-    }
+    if (server) await stopServer(server);
     await rm(dir, { recursive: true, force: true });
   }
 }
