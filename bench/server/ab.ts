@@ -8,7 +8,6 @@
 //
 //   npx tsx bench/server/ab.ts --trees=/work/main,. [--wire=grpc-raw] [--images=1] [--connections=16]
 //                              [--duration=5] [--rounds=3] [--backend=wasm] [--generator=grpc-js|ghz] [--prof=dir]
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,8 +15,8 @@ import path from 'node:path';
 import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { parseMetrics, total } from '../../server/test/fixtures.ts';
 import { digits, writeMnistArtifact } from './mnist.ts';
-import { freePort } from './ports.ts';
 import { type Generator, generators, payloads, type Wire } from './requests.ts';
+import { type ServerProcess, startServer, stopServer } from './server-process.ts';
 
 const MODEL = 'mnist';
 const arg = (name: string, dflt: string) =>
@@ -58,53 +57,7 @@ function threadCpuSeconds(pid: number): Map<string, number> {
   return out;
 }
 
-interface Server {
-  tree: string;
-  child: ChildProcess;
-  port: number;
-  grpcPort: number;
-}
-
-async function startServer(tree: string, uri: string): Promise<Server> {
-  const [port, grpcPort] = [await freePort(), await freePort()];
-  // One directory per tree: node writes a profile per thread (tsx's loader thread too).
-  const prof = PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROF, path.basename(tree))}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
-    cwd: tree,
-    env: {
-      ...process.env,
-      K2K_MODEL_URI: uri,
-      K2K_MODEL_NAME: MODEL,
-      K2K_HOST: '127.0.0.1',
-      K2K_PORT: String(port),
-      K2K_GRPC_PORT: String(grpcPort),
-      K2K_ADMIN_PORT: '0',
-      K2K_LOG_LEVEL: 'warn',
-      K2K_BACKEND: BACKEND,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let i = 0; ; i++) {
-    if (i > 1200 || child.exitCode !== null) throw new Error(`${tree}: server not ready`);
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/models/${MODEL}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { tree, child, port, grpcPort };
-}
-
-async function stop(s: Server): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    s.child.once('exit', () => resolve());
-    s.child.kill('SIGTERM'); // a clean exit writes the CPU profile
-  });
-}
-
-async function batchCounters(s: Server) {
+async function batchCounters(s: ServerProcess) {
   const m = parseMetrics(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text());
   return { rows: total(m, 'k2k_batch_size_rows_sum'), batches: total(m, 'k2k_batch_size_rows_count') };
 }
@@ -120,7 +73,9 @@ async function main() {
     const p = payloads(digits(IMAGES, 700), MODEL);
     for (let round = 0; round < ROUNDS; round++) {
       for (const tree of TREES) {
-        const s = await startServer(tree, uri);
+        // One profile directory per tree: node writes a profile per thread (tsx's loader thread too).
+        const prof = PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROF, path.basename(tree))}`] : [];
+        const s = await startServer(tree, uri, { model: MODEL, backend: BACKEND, nodeArgs: prof });
         const gen = generators(GENERATOR, `127.0.0.1:${s.grpcPort}`, `http://127.0.0.1:${s.port}`);
         try {
           await gen.run(WIRE, p, CONNECTIONS, 1); // warm-up
@@ -149,7 +104,7 @@ async function main() {
           );
         } finally {
           gen.close();
-          await stop(s);
+          await stopServer(s);
         }
         loads.push(os.loadavg()[0]!);
       }

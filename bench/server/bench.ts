@@ -62,6 +62,7 @@ const MODEL = 'mnist';
 const arg = (name: string, dflt: string) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const DURATION = Number(arg('duration', '4'));
+const WARM_UP_SECONDS = 3;
 const ROUNDS = Number(arg('rounds', '3'));
 const CONNECTIONS = arg('connections', '1,16,64').split(',').map(Number);
 const IMAGES = arg('images', '1,32').split(',').map(Number);
@@ -390,9 +391,16 @@ async function main(): Promise<void> {
       `${images}/${connections}/${server}/${wire}`;
     const runs = new Map<string, Measured[]>();
     const ceilingRuns = new Map<string, CeilingResult[]>();
-    // JIT, kernel and connection warm-up, not recorded.
+    // JIT, kernel and connection warm-up, not recorded: every request size (32 images take code
+    // paths one image does not) for a few seconds, and /metrics scraped as the cells scrape it (the
+    // first scrapes deoptimise request-path functions). Recompiling cost a 32-image request 0.4 ms
+    // of CPU for seconds after a 1-second warm-up (docs/benchmarks.md, "Accounting for the gap").
     for (const s of servers)
-      for (const wire of s.wires) await fire(s, wire, requests.get(IMAGES[0]!)!, 16, 1);
+      for (const wire of s.wires)
+        for (const images of IMAGES) {
+          await fire(s, wire, requests.get(images)!, 16, WARM_UP_SECONDS);
+          await counters(s);
+        }
 
     // Rounds interleave every server, wire and the ceiling, so background load on the shared machine hits them alike.
     for (let round = 0; round < ROUNDS; round++) {

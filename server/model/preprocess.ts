@@ -59,11 +59,14 @@ export class Preprocessor {
     }
   }
 
-  /** Raw values of `rows` rows → the tensor the model was trained on. */
-  apply(values: TensorValues, rows: number): ModelInput {
+  /**
+   * Raw values of `rows` rows → the tensor the model was trained on. Numeric inputs are written
+   * into `into` when it has their length (the caller's reusable buffer), else into a new array.
+   */
+  apply(values: TensorValues, rows: number, into?: Float32Array): ModelInput {
     if (this.spec.kind === 'text') return this.encodeText(values as string[], rows);
     const raw = values as Float32Array;
-    const out = new Float32Array(raw.length);
+    const out = into?.length === raw.length ? into : new Float32Array(raw.length);
     if (this.spec.kind === 'image') {
       const scale = this.spec.imageScale && this.spec.imageScale > 0 ? this.spec.imageScale : 1;
       for (let i = 0; i < raw.length; i++) out[i] = (raw[i] as number) / scale;

@@ -58,6 +58,8 @@ export class ServingModel {
   private readonly pre: Preprocessor;
   private readonly batcher: MicroBatcher<TensorValues, OutputTensor[]>;
   private inFlight = 0;
+  /** The last batch's preprocessed input, reused by the next batch of the same size. */
+  private inputBuffer: Float32Array | undefined;
   private drained: Array<() => void> = [];
 
   private constructor(
@@ -230,7 +232,12 @@ export class ServingModel {
     values: TensorValues,
     rows: number,
   ): Promise<{ outputs: OutputTensor[]; scores: Float64Array }> {
-    const input = this.pre.apply(values, rows);
+    // The scaled input goes into one buffer per model instead of a new one per batch: batches run
+    // one at a time and the tensor made from it is disposed before compute returns. Each new
+    // 100 KB array is external memory that V8 collects with scavenges and, once some survive,
+    // with back-to-back full collections (docs/benchmarks.md, "Accounting for the gap").
+    const input = this.pre.apply(values, rows, this.inputBuffer);
+    if (input.values instanceof Float32Array) this.inputBuffer = input.values;
     const tensors = tf.tidy(() => {
       const x = tf.tensor(input.values, input.shape, input.dtype);
       return forward(this.model, x);
