@@ -236,8 +236,11 @@ export class ServingModel {
     // one at a time and the tensor made from it is disposed before compute returns. Each new
     // 100 KB array is external memory that V8 collects with scavenges and, once some survive,
     // with back-to-back full collections (docs/benchmarks.md, "Accounting for the gap").
-    const input = this.pre.apply(values, rows, this.inputBuffer);
-    if (input.values instanceof Float32Array) this.inputBuffer = input.values;
+    // Taken while in use and given back at the end, so a compute that ever overlapped another
+    // would allocate its own instead of overwriting one still being read.
+    const reusable = this.inputBuffer;
+    this.inputBuffer = undefined;
+    const input = this.pre.apply(values, rows, reusable);
     const tensors = tf.tidy(() => {
       const x = tf.tensor(input.values, input.shape, input.dtype);
       return forward(this.model, x);
@@ -260,6 +263,7 @@ export class ServingModel {
       return { outputs: this.outputs.map((o) => computed.get(o.name) as OutputTensor), scores };
     } finally {
       for (const t of tensors) t.dispose();
+      if (input.values instanceof Float32Array) this.inputBuffer = input.values;
     }
   }
 
