@@ -1,7 +1,9 @@
-// A HyperparameterSweep end to end on the local node: four MNIST-MLP trials of two epochs train in
+// A HyperparameterSweep end to end on the local node: four MNIST-MLP trials of four epochs train in
 // real pods, two at a time; the two SGD trials are clearly worse after their first epoch than the
-// two Adam trials, and the median rule stops them while their second epoch runs (each ends with one
-// epoch reported and its pod gone); a ModelDeployment with sweepRef serves the best trial and answers.
+// two Adam trials, and the median rule stops them while they run (each ends with fewer epochs
+// reported than asked, no artifact and its pod gone); a ModelDeployment with sweepRef serves the
+// best trial and answers. Four epochs, not two: on the graph step (ADR 0040) an epoch of these
+// 8,000 digits takes about two seconds, less than a stop can take to reach the pod.
 // Then an ASHA sweep: three one-epoch trials, and the best of them promoted to three epochs by a
 // trial that continues its artifact (spec.resumeFrom) and trains only epochs 2 and 3.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -21,6 +23,7 @@ import { DIGIT_SIZE, digits, type MnistStorage, mnistStorage } from './mnist.ts'
 
 const namespace = `e2e-sweep-${Date.now().toString(36)}`;
 const SWEEP = 'mnist-search';
+const TRIAL_EPOCHS = 4;
 
 interface Condition {
   type: string;
@@ -84,7 +87,8 @@ describe('a HyperparameterSweep on the local node', () => {
   let best = '';
   let mnist: MnistStorage | undefined;
 
-  // 8,000 training digits: an epoch lasts seconds, long enough for a stop to land within it.
+  // 8,000 training digits: an epoch lasts about two seconds, and a trial four epochs, long enough
+  // for a stop to land while it runs.
   beforeAll(async () => {
     mnist = await mnistStorage(namespace, 'k2k-e2e-sweep', 800, 50);
     ({ s3, exposed, bucket } = mnist);
@@ -132,7 +136,7 @@ describe('a HyperparameterSweep on the local node', () => {
           // One model name: every trial writes s3://<bucket>/models/mnist-search/<its version>/.
           model: { architecture: 'mnist-mlp', name: SWEEP },
           dataset: { format: 'mnist-idx', uri: `s3://${bucket}/mnist/` },
-          hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.001 },
+          hyperparameters: { epochs: TRIAL_EPOCHS, batchSize: 32, learningRate: 0.001 },
           output: { uri: `s3://${bucket}/models/` },
           storage: storage(),
           resources: { cpu: '500m', memory: '1Gi' },
@@ -162,8 +166,8 @@ describe('a HyperparameterSweep on the local node', () => {
     const succeeded = all.filter((t) => t.status?.phase === 'Succeeded');
     expect(stopped.length).toBe(done.status?.trialsEarlyStopped);
     expect(stopped.length + succeeded.length).toBe(4);
-    // The two Adam trials are the best of the four: neither is stopped, both train both epochs.
-    for (const t of succeeded) expect(t.status?.progress?.epoch).toBe(2);
+    // The two Adam trials are the best of the four: neither is stopped, both train every epoch.
+    for (const t of succeeded) expect(t.status?.progress?.epoch).toBe(TRIAL_EPOCHS);
     expect(succeeded.map((t) => t.spec.hyperparameters.optimizer)).toContain('adam');
     for (const t of stopped) {
       expect(t.spec.hyperparameters.optimizer).toBe('sgd');
@@ -173,8 +177,11 @@ describe('a HyperparameterSweep on the local node', () => {
         status: 'True',
         reason: 'EarlyStopped',
       });
-      // Stopped while it ran: one epoch of two reported, no artifact, and its pod gone.
-      expect(t.status?.progress).toMatchObject({ epoch: 1, epochs: 2 });
+      // Stopped while it ran: at least the epoch the rule judged, fewer than asked, no artifact,
+      // and its pod gone.
+      expect(t.status?.progress?.epochs).toBe(TRIAL_EPOCHS);
+      expect(t.status?.progress?.epoch).toBeGreaterThanOrEqual(1);
+      expect(t.status?.progress?.epoch).toBeLessThan(TRIAL_EPOCHS);
       expect(t.status?.artifact).toBeUndefined();
       await eventually(
         async () =>
