@@ -17,6 +17,7 @@ import {
   podGet,
   podsMetric,
   readyPods,
+  setArtifact,
   startPod,
   trafficWeight,
   waitForModelDeployment,
@@ -167,16 +168,7 @@ describe('a bad canary on the local cluster', () => {
     );
     const ready = seconds();
 
-    await kubectl([
-      'patch',
-      'modeldeployment',
-      '-n',
-      namespace,
-      MODEL,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { model: { artifactURI: bad } } }),
-    ]);
+    await setArtifact(namespace, MODEL, bad);
     const rolledBack = await waitForModelDeployment(namespace, MODEL, {
       what: 'the bad canary RolledBack',
       until: (md) => md.status?.canary?.phase === 'RolledBack' || md.status?.canary?.phase === 'Promoting',

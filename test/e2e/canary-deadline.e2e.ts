@@ -12,8 +12,8 @@ import {
   clusterPace,
   failWithClusterState,
   isReady,
-  kubectl,
   kubectlJson,
+  setArtifact,
   trafficWeight,
   waitForModelDeployment,
 } from './kube.ts';
@@ -60,16 +60,7 @@ describe('a canary that never becomes ready on the local cluster', () => {
         until: (md) => md.status?.artifact?.uri === v1 && isReady(md),
         timeoutMs: 300_000,
       });
-      await kubectl([
-        'patch',
-        'modeldeployment',
-        '-n',
-        namespace,
-        'iris',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ spec: { model: { artifactURI: broken } } }),
-      ]);
+      await setArtifact(namespace, 'iris', broken);
       const weights = new Set<number>();
       const md = await eventually(
         async () => {

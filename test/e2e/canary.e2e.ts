@@ -16,6 +16,7 @@ import {
   podsMetric,
   readyPods as readyPodsIn,
   runInPod,
+  setArtifact,
   waitForModelDeployment,
 } from './kube.ts';
 import { type TestStorage, testStorage } from './storage.ts';
@@ -63,16 +64,7 @@ describe('a canary on the local cluster', () => {
       timeoutMs: 300_000,
       describe,
     });
-    await kubectl([
-      'patch',
-      'modeldeployment',
-      '-n',
-      namespace,
-      'iris',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { model: { artifactURI: v2 } } }),
-    ]);
+    await setArtifact(namespace, 'iris', v2);
     await waitForModelDeployment(namespace, 'iris', {
       what: 'the canary Progressing at 10%',
       until: (md) => md.status?.canary?.phase === 'Progressing',

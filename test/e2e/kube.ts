@@ -250,3 +250,17 @@ export async function trafficWeight(namespace: string, name: string): Promise<nu
   ]);
   return (JSON.parse(json) as { weight: number }).weight;
 }
+
+/** Points ModelDeployment `name` at another artifact: with `spec.canary`, a new version rolled out as its canary. */
+export function setArtifact(namespace: string, name: string, artifactURI: string): Promise<string> {
+  return kubectl([
+    'patch',
+    'modeldeployment',
+    '-n',
+    namespace,
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { model: { artifactURI } } }),
+  ]);
+}
