@@ -102,5 +102,3 @@ export class GraphBuilder {
 }
 
 export const output = (node: string, index: number) => (index === 0 ? node : `${node}:${index}`);
-
-export const encodeText = (s: string) => encoder.encode(s);

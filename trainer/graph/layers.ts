@@ -1,7 +1,7 @@
 // Forward and backward graphs of tfjs-layers layers, by class name. A layer whose configuration
 // these graphs do not reproduce exactly gets a reason instead, and the trainer keeps tfjs's step.
 import type * as tf from '@tensorflow/tfjs';
-import { attr, type GraphBuilder, output } from './builder.ts';
+import { attr, type GraphBuilder } from './builder.ts';
 
 export interface Gradients {
   /** The gradient of the layer's input; absent when the caller did not ask for it. */
@@ -12,11 +12,9 @@ export interface Gradients {
 
 export interface BuiltLayer {
   output: string;
-  /** The activation's input when the layer ends in a softmax or a sigmoid: a cross-entropy takes it as logits. */
-  logits?: string;
   /**
-   * Gradients from the gradient of the output, or of `logits` when `fromLogits` (the softmax's
-   * gradient already folded in by the loss).
+   * Gradients from the gradient of the output, or of the activation's input when `fromLogits`
+   * (the softmax's or sigmoid's gradient already folded in by the loss).
    */
   backward(dOutput: string, o: { fromLogits: boolean; needInput: boolean }): Gradients;
 }
@@ -63,7 +61,7 @@ const ACTIVATIONS: Record<string, Activation> = {
   },
 };
 
-function activationOf(config: LayerConfig): string {
+export function activationOf(config: LayerConfig): string {
   return (config.activation as string | undefined) ?? 'linear';
 }
 
@@ -95,7 +93,6 @@ function kernelLayer(
   const y = act.forward(g, pre);
   return {
     output: y,
-    ...(name === 'softmax' || name === 'sigmoid' ? { logits: pre } : {}),
     backward(dOutput, o) {
       const dz = o.fromLogits ? dOutput : act.backward(g, y, dOutput);
       const dWeights = [ops.dKernel(dz)];
@@ -207,5 +204,3 @@ export const LAYER_GRAPHS: Record<string, LayerGraph> = {
   Conv2D: conv2d,
   MaxPooling2D: maxPooling2d,
 };
-
-export { output };

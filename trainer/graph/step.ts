@@ -8,8 +8,8 @@
 // everything that reads the model between epochs (validation, checkpoints, callbacks) sees them.
 import * as tf from '@tensorflow/tfjs';
 import type { NodeBackend } from '../native-binding.ts';
-import { attr, GraphBuilder } from './builder.ts';
-import { type BuiltLayer, type Gradients, LAYER_GRAPHS } from './layers.ts';
+import { GraphBuilder } from './builder.ts';
+import { activationOf, type BuiltLayer, type Gradients, LAYER_GRAPHS } from './layers.ts';
 import { buildLoss, lossUnsupported } from './losses.ts';
 import { buildMetric, metricUnsupported } from './metrics.ts';
 import { type OptimizerGraph, optimizerGraph } from './optimizers.ts';
@@ -67,8 +67,7 @@ export function graphStepUnsupported(model: tf.LayersModel, loss: string): strin
   }
   // The loss decides on the last layer's shape (a softmax for the fused cross-entropy).
   const last = layers[layers.length - 1]!;
-  const activation = ((last.getConfig() as Config).activation as string | undefined) ?? 'linear';
-  return lossUnsupported(loss, activation, model.outputs[0]!.shape.length);
+  return lossUnsupported(loss, activationOf(last.getConfig() as Config), model.outputs[0]!.shape.length);
 }
 
 /** The compiled metrics, as the history names them (without the loss). */
@@ -153,9 +152,8 @@ function build(
       grads.get(weights[wi]!)!,
       stateInputs.map((s) => s[k]!),
     );
-    outputs.push(g.op('Identity', [u.w], { T: attr.float }, `new_w${wi}`));
-    for (const [s, t] of u.state.entries())
-      newState[s]!.push(g.op('Identity', [t], { T: attr.float }, `new_s${s}_${wi}`));
+    outputs.push(g.f('Identity', [u.w], {}, `new_w${wi}`));
+    for (const [s, t] of u.state.entries()) newState[s]!.push(g.f('Identity', [t], {}, `new_s${s}_${wi}`));
   }
   outputs.push(...newState.flat());
   const inputs = [x, y, shared.t!, ...weightInputs, ...stateInputs.flat()];
