@@ -6,10 +6,8 @@ import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js
 import { ServeError } from '../errors.ts';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControl } from './flow-control.ts';
 import type { HealthHandlers } from './generated/grpc/health/v1/Health.ts';
-import type { ModelInferResponse } from './generated/inference/ModelInferResponse.ts';
 import { type GrpcContext, MALFORMED, type Received, unary } from './handler.ts';
 import { decodeModelInferRequest } from './infer-codec.ts';
-import { encodeModelInferResponse } from './infer-response-codec.ts';
 import { loadProtos } from './protos.ts';
 import { modelService, predictionService } from './tfserving.ts';
 import { inferenceService } from './v2.ts';
@@ -45,16 +43,13 @@ function rawCapable(service: ServiceDefinition): ServiceDefinition {
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => {
       const deserialize = FAST_DECODERS[method.path] ?? method.requestDeserialize;
-      const encode = FAST_ENCODERS[method.path];
-      const serialize = encode
-        ? (value: unknown) => encode(value, method.responseSerialize)
-        : method.responseSerialize;
       return [
         name,
         {
           ...method,
           requestDeserialize: (bytes: Buffer): Received<unknown> => new ReceivedBytes(bytes, deserialize),
-          responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+          responseSerialize: (value: unknown) =>
+            Buffer.isBuffer(value) ? value : method.responseSerialize(value),
         },
       ];
     }),
@@ -64,12 +59,6 @@ function rawCapable(service: ServiceDefinition): ServiceDefinition {
 /** Methods whose requests skip proto-loader's decode-then-copy (infer-codec.ts). */
 const FAST_DECODERS: Record<string, (bytes: Buffer) => unknown> = {
   '/inference.GRPCInferenceService/ModelInfer': decodeModelInferRequest,
-};
-
-/** Methods whose answers skip protobufjs's fromObject copy (infer-response-codec.ts); the rest falls back. */
-const FAST_ENCODERS: Record<string, (value: unknown, fallback: (value: unknown) => Buffer) => Buffer> = {
-  '/inference.GRPCInferenceService/ModelInfer': (value, fallback) =>
-    encodeModelInferResponse(value as ModelInferResponse, fallback),
 };
 
 /** A request's bytes and how to decode them (a class, not two closures per call). */
