@@ -7,11 +7,9 @@
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/backend.ts';
-import { GraphStep } from '../../trainer/graph/step.ts';
 import { NativeAdam } from '../../trainer/native-adam.ts';
-import { nativeBackend } from '../../trainer/native-binding.ts';
 import { trainingLoss } from '../../trainer/train.ts';
-import { buildModel, type ModelName, syntheticBatches } from './models.ts';
+import { buildModel, graphStepFunction, type ModelName, syntheticBatches } from './models.ts';
 
 const LR = 1e-3;
 
@@ -102,16 +100,7 @@ async function trainer(v: Variant, name: ModelName): Promise<Trainer> {
     loss: v.tfjsLoss ? 'categoricalCrossentropy' : trainingLoss(m, 'categoricalCrossentropy'),
   });
   if (!v.graph) return { model: m, step: async (b) => void (await m.trainOnBatch(b.xs, b.ys)) };
-  const graph = GraphStep.create(nativeBackend()!, m, 'categoricalCrossentropy');
-  await graph.begin();
-  return {
-    model: m,
-    step: async (b) => {
-      const [loss] = graph.trainOnBatch(b.xs, b.ys);
-      await loss!.data();
-      loss!.dispose();
-    },
-  };
+  return { model: m, step: (await graphStepFunction(m)).step };
 }
 
 async function samplesPerSecond(t: Trainer, batches: Batch[], steps: number) {

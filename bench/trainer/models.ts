@@ -60,10 +60,14 @@ export type StepKind = 'trainer' | 'eager';
 type Batch = ReturnType<typeof syntheticBatches>[number];
 
 async function stepFunction(net: tf.LayersModel, kind: StepKind) {
-  const backend = nativeBackend();
-  if (kind === 'eager' || !backend || graphStepUnsupported(net, LOSS) !== undefined)
+  if (kind === 'eager' || !nativeBackend() || graphStepUnsupported(net, LOSS) !== undefined)
     return { step: (b: Batch) => net.trainOnBatch(b.xs, b.ys), dispose() {} };
-  const graph = GraphStep.create(backend, net, LOSS);
+  return graphStepFunction(net);
+}
+
+/** The trainer's graph step for a compiled bench model on the native backend (trainer/graph/step.ts). */
+export async function graphStepFunction(net: tf.LayersModel) {
+  const graph = GraphStep.create(nativeBackend()!, net, LOSS);
   await graph.begin();
   return {
     // Reads the loss back, as trainOnBatch and the trainer do every step.
