@@ -8,7 +8,6 @@
 //
 //   npx tsx bench/server/ab.ts --trees=/work/main,. [--wire=grpc-raw] [--images=1] [--connections=16]
 //                              [--duration=5] [--rounds=3] [--backend=wasm] [--generator=grpc-js|ghz] [--prof=dir]
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,14 @@ import { fileURI, openStore } from '../../lib/storage/index.ts';
 import { parseMetrics, total } from '../../server/test/fixtures.ts';
 import { digits, writeMnistArtifact } from './mnist.ts';
 import { type Generator, generators, payloads, type Wire } from './requests.ts';
-import { type ServerProcess, startServer, stopServer } from './server-process.ts';
+import {
+  type CpuTimes,
+  cpuTimes,
+  type ServerProcess,
+  startServer,
+  stopServer,
+  threadCpuTimes,
+} from './server-process.ts';
 
 const MODEL = 'mnist';
 const arg = (name: string, dflt: string) =>
@@ -32,30 +38,12 @@ const ROUNDS = Number(arg('rounds', '3'));
 const BACKEND = arg('backend', 'wasm');
 const GENERATOR = arg('generator', 'grpc-js') as Generator;
 const PROF = process.argv.some((x) => x.startsWith('--prof=')) ? path.resolve(arg('prof', '')) : undefined;
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
+const seconds = (t: CpuTimes) => t.user + t.system;
+const cpuSeconds = (pid: number) => seconds(cpuTimes(pid));
 
-function cpuSeconds(pid: number, task?: string): number {
-  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-/**
- * CPU seconds per thread name (the main JS thread is "node"; V8's GC and compiler helpers, libuv's
- * pool and tsx's loader have their own): the process's CPU beyond the event loop shows up here.
- */
-function threadCpuSeconds(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
-      out.set(name, (out.get(name) ?? 0) + cpuSeconds(pid, task));
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
+/** CPU seconds per thread name: the process's CPU beyond the event loop shows up here. */
+const threadCpuSeconds = (pid: number) =>
+  new Map([...threadCpuTimes(pid)].map(([name, t]) => [name, seconds(t)] as const));
 
 async function batchCounters(s: ServerProcess) {
   const m = parseMetrics(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text());

@@ -17,7 +17,7 @@ import { parseMetrics, total } from '../../server/test/fixtures.ts';
 import { Ceiling, registerBackends } from './ceiling.ts';
 import { digits, writeMnistArtifact } from './mnist.ts';
 import { generators, payloads, type Wire } from './requests.ts';
-import { type ServerProcess, startServer, stopServer } from './server-process.ts';
+import { type ServerProcess, startServer, stopServer, threadCpuTimes } from './server-process.ts';
 
 const MODEL = 'mnist';
 const args = process.argv.slice(2);
@@ -43,31 +43,9 @@ const NODE_FLAGS = arg('node-flags', '').split(' ').filter(Boolean);
 const SERVER_CPUS = arg('server-cpus', '');
 const GENERATOR_CPUS = arg('generator-cpus', '');
 const ATTACH = args.filter((x) => x.startsWith('--attach=')).map((x) => x.slice('--attach='.length));
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-/** User and system CPU seconds of a process or one of its threads. */
-function cpu(pid: number, task?: string): { user: number; system: number } {
-  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
-}
-
-function threads(pid: number): Map<string, { user: number; system: number }> {
-  const out = new Map<string, { user: number; system: number }>();
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      // V8's helper threads (concurrent compiler, GC) are named "node" like the main thread.
-      const comm = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
-      const name = task === String(pid) ? 'main (event loop)' : comm;
-      const t = cpu(pid, task);
-      const sum = out.get(name) ?? { user: 0, system: 0 };
-      out.set(name, { user: sum.user + t.user, system: sum.system + t.system });
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
+// V8's helper threads (concurrent compiler, GC) are named "node" like the main thread.
+const threads = (pid: number) =>
+  threadCpuTimes(pid, (task, comm) => (task === String(pid) ? 'main (event loop)' : comm));
 
 /** Voluntary and involuntary context switches of the whole process. */
 function switches(pid: number): { voluntary: number; involuntary: number } {

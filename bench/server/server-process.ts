@@ -1,6 +1,7 @@
 // One tree's model server (server/main.ts under tsx) on the benchmark's artifact, on free loopback
 // ports, for the tools that start servers of their own (ab.ts, account.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { freePort } from './ports.ts';
 
 export interface ServerProcess {
@@ -64,4 +65,41 @@ export async function stopServer(s: ServerProcess): Promise<void> {
     s.child.once('exit', () => resolve());
     s.child.kill('SIGTERM');
   });
+}
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/** User and system CPU seconds of a process, or of one of its threads, from /proc. */
+export function cpuTimes(pid: number, task?: string): CpuTimes {
+  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
+/**
+ * CPU seconds of a process's threads, summed under `label(task, comm)` (by default the thread's
+ * name: the main JS thread and V8's GC and compiler helpers are all "node", libuv's pool and tsx's
+ * loader have their own); threads that end meanwhile are left out.
+ */
+export function threadCpuTimes(
+  pid: number,
+  label: (task: string, comm: string) => string = (_task, comm) => comm,
+): Map<string, CpuTimes> {
+  const out = new Map<string, CpuTimes>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = label(task, readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim());
+      const t = cpuTimes(pid, task);
+      const sum = out.get(name) ?? { user: 0, system: 0 };
+      out.set(name, { user: sum.user + t.user, system: sum.system + t.system });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
